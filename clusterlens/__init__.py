@@ -1,0 +1,14 @@
+"""clusterlens: galaxy-cluster strong-lens modelling where CSV files are the model.
+
+Follow the flow one module per step: ``rows`` (typed CSV rows) -> ``csvio`` (read/write a family)
+-> ``model`` (ClusterModel, load/save a folder) -> ``lens_builder`` + ``profiles`` + ``lens``
+(physics) -> ``solver`` (multiple images) -> ``simulate`` -> ``fit`` (priors, likelihood, sampler).
+"""
+from .csvio import read_family, write_family
+from .errors import ModelError, Problem
+from .model import ClusterModel, load_model, save_model
+
+__version__ = "0.1.0"
+
+__all__ = ["ClusterModel", "ModelError", "Problem", "load_model", "save_model", "read_family", "write_family",
+           "__version__"]

@@ -1,0 +1,88 @@
+"""The ``clusterlens`` command line. Every command calls the public API; bad input exits 1 with the
+list of problems (file:line: column value: expectation) and never a Python traceback."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from .errors import ModelError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _validate(args) -> int:
+    from .model import load_model
+
+    model = load_model(args.folder)
+    counts = ", ".join(f"{len(t)} {n}" for n, t in model.tables.items())
+    console.print(f"[green]valid[/green] {args.folder}: {counts}")
+    return 0
+
+
+def _show(args) -> int:
+    from .model import load_model
+
+    load_model(args.folder).show(all_rows=args.all)
+    return 0
+
+
+def _schemas(args) -> int:
+    from .schemas import write_schemas
+
+    for path in write_schemas(args.out):
+        console.print(str(path))
+    return 0
+
+
+def _run(args) -> int:
+    from .model import load_model
+
+    model = load_model(args.folder)
+    model.show()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clusterlens", description="Cluster strong-lens modelling where CSV files are the model.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check a model folder; exit 1 with every problem listed")
+    p.add_argument("folder", type=Path)
+    p.set_defaults(func=_validate)
+
+    p = sub.add_parser("show", help="print a model folder's tables")
+    p.add_argument("folder", type=Path)
+    p.add_argument("--all", action="store_true", help="list every member instead of a tier summary")
+    p.set_defaults(func=_show)
+
+    p = sub.add_parser("run", help="the main job on a model folder")
+    p.add_argument("folder", type=Path)
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("schemas", help="regenerate the JSON Schemas of every row type")
+    p.add_argument("--out", type=Path, default=Path("schemas"))
+    p.set_defaults(func=_schemas)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ModelError as err:
+        err_console.print(err.report(), markup=False, highlight=False)
+        return 1
+    except (FileExistsError, FileNotFoundError, NotADirectoryError, PermissionError, ValueError) as err:
+        err_console.print(f"error: {err}", markup=False, highlight=False)
+        return 1
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

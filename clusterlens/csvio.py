@@ -1,0 +1,262 @@
+"""Read and write one CSV family: strict parsing with file:line:column errors, exact atomic writes.
+
+Reading never stops at the first problem: every problem of a file is collected and returned, and
+``read_family`` raises them together as one :class:`~clusterlens.errors.ModelError`.
+Writing is byte-stable: canonical column order, floats as the shortest repr that round-trips,
+blank cells for unused columns, ``\\n`` line endings, written to a temporary file then renamed.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from .errors import ModelError, Problem
+from .families import FAMILIES, Family
+
+
+@dataclass(frozen=True)
+class FamilyTable:
+    """The validated rows of one family and the 1-based line each came from (None when built in Python)."""
+
+    family: Family
+    rows: tuple[BaseModel, ...]
+    lines: tuple[int | None, ...]
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def family_for_path(path: str | os.PathLike) -> Family:
+    stem = Path(path).name.removesuffix(".csv")
+    if stem not in FAMILIES:
+        raise ModelError(
+            [Problem(str(path), f"unknown family file name: expected one of {', '.join(f.filename for f in FAMILIES.values())}")]
+        )
+    return FAMILIES[stem]
+
+
+def read_family(path: str | os.PathLike, family: Family | str | None = None) -> FamilyTable:
+    """Read and validate one family CSV; raise :class:`ModelError` listing every problem."""
+    table, problems = parse_family(path, family)
+    if problems:
+        raise ModelError(problems)
+    return table
+
+
+def parse_family(path: str | os.PathLike, family: Family | str | None = None) -> tuple[FamilyTable, list[Problem]]:
+    """Parse one family CSV, returning the valid rows and the list of problems (possibly empty)."""
+    family = family_for_path(path) if family is None else FAMILIES[family] if isinstance(family, str) else family
+    name = str(path)
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        return _empty(family, name), [
+            Problem(name, f"bytes {data[err.start:err.start + 4]!r} are not UTF-8: save the file as UTF-8 CSV", line=line)
+        ]
+    return parse_text(text, family, name)
+
+
+def parse_text(text: str, family: Family, name: str) -> tuple[FamilyTable, list[Problem]]:
+    """Validate CSV text of ``family``; ``name`` is used in messages."""
+    if not text.strip():
+        return _empty(family, name), [
+            Problem(name, f"empty file: expected a header line with columns {', '.join(family.always_required)}", line=1)
+        ]
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except csv.Error as err:
+        return _empty(family, name), [Problem(name, f"unreadable CSV header: {err}", line=1)]
+    problems = _check_header(header, family, name)
+    if problems:
+        return _empty(family, name), problems
+    records: list[tuple[int, dict[str, str]]] = []
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(header):
+                problems.append(Problem(name, f"expected {len(header)} cells like the header, found {len(cells)}", line=line))
+                continue
+            records.append((line, {h: c.strip() for h, c in zip(header, cells) if c.strip() != ""}))
+    except csv.Error as err:
+        problems.append(Problem(name, f"unreadable CSV: {err}", line=reader.line_num))
+    rows, lines, row_problems = validate_records(family, records, name)
+    problems += row_problems
+    problems += duplicate_key_problems(family, rows, lines, name)
+    return FamilyTable(family, tuple(rows), tuple(lines), name), problems
+
+
+def _empty(family: Family, name: str) -> FamilyTable:
+    return FamilyTable(family, (), (), name)
+
+
+def _check_header(header: list[str], family: Family, name: str) -> list[Problem]:
+    problems = []
+    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        sep = "semicolons" if ";" in header[0] else "tabs"
+        return [
+            Problem(name, f"the header is separated by {sep}: clusterlens reads comma-separated files "
+                          "(in your spreadsheet export as 'CSV (comma delimited)')", line=1)
+        ]
+    seen: set[str] = set()
+    for column in header:
+        if column in seen:
+            problems.append(Problem(name, "duplicated column in the header", line=1, column=column))
+        seen.add(column)
+        if column not in family.columns:
+            problems.append(
+                Problem(name, f"unknown column: expected columns of {family.name}: {', '.join(family.columns)}",
+                        line=1, column=column or "(blank)")
+            )
+    for column in family.always_required:
+        if column not in seen:
+            problems.append(Problem(name, "missing required column", line=1, column=column))
+    return problems
+
+
+_MESSAGES = {
+    "missing": "required cell is blank",
+    "extra_forbidden": "filled, but this row's profile does not use it: leave it blank",
+    "float_parsing": "expected a number",
+    "float_type": "expected a number",
+    "finite_number": "expected a finite number (not NaN or infinity)",
+    "string_pattern_mismatch": "expected a name without commas, semicolons or leading spaces",
+}
+
+
+def validate_records(
+    family: Family, records: Iterable[tuple[int | None, dict]], name: str
+) -> tuple[list[BaseModel], list[int | None], list[Problem]]:
+    """Validate ``(line, {column: value})`` records into rows; collect a Problem per bad cell."""
+    rows, lines, problems = [], [], []
+    for line, record in records:
+        try:
+            rows.append(family.adapter.validate_python(record))
+            lines.append(line)
+        except ValidationError as err:
+            problems += [_problem(e, record, family, name, line) for e in err.errors()]
+    return rows, lines, problems
+
+
+def _problem(error: dict, record: dict, family: Family, name: str, line: int | None) -> Problem:
+    kind = error["type"]
+    loc = [part for part in error["loc"] if isinstance(part, str) and part not in family.variants]
+    column = loc[0] if loc else None
+    if kind == "union_tag_invalid":
+        profile = record.get("profile")
+        return Problem(name, f"unknown profile: expected one of {', '.join(family.profiles)}",
+                       line=line, column="profile", value=profile)
+    if kind == "union_tag_not_found":
+        return Problem(name, f"required cell is blank: expected one of {', '.join(family.profiles)}",
+                       line=line, column="profile")
+    if kind == "value_error" and column is None:
+        message = error["msg"].removeprefix("Value error, ")
+        first = message.split(" ", 1)[0]
+        column = first if first in family.columns else None
+        value = record.get(column) if column else None
+        return Problem(name, message, line=line, column=column, value=value)
+    value = record.get(column) if column is not None else None
+    message = _MESSAGES.get(kind)
+    if message is None:
+        message = f"expected {_expectation(error)}"
+    if kind == "missing" and "profile" in record:
+        message += f" (profile {record['profile']} needs it)"
+    return Problem(name, message, line=line, column=column, value=value if value is None else str(value))
+
+
+def _expectation(error: dict) -> str:
+    ctx = error.get("ctx", {})
+    bounds = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    parts = [f"{sym} {ctx[key]}" for key, sym in bounds.items() if key in ctx]
+    if parts:
+        return "a value " + " and ".join(parts)
+    if "expected" in ctx:
+        return f"one of {ctx['expected']}"
+    return error["msg"].lower()
+
+
+def duplicate_key_problems(family: Family, rows: Sequence[BaseModel], lines: Sequence, name: str) -> list[Problem]:
+    first: dict[tuple, int | None] = {}
+    problems = []
+    for row, line in zip(rows, lines):
+        key = tuple(getattr(row, k) for k in family.key)
+        if key in first:
+            where = f"line {first[key]}" if first[key] is not None else "an earlier row"
+            problems.append(Problem(name, f"duplicate {' + '.join(family.key)} (first at {where})",
+                                    line=line, column=family.key[-1], value=" / ".join(map(str, key))))
+        else:
+            first[key] = line
+    return problems
+
+
+# ---------------------------------------------------------------- writing
+def format_value(value) -> str:
+    """A cell's text: floats as the shortest string that round-trips, None as blank."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value == 0 or 1e-4 <= abs(value) < 1e6:
+            return repr(value)
+        return np.format_float_scientific(value, unique=True, trim="-")
+    return str(value)
+
+
+def used_columns(family: Family, rows: Sequence[BaseModel]) -> list[str]:
+    """Canonical-order columns that some row fills, plus the columns every row requires."""
+    used = set(family.always_required)
+    for row in rows:
+        used |= {k for k, v in row.model_dump().items() if v is not None}
+    return [c for c in family.columns if c in used]
+
+
+def family_text(family: Family, rows: Sequence[BaseModel]) -> str:
+    columns = used_columns(family, rows)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        values = row.model_dump()
+        writer.writerow([format_value(values.get(c)) for c in columns])
+    return out.getvalue()
+
+
+def write_family(rows: Sequence[BaseModel] | FamilyTable, path: str | os.PathLike, family: Family | str | None = None) -> Path:
+    """Write rows as ``path`` atomically (temporary file in the same folder, then rename)."""
+    if isinstance(rows, FamilyTable):
+        family, rows = rows.family, rows.rows
+    family = family_for_path(path) if family is None else FAMILIES[family] if isinstance(family, str) else family
+    path = Path(path)
+    atomic_write_text(path, family_text(family, rows))
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

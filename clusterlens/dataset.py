@@ -1,0 +1,133 @@
+"""``dataset.toml``: the reference point, the cosmology and the simulation settings of a dataset.
+
+Example::
+
+    name = "example_cluster"
+    [reference]          # RA, Dec (degrees, ICRS) of x = y = 0
+    ra = 3.5875
+    dec = -30.3972
+    [cosmology]          # a named astropy realisation, or H0 [km/s/Mpc] and Om0 (flat unless Ode0 given)
+    name = "Planck18"
+    [imaging]            # simulator settings (defaults shown by `clusterlens show`)
+    shape = [200, 200]
+    pixel_scale = 0.2
+    [points]
+    position_sigma = 0.04
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+import tomli_w
+from pydantic import Field, ValidationError, model_validator
+
+from .errors import ModelError, Problem
+from .rows import Row
+
+
+class Reference(Row):
+    ra: Annotated[float, Field(ge=0, lt=360, description="right ascension of x = y = 0 [deg]")]
+    dec: Annotated[float, Field(ge=-90, le=90, description="declination of x = y = 0 [deg]")]
+
+
+class CosmologySpec(Row):
+    """A named astropy realisation (``name``) or ``H0`` [km/s/Mpc], ``Om0`` (+ ``Ode0`` for non-flat)."""
+
+    name: Literal["Planck18", "Planck15", "Planck13", "WMAP9", "WMAP7", "WMAP5"] | None = None
+    H0: Annotated[float | None, Field(None, gt=20, lt=200)]
+    Om0: Annotated[float | None, Field(None, gt=0, lt=2)]
+    Ode0: Annotated[float | None, Field(None, ge=0, lt=2)]
+    Tcmb0: Annotated[float | None, Field(None, ge=0, lt=10)]
+
+    @model_validator(mode="after")
+    def _named_or_parametric(self):
+        parametric = (self.H0, self.Om0)
+        if self.name is not None and any(v is not None for v in (*parametric, self.Ode0, self.Tcmb0)):
+            raise ValueError("give either name or H0/Om0 (/Ode0/Tcmb0), not both")
+        if self.name is None and any(v is None for v in parametric):
+            raise ValueError("give a name (e.g. 'Planck18') or both H0 and Om0")
+        return self
+
+
+class Imaging(Row):
+    """Imaging simulator settings: a square-pixel image centred on (center_x, center_y)."""
+
+    shape: tuple[Annotated[int, Field(gt=0, le=8192)], Annotated[int, Field(gt=0, le=8192)]] = (200, 200)
+    pixel_scale: Annotated[float, Field(gt=0, description="[arcsec/pixel]")] = 0.2
+    center_x: float = 0.0
+    center_y: float = 0.0
+    psf_fwhm: Annotated[float, Field(gt=0, description="Gaussian PSF FWHM [arcsec]")] = 0.15
+    psf_size: Annotated[int, Field(ge=3, le=255, description="PSF stamp side, odd [pixels]")] = 21
+    exposure_time: Annotated[float, Field(gt=0, description="[s]")] = 3000.0
+    background: Annotated[float, Field(ge=0, description="sky level [electrons/s/pixel]")] = 0.5
+    read_noise: Annotated[float, Field(ge=0, description="[electrons/pixel]")] = 4.0
+    oversampling: Annotated[int, Field(ge=1, le=16, description="sub-pixels per side")] = 4
+
+    @model_validator(mode="after")
+    def _odd_psf(self):
+        if self.psf_size % 2 == 0:
+            raise ValueError(f"psf_size must be odd, got {self.psf_size}")
+        return self
+
+
+class Points(Row):
+    """Point-dataset simulator settings."""
+
+    position_sigma: Annotated[float, Field(gt=0, description="positional error [arcsec]")] = 0.04
+    flux_sigma_fraction: Annotated[float, Field(gt=0, description="flux error / flux")] = 0.05
+    time_delays: bool = False
+    time_delay_sigma: Annotated[float, Field(gt=0, description="[days]")] = 1.0
+    min_abs_magnification: Annotated[float, Field(ge=0, description="drop fainter images")] = 0.1
+
+
+class DatasetConfig(Row):
+    name: str | None = None
+    reference: Reference
+    cosmology: CosmologySpec
+    imaging: Imaging = Imaging()
+    points: Points = Points()
+
+
+FILENAME = "dataset.toml"
+
+
+def read_dataset(path: str | Path) -> DatasetConfig:
+    """Read and validate ``dataset.toml``; raise ModelError naming the line of each bad key."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        return _raise([Problem(str(path), f"not valid TOML: {err}", line=getattr(err, "lineno", None))])
+    try:
+        return DatasetConfig.model_validate(data)
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            key = ".".join(str(p) for p in e["loc"])
+            leaf = str(e["loc"][-1]) if e["loc"] else None
+            problems.append(Problem(str(path), e["msg"].removeprefix("Value error, "),
+                                    line=_line_of(text, leaf), column=key or None,
+                                    value=None if e["type"] == "missing" else str(e.get("input"))))
+        _raise(problems)
+
+
+def _raise(problems):
+    raise ModelError(problems)
+
+
+def _line_of(text: str, key: str | None) -> int | None:
+    if key is None:
+        return None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith(f"{key} ") or stripped.startswith(f"{key}=") or stripped == f"[{key}]":
+            return number
+    return None
+
+
+def dataset_text(config: DatasetConfig) -> str:
+    """TOML text of ``config`` (unset optional keys omitted); stable for byte-identical round trips."""
+    return tomli_w.dumps(config.model_dump(exclude_none=True, mode="json"))

@@ -1,0 +1,70 @@
+"""Rows -> physics: turn a model's lens rows into :class:`~clusterlens.lens.MassComponents` groups.
+
+This is the only place where CSV units become the profiles' angular units at D_LS/D_S = 1:
+dPIE ``sigma`` [km/s] -> b0 [arcsec]; NFW ``m200`` [Msun] + concentration -> (kappa_s, r_s [arcsec]);
+scaling-relation members -> sigma, r_core, r_cut in one vectorised step per tier.
+Rows of one profile in one family form one group, evaluated as one array operation.
+"""
+from __future__ import annotations
+
+from itertools import groupby
+
+import numpy as np
+
+from .cosmology import concentration_from_relation, dpie_b0_arcsec, nfw_lensing_parameters
+from .lens import Lens, MassComponents
+from .scaling import member_parameters
+
+
+def _column(rows, name, default=None) -> np.ndarray:
+    return np.array([default if getattr(r, name) is None else getattr(r, name) for r in rows], dtype=float)
+
+
+def mass_group(rows, label: str, cosmology, z_lens: float) -> MassComponents:
+    """One group from rows of a single profile (host_halo or main_lens_mass rows)."""
+    profile = rows[0].profile
+    if profile == "ExternalShear":
+        return MassComponents(profile, {"gamma": _column(rows, "gamma"), "angle": _column(rows, "angle")}, label)
+    centre = {"center_x": _column(rows, "x"), "center_y": _column(rows, "y")}
+    if profile == "dPIE":
+        params = {"b0": dpie_b0_arcsec(_column(rows, "sigma")), "r_core": _column(rows, "r_core"),
+                  "r_cut": _column(rows, "r_cut"), "q": _column(rows, "q"), "angle": _column(rows, "angle")}
+    elif profile == "SIE":
+        params = {"theta_e": _column(rows, "theta_e"), "r_core": _column(rows, "r_core"),
+                  "q": _column(rows, "q"), "angle": _column(rows, "angle")}
+    elif profile == "NFW":
+        m200 = _column(rows, "m200")
+        conc = np.array([r.concentration if r.concentration is not None
+                         else concentration_from_relation(cosmology, z_lens, r.m200, r.mc_relation) for r in rows])
+        kappa_s, r_s = nfw_lensing_parameters(cosmology, z_lens, m200, conc)
+        params = {"kappa_s": np.asarray(kappa_s, float), "r_s": np.asarray(r_s, float)}
+    else:  # pragma: no cover - rows.py admits no other profile
+        raise ValueError(f"no physics for profile {profile!r}")
+    return MassComponents(profile, {**centre, **params}, label)
+
+
+def tier_group(tier) -> MassComponents:
+    """A tier's members as one dPIE group, parameters from the tier's scaling relation (DESIGN.md)."""
+    rel, members = tier.relation, tier.members
+    mag = np.array([m.mag if m.mag is not None else rel.mag_ref - 2.5 * np.log10(m.luminosity) for m in members])
+    sigma, r_core, r_cut = member_parameters(mag, rel.mag_ref, rel.sigma_ref, rel.r_core_ref, rel.r_cut_ref,
+                                             rel.sigma_slope, rel.r_core_slope, rel.r_cut_slope)
+    params = {"center_x": _column(members, "x"), "center_y": _column(members, "y"), "b0": dpie_b0_arcsec(sigma),
+              "r_core": np.asarray(r_core, float), "r_cut": np.asarray(r_cut, float),
+              "q": _column(members, "q", 1.0), "angle": _column(members, "angle", 0.0)}
+    return MassComponents("dPIE", params, f"tier:{tier.name}")
+
+
+def lens_groups(model) -> list[MassComponents]:
+    groups = []
+    for family in ("host_halo", "main_lens_mass"):
+        rows = sorted(model.rows(family), key=lambda r: r.profile)
+        for _, same in groupby(rows, key=lambda r: r.profile):
+            groups.append(mass_group(list(same), family, model.cosmology, model.z_lens))
+    groups += [tier_group(t) for t in model.tiers if t.members]
+    return groups
+
+
+def build_lens(model) -> Lens:
+    """The model's whole lens (every group, amplitudes at D_LS/D_S = 1)."""
+    return Lens(lens_groups(model))

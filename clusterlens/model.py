@@ -1,0 +1,399 @@
+"""ClusterModel: the families of a folder stitched into one lens + sources model.
+
+``load_model(folder)`` reads every family CSV present plus ``dataset.toml``, validates each file,
+then checks the model as a whole (one lens redshift, sources behind the lens, tiers that exist,
+names that join, priors that match cells) and raises one :class:`ModelError` listing every problem.
+``save_model`` writes the same files back byte-for-byte.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+from . import csvio
+from .csvio import FamilyTable
+from .dataset import FILENAME as DATASET_FILENAME
+from .dataset import DatasetConfig, dataset_text, read_dataset
+from .errors import ModelError, Problem
+from .families import FAMILIES, Family
+
+LENS_FAMILIES = ("host_halo", "main_lens_mass", "scaling_galaxies")
+SOURCE_FAMILIES = ("source_light", "source_point")
+#: Families whose numeric cells a prior may free.
+PARAMETER_FAMILIES = ("host_halo", "main_lens_mass", "scaling_relations", "scaling_galaxies",
+                      "source_light", "source_point")
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One scaling-relation tier and its member galaxies (rows of scaling_galaxies.csv)."""
+
+    relation: BaseModel
+    members: tuple[BaseModel, ...]
+
+    @property
+    def name(self) -> str:
+        return self.relation.tier
+
+
+@dataclass(frozen=True, eq=False)
+class ClusterModel:
+    """A validated cluster lens model: every family's rows plus the dataset settings.
+
+    ``tables`` holds the families that exist (a family absent from the folder is absent here);
+    the accessors (``host_halo``, ``main_galaxies``, ``tiers``, ...) return empty tuples for them.
+    """
+
+    tables: dict[str, FamilyTable]
+    dataset: DatasetConfig
+    folder: Path | None = field(default=None, compare=False)
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def from_records(cls, records: dict[str, Sequence[dict]], dataset: dict | DatasetConfig) -> "ClusterModel":
+        """Build a model in Python from ``{family: [{column: value}, ...]}``; validated like CSV files."""
+        problems: list[Problem] = []
+        unknown = sorted(set(records) - set(FAMILIES))
+        if unknown:
+            raise ModelError([Problem("<records>", f"unknown family {u!r}: expected one of {', '.join(FAMILIES)}") for u in unknown])
+        if not isinstance(dataset, DatasetConfig):
+            dataset = DatasetConfig.model_validate(dataset)
+        tables = {}
+        for name, recs in records.items():
+            family = FAMILIES[name]
+            where = f"<{name}>"
+            cleaned = [(i + 1, {k: v for k, v in r.items() if v is not None and v != ""}) for i, r in enumerate(recs)]
+            rows, lines, found = csvio.validate_records(family, cleaned, where)
+            problems += found + csvio.duplicate_key_problems(family, rows, lines, where)
+            tables[name] = FamilyTable(family, tuple(rows), tuple(lines), where)
+        model = cls(tables, dataset)
+        problems += check_model(model)
+        if problems:
+            raise ModelError(problems)
+        return model
+
+    def with_rows(self, family: str, rows: Iterable[BaseModel]) -> "ClusterModel":
+        """A copy with ``family``'s rows replaced (line numbers are kept where the count matches)."""
+        rows = tuple(rows)
+        old = self.tables.get(family)
+        lines = old.lines if old is not None and len(old.lines) == len(rows) else (None,) * len(rows)
+        source = old.source if old is not None else f"<{family}>"
+        tables = {**self.tables, family: FamilyTable(FAMILIES[family], rows, lines, source)}
+        return replace(self, tables=tables)
+
+    # ------------------------------------------------------------ accessors
+    def rows(self, family: str) -> tuple[BaseModel, ...]:
+        table = self.tables.get(family)
+        return () if table is None else table.rows
+
+    @property
+    def host_halo(self) -> tuple[BaseModel, ...]:
+        return self.rows("host_halo")
+
+    @property
+    def main_galaxies(self) -> tuple[BaseModel, ...]:
+        return self.rows("main_lens_mass")
+
+    @property
+    def source_light(self) -> tuple[BaseModel, ...]:
+        return self.rows("source_light")
+
+    @property
+    def source_points(self) -> tuple[BaseModel, ...]:
+        return self.rows("source_point")
+
+    @property
+    def point_datasets(self) -> tuple[BaseModel, ...]:
+        return self.rows("point_datasets")
+
+    @property
+    def priors(self) -> tuple[BaseModel, ...]:
+        return self.rows("priors")
+
+    @cached_property
+    def tiers(self) -> tuple[Tier, ...]:
+        """Tiers in scaling_relations.csv order; a blank member tier means the only tier."""
+        relations = self.rows("scaling_relations")
+        members = self.rows("scaling_galaxies")
+        return tuple(
+            Tier(rel, tuple(m for m in members if (m.tier or relations[0].tier) == rel.tier)) for rel in relations
+        )
+
+    @cached_property
+    def galaxies(self) -> dict[str, dict[str, tuple[BaseModel, ...]]]:
+        """Every galaxy name with its rows by family: the join of the families."""
+        joined: dict[str, dict[str, list]] = {}
+        for name in (*LENS_FAMILIES, *SOURCE_FAMILIES):
+            for row in self.rows(name):
+                joined.setdefault(row.galaxy, {}).setdefault(name, []).append(row)
+        return {g: {f: tuple(r) for f, r in fams.items()} for g, fams in joined.items()}
+
+    @property
+    def reference(self) -> tuple[float, float]:
+        """(RA, Dec) in degrees of the x = y = 0 point."""
+        return (self.dataset.reference.ra, self.dataset.reference.dec)
+
+    @cached_property
+    def cosmology(self):
+        """The dataset's astropy cosmology."""
+        from .cosmology import make_cosmology
+
+        return make_cosmology(self.dataset.cosmology.model_dump(exclude_none=True))
+
+    @property
+    def z_lens(self) -> float | None:
+        """The single lens-plane redshift (None for a model without lens rows)."""
+        for name in LENS_FAMILIES:
+            for row in self.rows(name):
+                if getattr(row, "redshift", None) is not None:
+                    return row.redshift
+        return None
+
+    # ------------------------------------------------------------ tables
+    def to_dataframes(self) -> dict[str, pd.DataFrame]:
+        """One DataFrame per family present, columns in the CSV order, blank cells as NaN/None."""
+        frames = {}
+        for name, table in self.tables.items():
+            columns = csvio.used_columns(table.family, table.rows)
+            frames[name] = pd.DataFrame([r.model_dump() for r in table.rows], columns=columns)
+        return frames
+
+    def __str__(self) -> str:
+        from .display import render_text
+
+        return render_text(self)
+
+    def __rich__(self):
+        from .display import model_renderable
+
+        return model_renderable(self)
+
+    def _repr_html_(self) -> str:
+        from .display import render_html
+
+        return render_html(self)
+
+    def show(self, all_rows: bool = False) -> None:
+        """Print the model's tables; ``all_rows`` lists every member instead of a tier summary."""
+        from .display import print_model
+
+        print_model(self, all_rows=all_rows)
+
+    # ------------------------------------------------------------ lensing
+    @cached_property
+    def lens(self):
+        """The whole lens as a :class:`clusterlens.lens.Lens` (amplitudes at D_LS/D_S = 1)."""
+        from .lens_builder import build_lens
+
+        return build_lens(self)
+
+    def distance_ratio(self, z_source: float) -> float:
+        """D_LS/D_S for a source at ``z_source`` behind this model's lens."""
+        from .cosmology import distance_ratio
+
+        if self.z_lens is None:
+            raise ValueError("the model has no lens rows, so no lens redshift")
+        return distance_ratio(self.cosmology, self.z_lens, float(z_source))
+
+    def deflections(self, x, y, z_source: float):
+        """Deflection (alpha_x, alpha_y) [arcsec] at image-plane points x, y [arcsec] for a source at z_source."""
+        return self.lens.deflection(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+
+    def hessian(self, x, y, z_source: float):
+        """(psi_xx, psi_xy, psi_yy) of the lensing potential for a source at z_source."""
+        return self.lens.hessian(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+
+    def convergence(self, x, y, z_source: float):
+        """Convergence kappa for a source at z_source."""
+        return self.lens.convergence(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+
+    def shear(self, x, y, z_source: float):
+        """Shear components (gamma_1, gamma_2) for a source at z_source."""
+        return self.lens.shear(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+
+    def magnification(self, x, y, z_source: float):
+        """Signed magnification 1/det(A) for a source at z_source."""
+        return self.lens.magnification(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+
+    def potential(self, x, y, z_source: float):
+        """Lensing potential psi [arcsec^2] for a source at z_source."""
+        return self.lens.potential(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+
+
+# ---------------------------------------------------------------- whole-model checks
+def _where(model: ClusterModel, family: str, index: int) -> tuple[str, int | None]:
+    table = model.tables[family]
+    return table.source, table.lines[index]
+
+
+def check_model(model: ClusterModel) -> list[Problem]:
+    """Cross-family problems: redshifts, tiers, joins and priors. Empty list when the model is coherent."""
+    return [*_redshift_problems(model), *_tier_problems(model), *_join_problems(model), *_prior_problems(model)]
+
+
+def _redshift_problems(model: ClusterModel) -> list[Problem]:
+    problems = []
+    z_lens, first = None, None
+    for name in LENS_FAMILIES:
+        for i, row in enumerate(model.rows(name)):
+            z = getattr(row, "redshift", None)
+            if z is None:
+                continue
+            file, line = _where(model, name, i)
+            if z_lens is None:
+                z_lens, first = z, f"{Path(file).name}:{line}"
+            elif z != z_lens:
+                problems.append(Problem(file, f"lens redshift differs from {z_lens!r} ({first}): all lens components "
+                                              "must share one lens plane (multi-plane lensing is not supported)",
+                                        line=line, column="redshift", value=repr(z)))
+    seen: dict[str, tuple[float, str]] = {}
+    for name in (*LENS_FAMILIES, *SOURCE_FAMILIES):
+        for i, row in enumerate(model.rows(name)):
+            z = getattr(row, "redshift", None)
+            if z is None:
+                continue
+            file, line = _where(model, name, i)
+            if row.galaxy in seen and seen[row.galaxy][0] != z:
+                problems.append(Problem(file, f"galaxy {row.galaxy!r} has redshift {seen[row.galaxy][0]!r} in "
+                                              f"{seen[row.galaxy][1]}: a galaxy has one redshift",
+                                        line=line, column="redshift", value=repr(z)))
+            seen.setdefault(row.galaxy, (z, f"{Path(file).name}:{line}"))
+            if name in SOURCE_FAMILIES and z_lens is not None and z <= z_lens:
+                problems.append(Problem(file, f"a source must lie behind the lens: expected redshift > {z_lens!r}",
+                                        line=line, column="redshift", value=repr(z)))
+    return problems
+
+
+def _tier_problems(model: ClusterModel) -> list[Problem]:
+    relations = model.rows("scaling_relations")
+    tiers = {r.tier for r in relations}
+    problems = []
+    for i, member in enumerate(model.rows("scaling_galaxies")):
+        file, line = _where(model, "scaling_galaxies", i)
+        if member.tier is None:
+            if len(relations) != 1:
+                expected = "a tier from scaling_relations.csv" if relations else "a scaling_relations.csv with one tier"
+                problems.append(Problem(file, f"blank tier needs exactly one tier: expected {expected} "
+                                              f"({', '.join(sorted(tiers)) or 'none defined'})", line=line, column="tier"))
+        elif member.tier not in tiers:
+            problems.append(Problem(file, f"tier not in scaling_relations.csv: expected one of "
+                                          f"{', '.join(sorted(tiers)) or '(none defined)'}",
+                                    line=line, column="tier", value=member.tier))
+    return problems
+
+
+def _join_problems(model: ClusterModel) -> list[Problem]:
+    names = {p.name for p in model.source_points}
+    problems = []
+    for i, image in enumerate(model.point_datasets):
+        if image.name not in names:
+            file, line = _where(model, "point_datasets", i)
+            problems.append(Problem(file, "no source_point.csv row has this name: expected one of "
+                                          f"{', '.join(sorted(names)) or '(no source_point.csv rows)'}",
+                                    line=line, column="name", value=image.name))
+    return problems
+
+
+def prior_targets(model: ClusterModel, prior) -> list[tuple[int, BaseModel]]:
+    """The (row index, row) pairs of ``prior.family`` that ``prior`` applies to."""
+    key = FAMILIES[prior.family].key[0]
+    return [(i, r) for i, r in enumerate(model.rows(prior.family))
+            if prior.galaxy == "*" or getattr(r, key) == prior.galaxy]
+
+
+def _prior_problems(model: ClusterModel) -> list[Problem]:
+    problems = []
+    claimed: dict[tuple[str, int, str], int | None] = {}
+    for i, prior in enumerate(model.priors):
+        file, line = _where(model, "priors", i)
+        if prior.family not in PARAMETER_FAMILIES:
+            problems.append(Problem(file, f"unknown family: expected one of {', '.join(PARAMETER_FAMILIES)}",
+                                    line=line, column="family", value=prior.family))
+            continue
+        family = FAMILIES[prior.family]
+        targets = prior_targets(model, prior)
+        if not targets:
+            what = "matches no row" if prior.galaxy == "*" else f"is not a {family.key[0]} of {family.filename}"
+            problems.append(Problem(file, f"{prior.galaxy!r} {what}", line=line, column="galaxy", value=prior.galaxy))
+            continue
+        for index, row in targets:
+            numeric = family.numeric_columns(getattr(row, "profile", None))
+            if prior.parameter not in numeric:
+                problems.append(Problem(file, f"not a numeric parameter of {family.name} "
+                                              f"{getattr(row, 'profile', '') or ''} rows: expected one of {', '.join(numeric)}",
+                                        line=line, column="parameter", value=prior.parameter))
+                break
+            cell = (prior.family, index, prior.parameter)
+            if cell in claimed:
+                problems.append(Problem(file, f"a second prior for {prior.family} row {getattr(row, family.key[0])!r} "
+                                              f"{prior.parameter} (first at line {claimed[cell]})",
+                                        line=line, column="parameter", value=prior.parameter))
+                break
+            claimed[cell] = line
+    return problems
+
+
+# ---------------------------------------------------------------- folders
+def load_model(folder: str | os.PathLike) -> ClusterModel:
+    """Read every family CSV present in ``folder`` and ``dataset.toml``; validate everything together."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelError([Problem(str(folder), "no such folder: expected a model folder with dataset.toml and family CSVs")])
+    problems: list[Problem] = []
+    dataset = None
+    dataset_path = folder / DATASET_FILENAME
+    if not dataset_path.exists():
+        problems.append(Problem(str(dataset_path), "missing: every model folder needs dataset.toml "
+                                                   "([reference] ra, dec and [cosmology])"))
+    else:
+        try:
+            dataset = read_dataset(dataset_path)
+        except ModelError as err:
+            problems += err.problems
+    tables = {}
+    for family in FAMILIES.values():
+        path = folder / family.filename
+        if path.exists():
+            table, found = csvio.parse_family(path, family)
+            tables[family.name] = table
+            problems += found
+    if not problems:
+        model = ClusterModel(tables, dataset, folder)
+        problems += check_model(model)
+        if not problems:
+            return model
+    raise ModelError(problems)
+
+
+def model_files(model: ClusterModel) -> dict[str, bytes]:
+    """The exact bytes ``save_model`` writes, by file name."""
+    files = {DATASET_FILENAME: dataset_text(model.dataset).encode()}
+    for name, table in model.tables.items():
+        files[table.family.filename] = csvio.family_text(table.family, table.rows).encode()
+    return files
+
+
+def save_model(model: ClusterModel, folder: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Write the model's family CSVs and ``dataset.toml`` to ``folder`` (each file atomically).
+
+    An existing file whose content would change is refused unless ``overwrite=True``: a user's
+    edited CSVs are never replaced silently.
+    """
+    folder = Path(folder)
+    files = model_files(model)
+    if not overwrite:
+        changed = [n for n, data in files.items() if (folder / n).exists() and (folder / n).read_bytes() != data]
+        if changed:
+            raise FileExistsError(f"{folder}: would overwrite {', '.join(changed)} with different content; "
+                                  "pass overwrite=True (CLI: --overwrite) to replace them")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        csvio.atomic_write_bytes(folder / name, data)
+    return folder
