@@ -11,7 +11,6 @@ from rich.console import Console
 from .errors import ModelError
 
 console = Console()
-err_console = Console(stderr=True)
 
 
 def _validate(args) -> int:
@@ -74,13 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ModelError as err:
-        err_console.print(err.report(), markup=False, highlight=False)
+        print(err.report(), file=sys.stderr)
         return 1
     except (FileExistsError, FileNotFoundError, NotADirectoryError, PermissionError, ValueError) as err:
-        err_console.print(f"error: {err}", markup=False, highlight=False)
+        print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        print("interrupted", file=sys.stderr)
         return 130
 
 

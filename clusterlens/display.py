@@ -16,9 +16,9 @@ from . import csvio
 MAX_ROWS = 25
 
 
-def _header(family, column: str) -> str:
+def _header(family, column: str, separator: str = "\n") -> Text:
     unit = family.unit(column)
-    return f"{column}\n[{unit}]" if unit else column
+    return Text(f"{column}{separator}[{unit}]" if unit else column)
 
 
 def _free_cells(model) -> dict[tuple[str, int, str], str]:
@@ -55,7 +55,7 @@ def family_table(model, name: str, all_rows: bool = False, free=None) -> Table:
             numeric = column in family.numeric_columns()
             lo = csvio.format_value(float(values.min())) if numeric and len(values) else ""
             hi = csvio.format_value(float(values.max())) if numeric and len(values) else ""
-            table.add_row(_header(family, column).replace("\n", " "), str(len(values)), lo, hi)
+            table.add_row(_header(family, column, " "), str(len(values)), lo, hi)
         table.caption = f"{len(rows)} rows summarised; show all with model.show(all_rows=True) or `clusterlens show --all`"
         return table
     for column in columns:
