@@ -1,0 +1,272 @@
+"""Multiple-image finder against closed forms, a dense brute-force inversion and lenstronomy."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from astropy import constants as const
+from astropy import units as u
+from scipy.ndimage import minimum_filter
+from scipy.optimize import brentq, root
+
+from clusterlens.solver import ImageFinder, find_images, polish
+
+
+class IsothermalShearLens:
+    """Closed-form test lens: cored isothermal sphere (r_core = 0: SIS) plus external shear.
+
+    kappa = theta_e / (2 sqrt(r^2 + r_core^2)); alpha(r) = theta_e (s - r_core) / r with
+    s = sqrt(r^2 + r_core^2); psi = theta_e (s - r_core ln(r_core + s)); shear potential
+    (g1/2)(x^2 - y^2) + g2 x y.  Every amplitude is multiplied by ``scale``.
+    """
+
+    def __init__(self, theta_e, r_core=0.0, gamma1=0.0, gamma2=0.0, center=(0.0, 0.0)):
+        self.theta_e, self.r_core, self.g1, self.g2 = theta_e, r_core, gamma1, gamma2
+        self.cx, self.cy = center
+        self.groups = [SimpleNamespace(params={"center_x": np.array([self.cx]), "center_y": np.array([self.cy]),
+                                               "r_core": np.array([r_core])})]
+
+    def _radial(self, x, y):
+        dx, dy = np.asarray(x, float) - self.cx, np.asarray(y, float) - self.cy
+        r2 = dx * dx + dy * dy
+        return dx, dy, r2, np.sqrt(r2 + self.r_core**2)
+
+    def deflection(self, x, y, scale=1.0):
+        dx, dy, r2, s = self._radial(x, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = self.theta_e * (s - self.r_core) / r2
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        return scale * (f * dx + self.g1 * x + self.g2 * y), scale * (f * dy + self.g2 * x - self.g1 * y)
+
+    def hessian(self, x, y, scale=1.0):
+        dx, dy, r2, s = self._radial(x, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a_over_r = self.theta_e * (s - self.r_core) / r2
+            c = (self.theta_e * self.r_core * (s - self.r_core) / (s * r2) - a_over_r) / r2
+        return (scale * (a_over_r + c * dx * dx + self.g1), scale * (c * dx * dy + self.g2),
+                scale * (a_over_r + c * dy * dy - self.g1))
+
+    def potential(self, x, y, scale=1.0):
+        dx, dy, r2, s = self._radial(x, y)
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        iso = self.theta_e * (s - self.r_core * np.log(self.r_core + s)) if self.r_core > 0 else self.theta_e * s
+        return scale * (iso + 0.5 * self.g1 * (x * x - y * y) + self.g2 * x * y)
+
+
+def lens_equation_residual(lens, table, xs, ys, scale):
+    ax, ay = lens.deflection(table["x"].to_numpy(), table["y"].to_numpy(), scale=scale)
+    return np.hypot(table["x"] - ax - xs, table["y"] - ay - ys).to_numpy()
+
+
+def jacobian_determinant_fd(lens, x, y, scale, step=1e-6):
+    """det(d beta / d theta) by central finite differences of the deflection (no Hessian)."""
+    def beta(px, py):
+        ax, ay = lens.deflection(px, py, scale=scale)
+        return px - ax, py - ay
+    bxp, byp = beta(x + step, y)
+    bxm, bym = beta(x - step, y)
+    bxq, byq = beta(x, y + step)
+    bxn, byn = beta(x, y - step)
+    return ((bxp - bxm) * (byq - byn) - (byp - bym) * (bxq - bxn)) / (2 * step) ** 2
+
+
+def brute_force_images(lens, xs, ys, scale, region, spacing, tolerance=1e-6):
+    """Independent inversion: ray-shoot a fine grid, start from every local minimum of
+    |beta - beta_s| below a few pixels' worth, solve with scipy's hybrid method (finite
+    difference Jacobian), keep roots with |residual| < 1e-9 and merge those closer than
+    ``tolerance``.  Returns a list of (n, 2) arrays, one per source."""
+    xmin, xmax, ymin, ymax = region
+    gx, gy = np.meshgrid(np.arange(xmin, xmax, spacing), np.arange(ymin, ymax, spacing))
+    ax, ay = lens.deflection(gx, gy, scale=scale)
+    bx, by = gx - ax, gy - ay
+    out = []
+    for sx, sy in zip(np.atleast_1d(xs), np.atleast_1d(ys)):
+        dist = np.hypot(bx - sx, by - sy)
+        local = (dist == minimum_filter(dist, size=3, mode="nearest")) & (dist < 10 * spacing)
+        found = []
+        for px, py in zip(gx[local], gy[local]):
+            def equation(p):
+                dx, dy = lens.deflection(np.array([p[0]]), np.array([p[1]]), scale=scale)
+                return [p[0] - dx[0] - sx, p[1] - dy[0] - sy]
+            sol = root(equation, [px, py], method="hybr", options={"xtol": 1e-13})
+            if np.hypot(*equation(sol.x)) < 1e-9 and not any(np.hypot(*(sol.x - f)) < tolerance for f in found):
+                found.append(sol.x)
+        out.append(np.array(found).reshape(-1, 2))
+    return out
+
+
+def match_count(ours: np.ndarray, theirs: np.ndarray, tolerance: float) -> int:
+    """How many of ``theirs`` have one of ``ours`` within ``tolerance``."""
+    if len(theirs) == 0:
+        return 0
+    if len(ours) == 0:
+        return 0
+    d = np.hypot(ours[:, None, 0] - theirs[None, :, 0], ours[:, None, 1] - theirs[None, :, 1])
+    return int(np.sum(d.min(axis=0) < tolerance))
+
+
+# ------------------------------------------------------------------------------------------
+# Closed forms
+# ------------------------------------------------------------------------------------------
+def test_sis_two_images_magnifications_and_time_delay():
+    theta_e, beta, phi, scale = 1.3, 0.27, np.radians(35.0), 0.8
+    lens = IsothermalShearLens(theta_e / scale, center=(0.4, -0.2))  # Einstein radius theta_e at this scale
+    xs, ys = 0.4 + beta * np.cos(phi), -0.2 + beta * np.sin(phi)
+    d_dt = 2500.0  # Mpc
+    table = find_images(lens, xs, ys, scale, time_delay_distance=d_dt)
+    assert len(table) == 2
+    radial = (table["x"] - 0.4) * np.cos(phi) + (table["y"] + 0.2) * np.sin(phi)  # signed, along the source
+    np.testing.assert_allclose(np.sort(radial), [-(theta_e - beta), theta_e + beta], atol=1e-9)
+    r = np.abs(radial.to_numpy())
+    np.testing.assert_allclose(table["magnification"], r / (r - theta_e), rtol=1e-8)  # mu = theta/(theta - theta_E)
+    np.testing.assert_array_equal(table["parity"], np.sign(r - theta_e))
+    # SIS: dt = (theta_A^2 - theta_B^2) / 2 * D_dt / c = 2 theta_e beta D_dt / c; outer image first
+    expected = (2 * theta_e * beta * u.arcsec**2).to_value(u.rad**2) * (d_dt * u.Mpc / const.c).to_value(u.day)
+    assert table["time_delay"].iloc[0] == 0.0 and r[0] > theta_e
+    np.testing.assert_allclose(table["time_delay"].iloc[1], expected, rtol=1e-8)
+    assert np.all(lens_equation_residual(lens, table, xs, ys, scale) < 1e-8)
+
+
+def test_sis_shear_cross_closed_form():
+    """SIS + shear g1 = g, source at (b, 0): images x = (b +- theta_e)/(1 - g) on the x axis and
+    x = -b/(2 g), y = +-sqrt(r0^2 - x^2) with r0 = theta_e/(1 + g) off it."""
+    theta_e, g, b = 1.0, 0.15, 0.05
+    lens = IsothermalShearLens(theta_e, gamma1=g)
+    table = find_images(lens, b, 0.0, 1.0)
+    r0 = theta_e / (1 + g)
+    xo = -b / (2 * g)
+    expected = np.array([[(b + theta_e) / (1 - g), 0], [(b - theta_e) / (1 - g), 0],
+                         [xo, np.sqrt(r0**2 - xo**2)], [xo, -np.sqrt(r0**2 - xo**2)]])
+    got = table[["x", "y"]].to_numpy()
+    assert len(got) == 4
+    assert match_count(got, expected, 1e-9) == 4
+    det_fd = jacobian_determinant_fd(lens, table["x"].to_numpy(), table["y"].to_numpy(), 1.0)
+    np.testing.assert_allclose(1 / table["magnification"], det_fd, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(table["parity"], np.sign(det_fd))
+
+
+def test_cored_isothermal_third_image_matches_line_roots():
+    """A cored sphere has three collinear images; find them as the roots of the 1-D lens
+    equation along the line through the centre and the source (brentq)."""
+    lens = IsothermalShearLens(1.0, r_core=0.12)
+    beta = 0.08
+    table = find_images(lens, beta, 0.0, 1.0)
+
+    def along(t):
+        ax, _ = lens.deflection(np.array([t]), np.array([0.0]))
+        return t - ax[0] - beta
+
+    grid = np.linspace(-3, 3, 60001)
+    values = np.array([along(t) for t in grid[::100]])
+    coarse = grid[::100]
+    roots = [brentq(along, a, b, xtol=1e-14) for a, b, fa, fb in
+             zip(coarse[:-1], coarse[1:], values[:-1], values[1:]) if fa * fb < 0]
+    assert len(roots) == 3
+    assert len(table) == 3
+    np.testing.assert_allclose(np.sort(table["x"]), np.sort(roots), atol=1e-9)
+    np.testing.assert_allclose(table["y"], 0.0, atol=1e-9)
+    central = table.iloc[np.argmin(np.abs(table["x"]))]
+    assert central["parity"] == 1 and abs(central["magnification"]) < 0.5
+
+
+# ------------------------------------------------------------------------------------------
+# Brute force and lenstronomy
+# ------------------------------------------------------------------------------------------
+def test_sis_shear_random_sources_vs_brute_force():
+    lens = IsothermalShearLens(1.0, gamma1=0.08, gamma2=-0.05)
+    rng = np.random.default_rng(11)
+    xs, ys = rng.uniform(-0.5, 0.5, 12), rng.uniform(-0.5, 0.5, 12)
+    finder = ImageFinder(lens, 1.0)
+    table = finder.find_many(xs, ys)
+    brute = brute_force_images(lens, xs, ys, 1.0, finder.region, spacing=0.01)
+    for k, reference in enumerate(brute):
+        ours = table.loc[table["source"] == k, ["x", "y"]].to_numpy()
+        assert len(ours) == len(reference) and len(ours) in (2, 4)
+        assert match_count(ours, reference, 1e-6) == len(reference)
+    assert np.all(lens_equation_residual(lens, table, xs[table["source"]], ys[table["source"]], 1.0) < 1e-8)
+
+
+def test_lenstronomy_images_are_a_subset_sis_shear():
+    from lenstronomy.LensModel.lens_model import LensModel
+    from lenstronomy.LensModel.Solver.lens_equation_solver import LensEquationSolver
+
+    g1, g2 = 0.06, 0.04
+    lens = IsothermalShearLens(1.2, gamma1=g1, gamma2=g2, center=(0.1, 0.05))
+    model = LensModel(["SIS", "SHEAR"])
+    kwargs = [{"theta_E": 1.2, "center_x": 0.1, "center_y": 0.05}, {"gamma1": g1, "gamma2": g2, "ra_0": 0, "dec_0": 0}]
+    solver = LensEquationSolver(model)
+    for xs, ys in [(0.12, 0.02), (-0.2, 0.3), (0.5, -0.6)]:
+        tx, ty = solver.image_position_from_source(xs, ys, kwargs, min_distance=0.02, search_window=6,
+                                                   precision_limit=1e-12, num_iter_max=200)
+        theirs = np.column_stack([tx, ty])
+        ours = find_images(lens, xs, ys, 1.0)[["x", "y"]].to_numpy()
+        assert len(theirs) >= 2
+        assert match_count(ours, theirs, 1e-6) == len(theirs)
+
+
+# ------------------------------------------------------------------------------------------
+# Behaviour
+# ------------------------------------------------------------------------------------------
+def test_find_many_equals_find_and_no_duplicates():
+    lens = IsothermalShearLens(1.0, r_core=0.05, gamma1=0.1)
+    finder = ImageFinder(lens, 0.7)
+    xs, ys = np.array([0.02, -0.1, 0.3]), np.array([0.01, 0.05, -0.2])
+    many = finder.find_many(xs, ys)
+    for k in range(3):
+        one = finder.find(xs[k], ys[k])
+        sub = many[many["source"] == k].drop(columns="source").reset_index(drop=True)
+        np.testing.assert_allclose(one.drop(columns="time_delay").to_numpy(),
+                                   sub.drop(columns="time_delay").to_numpy(), atol=1e-10)
+        pos = one[["x", "y"]].to_numpy()
+        sep = np.hypot(pos[:, None, 0] - pos[None, :, 0], pos[:, None, 1] - pos[None, :, 1])
+        assert np.all(sep[~np.eye(len(pos), dtype=bool)] > 1e-4)
+    assert list(many.columns) == ["source", "x", "y", "magnification", "parity", "time_delay"]
+    assert many["time_delay"].isna().all()
+
+
+def test_min_abs_magnification_drops_only_faint_images():
+    lens = IsothermalShearLens(1.0, r_core=0.12)
+    every = find_images(lens, 0.08, 0.0, 1.0)
+    bright = find_images(lens, 0.08, 0.0, 1.0, min_abs_magnification=0.5)
+    assert len(every) == 3 and len(bright) == 2
+    assert np.all(np.abs(bright["magnification"]) >= 0.5) and np.abs(every["magnification"]).min() < 0.5
+
+
+def test_outside_coverage_warns():
+    lens = IsothermalShearLens(1.0)
+    with pytest.warns(RuntimeWarning, match="outside"):
+        find_images(lens, 0.5, 0.0, 1.0, region=(-1.2, 1.2, -1.2, 1.2))
+
+
+def test_polish_converges_quadratically_from_nearby_start():
+    lens = IsothermalShearLens(1.0, gamma1=0.1)
+    x, y, res, det = polish(lens, 1.0, np.array([1.0]), np.array([0.1]), np.array([0.0]), np.array([0.0]),
+                            np.array([0.5]))
+    assert res[0] < 1e-12
+    np.testing.assert_allclose([x[0], y[0]], [1 / 0.9, 0.0], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"scale": -1.0}, "scale"),
+        ({"region": (1.0, 0.0, -1.0, 1.0)}, "region"),
+        ({"region": (0.0, 1.0)}, "region"),
+        ({"cell_size": 0.0}, "cell_size"),
+    ],
+)
+def test_bad_input_raises(kwargs, message):
+    lens = IsothermalShearLens(1.0)
+    args = {"scale": 1.0, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        find_images(lens, 0.1, 0.0, **args)
+
+
+def test_bad_source_raises():
+    finder = ImageFinder(IsothermalShearLens(1.0), 1.0)
+    with pytest.raises(ValueError, match="same length"):
+        finder.find_many([0.0, 1.0], [0.0])
+    with pytest.raises(ValueError, match="finite"):
+        finder.find(np.nan, 0.0)
+    with pytest.raises(ValueError, match="find_many"):
+        finder.find([0.0], [0.0])
