@@ -1,0 +1,15 @@
+"""Lenstool interoperability: read a Lenstool model (``.par`` + catalogues) and write one.
+
+- :func:`read_par` / :func:`import_lenstool`: ``.par`` (+ multiple-image catalogue) -> ClusterModel
+  / model folder (:mod:`.importer` lists what becomes what).
+- :func:`write_par` / :func:`export_lenstool`: ClusterModel / model folder -> ``.par`` + catalogues
+  (:mod:`.exporter`); ``read_par(write_par(model))`` reproduces the model exactly.
+- :mod:`.parfile` is the syntax, :mod:`.catalogues` the catalogue formats and coordinates,
+  :mod:`.convert` the unit and ellipticity conversions.
+"""
+from .exporter import export_lenstool, write_par
+from .importer import HOST_MIN_CORE, HOST_MIN_SIGMA, LenstoolImport, import_lenstool, par_records, read_par
+from .parfile import LenstoolError, LenstoolWarning
+
+__all__ = ["read_par", "import_lenstool", "par_records", "write_par", "export_lenstool", "LenstoolError",
+           "LenstoolWarning", "LenstoolImport", "HOST_MIN_CORE", "HOST_MIN_SIGMA"]

@@ -1,0 +1,350 @@
+"""ClusterModel -> Lenstool ``.par`` file with its member and multiple-image catalogues.
+
+The ``.par`` describes the lens in Lenstool's own terms, so Lenstool can run it:
+
+- host_halo and main_lens_mass rows -> ``potentiel`` blocks, in that order: dPIE -> profile 81,
+  SIE -> profile 8 (PIEMD; a cored isothermal ellipsoid with theta_e, r_core is a PIEMD with
+  b0 = theta_e (1+q)/(2 sqrt q) and core r_core (1+q)/(2 sqrt q)), NFW -> profile 12 (m200 and
+  concentration; a named mass-concentration relation is evaluated), ExternalShear -> profile 14.
+  Each potential with priors is followed by its ``limit`` block (Lenstool matches them by order,
+  so the potentials before it get an empty one); ``grille nlens_opt`` counts them.
+- each tier -> a ``potfile`` block and the catalogue ``<tier>.cat`` (a = 1, b = q, theta = angle);
+  Lenstool's potfile fixes r_core ~ L^(1/2), so a tier with another r_core_slope is an error.
+- source_point and point_datasets rows -> the image catalogue ``<par name>_images.cat`` (arcsec
+  from the reference, ``#REFERENCE 3``), ``sigposArcsec`` and ``z_m_limit`` lines for free redshifts.
+- ``dataset.toml`` -> ``runmode reference 3 RA DEC`` and ``cosmologie`` (H0, omegaM, omegaX).
+
+Numbers are written with ``repr`` and the inverse conversions of :mod:`.convert`, so that reading
+the file back gives the same floats. Whatever the Lenstool format cannot hold exactly (a
+loguniform prior, a blank member q, a named cosmology, source light, a source position that is
+not the mean of its images, ...) is written after ``fini``, where Lenstool never reads, as
+``#clusterlens`` directives: ``#clusterlens-family NAME`` followed by one
+``#clusterlens-row NAME {json}`` per row replaces that family on import, and
+``#clusterlens-dataset {json}`` restores the dataset settings. :func:`write_par` writes them only
+for the families whose Lenstool form does not read back exactly, so ``read_par(write_par(m))``
+reproduces ``m`` exactly, and a model imported from Lenstool is written without any directive.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+
+from .catalogues import Reference, format_catalogue, image_system
+from .convert import ARCSEC_PER_RADIAN, dq_demass, emass_from_q, preimage
+from .importer import C_KMS, _Importer
+from .parfile import LenstoolError, LenstoolWarning, parse_par
+
+_FLAGS = {"uniform": 1, "normal": 3}
+_SINGLE_CHARACTERS = "123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def export_lenstool(folder, out_par) -> Path:
+    """``clusterlens export-lenstool``: load the model folder ``folder`` and write ``out_par`` (+ catalogues)."""
+    from ..model import load_model
+
+    return write_par(load_model(folder), out_par)
+
+
+def write_par(model, path) -> Path:
+    """Write ``model`` as the Lenstool file ``path`` plus its catalogues beside it; return ``path``.
+
+    Raises :class:`LenstoolError` for a lens Lenstool cannot represent (multi-plane, a tier whose
+    r_core_slope is not 1/2). Priors Lenstool cannot express warn (:class:`LenstoolWarning`) and
+    travel in directives, as does every other clusterlens-only content (module docstring).
+    """
+    path = Path(path)
+    writer = _Writer(model, path)
+    files = writer.files()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        _atomic_write(path.parent / name, text)
+    directives = writer.directives(path)
+    if directives:
+        _atomic_write(path, files[path.name] + directives)
+    return path
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _line(keyword: str, *values) -> str:
+    words = [repr(float(v)) if isinstance(v, float) else str(v) for v in values]
+    return "\t" + " ".join([keyword, *words])
+
+
+class _Writer:
+    def __init__(self, model, path: Path):
+        self.model = model
+        self.path = path
+        self.ra, self.dec = model.reference
+        self.cosmology = model.cosmology
+        self.z_lens = model.z_lens
+        self.priors_written: set[int] = set()
+
+    # ------------------------------------------------------------------ the Lenstool files
+    def files(self) -> dict[str, str]:
+        files: dict[str, str] = {}
+        blocks = ["# clusterlens model written in Lenstool format",
+                  "runmode", _line("reference", 3, repr(self.ra), repr(self.dec)), "\tend"]
+        image_lines, images_text = self.images()
+        if images_text is not None:
+            files[self.images_name] = images_text
+            blocks += ["image", _line("multfile", 1, self.images_name), *image_lines, "\tend"]
+        potentials = self.potentials()
+        tiers = self.tiers(files)
+        n_members = sum(len(t.members) for t in self.model.tiers)
+        n_opt = sum(1 for _, limit in potentials if limit is not None)
+        blocks += ["grille", _line("nombre", 128), _line("polaire", 0),
+                   _line("nlentille", len(potentials) + n_members), _line("nlens_opt", n_opt), "\tend"]
+        for potential, limit in potentials:
+            blocks += potential + (limit or [])
+        blocks += tiers
+        blocks += self.cosmologie()
+        blocks.append("fini")
+        files[self.path.name] = "\n".join(blocks) + "\n"
+        self.warn_unwritten_priors()
+        return files
+
+    @property
+    def images_name(self) -> str:
+        return f"{self.path.stem}_images.cat"
+
+    def cosmologie(self) -> list[str]:
+        c = self.cosmology
+        lines = ["cosmologie", _line("model", 1), _line("H0", float(c.H0.value)), _line("omegaM", float(c.Om0)),
+                 _line("omegaX", float(c.Ode0))]
+        if abs(c.Om0 + c.Ode0 - 1.0) <= 1e-12:
+            lines.append(_line("omegaK", "0."))
+        return lines + [_line("wX", -1.0), _line("wa", 0.0), "\tend"]
+
+    # ------------------------------------------------------------------ potentials and limits
+    def potentials(self) -> list[tuple[list[str], list[str] | None]]:
+        rows = [("host_halo", r) for r in self.model.host_halo] + [("main_lens_mass", r) for r in self.model.main_galaxies]
+        blocks, limits = [], []
+        for family, row in rows:
+            if row.redshift != self.z_lens:
+                raise LenstoolError(f"{family} {row.galaxy}: redshift {row.redshift!r} differs from the lens "
+                                    f"redshift {self.z_lens!r}: Lenstool's single-plane potentials need one redshift")
+            blocks.append(self.potential(row))
+            limits.append(self.limit(family, row))
+        last = max((i for i, limit in enumerate(limits) if limit), default=-1)
+        return [(block, (limits[i] or [f"limit {rows[i][1].galaxy}", "\tend"]) if i <= last else None)
+                for i, block in enumerate(blocks)]
+
+    def potential(self, row) -> list[str]:
+        out = [f"potentiel {row.galaxy}"]
+        if row.profile == "dPIE":
+            out += [_line("profil", 81), _line("x_centre", row.x), _line("y_centre", row.y),
+                    _line("ellipticite", emass_from_q(row.q)), _line("angle_pos", row.angle),
+                    _line("core_radius", row.r_core), _line("cut_radius", row.r_cut), _line("v_disp", row.sigma)]
+        elif row.profile == "SIE":
+            stretch = (1.0 + row.q) / (2.0 * math.sqrt(row.q))
+            b0 = row.theta_e * stretch
+            if row.q == 1.0 and row.r_core == 0.0:
+                sigma = preimage(_sis_theta_e, row.theta_e, _sigma_from_b0(row.theta_e, 4.0))
+                out += [_line("profil", 1), _line("x_centre", row.x), _line("y_centre", row.y),
+                        _line("ellipticite", 0.0), _line("angle_pos", row.angle), _line("v_disp", sigma)]
+            else:
+                out += [_line("profil", 8), _line("x_centre", row.x), _line("y_centre", row.y),
+                        _line("ellipticite", emass_from_q(row.q)), _line("angle_pos", row.angle),
+                        _line("core_radius", row.r_core * stretch), _line("v_disp", _sigma_from_b0(b0, 6.0))]
+        elif row.profile == "NFW":
+            concentration = row.concentration
+            if concentration is None:
+                from ..cosmology import concentration_from_relation
+
+                concentration = float(concentration_from_relation(self.cosmology, self.z_lens, row.m200,
+                                                                  row.mc_relation))
+            out += [_line("profil", 12), _line("x_centre", row.x), _line("y_centre", row.y),
+                    _line("ellipticite", 0.0), _line("angle_pos", 0.0 if row.angle is None else row.angle),
+                    _line("concentration", float(concentration)), _line("m200", float(row.m200))]
+        elif row.profile == "ExternalShear":
+            out += [_line("profil", 14), _line("gamma", row.gamma), _line("angle_pos", row.angle)]
+        else:  # pragma: no cover - rows.py admits no other lens profile
+            raise LenstoolError(f"{row.galaxy}: no Lenstool profile for {row.profile!r}")
+        return out + [_line("z_lens", row.redshift), "\tend"]
+
+    def limit(self, family: str, row) -> list[str] | None:
+        keywords = {
+            "dPIE": {"x": "x_centre", "y": "y_centre", "angle": "angle_pos", "sigma": "v_disp",
+                     "r_core": "core_radius", "r_cut": "cut_radius", "q": "ellipticite"},
+            "SIE": {"x": "x_centre", "y": "y_centre", "angle": "angle_pos"},
+            "NFW": {"x": "x_centre", "y": "y_centre", "concentration": "concentration", "m200": "m200"},
+            "ExternalShear": {"gamma": "gamma", "angle": "angle_pos"},
+        }[row.profile]
+        lines = []
+        for index, prior in enumerate(self.model.priors):
+            if prior.family != family or prior.galaxy != row.galaxy or prior.parameter not in keywords:
+                continue
+            if prior.prior not in _FLAGS:
+                continue
+            keyword = keywords[prior.parameter]
+            if prior.parameter == "q":
+                values = _ellipticity_prior(prior)
+            else:
+                values = (prior.lower, prior.upper) if prior.prior == "uniform" else (prior.mean, prior.sigma)
+            lines.append(_line(keyword, _FLAGS[prior.prior], float(values[0]), float(values[1]), 0.0))
+            self.priors_written.add(index)
+        return [f"limit {row.galaxy}", *lines, "\tend"] if lines else None
+
+    # ------------------------------------------------------------------ tiers
+    def tiers(self, files: dict[str, str]) -> list[str]:
+        out = []
+        for number, tier in enumerate(self.model.tiers):
+            rel = tier.relation
+            if rel.r_core_slope != 0.5:
+                raise LenstoolError(f"scaling_relations tier {rel.tier!r}: r_core_slope {rel.r_core_slope!r} cannot be "
+                                    "written: Lenstool's potfile fixes r_core ~ L^(1/2) (r_core_slope 0.5)")
+            name = f"{rel.tier}.cat"
+            if os.sep in rel.tier or name == self.images_name or name == self.path.name:
+                raise LenstoolError(f"scaling_relations tier {rel.tier!r} cannot name its member catalogue "
+                                    f"{name!r}: rename the tier")
+            rows = []
+            for m in tier.members:
+                mag = m.mag if m.mag is not None else rel.mag_ref - 2.5 * math.log10(m.luminosity)
+                rows.append((m.galaxy, m.x, m.y, 1.0, 1.0 if m.q is None else m.q,
+                             0.0 if m.angle is None else m.angle, mag, 0.0))
+            files[name] = format_catalogue(rows, Reference(3, self.ra, self.dec))
+            z = next((m.redshift for m in tier.members if m.redshift is not None), self.z_lens)
+            slope = preimage(lambda s: 2.0 / s, rel.r_cut_slope, 2.0 / rel.r_cut_slope)
+            vdslope = preimage(lambda s: 1.0 / s, rel.sigma_slope, 1.0 / rel.sigma_slope)
+            out += [f"potfile{number}", _line("filein", 1, name), _line("zlens", float(z)), _line("type", 81),
+                    _line("core", rel.r_core_ref), _line("mag0", rel.mag_ref),
+                    self.potfile_parameter("sigma", rel, "sigma_ref", rel.sigma_ref),
+                    self.potfile_parameter("cut", rel, "r_cut_ref", rel.r_cut_ref),
+                    self.potfile_parameter("slope", rel, "r_cut_slope", slope),
+                    self.potfile_parameter("vdslope", rel, "sigma_slope", vdslope),
+                    _line("vdscatter", 0, 0.0, 0.0), _line("rcutscatter", 0, 0.0, 0.0), "\tend"]
+        return out
+
+    def potfile_parameter(self, keyword: str, rel, parameter: str, value: float) -> str:
+        """``keyword flag v1 v2``: flag 0 writes the value; a prior writes its bounds (Lenstool starts at v1)."""
+        for index, prior in enumerate(self.model.priors):
+            if (prior.family, prior.galaxy, prior.parameter) != ("scaling_relations", rel.tier, parameter):
+                continue
+            if prior.prior not in _FLAGS:
+                break
+            if parameter in ("sigma_ref", "r_cut_ref"):
+                values = (prior.lower, prior.upper) if prior.prior == "uniform" else (prior.mean, prior.sigma)
+            else:
+                values = _inverse_slope_prior(prior, 2.0 if parameter == "r_cut_slope" else 1.0)
+            self.priors_written.add(index)
+            return _line(keyword, _FLAGS[prior.prior], float(values[0]), float(values[1]))
+        return _line(keyword, 0, float(value), 0.0)
+
+    # ------------------------------------------------------------------ images
+    def images(self) -> tuple[list[str], str | None]:
+        points = self.model.point_datasets
+        if not points:
+            return [], None
+        sources = {s.name: s for s in self.model.source_points}
+        sigmas = sorted(p.sigma for p in points)
+        sigma = sigmas[len(sigmas) // 2]
+        if sigmas[0] != sigmas[-1]:
+            warnings.warn(f"positional errors range from {sigmas[0]!r} to {sigmas[-1]!r} arcsec: Lenstool's "
+                          f"sigposArcsec holds one value, {sigma!r} (the median) is written", LenstoolWarning,
+                          stacklevel=3)
+        rows, used = [], {}
+        for p in points:
+            lenstool_id = p.image if _is_image_id(p.image, p.name) else self.generated_id(p, used)
+            used.setdefault(p.name, set()).add(lenstool_id)
+            rows.append((lenstool_id, p.x, p.y, 0.0, 0.0, 0.0, sources[p.name].redshift, 0.0))
+        lines = [_line("sigposArcsec", float(sigma))]
+        first_image = {}
+        for row, p in zip(rows, points):
+            first_image.setdefault(p.name, row[0])
+        for index, prior in enumerate(self.model.priors):
+            if prior.family != "source_point" or prior.parameter != "redshift" or prior.prior not in _FLAGS:
+                continue
+            names = [s.name for s in self.model.source_points if prior.galaxy in ("*", s.galaxy)]
+            if prior.galaxy == "*" or len(names) != 1 or names[0] not in first_image:
+                continue
+            values = (prior.lower, prior.upper) if prior.prior == "uniform" else (prior.mean, prior.sigma)
+            lines.append(_line("z_m_limit", 1, first_image[names[0]], _FLAGS[prior.prior], float(values[0]),
+                               float(values[1]), 0.0))
+            self.priors_written.add(index)
+        return lines, format_catalogue(rows, Reference(3, self.ra, self.dec))
+
+    def generated_id(self, point, used: dict) -> str:
+        for char in _SINGLE_CHARACTERS:
+            candidate = f"{point.name}.{char}"
+            if candidate not in used.get(point.name, set()):
+                return candidate
+        raise LenstoolError(f"point source {point.name!r} has more images than Lenstool ids name.1 ... name.Z")
+
+    def warn_unwritten_priors(self) -> None:
+        for index, prior in enumerate(self.model.priors):
+            if index not in self.priors_written:
+                warnings.warn(f"prior {prior.family} {prior.galaxy} {prior.parameter} ({prior.prior}) has no Lenstool "
+                              "form: kept only in a #clusterlens directive", LenstoolWarning, stacklevel=4)
+
+    # ------------------------------------------------------------------ directives
+    def directives(self, path: Path) -> str:
+        """Directive lines for what the written Lenstool blocks do not reproduce exactly ('' if nothing)."""
+        from ..dataset import DatasetConfig
+        from ..model import ClusterModel, model_files
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LenstoolWarning)
+            native = _Importer(parse_par(path), None, None).run()
+        lines = []
+        dataset = DatasetConfig.model_validate(native.dataset)
+        if dataset != self.model.dataset:
+            lines.append(f"#clusterlens-dataset {json.dumps(self.model.dataset.model_dump(mode='json', exclude_none=True))}")
+        try:
+            native_files = model_files(ClusterModel.from_records(native.records, self.model.dataset))
+        except ValueError:
+            native_files = {}
+        mine = model_files(self.model)
+        for family in sorted(set(native.records) | set(self.model.tables)):
+            filename = f"{family}.csv"
+            if native_files.get(filename) == mine.get(filename):
+                continue
+            if family not in self.model.tables:
+                lines.append(f"#clusterlens-family {family} absent")
+                continue
+            lines.append(f"#clusterlens-family {family}")
+            for row in self.model.rows(family):
+                lines.append(f"#clusterlens-row {family} {json.dumps(row.model_dump(mode='json', exclude_none=True))}")
+        return "\n".join(lines) + "\n" if lines else ""
+
+
+def _is_image_id(image: str, name: str) -> bool:
+    return len(image) >= 2 and image_system(image) == name
+
+
+def _sis_theta_e(sigma: float) -> float:
+    return 4.0 * math.pi * (sigma / C_KMS) ** 2 * ARCSEC_PER_RADIAN
+
+
+def _sigma_from_b0(b0_arcsec: float, factor: float) -> float:
+    """sigma [km/s] with b0 = factor pi (sigma/c)^2 [rad] (4 for Lenstool's SIS, 6 for its PIEMD/dPIE)."""
+    return C_KMS * math.sqrt(b0_arcsec / (factor * math.pi * ARCSEC_PER_RADIAN))
+
+
+def _ellipticity_prior(prior) -> tuple[float, float]:
+    """A prior on q as a prior on Lenstool's emass: the bounds map exactly, a normal one is linearised
+    (the inverse of the importer's conversion, value for value)."""
+    if prior.prior == "uniform":
+        return emass_from_q(min(prior.upper, 1.0)), emass_from_q(max(prior.lower, 1e-300))
+    emass = emass_from_q(prior.mean)
+    slope = abs(dq_demass(emass))
+    return emass, preimage(lambda s: slope * s, prior.sigma, prior.sigma / slope)
+
+
+def _inverse_slope_prior(prior, numerator: float) -> tuple[float, float]:
+    """A prior on numerator/s (sigma_slope = 1/vdslope, r_cut_slope = 2/slope) as a prior on s."""
+    def invert(x):
+        return preimage(lambda s: numerator / s, x, numerator / x)
+
+    if prior.prior == "uniform":
+        return invert(prior.upper), invert(prior.lower)
+    mean = invert(prior.mean)
+    slope = numerator / mean**2
+    return mean, preimage(lambda s: slope * s, prior.sigma, prior.sigma / slope)
