@@ -424,8 +424,9 @@ class _Importer:
         else:
             raise LenstoolError(f"{where}: profile 12 needs two of concentration, m200, scale_radius[_kpc] and "
                                 "r200[_kpc] (a halo given by v_disp alone is not supported)")
-        return {"galaxy": potential.name, "profile": "NFW", "x": x, "y": y, "redshift": z, "q": 1.0,
-                "angle": f.get("theta", 0.0), "m200": m200, "concentration": conc}
+        # spherical: q and angle stay blank (angle_pos of a round halo means nothing)
+        return {"galaxy": potential.name, "profile": "NFW", "x": x, "y": y, "redshift": z, "m200": m200,
+                "concentration": conc}
 
     def centre(self, potential: Potential) -> tuple[float, float]:
         f = potential.fields
