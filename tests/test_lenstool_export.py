@@ -1,0 +1,128 @@
+"""Lenstool export: read_par(write_par(model)) reproduces the model byte for byte, with plain Lenstool
+blocks for the real Abell 2744 models and #clusterlens directives only for what Lenstool cannot hold."""
+import math
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clusterlens import load_model
+from clusterlens.lenstool import LenstoolError, LenstoolWarning, export_lenstool, read_par, write_par
+from clusterlens.lenstool.convert import emass_from_q, preimage, q_from_emass
+from clusterlens.model import ClusterModel, model_files
+from conftest import EXAMPLE
+
+DATA = Path(__file__).parent / "data" / "a2744"
+C_KMS = 299792.458
+
+
+def quiet(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LenstoolWarning)
+        return function(*args, **kwargs)
+
+
+def assert_same(a, b):
+    files_a, files_b = model_files(a), model_files(b)
+    assert sorted(files_a) == sorted(files_b)
+    for name in files_a:
+        assert files_a[name] == files_b[name], name
+
+
+@pytest.mark.parametrize("par, images, sigma", [("best.par", "img_mul_constraints.cat", 0.5),
+                                                ("A2744_SLspec.par", None, None)])
+def test_real_models_round_trip_exactly_in_plain_lenstool_format(tmp_path, par, images, sigma):
+    model = quiet(read_par, DATA / par, images=None if images is None else DATA / images, position_sigma=sigma)
+    path = write_par(model, tmp_path / "a2744.par")
+    text = path.read_text()
+    assert "#clusterlens-" not in text  # everything is in Lenstool's own blocks
+    assert_same(quiet(read_par, path), model)
+    assert len(re.findall(r"^potentiel ", text, flags=re.M)) == len(model.host_halo) + len(model.main_galaxies)
+    assert len(re.findall(r"^potfile", text, flags=re.M)) == len(model.tiers)
+    assert int(re.search(r"nlentille (\d+)", text).group(1)) == 258
+
+
+def test_slspec_export_keeps_lenstool_values_and_limits(tmp_path):
+    model = quiet(read_par, DATA / "A2744_SLspec.par")
+    text = write_par(model, tmp_path / "out.par").read_text()
+    assert "\tellipticite 0.882\n" in text and "\tellipticite 3 0.879 0.02 0.0\n" in text
+    assert "\tellipticite 1 0.25 0.55 0.0\n" in text and "\tv_disp 1 600.0 725.0 0.0\n" in text
+    assert "\tnlens_opt 6\n" in text and text.count("\nlimit ") == 6
+    assert "\tsigma 1 120.0 208.0\n" in text and "\tslope 0 4.0 0.0\n" in text
+    catalogue = (tmp_path / "new_potfile_with_ASTRODEEP_data.cat").read_text().splitlines()
+    assert catalogue[0] == "#REFERENCE 3 3.586259 -30.400174" and len(catalogue) == 247
+
+
+def test_example_model_round_trips_through_directives(tmp_path):
+    model = load_model(EXAMPLE)
+    with pytest.warns(LenstoolWarning, match="m200 \\(loguniform\\) has no Lenstool form"):
+        path = export_lenstool(EXAMPLE, tmp_path / "example.par")
+    text = path.read_text()
+    lenstool_part, _, after = text.partition("\nfini\n")
+    assert "#clusterlens-" not in lenstool_part
+    families = re.findall(r"^#clusterlens-family (\S+)", after, flags=re.M)
+    # blank member tiers/redshifts, source light, sources without images, a loguniform prior, Planck18
+    assert families == ["priors", "scaling_galaxies", "scaling_relations", "source_light", "source_point"]
+    assert after.startswith("#clusterlens-dataset ") and '"name": "Planck18"' in after
+    assert_same(quiet(read_par, path), model)
+    # the Lenstool part alone is the model Lenstool will compute: NFW halo and BCG as written
+    assert "\tprofil 12\n" in lenstool_part and "\tm200 1200000000000000.0\n" in lenstool_part
+    assert "\tgamma 0.06\n" in lenstool_part and "\tcut_radius 35.0\n" in lenstool_part
+
+
+def _records_with_sie(q, r_core):
+    model = load_model(EXAMPLE)
+    records = {name: [r.model_dump(exclude_none=True) for r in model.rows(name)] for name in model.tables}
+    records["main_lens_mass"].append({"galaxy": "arc_lens", "profile": "SIE", "x": 3.0, "y": -2.0, "redshift": 0.4,
+                                      "q": q, "angle": 40.0, "theta_e": 1.5, "r_core": r_core})
+    return ClusterModel.from_records(records, model.dataset)
+
+
+def test_cored_sie_is_written_as_the_equivalent_lenstool_piemd(tmp_path):
+    model = _records_with_sie(0.6, 0.2)
+    text = quiet(write_par, model, tmp_path / "sie.par").read_text()
+    block = re.search(r"^potentiel arc_lens\n(.*?)^\tend", text, flags=re.M | re.S).group(1)
+    f = {line.split()[0]: float(line.split()[1]) for line in block.splitlines()}
+    assert f["profil"] == 8
+    # Lenstool PIEMD kappa with the written numbers vs the SIE kappa of DESIGN.md, at random points
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(-4, 4, 100), rng.uniform(-4, 4, 100)
+    t = math.radians(f["angle_pos"])
+    xp = (x - 3.0) * math.cos(t) + (y + 2.0) * math.sin(t)
+    yp = -(x - 3.0) * math.sin(t) + (y + 2.0) * math.cos(t)
+    e = f["ellipticite"]
+    eps = (1 - math.sqrt(1 - e * e)) / e  # Lenstool's epot from emass
+    b0 = 6 * math.pi * (f["v_disp"] / C_KMS) ** 2 * 648000 / math.pi
+    kappa_lenstool = 0.5 * b0 / np.sqrt(f["core_radius"] ** 2 + xp**2 / (1 + eps) ** 2 + yp**2 / (1 - eps) ** 2)
+    kappa_sie = 1.5 / (2 * np.sqrt(0.2**2 + 0.6 * xp**2 + yp**2 / 0.6))
+    assert np.allclose(kappa_lenstool, kappa_sie, rtol=1e-12)
+    assert_same(quiet(read_par, tmp_path / "sie.par"), model)
+
+
+def test_singular_isothermal_sphere_is_written_as_profile_1(tmp_path):
+    model = _records_with_sie(1.0, 0.0)
+    text = quiet(write_par, model, tmp_path / "sis.par").read_text()
+    sigma = float(re.search(r"^potentiel arc_lens\n\tprofil 1\n(?:.*\n)*?\tv_disp (\S+)", text, flags=re.M).group(1))
+    assert 4 * math.pi * (sigma / C_KMS) ** 2 * 648000 / math.pi == pytest.approx(1.5, rel=1e-15)
+    assert_same(quiet(read_par, tmp_path / "sis.par"), model)
+
+
+def test_tier_with_another_core_slope_cannot_be_written(tmp_path):
+    model = load_model(EXAMPLE)
+    rel = model.rows("scaling_relations")[0]
+    changed = model.with_rows("scaling_relations", [rel.model_copy(update={"r_core_slope": 0.4})])
+    with pytest.raises(LenstoolError, match="r_core_slope 0.4 cannot be written"):
+        quiet(write_par, changed, tmp_path / "x.par")
+
+
+@pytest.mark.parametrize("q", [0.3065030009829008, 0.95, 1.0, 0.123456789, 0.5])
+def test_emass_inverse_reads_back_exactly(q):
+    assert q_from_emass(emass_from_q(q)) == q
+    assert emass_from_q(q_from_emass(0.882)) == 0.882  # a value read from a file is written as it was
+
+
+def test_preimage_prefers_the_short_decimal_and_falls_back_to_the_guess():
+    assert preimage(lambda s: 2.0 / s, 0.5, 2.0 / 0.5) == 4.0
+    assert preimage(lambda s: s * 0.0 + 1.0, 2.0, 3.0) == 3.0  # no float maps to 2: the guess comes back
