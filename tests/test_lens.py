@@ -1,0 +1,239 @@
+"""Lens: group sums, chunking, scale, backends and derived quantities."""
+
+import numpy as np
+import pytest
+
+from clusterlens import lens as lens_module
+from clusterlens.lens import Lens, MassComponents
+from clusterlens.profiles import dpie, nfw
+
+HAS_NUMBA = lens_module.dpie_numba is not None
+
+
+def _tier(m=40, seed=1):
+    rng = np.random.default_rng(seed)
+    q = rng.uniform(0.3, 1.0, m)
+    q[:3] = 1.0  # round members take the q = 1 branch
+    r_core = rng.uniform(0.0, 0.3, m)
+    r_core[3:5] = 0.0  # singular cores
+    return MassComponents(
+        "dPIE",
+        dict(
+            center_x=rng.uniform(-30, 30, m),
+            center_y=rng.uniform(-30, 30, m),
+            b0=rng.uniform(0.1, 2.0, m),
+            r_core=r_core,
+            r_cut=rng.uniform(1.0, 40.0, m),
+            q=q,
+            angle=rng.uniform(-180, 180, m),
+        ),
+        "tier:test",
+    )
+
+
+def _groups():
+    return [
+        MassComponents("NFW", dict(center_x=[1.0], center_y=[-2.0], kappa_s=[0.25], r_s=[40.0]), "host_halo"),
+        MassComponents(
+            "SIE",
+            dict(center_x=[0.5, -3.0], center_y=[0.2, 4.0], theta_e=[2.0, 0.7], r_core=[0.1, 0.0], q=[0.7, 1.0],
+                 angle=[20.0, 0.0]),
+            "main_lens_mass",
+        ),
+        MassComponents("ExternalShear", dict(gamma=[0.05], angle=[33.0]), "main_lens_mass"),
+        _tier(),
+    ]
+
+
+def _points(n=500, seed=2):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-40, 40, n), rng.uniform(-40, 40, n)
+
+
+QUANTITIES = ("deflection", "hessian", "convergence", "potential")
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.skipif(not HAS_NUMBA, reason="no numba"))])
+def test_tier_equals_sum_of_single_members(backend):
+    tier = _tier(m=12)
+    x, y = _points(200)
+    whole = Lens([tier], backend=backend)
+    singles = [
+        Lens([MassComponents("dPIE", {k: v[i : i + 1] for k, v in tier.params.items()})], backend=backend)
+        for i in range(tier.size)
+    ]
+    for name in QUANTITIES:
+        total = np.atleast_2d(getattr(whole, name)(x, y))
+        summed = sum(np.atleast_2d(getattr(s, name)(x, y)) for s in singles)
+        np.testing.assert_allclose(total, summed, rtol=1e-12, atol=1e-13)
+    # and one member equals the profile function itself
+    params = {k: v[0] for k, v in tier.params.items()}
+    np.testing.assert_allclose(singles[0].deflection(x, y), dpie.deflection(x, y, **params), rtol=1e-13, atol=1e-15)
+
+
+def test_chunking_does_not_change_results():
+    x, y = _points(301)
+    reference = Lens(_groups(), backend="numpy")
+    tiny = Lens(_groups(), max_pairs_per_chunk=7, backend="numpy")
+    for name in QUANTITIES:
+        np.testing.assert_array_equal(np.atleast_2d(getattr(tiny, name)(x, y)), np.atleast_2d(getattr(reference, name)(x, y)))
+
+
+def test_chunks_respect_the_pair_bound(monkeypatch):
+    """The numpy path never hands a profile more than max_pairs_per_chunk member-point pairs."""
+    seen = []
+    original = dpie.deflection
+
+    def spy(x, y, **params):
+        result = original(x, y, **params)
+        seen.append(result[0].size)
+        return result
+
+    monkeypatch.setattr(dpie, "deflection", spy)
+    x, y = _points(1000)
+    Lens([_tier(m=40)], max_pairs_per_chunk=4000, backend="numpy").deflection(x, y)
+    assert max(seen) <= 4000 and sum(seen) == 40 * 1000
+
+
+def test_scale_multiplies_every_quantity_linearly():
+    x, y = _points(100)
+    model = Lens(_groups())
+    for name in QUANTITIES:
+        one = np.atleast_2d(getattr(model, name)(x, y))
+        scaled = np.atleast_2d(getattr(model, name)(x, y, scale=0.63))
+        np.testing.assert_allclose(scaled, 0.63 * one, rtol=1e-15, atol=0)
+
+
+def test_shapes_are_preserved():
+    model = Lens(_groups())
+    x, y = np.meshgrid(np.linspace(-5, 5, 7), np.linspace(-4, 4, 3))
+    assert all(a.shape == (3, 7) for a in model.deflection(x, y))
+    assert all(a.shape == (3, 7) for a in model.deflection_and_hessian(x, y))
+    assert model.magnification(x, y).shape == (3, 7)
+    assert model.potential(2.0, 1.0).shape == ()
+
+
+def test_derived_quantities_from_the_hessian():
+    x, y = _points(200)
+    model = Lens(_groups())
+    scale = 0.8
+    hxx, hxy, hyy = model.hessian(x, y, scale)
+    g1, g2 = model.shear(x, y, scale)
+    np.testing.assert_allclose(g1, 0.5 * (hxx - hyy), rtol=1e-15)
+    np.testing.assert_allclose(g2, hxy, rtol=1e-15)
+    np.testing.assert_allclose(model.convergence(x, y, scale), 0.5 * (hxx + hyy), rtol=1e-12, atol=1e-14)
+    mu = model.magnification(x, y, scale)
+    np.testing.assert_allclose(mu, 1 / ((1 - hxx) * (1 - hyy) - hxy**2), rtol=1e-15)
+    both = model.deflection_and_hessian(x, y, scale)
+    for got, want in zip(both, model.deflection(x, y, scale) + (hxx, hxy, hyy)):
+        np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+
+
+def test_magnification_by_finite_differences_of_the_lens_mapping():
+    """mu = 1/det(d beta / d theta), beta = theta - scale alpha."""
+    model = Lens(_groups())
+    x, y = _points(50, seed=4)
+    h, scale = 1e-5, 0.7
+
+    def beta(a, b):
+        ax, ay = model.deflection(a, b, scale)
+        return a - ax, b - ay
+
+    bxp, byp = beta(x + h, y)
+    bxm, bym = beta(x - h, y)
+    cxp, cyp = beta(x, y + h)
+    cxm, cym = beta(x, y - h)
+    det = ((bxp - bxm) * (cyp - cym) - (cxp - cxm) * (byp - bym)) / (4 * h * h)
+    np.testing.assert_allclose(model.magnification(x, y, scale), 1 / det, rtol=1e-5)
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="no numba")
+def test_numba_kernel_agrees_with_numpy_reference():
+    rng = np.random.default_rng(8)
+    tier = _tier(m=150, seed=9)
+    # points include member centres exactly and far-away points
+    x = np.concatenate([rng.uniform(-40, 40, 3000), tier.params["center_x"][:10], [1e4, -3e3]])
+    y = np.concatenate([rng.uniform(-40, 40, 3000), tier.params["center_y"][:10], [2e4, 50.0]])
+    fast = Lens([tier], backend="numba").deflection_and_hessian(x, y)
+    slow = Lens([tier], backend="numpy").deflection_and_hessian(x, y)
+    for got, want in zip(fast, slow):
+        assert np.all(np.isfinite(got))
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.max(np.abs(want)))
+    # deflection-only and Hessian-only calls use the same kernel branches
+    lens_fast = Lens([tier], backend="numba")
+    np.testing.assert_array_equal(np.array(lens_fast.deflection(x, y)), np.array(fast[:2]))
+    np.testing.assert_array_equal(np.array(lens_fast.hessian(x, y)), np.array(fast[2:]))
+
+
+def test_lens_matches_lenstronomy_on_a_cluster_like_model():
+    """Whole-lens peer check: NFW + SIE + shear + dPIE tier (NIE differences) against lenstronomy."""
+    lens_model = pytest.importorskip("lenstronomy.LensModel.lens_model")
+    groups = _groups()
+    names, kwargs = [], []
+    halo = groups[0].params
+    names.append("NFW")
+    kwargs.append(dict(Rs=halo["r_s"][0], alpha_Rs=4 * halo["kappa_s"][0] * halo["r_s"][0] * (1 - np.log(2)),
+                       center_x=halo["center_x"][0], center_y=halo["center_y"][0]))
+
+    def ellipticity(q, angle):
+        eps = (1 - q) / (1 + q)
+        return eps * np.cos(2 * np.deg2rad(angle)), eps * np.sin(2 * np.deg2rad(angle))
+
+    sie_p = groups[1].params
+    for i in range(2):
+        e1, e2 = ellipticity(sie_p["q"][i], sie_p["angle"][i])
+        names.append("NIE")
+        kwargs.append(dict(theta_E=sie_p["theta_e"][i], e1=e1, e2=e2, s_scale=sie_p["r_core"][i],
+                           center_x=sie_p["center_x"][i], center_y=sie_p["center_y"][i]))
+    g = groups[2].params
+    names.append("SHEAR")
+    kwargs.append(dict(gamma1=g["gamma"][0] * np.cos(2 * np.deg2rad(g["angle"][0])),
+                       gamma2=g["gamma"][0] * np.sin(2 * np.deg2rad(g["angle"][0]))))
+    t = groups[3].params
+    for i in range(groups[3].size):
+        q = min(t["q"][i], 1 - 1e-12)  # lenstronomy clips q = 1 to 1 - 1e-8 internally anyway
+        f = 2 * np.sqrt(q) / (1 + q)
+        theta = t["b0"][i] * t["r_cut"][i] / (t["r_cut"][i] - t["r_core"][i]) * f
+        e1, e2 = ellipticity(q, t["angle"][i])
+        common = dict(e1=e1, e2=e2, center_x=t["center_x"][i], center_y=t["center_y"][i])
+        names += ["NIE", "NIE"]
+        kwargs += [dict(theta_E=theta, s_scale=f * t["r_core"][i], **common),
+                   dict(theta_E=-theta, s_scale=f * t["r_cut"][i], **common)]
+    x, y = _points(300, seed=5)
+    ax_ref, ay_ref = lens_model.LensModel(names).alpha(x, y, kwargs)
+    ax, ay = Lens(groups).deflection(x, y)
+    norm = np.hypot(ax_ref, ay_ref)
+    # lenstronomy evaluates q = 1 members at q = 1 - 1e-8, a relative change of order 1e-8
+    np.testing.assert_allclose(ax / norm, ax_ref / norm, rtol=0, atol=5e-8)
+    np.testing.assert_allclose(ay / norm, ay_ref / norm, rtol=0, atol=5e-8)
+
+
+@pytest.mark.parametrize(
+    "profile,params,match",
+    [
+        ("Jaffe", dict(center_x=[0.0]), "unknown mass profile"),
+        ("NFW", dict(center_x=[0.0], center_y=[0.0], kappa_s=[0.1]), "missing"),
+        ("NFW", dict(center_x=[0.0, 1.0], center_y=[0.0], kappa_s=[0.1], r_s=[1.0]), "one length"),
+        ("NFW", dict(center_x=[np.nan], center_y=[0.0], kappa_s=[0.1], r_s=[1.0]), "non-finite"),
+        ("dPIE", dict(center_x=[0.0], center_y=[0.0], b0=[1.0], r_core=[2.0], r_cut=[1.0], q=[1.0], angle=[0.0]), "r_cut"),
+    ],
+)
+def test_bad_groups_raise(profile, params, match):
+    with pytest.raises(ValueError, match=match):
+        MassComponents(profile, params, "bad")
+
+
+def test_bad_lens_arguments_raise():
+    with pytest.raises(ValueError, match="backend"):
+        Lens(_groups(), backend="gpu")
+    with pytest.raises(ValueError, match="MassComponents"):
+        Lens([dict(profile="NFW")])
+    with pytest.raises(ValueError, match="max_pairs"):
+        Lens(_groups(), max_pairs_per_chunk=0)
+
+
+def test_nfw_group_matches_profile_module():
+    x, y = _points(100)
+    group = _groups()[0]
+    params = {k: v[0] for k, v in group.params.items()}
+    np.testing.assert_array_equal(Lens([group]).convergence(x, y), nfw.convergence(x, y, **params))
