@@ -54,8 +54,8 @@ def make_cosmology(spec: dict) -> FLRW:
     if "H0" not in spec or "Om0" not in spec:
         raise ValueError("a cosmology spec needs 'name', or 'H0' and 'Om0'")
     h0, om0 = float(spec["H0"]), float(spec["Om0"])
-    if not (h0 > 0 and 0 < om0 <= 1):
-        raise ValueError(f"need H0 > 0 and 0 < Om0 <= 1, got H0={h0}, Om0={om0}")
+    if not (h0 > 0 and om0 > 0):
+        raise ValueError(f"need H0 > 0 and Om0 > 0, got H0={h0}, Om0={om0}")
     kwargs = dict(H0=h0, Om0=om0, Tcmb0=float(spec.get("Tcmb0", 0.0)), Ob0=float(spec.get("Ob0", 0.0)), meta=meta)
     if "Ode0" in spec:
         return LambdaCDM(Ode0=float(spec["Ode0"]), **kwargs)
