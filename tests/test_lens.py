@@ -237,3 +237,12 @@ def test_nfw_group_matches_profile_module():
     group = _groups()[0]
     params = {k: v[0] for k, v in group.params.items()}
     np.testing.assert_array_equal(Lens([group]).convergence(x, y), nfw.convergence(x, y, **params))
+
+
+def test_empty_group_contributes_nothing():
+    empty = MassComponents("dPIE", {name: np.array([]) for name in dpie.PARAMETERS}, "tier:empty")
+    x, y = _points(20)
+    for backend in ("numpy",) + (("numba",) if HAS_NUMBA else ()):
+        model = Lens([empty], backend=backend)
+        assert np.all(np.array(model.deflection_and_hessian(x, y)) == 0.0)
+        assert np.all(model.potential(x, y) == 0.0)
