@@ -1,0 +1,374 @@
+"""Point-image likelihoods: source plane (default) and image plane, with the fixed-lens fast path.
+
+Notation (arcsec): observed image i of system k at theta_i with positional error sigma_i; the lens
+at D_LS/D_S = 1 gives deflection alpha_i and Hessian H_i at theta_i; the system's scale
+s_k = D_LS/D_S(z_lens, z_k). Back-traced source beta_i = theta_i - s_k alpha_i and amplification
+matrix A_i = I - s_k H_i (symmetric).
+
+**Source plane** (default). An offset d beta in the source plane is an image-plane offset
+A_i^-1 d beta, so image i contributes (beta_i - beta)^T M_i (beta_i - beta) with
+M_i = (A_i A_i)^-1 / sigma_i^2. The system's source is solved analytically as the best,
+magnification-weighted source: beta_k = (sum_i M_i)^-1 sum_i M_i beta_i (it needs no prior), and
+chi2_pos = sum_i (beta_i - beta_k)^T M_i (beta_i - beta_k)   (e.g. Keeton 2001 "source-plane chi2"
+with the full amplification matrix; Oguri 2010 eq. 8).
+
+**Image plane.** beta_k as above; every observed image is polished by Newton iterations with the
+analytic Hessian from theta_i towards the model image of beta_k; chi2_pos = sum_i |theta_i' - theta_i|^2
+/ sigma_i^2. An observed image whose Newton iteration does not converge, or converges to the image
+another observed image of the same system already claimed, is *missing*: it contributes
+``missing_penalty`` x its source-plane term, floored at (``missing_distance`` / sigma_i)^2, so a model
+that loses an image is always worse than one that reproduces it within ``missing_distance``.
+
+**Fluxes** (when point_datasets has flux and flux_sigma): predicted flux |mu_i| F_k with the
+intrinsic flux F_k solved analytically (weighted least squares), chi2_flux = sum (f_i - |mu_i| F_k)^2 /
+sigma_f,i^2. **Time delays** (time_delay, time_delay_sigma): model delays from the Fermat potential
+phi_i = |theta_i - beta_k|^2 / 2 - s_k psi_i, dt_i = D_dt / c (phi_i - phi_ref) relative to the system's
+image with the smallest observed delay; chi2_td = sum over the other images ((dt_obs - dt_model)/sigma)^2.
+
+log L = -chi2 / 2 (the constant Gaussian normalisation is omitted). Parameters outside a row's
+physical range (e.g. r_core >= r_cut) give log L = -inf.
+
+**Fast path** (:class:`LensAtImages`): lens groups whose rows hold no free cell are evaluated once
+at the observed images; a tier whose only free cell is ``sigma_ref`` is evaluated once and rescaled
+exactly by (sigma_ref / sigma_ref_0)^2 (every member's b0 is proportional to sigma_ref^2); only
+groups with free cells are recomputed per call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..cosmology import distance_ratio, time_delay_distance
+from ..lens import Lens
+from ..lens_builder import mass_group, tier_group
+from ..model import ClusterModel, Tier
+from .parameters import Parameters
+
+ARCSEC2_TO_RAD2 = (np.pi / 180 / 3600) ** 2
+MPC_OVER_C_DAYS = 3.0856775814913673e19 / 299792.458 / 86400.0  # 1 Mpc / c in days
+
+
+@dataclass(frozen=True)
+class ObservedImages:
+    """point_datasets.csv as arrays; ``system`` indexes ``names`` (one entry per source_point name)."""
+
+    names: tuple[str, ...]
+    labels: tuple[str, ...]
+    system: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    sigma: np.ndarray
+    flux: np.ndarray
+    flux_sigma: np.ndarray
+    time_delay: np.ndarray
+    time_delay_sigma: np.ndarray
+
+    @classmethod
+    def from_model(cls, model: ClusterModel) -> "ObservedImages":
+        rows = model.point_datasets
+        if not rows:
+            raise ValueError("the dataset has no point_datasets.csv rows to fit")
+        names = tuple(dict.fromkeys(r.name for r in rows))
+        code = {n: i for i, n in enumerate(names)}
+
+        def col(name):
+            return np.array([np.nan if getattr(r, name) is None else getattr(r, name) for r in rows], float)
+
+        return cls(names, tuple(r.image for r in rows), np.array([code[r.name] for r in rows]),
+                   col("x"), col("y"), col("sigma"), col("flux"), col("flux_sigma"), col("time_delay"),
+                   col("time_delay_sigma"))
+
+    @property
+    def n_systems(self) -> int:
+        return len(self.names)
+
+
+def _sum_by(system: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(system, weights=values, minlength=n)
+
+
+class LensAtImages:
+    """The lens at fixed image-plane points, split into cached fixed parts and recomputed free parts.
+
+    ``cache=False`` treats every group as free (the reference the fast path is tested against)."""
+
+    def __init__(self, model: ClusterModel, parameters: Parameters, x: np.ndarray, y: np.ndarray,
+                 cache: bool = True, with_potential: bool = False):
+        self.model, self.parameters, self.x, self.y = model, parameters, x, y
+        self.with_potential = with_potential
+        affected = parameters.affected_rows() if cache else None
+        self.free_rows = {}
+        fixed_groups = []
+        for family in ("host_halo", "main_lens_mass"):
+            rows = self.model.rows(family)
+            free = set(range(len(rows))) if affected is None else affected.get(family, set())
+            self.free_rows[family] = sorted(free)
+            fixed_groups += _groups(self.model, family, [r for i, r in enumerate(rows) if i not in free])
+        free_members = set() if affected is None else affected.get("scaling_galaxies", set())
+        free_relations = set() if affected is None else affected.get("scaling_relations", set())
+        self.tier_modes = []
+        member_index = {id(m): i for i, m in enumerate(self.model.rows("scaling_galaxies"))}
+        self.amplitude_tiers = []
+        for t, tier in enumerate(self.model.tiers):
+            if not tier.members:
+                continue
+            touched_members = any(member_index[id(m)] in free_members for m in tier.members)
+            columns = {p.column for p in self.parameters.free if p.family == "scaling_relations" and p.index == t}
+            if affected is None or touched_members or (t in free_relations and columns != {"sigma_ref"}):
+                mode = "recompute"
+            elif columns == {"sigma_ref"}:
+                mode = "amplitude"
+                self.amplitude_tiers.append((t, tier.relation.sigma_ref, self._evaluate([tier_group(tier)])))
+            else:
+                mode = "fixed"
+                fixed_groups.append(tier_group(tier))
+            self.tier_modes.append((t, mode))
+        self.fixed_groups = fixed_groups
+        self._fixed = self._evaluate(fixed_groups)
+
+    def _evaluate(self, groups) -> np.ndarray:
+        """(5 or 6, N) array: ax, ay, hxx, hxy, hyy (, psi) at D_LS/D_S = 1."""
+        out = np.zeros((6 if self.with_potential else 5, self.x.size))
+        if groups:
+            lens = Lens(groups)
+            out[:5] = lens.deflection_and_hessian(self.x, self.y)
+            if self.with_potential:
+                out[5] = lens.potential(self.x, self.y)
+        return out
+
+    def free_groups(self, updated: dict) -> list:
+        """Groups holding free cells, built from the updated rows (``Parameters.updated_rows``)."""
+        groups = []
+        for family in ("host_halo", "main_lens_mass"):
+            base = self.model.rows(family)
+            changed = updated.get(family, {})
+            groups += _groups(self.model, family, [changed.get(i, base[i]) for i in self.free_rows[family]])
+        members = self.model.rows("scaling_galaxies")
+        changed_members = updated.get("scaling_galaxies", {})
+        index = {id(m): i for i, m in enumerate(members)}
+        for t, mode in self.tier_modes:
+            if mode == "recompute":
+                tier = self.model.tiers[t]
+                relation = updated.get("scaling_relations", {}).get(t, tier.relation)
+                new_members = tuple(changed_members.get(index[id(m)], m) for m in tier.members)
+                groups.append(tier_group(Tier(relation, new_members)))
+        return groups
+
+    def evaluate(self, updated: dict) -> np.ndarray:
+        """Lens quantities at the points for the updated rows: the cached part plus the free part."""
+        total = self._fixed + self._evaluate(self.free_groups(updated))
+        for t, sigma0, part in self.amplitude_tiers:
+            sigma = updated.get("scaling_relations", {}).get(t, self.model.tiers[t].relation).sigma_ref
+            total += (sigma / sigma0) ** 2 * part
+        return total
+
+    def full_lens(self, updated: dict) -> Lens:
+        """The whole lens for the updated rows (for evaluations away from the cached points)."""
+        groups = list(self.fixed_groups) + self.free_groups(updated)
+        for t, _, _ in self.amplitude_tiers:
+            relation = updated.get("scaling_relations", {}).get(t, self.model.tiers[t].relation)
+            groups.append(tier_group(Tier(relation, self.model.tiers[t].members)))
+        return Lens(groups)
+
+
+def _groups(model: ClusterModel, family: str, rows: list) -> list:
+    by_profile: dict[str, list] = {}
+    for row in rows:
+        by_profile.setdefault(row.profile, []).append(row)
+    return [mass_group(same, family, model.cosmology, model.z_lens) for same in by_profile.values()]
+
+
+class PointLikelihood:
+    """log L(values) of the free parameters given point_datasets.csv (see the module docstring)."""
+
+    def __init__(self, model: ClusterModel, kind: str = "source", cache: bool = True,
+                 missing_penalty: float = 10.0, missing_distance: float = 5.0, newton_iterations: int = 30):
+        if kind not in ("source", "image"):
+            raise ValueError(f"likelihood kind must be 'source' or 'image', got {kind!r}")
+        self.model = model
+        self.kind = kind
+        self.parameters = Parameters.from_model(model)
+        for p in self.parameters.free:
+            if p.family == "source_point" and p.column in ("x", "y"):
+                raise ValueError(f"prior on {p.label}: source positions are solved analytically for each "
+                                 "system; remove this prior")
+            if p.family == "source_light":
+                raise ValueError(f"prior on {p.label}: the point likelihood does not use source_light")
+        self.images = ObservedImages.from_model(model)
+        self.missing_penalty = missing_penalty
+        self.missing_distance = missing_distance
+        self.newton_iterations = newton_iterations
+        has = np.isfinite
+        self.use_flux = bool(has(self.images.flux).any())
+        self.use_delays = bool(has(self.images.time_delay).any())
+        self.lens = LensAtImages(model, self.parameters, self.images.x, self.images.y, cache=cache,
+                                 with_potential=self.use_delays)
+        self._point_rows = {p.name: (i, p) for i, p in enumerate(model.source_points)}
+        self._base_redshifts = np.array([self._point_rows[n][1].redshift for n in self.images.names])
+        self._base_scales = np.array([model.distance_ratio(z) for z in self._base_redshifts])
+
+    # ------------------------------------------------------------------ helpers
+    def _redshifts(self, updated: dict) -> np.ndarray:
+        changed = updated.get("source_point", {})
+        if not changed:
+            return self._base_redshifts
+        return np.array([changed.get(i, row).redshift for i, row in (self._point_rows[n] for n in self.images.names)])
+
+    def _scales(self, redshifts: np.ndarray) -> np.ndarray:
+        if redshifts is self._base_redshifts:
+            return self._base_scales
+        z_lens = self.model.z_lens
+        if np.any(redshifts <= z_lens):
+            raise ValueError("a source redshift is not behind the lens")
+        return np.array([distance_ratio(self.model.cosmology, z_lens, float(z)) for z in redshifts])
+
+    def _source_plane(self, q: np.ndarray, scale_per_image: np.ndarray):
+        """Back-traced sources, amplification matrices, best sources and per-image chi2 terms."""
+        im = self.images
+        s = scale_per_image
+        bx, by = im.x - s * q[0], im.y - s * q[1]
+        a11, a12, a22 = 1.0 - s * q[2], -s * q[3], 1.0 - s * q[4]
+        det = a11 * a22 - a12 * a12
+        # M = (A A)^-1 / sigma^2 = adj(A)^2 / det^2 / sigma^2 (A symmetric)
+        b11, b12, b22 = a22, -a12, a11
+        w = 1.0 / (det * det * im.sigma**2)
+        m11, m12, m22 = w * (b11 * b11 + b12 * b12), w * (b11 * b12 + b12 * b22), w * (b12 * b12 + b22 * b22)
+        n = im.n_systems
+        s11, s12, s22 = (_sum_by(im.system, m, n) for m in (m11, m12, m22))
+        r1 = _sum_by(im.system, m11 * bx + m12 * by, n)
+        r2 = _sum_by(im.system, m12 * bx + m22 * by, n)
+        sdet = s11 * s22 - s12 * s12
+        src_x, src_y = (s22 * r1 - s12 * r2) / sdet, (s11 * r2 - s12 * r1) / sdet
+        dx, dy = bx - src_x[im.system], by - src_y[im.system]
+        chi2 = m11 * dx * dx + 2 * m12 * dx * dy + m22 * dy * dy
+        return src_x, src_y, det, chi2
+
+    def _newton(self, lens: Lens, scale: np.ndarray, src_x: np.ndarray, src_y: np.ndarray):
+        """Newton from every observed image towards the model image of its system's source."""
+        x, y = self.images.x.copy(), self.images.y.copy()
+        tx, ty = src_x[self.images.system], src_y[self.images.system]
+        active = np.ones(x.size, bool)
+        residual = np.full(x.size, np.inf)
+        for _ in range(self.newton_iterations):
+            idx = np.flatnonzero(active)
+            if idx.size == 0:
+                break
+            s = scale[idx]
+            ax, ay, hxx, hxy, hyy = lens.deflection_and_hessian(x[idx], y[idx])
+            rx, ry = x[idx] - s * ax - tx[idx], y[idx] - s * ay - ty[idx]
+            residual[idx] = np.hypot(rx, ry)
+            a11, a12, a22 = 1 - s * hxx, -s * hxy, 1 - s * hyy
+            det = a11 * a22 - a12 * a12
+            step_x, step_y = (a22 * rx - a12 * ry) / det, (a11 * ry - a12 * rx) / det
+            step = np.hypot(step_x, step_y)
+            cap = np.where(step > 1.0, 1.0 / step, 1.0)  # at most 1 arcsec per iteration
+            x[idx] -= cap * step_x
+            y[idx] -= cap * step_y
+            active[idx] = (residual[idx] > 1e-9) & np.isfinite(step)
+        ax, ay = lens.deflection(x, y)
+        residual = np.hypot(x - scale * ax - tx, y - scale * ay - ty)
+        return x, y, residual
+
+    def _image_plane_chi2(self, updated: dict, scale: np.ndarray, src_x, src_y, sp_chi2):
+        lens = self.lens.full_lens(updated)
+        x, y, residual = self._newton(lens, scale, src_x, src_y)
+        converged = residual < 1e-6
+        # an observed image claiming a predicted image another observed image of its system reached first
+        order = np.lexsort((np.round(y, 4), np.round(x, 4), self.images.system))
+        key = np.stack([self.images.system[order], np.round(x[order], 4), np.round(y[order], 4)])
+        duplicate = np.zeros(x.size, bool)
+        duplicate[order[1:]] = np.all(key[:, 1:] == key[:, :-1], axis=0)
+        matched = converged & ~duplicate
+        sig2 = self.images.sigma**2
+        chi2 = np.where(matched, ((x - self.images.x) ** 2 + (y - self.images.y) ** 2) / sig2,
+                        np.maximum(self.missing_penalty * sp_chi2, self.missing_distance**2 / sig2))
+        return chi2, x, y, matched
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, values) -> dict:
+        """Every term of the fit at ``values``: chi2 per term, sources, predicted positions."""
+        updated = self.parameters.updated_rows(self.model, values)
+        q = self.lens.evaluate(updated)
+        redshifts = self._redshifts(updated)
+        scales = self._scales(redshifts)
+        scale = scales[self.images.system]
+        src_x, src_y, det, sp_chi2 = self._source_plane(q, scale)
+        out = {"source_x": src_x, "source_y": src_y, "magnification": 1.0 / det}
+        if self.kind == "image":
+            chi2, x_pred, y_pred, matched = self._image_plane_chi2(updated, scale, src_x, src_y, sp_chi2)
+        else:
+            chi2, matched = sp_chi2, np.ones(sp_chi2.size, bool)
+            x_pred, y_pred = self._linear_prediction(q, scale, src_x, src_y)
+        out.update(chi2_images=chi2, x_pred=x_pred, y_pred=y_pred, matched=matched, chi2_pos=float(chi2.sum()))
+        out["chi2_flux"] = self._flux_chi2(1.0 / det) if self.use_flux else 0.0
+        out["chi2_td"] = self._delay_chi2(q, scale, src_x, src_y, redshifts) if self.use_delays else 0.0
+        out["chi2"] = out["chi2_pos"] + out["chi2_flux"] + out["chi2_td"]
+        return out
+
+    def _linear_prediction(self, q, scale, src_x, src_y):
+        """Image positions implied by the source-plane fit: theta_i + A_i^-1 (beta_k - beta_i)."""
+        im = self.images
+        bx, by = im.x - scale * q[0], im.y - scale * q[1]
+        a11, a12, a22 = 1 - scale * q[2], -scale * q[3], 1 - scale * q[4]
+        det = a11 * a22 - a12 * a12
+        dx, dy = src_x[im.system] - bx, src_y[im.system] - by
+        return im.x + (a22 * dx - a12 * dy) / det, im.y + (a11 * dy - a12 * dx) / det
+
+    def _flux_chi2(self, mu: np.ndarray) -> float:
+        im = self.images
+        ok = np.isfinite(im.flux)
+        w = np.where(ok, 1.0 / np.where(ok, im.flux_sigma, 1.0) ** 2, 0.0)
+        amu = np.abs(mu)
+        f = np.where(ok, im.flux, 0.0)
+        n = im.n_systems
+        intrinsic = _sum_by(im.system, w * f * amu, n) / np.maximum(_sum_by(im.system, w * amu * amu, n), 1e-300)
+        return float(np.sum(w * (f - amu * intrinsic[im.system]) ** 2))
+
+    def _delay_chi2(self, q, scale, src_x, src_y, redshifts) -> float:
+        im = self.images
+        fermat = 0.5 * ((im.x - src_x[im.system]) ** 2 + (im.y - src_y[im.system]) ** 2) - scale * q[5]
+        ok = np.isfinite(im.time_delay)
+        chi2 = 0.0
+        ddt = np.array([time_delay_distance(self.model.cosmology, self.model.z_lens, float(z)) for z in redshifts])
+        days = ddt[im.system] * MPC_OVER_C_DAYS * ARCSEC2_TO_RAD2 * fermat
+        for k in np.unique(im.system[ok]):
+            members = np.flatnonzero(ok & (im.system == k))
+            ref = members[np.argmin(im.time_delay[members])]
+            others = members[members != ref]
+            model_dt = days[others] - days[ref]
+            observed = im.time_delay[others] - im.time_delay[ref]
+            chi2 += float(np.sum(((observed - model_dt) / im.time_delay_sigma[others]) ** 2))
+        return chi2
+
+    def __call__(self, values) -> float:
+        try:
+            chi2 = self.evaluate(values)["chi2"]
+        except ValueError:
+            return -np.inf
+        return -0.5 * chi2 if np.isfinite(chi2) else -np.inf
+
+    def chi2(self, values) -> dict:
+        """Total and per-term chi2, image count and degrees of freedom at ``values``."""
+        out = self.evaluate(values)
+        n_constraints = 2 * (len(self.images.x) - self.images.n_systems)
+        return {"chi2": out["chi2"], "chi2_pos": out["chi2_pos"], "chi2_flux": out["chi2_flux"],
+                "chi2_td": out["chi2_td"], "n_images": int(len(self.images.x)),
+                "dof": int(n_constraints - len(self.parameters))}
+
+    def predicted_images(self, values) -> pd.DataFrame:
+        """Observed vs predicted positions per image (predicted: image-plane Newton solutions for the
+        image likelihood, the linearised source-plane prediction otherwise)."""
+        out = self.evaluate(values)
+        im = self.images
+        return pd.DataFrame({
+            "name": [im.names[k] for k in im.system], "image": list(im.labels),
+            "x_obs": im.x, "y_obs": im.y, "x_pred": out["x_pred"], "y_pred": out["y_pred"],
+            "sigma": im.sigma, "matched": out["matched"], "chi2": out["chi2_images"],
+        })
+
+
+def make_likelihood(model: ClusterModel, kind: str = "source", **options) -> PointLikelihood:
+    """The log-likelihood of ``model``'s free parameters (priors.csv) given its point_datasets."""
+    return PointLikelihood(model, kind=kind, **options)

@@ -1,0 +1,119 @@
+"""Free parameters: ``priors.csv`` rows turned into the sampler's parameter vector.
+
+Each prior names a family, a row (its key, or ``*`` for every row) and a numeric column; each
+matched cell becomes one free parameter. ``Parameters.transform`` maps the unit hypercube to
+parameter values (dynesty's prior transform), ``Parameters.apply`` writes a parameter vector into
+the model's rows. Every other cell keeps its CSV value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Sequence
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+from scipy import stats
+
+from ..model import ClusterModel, prior_targets
+from ..families import FAMILIES
+
+
+def distribution(prior) -> stats.rv_continuous:
+    """The scipy distribution of a prior row (uniform, loguniform, normal, truncated normal)."""
+    if prior.prior == "uniform":
+        return stats.uniform(prior.lower, prior.upper - prior.lower)
+    if prior.prior == "loguniform":
+        return stats.loguniform(prior.lower, prior.upper)
+    if prior.prior == "normal":
+        return stats.norm(prior.mean, prior.sigma)
+    a, b = (prior.lower - prior.mean) / prior.sigma, (prior.upper - prior.mean) / prior.sigma
+    return stats.truncnorm(a, b, loc=prior.mean, scale=prior.sigma)
+
+
+@dataclass(frozen=True)
+class FreeParameter:
+    """One free cell: ``family`` row ``index`` column ``column``, with its prior row."""
+
+    family: str
+    index: int
+    key: str
+    column: str
+    prior: BaseModel
+
+    @property
+    def label(self) -> str:
+        return f"{self.family}.{self.key}.{self.column}"
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """The ordered free parameters of a model (priors.csv order, then row order for wildcards)."""
+
+    free: tuple[FreeParameter, ...]
+
+    @classmethod
+    def from_model(cls, model: ClusterModel) -> "Parameters":
+        free = []
+        for prior in model.priors:
+            key = FAMILIES[prior.family].key[0]
+            for index, row in prior_targets(model, prior):
+                free.append(FreeParameter(prior.family, index, getattr(row, key), prior.parameter, prior))
+        return cls(tuple(free))
+
+    def __len__(self) -> int:
+        return len(self.free)
+
+    @property
+    def labels(self) -> list[str]:
+        return [p.label for p in self.free]
+
+    def transform(self, unit: Sequence[float]) -> np.ndarray:
+        """Map a point of the unit hypercube to parameter values (inverse CDF of each prior)."""
+        return np.array([self._dists[i].ppf(u) for i, u in enumerate(unit)], dtype=float)
+
+    def log_prior(self, values: Sequence[float]) -> float:
+        return float(sum(d.logpdf(v) for d, v in zip(self._dists, values)))
+
+    @cached_property
+    def _dists(self) -> list:
+        return [distribution(p.prior) for p in self.free]
+
+    def values(self, model: ClusterModel) -> np.ndarray:
+        """The current cell values of every free parameter in ``model`` (the CSV starting point)."""
+        return np.array([getattr(model.rows(p.family)[p.index], p.column) for p in self.free], dtype=float)
+
+    def affected_rows(self) -> dict[str, set[int]]:
+        """Row indices touched by the free parameters, by family."""
+        out: dict[str, set[int]] = {}
+        for p in self.free:
+            out.setdefault(p.family, set()).add(p.index)
+        return out
+
+    def updated_rows(self, model: ClusterModel, values: Sequence[float]) -> dict[str, dict[int, BaseModel]]:
+        """Validated new rows holding ``values``: ``{family: {index: row}}``.
+
+        Raises ``ValueError`` when the values make a row invalid (e.g. r_core >= r_cut)."""
+        changes: dict[str, dict[int, dict]] = {}
+        for p, value in zip(self.free, values):
+            changes.setdefault(p.family, {}).setdefault(p.index, {})[p.column] = float(value)
+        out: dict[str, dict[int, BaseModel]] = {}
+        for family, rows in changes.items():
+            current = model.rows(family)
+            out[family] = {}
+            for index, update in rows.items():
+                row = current[index]
+                try:
+                    out[family][index] = type(row).model_validate({**row.model_dump(exclude_none=True), **update})
+                except ValidationError as err:
+                    raise ValueError(f"{family} row {index + 1}: {err.errors()[0]['msg']}") from None
+        return out
+
+    def apply(self, model: ClusterModel, values: Sequence[float]) -> ClusterModel:
+        """A copy of ``model`` with the free cells set to ``values`` (priors.csv kept)."""
+        for family, changed in self.updated_rows(model, values).items():
+            rows = list(model.rows(family))
+            for index, row in changed.items():
+                rows[index] = row
+            model = model.with_rows(family, rows)
+        return model

@@ -1,0 +1,157 @@
+"""Point likelihoods: exact at the truth, fast path identical to full recomputation, analytic best source
+and flux equal to numerical minimisation, image-plane predictions are true lens-equation solutions."""
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+from clusterlens import ClusterModel
+from clusterlens.fit.likelihood import make_likelihood
+from clusterlens.solver import find_model_images
+from lensmodels import DATASET, small_cluster_records, with_exact_images, with_priors
+
+PRIORS = [
+    {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "sigma", "prior": "uniform", "lower": 250.0, "upper": 400.0},
+    {"family": "scaling_relations", "galaxy": "members", "parameter": "sigma_ref", "prior": "uniform", "lower": 100.0, "upper": 250.0},
+    {"family": "main_lens_mass", "galaxy": "shear", "parameter": "gamma", "prior": "uniform", "lower": 0.0, "upper": 0.15},
+    {"family": "host_halo", "galaxy": "halo", "parameter": "m200", "prior": "loguniform", "lower": 5e14, "upper": 2e15},
+]
+
+
+@pytest.fixture(scope="module")
+def truth() -> ClusterModel:
+    model = ClusterModel.from_records(small_cluster_records(), DATASET)
+    return with_priors(with_exact_images(model), PRIORS)
+
+
+@pytest.mark.parametrize("kind", ["source", "image"])
+def test_chi2_vanishes_at_the_truth(truth, kind):
+    like = make_likelihood(truth, kind)
+    chi2 = like.chi2(like.parameters.values(truth))
+    assert chi2["n_images"] >= 6 and chi2["chi2"] < 1e-8
+    assert like(like.parameters.values(truth)) == pytest.approx(0.0, abs=1e-8)
+
+
+@pytest.mark.parametrize("kind", ["source", "image"])
+def test_fast_path_equals_full_recomputation(truth, kind):
+    fast, full = make_likelihood(truth, kind), make_likelihood(truth, kind, cache=False)
+    assert fast.lens.tier_modes[0][1] == "amplitude"
+    assert all(mode == "recompute" for _, mode in full.lens.tier_modes)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        values = fast.parameters.transform(rng.uniform(0.2, 0.8, len(fast.parameters)))
+        assert fast(values) == pytest.approx(full(values), rel=1e-10)
+
+
+def test_fast_path_with_recomputed_tier(truth):
+    model = with_priors(truth, PRIORS + [{"family": "scaling_relations", "galaxy": "members", "parameter": "r_cut_ref",
+                                          "prior": "uniform", "lower": 3.0, "upper": 30.0}])
+    fast, full = make_likelihood(model), make_likelihood(model, cache=False)
+    assert fast.lens.tier_modes[0][1] == "recompute"
+    values = fast.parameters.transform(np.full(len(fast.parameters), 0.37))
+    assert fast(values) == pytest.approx(full(values), rel=1e-10)
+
+
+def test_best_source_minimises_the_source_plane_chi2(truth):
+    rng = np.random.default_rng(5)
+    rows = [r.model_copy(update={"x": r.x + rng.normal(0, 0.05), "y": r.y + rng.normal(0, 0.05)})
+            for r in truth.point_datasets]
+    model = truth.with_rows("point_datasets", rows)
+    like = make_likelihood(model)
+    values = like.parameters.values(model)
+    out = like.evaluate(values)
+    q = like.lens.evaluate({})
+    scale = like._base_scales[like.images.system]
+    im = like.images
+    bx, by = im.x - scale * q[0], im.y - scale * q[1]
+    a11, a12, a22 = 1 - scale * q[2], -scale * q[3], 1 - scale * q[4]
+    for k in range(im.n_systems):
+        sel = im.system == k
+
+        def chi2(beta):
+            total = 0.0
+            for i in np.flatnonzero(sel):
+                a = np.array([[a11[i], a12[i]], [a12[i], a22[i]]])
+                d = np.linalg.solve(a, np.array([bx[i] - beta[0], by[i] - beta[1]]))
+                total += d @ d / im.sigma[i] ** 2
+            return total
+
+        best = minimize(chi2, x0=[bx[sel].mean(), by[sel].mean()], method="Nelder-Mead",
+                        options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})
+        assert out["source_x"][k] == pytest.approx(best.x[0], abs=1e-6)
+        assert out["source_y"][k] == pytest.approx(best.x[1], abs=1e-6)
+        assert out["chi2_images"][sel].sum() == pytest.approx(best.fun, rel=1e-6)
+
+
+def test_image_plane_predictions_are_images_of_the_best_source(truth):
+    rng = np.random.default_rng(8)
+    rows = [r.model_copy(update={"x": r.x + rng.normal(0, 0.03), "y": r.y + rng.normal(0, 0.03)})
+            for r in truth.point_datasets]
+    model = truth.with_rows("point_datasets", rows)
+    like = make_likelihood(model, "image")
+    values = like.parameters.values(model)
+    out = like.evaluate(values)
+    table = like.predicted_images(values)
+    assert table["matched"].all()
+    for k, name in enumerate(like.images.names):
+        z = next(p.redshift for p in model.source_points if p.name == name)
+        found = find_model_images(model, out["source_x"][k], out["source_y"][k], z)
+        for row in table[table.name == name].itertuples():
+            distance = np.hypot(found.x - row.x_pred, found.y - row.y_pred).min()
+            assert distance < 1e-6
+    expected = ((table.x_pred - table.x_obs) ** 2 + (table.y_pred - table.y_obs) ** 2) / table.sigma**2
+    assert out["chi2_pos"] == pytest.approx(expected.sum(), rel=1e-12)
+
+
+def test_missing_image_is_penalised(truth):
+    rows = list(truth.point_datasets)
+    rows[0] = rows[0].model_copy(update={"x": 150.0, "y": -150.0})  # no image can be there
+    like = make_likelihood(truth.with_rows("point_datasets", rows), "image")
+    out = like.evaluate(like.parameters.values(truth))
+    assert not out["matched"][0]
+    assert out["chi2_images"][0] >= (like.missing_distance / rows[0].sigma) ** 2
+
+
+def test_flux_term_solves_the_intrinsic_flux(truth):
+    model = with_exact_images(truth, flux=True)
+    like = make_likelihood(model)
+    values = like.parameters.values(model)
+    assert like.chi2(values)["chi2_flux"] < 1e-12
+    rows = [r.model_copy(update={"flux": r.flux * (1.1 if i % 2 else 0.95)}) for i, r in enumerate(model.point_datasets)]
+    like = make_likelihood(model.with_rows("point_datasets", rows))
+    out = like.evaluate(values)
+    im = like.images
+    mu = np.abs(out["magnification"])
+    for k in range(im.n_systems):
+        sel = im.system == k
+        numeric = minimize(lambda f: np.sum((im.flux[sel] - mu[sel] * f[0]) ** 2 / im.flux_sigma[sel] ** 2), x0=[5.0],
+                           method="Nelder-Mead", options={"xatol": 1e-12, "fatol": 1e-14}).fun
+        like_k = np.sum(((im.flux[sel] - mu[sel] * (np.sum(im.flux[sel] * mu[sel]) / np.sum(mu[sel] ** 2))) ** 2)
+                        / im.flux_sigma[sel] ** 2)
+        assert like_k == pytest.approx(numeric, rel=1e-6)
+    assert out["chi2_flux"] > 0
+
+
+def test_invalid_parameters_give_minus_infinity(truth):
+    model = with_priors(truth, [{"family": "main_lens_mass", "galaxy": "BCG", "parameter": "r_cut", "prior": "uniform",
+                                 "lower": 0.01, "upper": 50.0}])
+    like = make_likelihood(model)
+    assert like([0.1]) == -np.inf  # r_cut below r_core
+    assert np.isfinite(like([20.0]))
+
+
+def test_prior_on_a_source_position_is_refused(truth):
+    model = with_priors(truth, [{"family": "source_point", "galaxy": "src1", "parameter": "x", "prior": "uniform",
+                                 "lower": -1.0, "upper": 1.0}])
+    with pytest.raises(ValueError, match="solved analytically"):
+        make_likelihood(model)
+
+
+def test_free_source_redshift_changes_only_its_system(truth):
+    model = with_priors(truth, [{"family": "source_point", "galaxy": "src1", "parameter": "redshift",
+                                 "prior": "uniform", "lower": 1.0, "upper": 3.0}])
+    like = make_likelihood(model)
+    at_truth = like.evaluate([1.5])["chi2_images"]
+    shifted = like.evaluate([2.0])["chi2_images"]
+    system = like.images.system
+    assert np.all(shifted[system == 0] > at_truth[system == 0])
+    assert np.allclose(shifted[system != 0], at_truth[system != 0], atol=1e-12)

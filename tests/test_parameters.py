@@ -1,0 +1,56 @@
+"""priors.csv -> free parameters: wildcard expansion, prior transforms, applying values to rows."""
+import numpy as np
+import pytest
+from scipy import stats
+
+from clusterlens import ClusterModel, load_model
+from clusterlens.fit.parameters import Parameters
+from conftest import EXAMPLE
+from lensmodels import DATASET, small_cluster_records, with_priors
+
+
+@pytest.fixture(scope="module")
+def model():
+    return ClusterModel.from_records(small_cluster_records(), DATASET)
+
+
+def test_example_priors_give_ten_parameters():
+    params = Parameters.from_model(load_model(EXAMPLE))
+    assert len(params) == 10
+    assert params.labels[0] == "host_halo.halo.m200"
+    assert "scaling_relations.members.sigma_ref" in params.labels
+
+
+def test_wildcard_frees_every_row(model):
+    params = Parameters.from_model(with_priors(model, [
+        {"family": "scaling_galaxies", "galaxy": "*", "parameter": "q", "prior": "uniform", "lower": 0.3, "upper": 1.0}]))
+    assert len(params) == len(model.rows("scaling_galaxies"))
+    assert params.labels[0] == "scaling_galaxies.m0.q"
+
+
+def test_transforms_are_the_prior_quantiles(model):
+    params = Parameters.from_model(with_priors(model, [
+        {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "sigma", "prior": "uniform", "lower": 200.0, "upper": 400.0},
+        {"family": "host_halo", "galaxy": "halo", "parameter": "m200", "prior": "loguniform", "lower": 1e14, "upper": 1e16},
+        {"family": "main_lens_mass", "galaxy": "G2", "parameter": "sigma", "prior": "normal", "mean": 220.0, "sigma": 10.0},
+        {"family": "main_lens_mass", "galaxy": "shear", "parameter": "gamma", "prior": "truncnormal", "lower": 0.0,
+         "upper": 0.1, "mean": 0.05, "sigma": 0.1},
+    ]))
+    assert params.transform([0.25, 0.5, 0.5, 0.0]) == pytest.approx([250.0, 1e15, 220.0, 0.0])
+    assert params.transform([1.0, 1.0, stats.norm.cdf(1.0), 1.0]) == pytest.approx([400.0, 1e16, 230.0, 0.1])
+    assert np.isfinite(params.log_prior([300.0, 1e15, 220.0, 0.05]))
+    assert params.log_prior([500.0, 1e15, 220.0, 0.05]) == -np.inf
+
+
+def test_apply_writes_values_into_rows(model):
+    model = with_priors(model, [
+        {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "r_cut", "prior": "uniform", "lower": 1.0, "upper": 50.0},
+        {"family": "scaling_relations", "galaxy": "members", "parameter": "sigma_ref", "prior": "uniform", "lower": 1.0,
+         "upper": 500.0}])
+    params = Parameters.from_model(model)
+    assert list(params.values(model)) == [30.0, 160.0]
+    changed = params.apply(model, [12.5, 180.0])
+    assert changed.main_galaxies[0].r_cut == 12.5 and changed.tiers[0].relation.sigma_ref == 180.0
+    assert changed.main_galaxies[1] == model.main_galaxies[1]
+    with pytest.raises(ValueError, match="main_lens_mass row 1"):
+        params.apply(model, [0.1, 180.0])  # r_cut below r_core
