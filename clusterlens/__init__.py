@@ -7,10 +7,11 @@ Follow the flow one module per step: ``rows`` (typed CSV rows) -> ``csvio`` (rea
 from .csvio import read_family, write_family
 from .errors import ModelError, Problem
 from .model import ClusterModel, load_model, save_model
+from .simulation import ensure_dataset, simulate
 from .solver import ImageFinder
 from .solver import find_model_images as find_images
 
 __version__ = "0.1.0"
 
-__all__ = ["ClusterModel", "ImageFinder", "ModelError", "Problem", "find_images", "load_model", "save_model",
-           "read_family", "write_family", "__version__"]
+__all__ = ["ClusterModel", "ImageFinder", "ModelError", "Problem", "ensure_dataset", "find_images", "load_model",
+           "save_model", "read_family", "simulate", "write_family", "__version__"]

@@ -45,6 +45,15 @@ def _run(args) -> int:
     return 0
 
 
+def _simulate(args) -> int:
+    from .simulation import simulate, summary_table
+
+    folder = simulate(args.model_folder, args.out_folder, seed=args.seed, overwrite=args.overwrite)
+    console.print(summary_table(folder))
+    console.print(f"[green]wrote[/green] {folder} (seed {args.seed})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clusterlens", description="Cluster strong-lens modelling where CSV files are the model.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -61,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the main job on a model folder")
     p.add_argument("folder", type=Path)
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("simulate", help="simulate a dataset folder (image, point datasets, manifest) from a model")
+    p.add_argument("model_folder", type=Path, metavar="MODEL_FOLDER")
+    p.add_argument("out_folder", type=Path, metavar="OUT_FOLDER")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--overwrite", action="store_true", help="replace a folder holding files clusterlens did not write")
+    p.set_defaults(func=_simulate)
 
     p = sub.add_parser("schemas", help="regenerate the JSON Schemas of every row type")
     p.add_argument("--out", type=Path, default=Path("schemas"))

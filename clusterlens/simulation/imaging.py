@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import fftconvolve
 from scipy.special import ndtr
 
 from ..profiles import sersic
@@ -149,6 +148,8 @@ def convolve(image: np.ndarray, psf: np.ndarray) -> np.ndarray:
     FFT round-off can leave values of order 1e-16 x max below zero; they are clipped to 0 so the
     result is a valid non-negative flux image (electrons/s per pixel).
     """
+    from scipy.signal import fftconvolve  # imported here: scipy.signal takes a second to import
+
     return np.clip(fftconvolve(image, psf, mode="same"), 0.0, None)
 
 

@@ -1,0 +1,99 @@
+"""Plot helpers (matplotlib, Agg backend, no pyplot state): the simulated-dataset preview.
+
+Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas, so nothing depends on
+an interactive backend, and :func:`png_bytes` writes PNGs without a software/version tag: the same
+figure gives the same bytes. Axes follow the model convention: x (arcsec, positive to the West)
+increases to the right and y (North) upwards, the usual North-up East-left view of the sky.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+
+def new_figure(width: float = 7.0, height: float = 6.0) -> Figure:
+    """A figure with an Agg canvas (inches)."""
+    figure = Figure(figsize=(width, height))
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def png_bytes(figure: Figure, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes, deterministic (no Software metadata, fixed dpi)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def asinh_stretch(image: np.ndarray, softening: float) -> tuple[np.ndarray, float, float]:
+    """asinh(image / softening) and display limits (vmin, vmax).
+
+    ``softening`` (same unit as the image, e.g. the typical 1-sigma noise) sets where the stretch
+    turns from linear to logarithmic. vmin shows -2 softenings; vmax is the 99.9th percentile
+    (at least 5 softenings), so a few bright pixels do not wash out the arcs.
+    """
+    if not softening > 0:
+        raise ValueError(f"softening must be > 0 (image units), got {softening!r}")
+    stretched = np.arcsinh(np.asarray(image, dtype=float) / softening)
+    finite = stretched[np.isfinite(stretched)]
+    vmax = float(np.percentile(finite, 99.9)) if finite.size else 1.0
+    return stretched, float(np.arcsinh(-2.0)), max(vmax, float(np.arcsinh(5.0)))
+
+
+def preview_figure(
+    data: np.ndarray,
+    extent: Sequence[float],
+    softening: float,
+    critical_curves: Mapping[str, Sequence[np.ndarray]],
+    images,
+    title: str = "",
+    view: Sequence[float] | None = None,
+) -> Figure:
+    """The simulated image with critical curves and labelled observed image positions.
+
+    data: image (ny, nx), row 0 at the bottom; extent: (xmin, xmax, ymin, ymax) of the pixel edges
+    [arcsec]; softening: asinh softening (image units); critical_curves: legend label -> list of
+    (N, 2) polylines (x, y) [arcsec]; images: a table with columns name, image, x, y [arcsec]
+    (e.g. the rows of point_datasets.csv), each point labelled ``name`` + ``image``; view: the
+    axes limits (xmin, xmax, ymin, ymax) [arcsec], by default ``extent``.
+    """
+    figure = new_figure()
+    ax = figure.add_subplot()
+    stretched, vmin, vmax = asinh_stretch(data, softening)
+    ax.imshow(stretched, origin="lower", extent=tuple(extent), cmap="gray", vmin=vmin, vmax=vmax,
+              interpolation="nearest")
+    palette = _palette(len(critical_curves))
+    for colour, (label, curves) in zip(palette, critical_curves.items()):
+        for i, curve in enumerate(curves):
+            curve = np.asarray(curve, dtype=float)
+            ax.plot(curve[:, 0], curve[:, 1], color=colour, lw=0.8, label=label if i == 0 else None)
+    names = list(dict.fromkeys(images["name"])) if len(images) else []
+    marker_colours = dict(zip(names, _palette(len(names), "tab10")))
+    for name, label, x, y in zip(images["name"], images["image"], images["x"], images["y"]):
+        ax.plot(x, y, "o", ms=5, mfc="none", mec=marker_colours[name], mew=1.0)
+        ax.annotate(f"{name}{label}", (x, y), xytext=(3, 3), textcoords="offset points", fontsize=6,
+                    color=marker_colours[name])
+    view = extent if view is None else view
+    ax.set_xlim(view[0], view[1])
+    ax.set_ylim(view[2], view[3])
+    ax.set_xlabel("x [arcsec] (West to the right)")
+    ax.set_ylabel("y [arcsec] (North up)")
+    if title:
+        ax.set_title(title, fontsize=10)
+    if critical_curves:
+        ax.legend(loc="upper right", fontsize=6, title="critical curves", title_fontsize=6, framealpha=0.6)
+    figure.tight_layout()
+    return figure
+
+
+def _palette(count: int, name: str = "plasma") -> list:
+    from matplotlib import colormaps
+
+    cmap = colormaps[name]
+    if name == "tab10":
+        return [cmap(i % 10) for i in range(count)]
+    return [cmap(v) for v in np.linspace(0.15, 0.85, count)] if count else []
