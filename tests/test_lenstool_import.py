@@ -130,6 +130,12 @@ def test_best_par_images_systems_and_redshifts(best):
     assert best.dataset.cosmology.H0 == 70.0 and best.dataset.cosmology.Om0 == 0.3
 
 
+def test_result_file_header_is_kept():
+    header = par_records(BEST).header  # no image block, no catalogue: the lens alone
+    assert header["Chi2pos"] == "150.084066" and header["Chi2tot(dof=87)"] == "150.0841"
+    assert "Thu Jan 12 21" not in header  # the date line is not a key: value comment
+
+
 def test_best_par_without_positional_error_is_refused():
     with pytest.raises(LenstoolError, match="sigposArcsec"):
         read_par(BEST, images=IMAGES)

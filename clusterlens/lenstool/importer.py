@@ -112,11 +112,11 @@ class Potential:
 @dataclass
 class LenstoolImport:
     """The outcome of reading a Lenstool model: family records and dataset settings for
-    :meth:`clusterlens.model.ClusterModel.from_records`, and the Lenstool settings a fit needs."""
+    :meth:`clusterlens.model.ClusterModel.from_records`, and the ``#key: value`` comments of the
+    file's header (a result file's ``Chi2pos``, ``Chi2tot(dof=87)``, ``log(Evidence)``, ...)."""
 
     records: dict[str, list[dict]]
     dataset: dict
-    forme: int | None = None
     header: dict[str, str] = field(default_factory=dict)
 
 
@@ -198,15 +198,12 @@ class _Importer:
         dataset = {"reference": {"ra": self.reference.ra, "dec": self.reference.dec},
                    "cosmology": dict(self.cosmology_spec)}
         records, dataset = self.apply_directives(records, dataset)
-        image_block = self.par.single("image")
-        forme_entry = image_block.last("forme") if image_block is not None else None
-        forme = forme_entry.integer(0, "the chi2 mode", self.path) if forme_entry is not None else None
         header = {}
         for text, _ in self.par.header:  # "#Chi2pos: 150.084066", "#log(Evidence) : -154.2"
             match = re.match(r"#\s*([^:#]+?)\s*:\s*(\S+)\s*$", text)
             if match:
                 header.setdefault(match.group(1), match.group(2))
-        return LenstoolImport(records, dataset, forme, header)
+        return LenstoolImport(records, dataset, header)
 
     def read_reference(self):
         block = self.par.single("runmode")

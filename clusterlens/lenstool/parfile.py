@@ -84,10 +84,6 @@ class Block:
                 return kind
         return self.name
 
-    def first(self, keyword: str) -> Entry | None:
-        """The first entry with ``keyword`` (Lenstool keeps the last one read; see :meth:`last`)."""
-        return next((e for e in self.entries if e.keyword == keyword), None)
-
     def last(self, *keywords: str) -> Entry | None:
         """The last entry whose keyword is one of ``keywords``: the one Lenstool ends up using."""
         found = [e for e in self.entries if e.keyword in keywords]
