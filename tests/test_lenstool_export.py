@@ -126,3 +126,14 @@ def test_emass_inverse_reads_back_exactly(q):
 def test_preimage_prefers_the_short_decimal_and_falls_back_to_the_guess():
     assert preimage(lambda s: 2.0 / s, 0.5, 2.0 / 0.5) == 4.0
     assert preimage(lambda s: s * 0.0 + 1.0, 2.0, 3.0) == 3.0  # no float maps to 2: the guess comes back
+
+
+def test_free_source_redshift_is_written_as_z_m_limit(tmp_path):
+    model = quiet(read_par, DATA / "best.par", images=DATA / "img_mul_constraints.cat", position_sigma=0.5)
+    prior = {"family": "source_point", "galaxy": "4", "parameter": "redshift", "prior": "uniform",
+             "lower": 3.0, "upper": 4.0}
+    records = {name: [r.model_dump(exclude_none=True) for r in model.rows(name)] for name in model.tables}
+    free = ClusterModel.from_records({**records, "priors": [prior]}, model.dataset)
+    text = write_par(free, tmp_path / "free.par").read_text()
+    assert "\tz_m_limit 1 4.1 1 3.0 4.0 0.0\n" in text and "\tforme -2\n" in text and "#clusterlens-" not in text
+    assert_same(quiet(read_par, tmp_path / "free.par"), free)

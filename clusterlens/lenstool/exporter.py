@@ -11,7 +11,8 @@ The ``.par`` describes the lens in Lenstool's own terms, so Lenstool can run it:
 - each tier -> a ``potfile`` block and the catalogue ``<tier>.cat`` (a = 1, b = q, theta = angle);
   Lenstool's potfile fixes r_core ~ L^(1/2), so a tier with another r_core_slope is an error.
 - source_point and point_datasets rows -> the image catalogue ``<par name>_images.cat`` (arcsec
-  from the reference, ``#REFERENCE 3``), ``sigposArcsec`` and ``z_m_limit`` lines for free redshifts.
+  from the reference, ``#REFERENCE 3``), ``forme -2`` (the image-plane chi2 of :mod:`.chi2`),
+  ``sigposArcsec`` and ``z_m_limit`` lines for free redshifts.
 - ``dataset.toml`` -> ``runmode reference 3 RA DEC`` and ``cosmologie`` (H0, omegaM, omegaX).
 
 Numbers are written with ``repr`` and the inverse conversions of :mod:`.convert`, so that reading
@@ -198,6 +199,9 @@ class _Writer:
         out = []
         for number, tier in enumerate(self.model.tiers):
             rel = tier.relation
+            if self.z_lens is None:
+                raise LenstoolError(f"scaling_relations tier {rel.tier!r}: no lens redshift (fill the members' "
+                                    "redshift): Lenstool's potfile needs zlens")
             if rel.r_core_slope != 0.5:
                 raise LenstoolError(f"scaling_relations tier {rel.tier!r}: r_core_slope {rel.r_core_slope!r} cannot be "
                                     "written: Lenstool's potfile fixes r_core ~ L^(1/2) (r_core_slope 0.5)")
@@ -255,7 +259,7 @@ class _Writer:
             lenstool_id = p.image if _is_image_id(p.image, p.name) else self.generated_id(p, used)
             used.setdefault(p.name, set()).add(lenstool_id)
             rows.append((lenstool_id, p.x, p.y, 0.0, 0.0, 0.0, sources[p.name].redshift, 0.0))
-        lines = [_line("sigposArcsec", float(sigma))]
+        lines = [_line("forme", -2), _line("sigposArcsec", float(sigma))]  # image-plane chi2 (lenstool.chi2)
         first_image = {}
         for row, p in zip(rows, points):
             first_image.setdefault(p.name, row[0])

@@ -521,6 +521,9 @@ class _Importer:
             elif key in ("ellipticite", "ellipticity", "gamma") and profile == "ExternalShear":
                 self.add_prior(*args, "gamma", flag, v1, v2, entry, potential)
             elif key in ("ellipticite", "ellipticity") and profile == "dPIE":
+                if flag == 1 and max(v1, v2) >= 1.0 or flag == 3 and not 0.0 <= v1 < 1.0:
+                    raise LenstoolError(f"{self.where(entry.line)}: ellipticite prior ({v1!r}, {v2!r}) reaches "
+                                        "emass >= 1 (a line, q = 0): expected values below 1")
                 self.add_transformed_prior(*args, "q", flag, max(v1, 0.0), v2 if flag == 3 else max(v2, 0.0), entry,
                                            q_from_emass, dq_demass, potential)
             elif key in ("v_disp", "sigma_e") and profile == "dPIE":
