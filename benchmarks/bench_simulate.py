@@ -53,7 +53,7 @@ def main() -> None:
     model, t_build = best_of(build, args.repeats)
     image, t_image = best_of(lambda: dataset_folder.simulate_image(model, imaging_seed), args.repeats)
     (truth, observed), t_points = best_of(lambda: dataset_folder.simulate_points(model, points_seed), args.repeats)
-    _, t_preview = best_of(lambda: dataset_folder._preview_png(model, image, observed), args.repeats)
+    _, t_preview = best_of(lambda: dataset_folder.preview_png(model, image, observed), args.repeats)
     with tempfile.TemporaryDirectory() as tmp:
         _, t_total = best_of(lambda: simulate(MODEL, Path(tmp) / "out", seed=0), args.repeats)
 

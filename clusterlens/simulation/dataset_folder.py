@@ -53,7 +53,7 @@ MAX_SEED = 2**63 - 1
 # ---------------------------------------------------------------- in-memory simulation
 @dataclass(frozen=True)
 class SimulatedImage:
-    """The imaging products: arrays (ny, nx) in electrons/s per pixel, the PSF stamp and its WCSs.
+    """The imaging products: arrays (ny, nx) in electrons/s per pixel, and the PSF stamp.
 
     model_image: noise-free lensed sources after the PSF; data: sky-subtracted noisy exposure;
     noise_map: 1-sigma noise of ``data``; psf: normalised PSF stamp (sums to 1).
@@ -188,7 +188,7 @@ def _cell(value) -> str:
     return csvio.format_value(value)
 
 
-def _preview_png(model: ClusterModel, image: SimulatedImage, observed: list) -> bytes:
+def preview_png(model: ClusterModel, image: SimulatedImage, observed: list) -> bytes:
     """The preview: the image, critical curves of every source redshift and the observed images.
 
     The view covers the image and every observed image (some may fall outside the imaged field);
@@ -238,7 +238,7 @@ def dataset_files(model: ClusterModel, inputs: dict[str, bytes], seed: int) -> d
     files[PSF] = fits_output.fits_bytes(image.psf, psf_wcs, _settings_cards(model, seed, "psf (sum 1)", None))
     files[POINTS] = csvio.family_text(FAMILIES["point_datasets"], observed).encode()
     files[TRUE_IMAGES] = _true_images_text(true_images).encode()
-    files[PREVIEW] = _preview_png(model, image, observed)
+    files[PREVIEW] = preview_png(model, image, observed)
     manifest = {
         "clusterlens_version": _version(),
         "seed": seed,
