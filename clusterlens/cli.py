@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from rich.console import Console
@@ -54,6 +55,23 @@ def _simulate(args) -> int:
     return 0
 
 
+def _import_lenstool(args) -> int:
+    from .lenstool import import_lenstool
+
+    folder = import_lenstool(args.par, args.images, args.out, position_sigma=args.position_sigma,
+                             overwrite=args.overwrite)
+    console.print(f"[green]imported[/green] {args.par} -> {folder}")
+    return 0
+
+
+def _export_lenstool(args) -> int:
+    from .lenstool import export_lenstool
+
+    path = export_lenstool(args.folder, args.out)
+    console.print(f"[green]exported[/green] {args.folder} -> {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clusterlens", description="Cluster strong-lens modelling where CSV files are the model.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -78,14 +96,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace a folder holding files clusterlens did not write")
     p.set_defaults(func=_simulate)
 
+    p = sub.add_parser("import-lenstool", help="import a Lenstool .par (+ image catalogue) into a model folder")
+    p.add_argument("par", type=Path)
+    p.add_argument("--images", type=Path, default=None, help="multiple-image catalogue (id ra dec a b theta z mag)")
+    p.add_argument("--position-sigma", type=float, default=None,
+                   help="positional error of every image [arcsec] (overrides sigposArcsec; needed for result files)")
+    p.add_argument("--out", type=Path, required=True, help="model folder to write")
+    p.add_argument("--overwrite", action="store_true", help="replace files of an existing folder")
+    p.set_defaults(func=_import_lenstool)
+
+    p = sub.add_parser("export-lenstool", help="write a model folder as a Lenstool .par (+ potfile catalogues)")
+    p.add_argument("folder", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="the .par file to write")
+    p.set_defaults(func=_export_lenstool)
+
     p = sub.add_parser("schemas", help="regenerate the JSON Schemas of every row type")
     p.add_argument("--out", type=Path, default=Path("schemas"))
     p.set_defaults(func=_schemas)
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     try:
         return args.func(args)
     except ModelError as err:
