@@ -23,7 +23,7 @@ DATASET = {
     "name": "example_cluster",
     "reference": {"ra": 64.0381, "dec": -24.0675},
     "cosmology": {"name": "Planck18"},
-    "imaging": {"shape": [250, 250], "pixel_scale": 0.2, "psf_fwhm": 0.15, "exposure_time": 3000.0,
+    "imaging": {"shape": [450, 450], "pixel_scale": 0.2, "psf_fwhm": 0.15, "exposure_time": 3000.0,
                 "background": 0.5, "read_noise": 4.0, "oversampling": 3},
     "points": {"position_sigma": 0.04},
 }
