@@ -371,11 +371,11 @@ def build_mesh(
                 parts.append((kj[:, None] + offsets[:, 1]).ravel())
             wanted = centre_target < h * (1 - 1e-9)
             if np.any(wanted):
-                i0 = np.floor((cx[wanted] - h - xmin) / h).astype(np.int64)
-                i1 = np.floor((cx[wanted] + h - xmin) / h).astype(np.int64)
-                j0 = np.floor((cy[wanted] - h - ymin) / h).astype(np.int64)
-                j1 = np.floor((cy[wanted] + h - ymin) / h).astype(np.int64)
-                span = np.arange(3)
+                i0 = np.floor((cx[wanted] - h / 2 - xmin) / h).astype(np.int64)
+                i1 = np.floor((cx[wanted] + h / 2 - xmin) / h).astype(np.int64)
+                j0 = np.floor((cy[wanted] - h / 2 - ymin) / h).astype(np.int64)
+                j1 = np.floor((cy[wanted] + h / 2 - ymin) / h).astype(np.int64)
+                span = np.arange(2)
                 ii = i0[:, None, None] + span[None, :, None]
                 jj = j0[:, None, None] + span[None, None, :]
                 ok = (ii <= i1[:, None, None]) & (jj <= j1[:, None, None])
@@ -508,8 +508,12 @@ def _barycentric(px, py, x0, y0, x1, y1, x2, y2):
 # Newton polishing
 # ----------------------------------------------------------------------------------------
 def _lens_state(lens, scale, x, y, xs, ys):
-    ax, ay = lens.deflection(x, y, scale=scale)
-    hxx, hxy, hyy = lens.hessian(x, y, scale=scale)
+    """Residual beta(theta) - beta_s and the Jacobian entries (a11, a12, a22) of A."""
+    if hasattr(lens, "deflection_and_hessian"):
+        ax, ay, hxx, hxy, hyy = lens.deflection_and_hessian(x, y, scale=scale)
+    else:
+        ax, ay = lens.deflection(x, y, scale=scale)
+        hxx, hxy, hyy = lens.hessian(x, y, scale=scale)
     return x - ax - xs, y - ay - ys, 1.0 - hxx, -hxy, 1.0 - hyy
 
 

@@ -7,9 +7,11 @@ import pytest
 from astropy import constants as const
 from astropy import units as u
 from scipy.ndimage import minimum_filter
-from scipy.optimize import brentq, root
+from scipy.optimize import brentq
 
-from clusterlens.solver import ImageFinder, find_images, polish
+from clusterlens.lens import Lens, MassComponents
+from clusterlens.maps import PixelGrid, caustics, critical_curves
+from clusterlens.solver import ImageFinder, find_images, find_model_images, polish
 
 
 class IsothermalShearLens:
@@ -70,27 +72,51 @@ def jacobian_determinant_fd(lens, x, y, scale, step=1e-6):
     return ((bxp - bxm) * (byq - byn) - (byp - bym) * (bxq - bxn)) / (2 * step) ** 2
 
 
+def fd_newton(lens, x, y, xs, ys, scale, iterations=40, step=1e-6):
+    """Newton iteration on beta(theta) = beta_s with a finite-difference Jacobian of the
+    deflection (independent of the Hessian), vectorised.  Returns (x, y, |residual|)."""
+    def beta(px, py):
+        ax, ay = lens.deflection(px, py, scale=scale)
+        return px - ax - xs, py - ay - ys
+    for _ in range(iterations):
+        rx, ry = beta(x, y)
+        pxx, pxy = beta(x + step, y)
+        pyx, pyy = beta(x, y + step)
+        a11, a21, a12, a22 = (pxx - rx) / step, (pxy - ry) / step, (pyx - rx) / step, (pyy - ry) / step
+        det = a11 * a22 - a12 * a21
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dx, dy = (a22 * rx - a12 * ry) / det, (a11 * ry - a21 * rx) / det
+        length = np.hypot(dx, dy)
+        shrink = np.where(length > 0.5, 0.5 / np.where(length > 0, length, 1), 1.0)
+        x, y = x - np.nan_to_num(dx * shrink), y - np.nan_to_num(dy * shrink)
+    rx, ry = beta(x, y)
+    return x, y, np.hypot(rx, ry)
+
+
 def brute_force_images(lens, xs, ys, scale, region, spacing, tolerance=1e-6):
-    """Independent inversion: ray-shoot a fine grid, start from every local minimum of
-    |beta - beta_s| below a few pixels' worth, solve with scipy's hybrid method (finite
-    difference Jacobian), keep roots with |residual| < 1e-9 and merge those closer than
-    ``tolerance``.  Returns a list of (n, 2) arrays, one per source."""
+    """Independent inversion: ray-shoot a regular grid, start from every local minimum of
+    |beta - beta_s| below 20 pixels, solve with a finite-difference Newton iteration, keep
+    roots with |residual| < 1e-9 and merge those closer than ``tolerance``.  Returns a list of
+    (n, 2) arrays, one per source."""
     xmin, xmax, ymin, ymax = region
     gx, gy = np.meshgrid(np.arange(xmin, xmax, spacing), np.arange(ymin, ymax, spacing))
     ax, ay = lens.deflection(gx, gy, scale=scale)
     bx, by = gx - ax, gy - ay
-    out = []
-    for sx, sy in zip(np.atleast_1d(xs), np.atleast_1d(ys)):
+    starts = []
+    for k, (sx, sy) in enumerate(zip(np.atleast_1d(xs), np.atleast_1d(ys))):
         dist = np.hypot(bx - sx, by - sy)
-        local = (dist == minimum_filter(dist, size=3, mode="nearest")) & (dist < 10 * spacing)
+        near = dist < 20 * spacing
+        local = near & (dist == minimum_filter(np.where(near, dist, np.inf), size=3, mode="nearest"))
+        starts.append(np.column_stack([np.full(local.sum(), k), gx[local], gy[local]]))
+    starts = np.concatenate(starts)
+    owner = starts[:, 0].astype(int)
+    x, y, res = fd_newton(lens, starts[:, 1], starts[:, 2], np.atleast_1d(xs)[owner], np.atleast_1d(ys)[owner], scale)
+    out = []
+    for k in range(np.size(xs)):
         found = []
-        for px, py in zip(gx[local], gy[local]):
-            def equation(p):
-                dx, dy = lens.deflection(np.array([p[0]]), np.array([p[1]]), scale=scale)
-                return [p[0] - dx[0] - sx, p[1] - dy[0] - sy]
-            sol = root(equation, [px, py], method="hybr", options={"xtol": 1e-13})
-            if np.hypot(*equation(sol.x)) < 1e-9 and not any(np.hypot(*(sol.x - f)) < tolerance for f in found):
-                found.append(sol.x)
+        for px, py in zip(x[(owner == k) & (res < 1e-9)], y[(owner == k) & (res < 1e-9)]):
+            if not any(np.hypot(px - f[0], py - f[1]) < tolerance for f in found):
+                found.append((px, py))
         out.append(np.array(found).reshape(-1, 2))
     return out
 
@@ -270,3 +296,150 @@ def test_bad_source_raises():
         finder.find(np.nan, 0.0)
     with pytest.raises(ValueError, match="find_many"):
         finder.find([0.0], [0.0])
+
+
+# ------------------------------------------------------------------------------------------
+# Real profiles (clusterlens.lens)
+# ------------------------------------------------------------------------------------------
+def sie_shear_lens(theta_e, q, angle, center=(0.0, 0.0), r_core=0.0, gamma=0.0, shear_angle=0.0):
+    groups = [MassComponents("SIE", {"center_x": [center[0]], "center_y": [center[1]], "theta_e": [theta_e],
+                                     "r_core": [r_core], "q": [q], "angle": [angle]}, "main_lens_mass")]
+    if gamma:
+        groups.append(MassComponents("ExternalShear", {"gamma": [gamma], "angle": [shear_angle]}, "main_lens_mass"))
+    return Lens(groups)
+
+
+def small_cluster_lens(n_members=30, seed=7):
+    """NFW host + two dPIE + shear + ``n_members`` compact dPIE members (radii in arcsec)."""
+    rng = np.random.default_rng(seed)
+    members = {"center_x": rng.uniform(-35, 35, n_members), "center_y": rng.uniform(-35, 35, n_members),
+               "b0": rng.uniform(0.3, 1.5, n_members), "r_core": rng.uniform(0.02, 0.08, n_members),
+               "r_cut": rng.uniform(3.0, 12.0, n_members), "q": rng.uniform(0.6, 1.0, n_members),
+               "angle": rng.uniform(0.0, 180.0, n_members)}
+    return Lens([
+        MassComponents("NFW", {"center_x": [0.5], "center_y": [-0.3], "kappa_s": [0.12], "r_s": [50.0]}, "host_halo"),
+        MassComponents("dPIE", {"center_x": [0.0, 14.0], "center_y": [0.0, -9.0], "b0": [8.0, 2.5],
+                                "r_core": [1.0, 0.3], "r_cut": [150.0, 40.0], "q": [0.7, 0.8],
+                                "angle": [25.0, -40.0]}, "main_lens_mass"),
+        MassComponents("ExternalShear", {"gamma": [0.04], "angle": [15.0]}, "main_lens_mass"),
+        MassComponents("dPIE", members, "tier:members"),
+    ])
+
+
+def test_sie_cross_four_images_vs_brute_force():
+    lens = sie_shear_lens(1.2, 0.6, 30.0, center=(0.2, -0.1))
+    xs, ys = 0.23, -0.12
+    finder = ImageFinder(lens, 0.9)
+    table = finder.find(xs, ys)
+    assert len(table) == 4
+    assert np.all(lens_equation_residual(lens, table, xs, ys, 0.9) < 1e-8)
+    det_fd = jacobian_determinant_fd(lens, table["x"].to_numpy(), table["y"].to_numpy(), 0.9)
+    np.testing.assert_array_equal(table["parity"], np.sign(det_fd))
+    assert sorted(table["parity"]) == [-1, -1, 1, 1]
+    np.testing.assert_allclose(1 / table["magnification"], det_fd, rtol=1e-5, atol=1e-7)
+    reference = brute_force_images(lens, [xs], [ys], 0.9, finder.region, spacing=0.01)[0]
+    assert len(reference) == 4 and match_count(table[["x", "y"]].to_numpy(), reference, 1e-6) == 4
+
+
+def test_cored_dpie_central_image_matches_line_roots():
+    """A circular cored dPIE deflects radially: the images are the roots of the 1-D lens
+    equation on the line through the centre and the source (brentq), the third one central."""
+    centre = np.array([0.4, -0.3])
+    lens = Lens([MassComponents("dPIE", {"center_x": [centre[0]], "center_y": [centre[1]], "b0": [1.5],
+                                         "r_core": [0.25], "r_cut": [20.0], "q": [1.0], "angle": [0.0]})])
+    offset = np.array([0.12, 0.05])
+    xs, ys = centre + offset
+    direction = offset / np.hypot(*offset)
+    table = find_images(lens, xs, ys, 1.0)
+
+    def along(t):
+        p = centre + t * direction
+        ax, ay = lens.deflection(np.array([p[0]]), np.array([p[1]]))
+        return t - (ax[0] * direction[0] + ay[0] * direction[1]) - np.hypot(*offset)
+
+    grid = np.linspace(-4, 4, 801)
+    values = np.array([along(t) for t in grid])
+    roots = [brentq(along, a, b, xtol=1e-14) for a, b, fa, fb in zip(grid[:-1], grid[1:], values[:-1], values[1:])
+             if fa * fb < 0]
+    assert len(roots) == 3 and len(table) == 3
+    t = (table["x"] - centre[0]) * direction[0] + (table["y"] - centre[1]) * direction[1]
+    np.testing.assert_allclose(np.sort(t), np.sort(roots), atol=1e-9)
+    np.testing.assert_allclose((table["y"] - centre[1]) * direction[0] - (table["x"] - centre[0]) * direction[1],
+                               0.0, atol=1e-9)
+    central = table.iloc[np.argmin(np.abs(t.to_numpy()))]
+    assert central["parity"] == 1 and abs(central["magnification"]) < 0.5
+
+
+def test_small_cluster_completeness_vs_brute_force():
+    """Every image a dense brute-force inversion finds is found, for sources in the central
+    caustic and next to member caustics (both sides of the fold)."""
+    lens, scale = small_cluster_lens(), 0.75
+    finder = ImageFinder(lens, scale)
+    rng = np.random.default_rng(21)
+    xs, ys = rng.uniform(-6, 6, 16), rng.uniform(-6, 6, 16)
+    curves = critical_curves(lens, PixelGrid(0.0, 0.0, (700, 700), 0.1), scale)
+    points = np.concatenate(caustics(lens, curves, scale))
+    pick = points[rng.choice(len(points), 14, replace=False)]
+    xs = np.concatenate([xs, pick[:, 0] + rng.normal(0, 0.03, 14)])
+    ys = np.concatenate([ys, pick[:, 1] + rng.normal(0, 0.03, 14)])
+    table = finder.find_many(xs, ys)
+    box = 42.0
+    brute = brute_force_images(lens, xs, ys, scale, (-box, box, -box, box), spacing=0.06)
+    total = 0
+    for k, reference in enumerate(brute):
+        ours = table.loc[table["source"] == k, ["x", "y"]].to_numpy()
+        assert match_count(ours, reference, 1e-6) == len(reference), f"source {k}"
+        total += len(reference)
+    assert total >= 60
+    assert np.all(lens_equation_residual(lens, table, xs[table["source"]], ys[table["source"]], scale) < 1e-8)
+
+
+@pytest.mark.parametrize("case", ["sie_shear", "nfw_sie"])
+def test_lenstronomy_images_are_a_subset_real_profiles(case):
+    from lenstronomy.LensModel.lens_model import LensModel
+    from lenstronomy.LensModel.Solver.lens_equation_solver import LensEquationSolver
+
+    def ellipticity(q, angle):
+        eps = (1 - q) / (1 + q)
+        return eps * np.cos(2 * np.radians(angle)), eps * np.sin(2 * np.radians(angle))
+
+    e1, e2 = ellipticity(0.7, 40.0)
+    sie = {"theta_E": 1.1, "e1": e1, "e2": e2, "center_x": 0.1, "center_y": -0.05}
+    groups = [MassComponents("SIE", {"center_x": [0.1], "center_y": [-0.05], "theta_e": [1.1], "r_core": [0.0],
+                                     "q": [0.7], "angle": [40.0]})]
+    if case == "sie_shear":
+        names = ["SIE", "SHEAR"]
+        kwargs = [sie, {"gamma1": 0.07 * np.cos(np.radians(50)), "gamma2": 0.07 * np.sin(np.radians(50)),
+                        "ra_0": 0.0, "dec_0": 0.0}]
+        groups.append(MassComponents("ExternalShear", {"gamma": [0.07], "angle": [25.0]}))
+    else:
+        kappa_s, r_s = 0.2, 8.0
+        names = ["SIE", "NFW"]
+        kwargs = [sie, {"Rs": r_s, "alpha_Rs": 4 * kappa_s * r_s * (1 - np.log(2)), "center_x": -0.2, "center_y": 0.15}]
+        groups.append(MassComponents("NFW", {"center_x": [-0.2], "center_y": [0.15], "kappa_s": [kappa_s],
+                                             "r_s": [r_s]}))
+    lens = Lens(groups)
+    solver = LensEquationSolver(LensModel(names))
+    finder = ImageFinder(lens, 1.0)
+    for xs, ys in [(0.12, -0.02), (-0.15, 0.2), (0.4, 0.3)]:
+        tx, ty = solver.image_position_from_source(xs, ys, kwargs, min_distance=0.02, search_window=8,
+                                                   precision_limit=1e-12, num_iter_max=200)
+        theirs = np.column_stack([tx, ty])
+        ours = finder.find(xs, ys)[["x", "y"]].to_numpy()
+        assert len(theirs) >= 2
+        assert match_count(ours, theirs, 1e-6) == len(theirs)
+
+
+def test_model_level_find_images_uses_cosmology():
+    from clusterlens.cosmology import distance_ratio, make_cosmology, time_delay_distance
+
+    cosmology = make_cosmology({"H0": 70.0, "Om0": 0.3})
+    lens = sie_shear_lens(1.0, 0.8, 10.0, gamma=0.03)
+    model = SimpleNamespace(lens=lens, z_lens=0.4, cosmology=cosmology)
+    table = find_model_images(model, 0.05, 0.02, 2.0)
+    scale = distance_ratio(cosmology, 0.4, 2.0)
+    direct = find_images(lens, 0.05, 0.02, scale, time_delay_distance=time_delay_distance(cosmology, 0.4, 2.0))
+    np.testing.assert_allclose(table.to_numpy(), direct.to_numpy(), rtol=1e-12, atol=1e-12)
+    assert len(table) == 4 and table["time_delay"].iloc[0] == 0 and np.all(table["time_delay"].iloc[1:] > 0)
+    with pytest.raises(ValueError, match="z_source"):
+        find_model_images(model, 0.0, 0.0, 0.3)
