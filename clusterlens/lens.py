@@ -27,7 +27,9 @@ try:
 except ImportError:  # numba missing: the numpy path serves every group
     dpie_numba = None
 
-DEFAULT_MAX_PAIRS = 2_000_000
+DEFAULT_MAX_PAIRS = 32_768
+"""Default bound on member x point pairs per numpy chunk: cache-sized chunks run ~1.5-2x faster
+than 2e6-pair chunks (numpy's SIMD transcendentals stay in cache) and hold ~5 MB."""
 BACKENDS = ("auto", "numpy", "numba")
 
 
@@ -72,8 +74,8 @@ class Lens:
     """Sum of mass-component groups on one lens plane.
 
     groups: the groups; max_pairs_per_chunk: bound on member x point pairs held at once
-    by the numpy path (its peak memory is about 160 bytes per pair, ~320 MB at the
-    default, whatever the number of points); backend: "auto" (numba kernel for the
+    by the numpy path (its peak memory is about 160 bytes per pair, whatever the number
+    of points); backend: "auto" (numba kernel for the
     deflection and Hessian of dPIE groups when numba is available), "numpy" or "numba".
     """
 
