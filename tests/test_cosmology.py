@@ -44,7 +44,13 @@ def test_make_cosmology_variants():
 
 @pytest.mark.parametrize(
     "spec",
-    [{"name": "Planck99"}, {"H0": 70}, {"H0": 70, "Om0": 0.3, "w0": -1}, {"name": "Planck18", "H0": 70}, {"H0": -1, "Om0": 0.3}],
+    [
+        {"name": "Planck99"},
+        {"H0": 70},
+        {"H0": 70, "Om0": 0.3, "w0": -1},
+        {"name": "Planck18", "H0": 70},
+        {"H0": -1, "Om0": 0.3},
+    ],
 )
 def test_make_cosmology_rejects_bad_specs(spec):
     with pytest.raises(ValueError):

@@ -53,7 +53,10 @@ def _points(n=500, seed=2):
 QUANTITIES = ("deflection", "hessian", "convergence", "potential")
 
 
-@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.skipif(not HAS_NUMBA, reason="no numba"))])
+BACKENDS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(not HAS_NUMBA, reason="no numba"))]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_tier_equals_sum_of_single_members(backend):
     tier = _tier(m=12)
     x, y = _points(200)
@@ -76,7 +79,9 @@ def test_chunking_does_not_change_results():
     reference = Lens(_groups(), backend="numpy")
     tiny = Lens(_groups(), max_pairs_per_chunk=7, backend="numpy")
     for name in QUANTITIES:
-        np.testing.assert_array_equal(np.atleast_2d(getattr(tiny, name)(x, y)), np.atleast_2d(getattr(reference, name)(x, y)))
+        np.testing.assert_array_equal(
+            np.atleast_2d(getattr(tiny, name)(x, y)), np.atleast_2d(getattr(reference, name)(x, y))
+        )
 
 
 def test_chunks_respect_the_pair_bound(monkeypatch):
@@ -215,7 +220,11 @@ def test_lens_matches_lenstronomy_on_a_cluster_like_model():
         ("NFW", dict(center_x=[0.0], center_y=[0.0], kappa_s=[0.1]), "missing"),
         ("NFW", dict(center_x=[0.0, 1.0], center_y=[0.0], kappa_s=[0.1], r_s=[1.0]), "one length"),
         ("NFW", dict(center_x=[np.nan], center_y=[0.0], kappa_s=[0.1], r_s=[1.0]), "non-finite"),
-        ("dPIE", dict(center_x=[0.0], center_y=[0.0], b0=[1.0], r_core=[2.0], r_cut=[1.0], q=[1.0], angle=[0.0]), "r_cut"),
+        (
+            "dPIE",
+            dict(center_x=[0.0], center_y=[0.0], b0=[1.0], r_core=[2.0], r_cut=[1.0], q=[1.0], angle=[0.0]),
+            "r_cut",
+        ),
     ],
 )
 def test_bad_groups_raise(profile, params, match):

@@ -33,7 +33,8 @@ def test_constant_mass_to_light_tidal_radius_scales_mass_with_luminosity():
 
 
 @pytest.mark.parametrize(
-    "bad", [dict(mag=[np.nan]), dict(sigma_ref=0.0), dict(r_cut_ref=-1.0), dict(r_core_ref=-0.1), dict(sigma_slope=np.inf)]
+    "bad",
+    [dict(mag=[np.nan]), dict(sigma_ref=0.0), dict(r_cut_ref=-1.0), dict(r_core_ref=-0.1), dict(sigma_slope=np.inf)],
 )
 def test_bad_inputs_raise(bad):
     kwargs = dict(mag=[20.0], **REFERENCE, **LENSTOOL_SLOPES)
