@@ -72,6 +72,8 @@ NEWTON_MAX_ITERATIONS = 60
 SUBDIVISION_DEPTH = 3
 SUBDIVISION_ORDER = 4             # sub-triangles per edge when a candidate fails
 CONTAINMENT_TOLERANCE = 1e-9      # barycentric slack of the containment test
+FOLD_TOLERANCE = 0.25             # source-plane slack of fold triangles, in units of their longest edge
+PARTNER_MAGNIFICATION = 5.0       # images brighter than this get a search for their fold partner
 
 IMAGE_COLUMNS = ["x", "y", "magnification", "parity", "time_delay"]
 
@@ -438,17 +440,17 @@ def _bin_keys(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
 class SourcePlaneIndex:
     """Loose multi-level grid of triangle bounding boxes in the source plane.
 
-    A triangle whose box is at most ``base * 2**k`` on a side is filed at level k in each bin
-    (of that side) its box touches (1 to 4 bins); ``candidates`` returns, per point, the
-    triangles filed in the bin holding the point at every level: a superset of the
-    triangles whose box contains it.
+    A triangle whose box (widened by ``pad``, arcsec, scalar or per triangle) is at most
+    ``base * 2**k`` on a side is filed at level k in each bin (of that side) its box touches
+    (1 to 4 bins); ``candidates`` returns, per point, the triangles filed in the bin holding
+    the point at every level: a superset of the triangles whose box contains it.
     """
 
-    def __init__(self, x0, y0, x1, y1, x2, y2):
-        xmin = np.minimum(np.minimum(x0, x1), x2)
-        xmax = np.maximum(np.maximum(x0, x1), x2)
-        ymin = np.minimum(np.minimum(y0, y1), y2)
-        ymax = np.maximum(np.maximum(y0, y1), y2)
+    def __init__(self, x0, y0, x1, y1, x2, y2, pad=0.0):
+        xmin = np.minimum(np.minimum(x0, x1), x2) - pad
+        xmax = np.maximum(np.maximum(x0, x1), x2) + pad
+        ymin = np.minimum(np.minimum(y0, y1), y2) - pad
+        ymax = np.maximum(np.maximum(y0, y1), y2) + pad
         extent = np.maximum(xmax - xmin, ymax - ymin)
         finite = np.isfinite(extent)
         positive = extent[finite & (extent > 0)]
@@ -504,6 +506,53 @@ def _barycentric(px, py, x0, y0, x1, y1, x2, y2):
     return 1.0 - l1 - l2, l1, l2
 
 
+def _signed_areas(wx, wy):
+    """Twice the signed source-plane area of triangles (n, 3): > 0 where det A > 0."""
+    return _cross(wx[:, 1] - wx[:, 0], wy[:, 1] - wy[:, 0], wx[:, 2] - wx[:, 0], wy[:, 2] - wy[:, 0])
+
+
+def _fold_padding(wx, wy, fold):
+    """Source-plane slack (arcsec) of each triangle: FOLD_TOLERANCE times its longest mapped
+    edge for fold triangles, 0 for the others."""
+    edges = np.hypot(wx - np.roll(wx, 1, axis=1), wy - np.roll(wy, 1, axis=1)).max(axis=1)
+    return np.where(fold & np.isfinite(edges), FOLD_TOLERANCE * edges, 0.0)
+
+
+def _accept(px, py, vx, vy, wx, wy, pad):
+    """Which candidate triangles hold the source (px, py), and where to start Newton.
+
+    A triangle is accepted when its source-plane image contains the source (barycentric
+    slack CONTAINMENT_TOLERANCE) or, where ``pad`` > 0 (fold triangles, whose piecewise-linear
+    image misplaces the caustic), when the source lies within ``pad`` of it; the start is the
+    image-plane point with the barycentric coordinates of the source or of the nearest point.
+    Returns (accepted mask, x0, y0).
+    """
+    l0, l1, l2 = _barycentric(px, py, wx[:, 0], wy[:, 0], wx[:, 1], wy[:, 1], wx[:, 2], wy[:, 2])
+    w = np.stack([l0, l1, l2], axis=1)
+    inside = np.all(w >= -CONTAINMENT_TOLERANCE, axis=1)
+    near = ~inside & (pad > 0)
+    if np.any(near):
+        idx = np.flatnonzero(near)
+        best_d = np.full(idx.size, np.inf)
+        best_w = np.zeros((idx.size, 3))
+        for i, j in ((0, 1), (1, 2), (2, 0)):
+            ex, ey = wx[idx, j] - wx[idx, i], wy[idx, j] - wy[idx, i]
+            length2 = ex * ex + ey * ey
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = np.clip(((px[idx] - wx[idx, i]) * ex + (py[idx] - wy[idx, i]) * ey) / length2, 0.0, 1.0)
+            t = np.where(length2 > 0, t, 0.0)
+            d = np.hypot(wx[idx, i] + t * ex - px[idx], wy[idx, i] + t * ey - py[idx])
+            better = d < best_d
+            best_d[better] = d[better]
+            best_w[better] = 0.0
+            best_w[better, i] = 1.0 - t[better]
+            best_w[better, j] = t[better]
+        close = best_d <= pad[idx]
+        w[idx[close]] = best_w[close]
+        inside[idx[close]] = True
+    return inside, np.sum(w * vx, axis=1), np.sum(w * vy, axis=1)
+
+
 # ----------------------------------------------------------------------------------------
 # Newton polishing
 # ----------------------------------------------------------------------------------------
@@ -525,7 +574,7 @@ def _newton_step(rx, ry, a11, a12, a22, cap):
     length = np.hypot(dx, dy)
     with np.errstate(divide="ignore", invalid="ignore"):
         shrink = np.where(length > cap, cap / length, 1.0)
-    return dx * shrink, dy * shrink
+        return dx * shrink, dy * shrink
 
 
 def polish(lens, scale, x, y, xs, ys, step_cap, *, tolerance=1e-12):
@@ -626,23 +675,31 @@ class ImageFinder:
         h0 = _check_positive("cell_size", h0)
         self.precision = _check_positive("precision", precision)
         self.duplicate_tolerance = _check_positive("duplicate_tolerance", duplicate_tolerance)
+        self.critical_cell_size = _check_positive(
+            "critical_cell_size", h0 / DEFAULT_CRITICAL_REFINEMENT if critical_cell_size is None else critical_cell_size
+        )
         self.mesh = build_mesh(
             lens,
             self.scale,
             self.region,
             cell_size=h0,
-            critical_cell_size=h0 / DEFAULT_CRITICAL_REFINEMENT if critical_cell_size is None else critical_cell_size,
+            critical_cell_size=self.critical_cell_size,
             min_cell_size=h0 / DEFAULT_MIN_REFINEMENT if min_cell_size is None else min_cell_size,
         )
         m = self.mesh
         t = m.triangles
         self._tri_beta = (m.beta_x[t], m.beta_y[t])  # (n, 3) each
         self._tri_theta = (m.x[t], m.y[t])
-        self.index = SourcePlaneIndex(
-            self._tri_beta[0][:, 0], self._tri_beta[1][:, 0],
-            self._tri_beta[0][:, 1], self._tri_beta[1][:, 1],
-            self._tri_beta[0][:, 2], self._tri_beta[1][:, 2],
-        )
+        # fold triangles: a vertex shared by triangles of both orientations (a critical curve)
+        sign = np.nan_to_num(np.sign(_signed_areas(*self._tri_beta)))
+        low = np.full(m.x.size, 2.0)
+        high = np.full(m.x.size, -2.0)
+        np.minimum.at(low, t.ravel(), np.repeat(sign, 3))
+        np.maximum.at(high, t.ravel(), np.repeat(sign, 3))
+        fold = np.any((low < high)[t], axis=1) | (sign == 0)
+        self._pad = _fold_padding(*self._tri_beta, fold)
+        bx, by = self._tri_beta
+        self.index = SourcePlaneIndex(bx[:, 0], by[:, 0], bx[:, 1], by[:, 1], bx[:, 2], by[:, 2], pad=self._pad)
         self.coverage = source_coverage(lens, self.scale, self.region)
 
     # --- public ---------------------------------------------------------------------------
@@ -689,9 +746,13 @@ class ImageFinder:
                 RuntimeWarning,
                 stacklevel=2,
             )
-        src, x, y, det = self._solve(xs, ys)
-        src, x, y, det = self._deduplicate(src, x, y, det)
-        mu = 1.0 / det
+        solutions = self._deduplicate(*self._solve(xs, ys))
+        partners = self._fold_partners(*solutions, xs, ys)
+        if partners[0].size:
+            solutions = self._deduplicate(*(np.concatenate(pair) for pair in zip(solutions, partners)))
+        src, x, y, det, _ = solutions
+        with np.errstate(divide="ignore"):
+            mu = 1.0 / det
         parity = np.sign(det).astype(np.int64)
         psi = self.lens.potential(x, y, scale=self.scale)
         fermat = 0.5 * ((x - xs[src]) ** 2 + (y - ys[src]) ** 2) - psi
@@ -716,54 +777,100 @@ class ImageFinder:
         src, tri = self.index.candidates(xs, ys)
         bx, by = self._tri_beta
         tx, ty = self._tri_theta
-        found = []
-        sizes = self.mesh.triangle_size[tri]
-        vx, vy = tx[tri], ty[tri]
-        wx, wy = bx[tri], by[tri]
+        sizes, pad = self.mesh.triangle_size[tri], self._pad[tri]
+        vx, vy, wx, wy = tx[tri], ty[tri], bx[tri], by[tri]
         pattern, sub_tris = _subdivision_pattern(SUBDIVISION_ORDER)
+        k = sub_tris.shape[0]
+        found = []
         for depth in range(SUBDIVISION_DEPTH + 1):
-            l0, l1, l2 = _barycentric(xs[src], ys[src], wx[:, 0], wy[:, 0], wx[:, 1], wy[:, 1], wx[:, 2], wy[:, 2])
-            inside = (l0 >= -CONTAINMENT_TOLERANCE) & (l1 >= -CONTAINMENT_TOLERANCE) & (l2 >= -CONTAINMENT_TOLERANCE)
-            src, sizes, vx, vy = src[inside], sizes[inside], vx[inside], vy[inside]
-            w = np.stack([l0[inside], l1[inside], l2[inside]], axis=1)
+            accepted, x0, y0 = _accept(xs[src], ys[src], vx, vy, wx, wy, pad)
+            src, sizes, vx, vy, x0, y0 = (a[accepted] for a in (src, sizes, vx, vy, x0, y0))
             if src.size == 0:
                 break
-            x0 = np.sum(w * vx, axis=1)
-            y0 = np.sum(w * vy, axis=1)
             x, y, res, det = polish(self.lens, self.scale, x0, y0, xs[src], ys[src], 2.0 * sizes)
             ok = res < self.precision
-            found.append((src[ok], x[ok], y[ok], det[ok]))
-            fail = ~ok
-            if depth == SUBDIVISION_DEPTH or not np.any(fail):
+            found.append((src[ok], x[ok], y[ok], det[ok], res[ok]))
+            if depth == SUBDIVISION_DEPTH or np.all(ok):
                 break
             # subdivide the triangles of failed candidates and search them again
-            src, sizes, vx, vy = src[fail], sizes[fail] / SUBDIVISION_ORDER, vx[fail], vy[fail]
-            px = vx @ pattern.T  # (n, m) sub-vertex positions
-            py = vy @ pattern.T
+            src, sizes, vx, vy = src[~ok], sizes[~ok] / SUBDIVISION_ORDER, vx[~ok], vy[~ok]
+            px, py = vx @ pattern.T, vy @ pattern.T  # (n, m) sub-vertex positions
             qx, qy = _source_position(self.lens, px.ravel(), py.ravel(), self.scale)
             qx, qy = qx.reshape(px.shape), qy.reshape(py.shape)
-            k = sub_tris.shape[0]
-            src = np.repeat(src, k)
-            sizes = np.repeat(sizes, k)
-            vx = px[:, sub_tris].reshape(-1, 3)
-            vy = py[:, sub_tris].reshape(-1, 3)
-            wx = qx[:, sub_tris].reshape(-1, 3)
-            wy = qy[:, sub_tris].reshape(-1, 3)
+            vx, vy = px[:, sub_tris].reshape(-1, 3), py[:, sub_tris].reshape(-1, 3)
+            wx, wy = qx[:, sub_tris].reshape(-1, 3), qy[:, sub_tris].reshape(-1, 3)
+            sign = np.sign(_signed_areas(wx, wy)).reshape(-1, k)
+            fold = np.repeat(np.any(sign != sign[:, :1], axis=1), k)
+            src, sizes = np.repeat(src, k), np.repeat(sizes, k)
+            pad = _fold_padding(wx, wy, fold)
         if not found:
             empty = np.zeros(0)
-            return np.zeros(0, dtype=np.int64), empty, empty, empty
+            return np.zeros(0, dtype=np.int64), empty, empty, empty, empty
         return tuple(np.concatenate(parts) for parts in zip(*found))
 
-    def _deduplicate(self, src, x, y, det):
+    def _fold_partners(self, src, x, y, det, res, xs, ys):
+        """Partners of bright images across the critical curve next to them.
+
+        Near a fold, det A vanishes along the eigenvector v of A whose eigenvalue lam is
+        smallest; the critical curve lies at t = -lam / (d lam / dt) along v and the partner
+        image near theta + 2 t v (images of a fold pair are mirror images to first order).
+        Newton starts there for images with |mu| > PARTNER_MAGNIFICATION and |2 t| below four
+        critical cells.  Returns converged solutions (source index, x, y, det A, residual).
+        """
+        bright = np.flatnonzero(np.abs(det) * PARTNER_MAGNIFICATION < 1.0)
+        empty = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
+        if bright.size == 0:
+            return empty
+        px, py = x[bright], y[bright]
+        hxx, hxy, hyy = self.lens.hessian(px, py, scale=self.scale)
+        a11, a12, a22 = 1.0 - hxx, -hxy, 1.0 - hyy
+        centre, radius = (a11 + a22) / 2, np.hypot((a11 - a22) / 2, a12)
+        lam = np.where(np.abs(centre - radius) < np.abs(centre + radius), centre - radius, centre + radius)
+        v1 = np.stack([a12, lam - a11])
+        v2 = np.stack([lam - a22, a12])
+        v = np.where(np.hypot(*v1) >= np.hypot(*v2), v1, v2)
+        norm = np.hypot(*v)
+        good = norm > 0
+        v = v / np.where(good, norm, 1.0)
+        eps = 1e-5 * (1.0 + np.hypot(px, py))
+        shifted = self.lens.hessian(np.concatenate([px + eps * v[0], px - eps * v[0]]),
+                                    np.concatenate([py + eps * v[1], py - eps * v[1]]), scale=self.scale)
+        ray = [(1.0 - shifted[0]), -shifted[1], (1.0 - shifted[2])]
+        rayleigh = ray[0] * np.tile(v[0] ** 2, 2) + 2 * ray[1] * np.tile(v[0] * v[1], 2) + ray[2] * np.tile(v[1] ** 2, 2)
+        slope = (rayleigh[: px.size] - rayleigh[px.size:]) / (2 * eps)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = -lam / slope
+        use = good & np.isfinite(t) & (np.abs(2 * t) < 4 * self.critical_cell_size)
+        if not np.any(use):
+            return empty
+        owner = src[bright][use]
+        sx, sy = px[use] + 2 * t[use] * v[0][use], py[use] + 2 * t[use] * v[1][use]
+        nx_, ny_, res_, det_ = polish(self.lens, self.scale, sx, sy, xs[owner], ys[owner], np.abs(t[use]))
+        ok = res_ < self.precision
+        return owner[ok], nx_[ok], ny_[ok], det_[ok], res_[ok]
+
+    def _deduplicate(self, src, x, y, det, res):
+        """Merge solutions of one source that are one image: closer than u_i + u_j with
+        u = duplicate_tolerance + residual * min(|mu|, 1e6) (how far a solution with that
+        residual can sit from the exact image); the smallest residual is kept."""
         if src.size < 2:
-            return src, x, y, det
+            return src, x, y, det, res
+        order = np.argsort(res, kind="stable")
+        src, x, y, det, res = (a[order] for a in (src, x, y, det, res))
+        with np.errstate(divide="ignore"):
+            reach = self.duplicate_tolerance + res * np.minimum(1.0 / np.abs(det), 1e6)
         # the source index on a third axis keeps sources apart
-        points = np.column_stack([x, y, src * (1e6 * (1.0 + np.max(np.abs(np.concatenate([x, y])))))])
-        pairs = cKDTree(points).query_pairs(self.duplicate_tolerance, output_type="ndarray")
+        offset = 1e3 * (1.0 + np.max(np.abs(np.concatenate([x, y]))) + np.max(reach))
+        points = np.column_stack([x, y, src * offset])
+        pairs = cKDTree(points).query_pairs(2 * np.max(reach), output_type="ndarray")
+        if pairs.size:
+            i, j = pairs[:, 0], pairs[:, 1]
+            close = np.hypot(x[i] - x[j], y[i] - y[j]) <= reach[i] + reach[j]
+            pairs = pairs[close & (src[i] == src[j])]
         graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(src.size, src.size))
         _, label = connected_components(graph, directed=False)
         _, keep = np.unique(label, return_index=True)
-        return src[keep], x[keep], y[keep], det[keep]
+        return src[keep], x[keep], y[keep], det[keep], res[keep]
 
 
 # ----------------------------------------------------------------------------------------
