@@ -1,0 +1,311 @@
+"""A finished fit as files: posterior samples, parameter summary, run summary and best-fit model folders.
+
+``write_results(folder, ...)`` writes, each file atomically (``csvio.atomic_write_bytes``) and each
+model folder through a temporary folder renamed into place:
+
+- ``samples.csv``: equal-weight posterior samples (systematic resampling of dynesty's weighted
+  samples, seeded), one column per free parameter label ``family.key.column`` plus ``log_likelihood``;
+- ``summary.csv``: per parameter ``label, family, galaxy`` (the row key; the tier for
+  scaling_relations), ``parameter`` (the column), ``unit``, the weighted posterior ``median, p16, p84,
+  p2.5, p97.5``, ``max_likelihood`` and ``truth`` (the dataset's CSV value when the dataset is a
+  simulation, i.e. has ``manifest.json``; blank otherwise);
+- ``summary.json``: log-evidence and its error, sampler settings, run time, likelihood calls,
+  iterations, chi2 at the maximum likelihood, seed, versions;
+- ``max_likelihood/`` and ``median/``: the dataset's model with the free cells set to the
+  maximum-likelihood sample or to the posterior medians and the point sources at the positions the
+  likelihood solves for (:func:`fitted_model`), in the family CSV format with
+  ``dataset.toml`` and ``priors.csv`` and without ``point_datasets.csv`` (``load_model`` reads them
+  and the simulator re-simulates them; the median model is skipped when the medians make a row
+  invalid, e.g. r_core >= r_cut).
+
+``read_results(folder)`` loads them back as a :class:`FitResult`.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import csvio
+from ..families import FAMILIES
+from ..model import ClusterModel, load_model, save_model
+
+SAMPLES = "samples.csv"
+SUMMARY = "summary.csv"
+SUMMARY_JSON = "summary.json"
+MAX_LIKELIHOOD = "max_likelihood"
+MEDIAN = "median"
+SUMMARY_COLUMNS = ["label", "family", "galaxy", "parameter", "unit", "median", "p16", "p84", "p2.5", "p97.5",
+                   "max_likelihood", "truth"]
+QUANTILES = {"p2.5": 0.025, "p16": 0.16, "median": 0.5, "p84": 0.84, "p97.5": 0.975}
+
+
+# ---------------------------------------------------------------- posterior statistics
+def posterior_weights(results) -> np.ndarray:
+    """Normalised importance weights of dynesty's samples (sum to 1)."""
+    logwt = np.asarray(results.logwt, float)
+    weights = np.exp(logwt - logwt.max())
+    return weights / weights.sum()
+
+
+def equal_weight_samples(results, labels: list[str], seed: int) -> pd.DataFrame:
+    """Equal-weight posterior samples (dynesty's systematic resampling, ``default_rng(seed)``)."""
+    from dynesty.utils import resample_equal
+
+    weights = posterior_weights(results)
+    index = resample_equal(np.arange(len(weights)), weights, rstate=np.random.default_rng(seed))
+    frame = pd.DataFrame(np.asarray(results.samples, float)[index], columns=labels)
+    frame["log_likelihood"] = np.asarray(results.logl, float)[index]
+    return frame
+
+
+def max_likelihood_index(results) -> int:
+    return int(np.argmax(np.asarray(results.logl, float)))
+
+
+def parameter_summary(results, parameters, truth: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per free parameter (columns ``SUMMARY_COLUMNS``); ``truth`` None leaves that column blank."""
+    from dynesty.utils import quantile
+
+    samples = np.asarray(results.samples, float)
+    weights = posterior_weights(results)
+    best = samples[max_likelihood_index(results)]
+    rows = []
+    for i, p in enumerate(parameters.free):
+        q = dict(zip(QUANTILES, quantile(samples[:, i], list(QUANTILES.values()), weights=weights)))
+        rows.append({"label": p.label, "family": p.family, "galaxy": p.key, "parameter": p.column,
+                     "unit": FAMILIES[p.family].unit(p.column), **q, "max_likelihood": best[i],
+                     "truth": None if truth is None else float(truth[i])})
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+# ---------------------------------------------------------------- files
+def frame_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV bytes of ``frame``: floats as the shortest repr that round-trips, blank for missing values."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(frame.columns)
+    for row in frame.itertuples(index=False):
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue().encode("utf-8")
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return csvio.format_value(float(value))
+    return str(value)
+
+
+def json_bytes(data: dict) -> bytes:
+    return (json.dumps(_plain(data), indent=2) + "\n").encode("utf-8")
+
+
+def _plain(value):
+    """``value`` with numpy scalars and arrays turned into JSON types (non-finite floats as None)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def model_without_data(model: ClusterModel) -> ClusterModel:
+    """``model`` without ``point_datasets.csv`` (a fitted model is re-simulated, not re-observed)."""
+    tables = {name: table for name, table in model.tables.items() if name != "point_datasets"}
+    return replace(model, tables=tables, folder=None)
+
+
+def fitted_model(likelihood, values: np.ndarray) -> ClusterModel:
+    """The dataset model with the free cells set to ``values`` and each fitted point source moved to the
+    source position the likelihood solves for (``source_x, source_y``); the source_light rows of the
+    same galaxy move with it, so a re-simulation of the model puts its images where the fit does."""
+    model = likelihood.parameters.apply(likelihood.model, values)
+    solved = likelihood.evaluate(values)
+    position = dict(zip(likelihood.images.names, zip(solved["source_x"], solved["source_y"])))
+    shift: dict[str, tuple[float, float]] = {}
+    points = list(model.rows("source_point"))
+    for i, row in enumerate(points):
+        if row.name in position:
+            x, y = (float(v) for v in position[row.name])
+            shift.setdefault(row.galaxy, (x - row.x, y - row.y))
+            points[i] = type(row).model_validate({**row.model_dump(exclude_none=True), "x": x, "y": y})
+    light = [type(r).model_validate({**r.model_dump(exclude_none=True), "x": r.x + shift[r.galaxy][0],
+                                     "y": r.y + shift[r.galaxy][1]}) if r.galaxy in shift else r
+             for r in model.rows("source_light")]
+    model = model.with_rows("source_point", points)
+    return model.with_rows("source_light", light) if "source_light" in model.tables else model
+
+
+def write_model_folder(model: ClusterModel, folder: Path) -> Path:
+    """Save ``model`` as ``folder`` through a temporary sibling folder renamed into place."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        save_model(model, tmp)
+        old = None
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old.{os.getpid()}")
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        if old is not None:
+            shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def write_results(folder: Path, results, likelihood, info: dict, truth: np.ndarray | None, seed: int) -> "FitResult":
+    """Write samples, summaries and the best-fit model folders of ``results`` (module docstring).
+
+    ``likelihood`` is the fitted likelihood (its ``parameters``, ``model`` and ``chi2``); ``info`` the
+    run's description for summary.json (settings, run time, ...); ``truth`` the simulated values of
+    the free parameters (or None)."""
+    folder = Path(folder)
+    parameters = likelihood.parameters
+    labels = parameters.labels
+    samples = equal_weight_samples(results, labels, seed)
+    summary = parameter_summary(results, parameters, truth)
+    best = np.asarray(results.samples, float)[max_likelihood_index(results)]
+    logz = np.asarray(results.logz, float)
+    logzerr = np.asarray(results.logzerr, float)
+    weights = posterior_weights(results)
+    info = {
+        **info,
+        "labels": labels,
+        "log_evidence": logz[-1],
+        "log_evidence_error": logzerr[-1],
+        "information_nats": np.asarray(results.information, float)[-1],
+        "niter": int(results.niter),
+        "n_samples": len(weights),
+        "n_effective": 1.0 / np.sum(weights ** 2),
+        "likelihood_calls": int(np.sum(results.ncall)),
+        "efficiency_percent": float(results.eff),
+        "max_likelihood": {"log_likelihood": float(np.max(results.logl)),
+                           "values": dict(zip(labels, best)), "chi2": likelihood.chi2(best)},
+        "seed": seed,
+    }
+    csvio.atomic_write_bytes(folder / SAMPLES, frame_bytes(samples))
+    csvio.atomic_write_bytes(folder / SUMMARY, frame_bytes(summary))
+    csvio.atomic_write_bytes(folder / SUMMARY_JSON, json_bytes(info))
+    write_model_folder(model_without_data(fitted_model(likelihood, best)), folder / MAX_LIKELIHOOD)
+    try:
+        median = fitted_model(likelihood, summary["median"].to_numpy(float))
+    except ValueError as err:
+        info["median_model"] = f"not written: {err}"
+        csvio.atomic_write_bytes(folder / SUMMARY_JSON, json_bytes(info))
+        if (folder / MEDIAN).exists():
+            shutil.rmtree(folder / MEDIAN)
+    else:
+        write_model_folder(model_without_data(median), folder / MEDIAN)
+    return FitResult(folder, samples, summary, json.loads(json_bytes(info)))
+
+
+# ---------------------------------------------------------------- reading back
+@dataclass(frozen=True)
+class FitResult:
+    """A fit's results folder: ``samples`` (equal weight), ``summary`` (per parameter), ``info`` (summary.json)."""
+
+    folder: Path
+    samples: pd.DataFrame
+    summary: pd.DataFrame
+    info: dict
+
+    @property
+    def log_evidence(self) -> float:
+        return self.info["log_evidence"]
+
+    @property
+    def log_evidence_error(self) -> float:
+        return self.info["log_evidence_error"]
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.summary["label"])
+
+    @property
+    def max_likelihood_values(self) -> np.ndarray:
+        """The maximum-likelihood sample, in ``labels`` order."""
+        values = self.info["max_likelihood"]["values"]
+        return np.array([values[label] for label in self.labels], float)
+
+    def max_likelihood_model(self) -> ClusterModel:
+        """The maximum-likelihood model (``max_likelihood/``), loaded and validated."""
+        return load_model(self.folder / MAX_LIKELIHOOD)
+
+    def median_model(self) -> ClusterModel:
+        """The posterior-median model (``median/``), loaded and validated."""
+        return load_model(self.folder / MEDIAN)
+
+    def __rich__(self):
+        return summary_table(self)
+
+    def show(self, console=None) -> None:
+        from rich.console import Console
+
+        (console or Console()).print(self)
+
+
+def read_results(folder: str | os.PathLike) -> FitResult:
+    """Load a results folder written by :func:`write_results`."""
+    folder = Path(folder)
+    missing = [n for n in (SAMPLES, SUMMARY, SUMMARY_JSON) if not (folder / n).exists()]
+    if missing:
+        raise FileNotFoundError(f"{folder}: not a finished fit (missing {', '.join(missing)})")
+    summary = pd.read_csv(folder / SUMMARY, dtype={"galaxy": str, "unit": str}, keep_default_na=False,
+                          na_values={c: [""] for c in SUMMARY_COLUMNS[5:]})
+    return FitResult(folder, pd.read_csv(folder / SAMPLES), summary, json.loads((folder / SUMMARY_JSON).read_text()))
+
+
+# ---------------------------------------------------------------- terminal display
+def _number(value) -> str:
+    return "" if value is None or not np.isfinite(value) else f"{value:.4g}"
+
+
+def summary_table(result: FitResult):
+    """A rich table of the posterior: median, 68% and 95% intervals, maximum likelihood, truth.
+
+    A truth outside the 95% interval is shown in red."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    info = result.info
+    title = (f"{result.folder}: log Z = {info['log_evidence']:.2f} +/- {info['log_evidence_error']:.2f}, "
+             f"{info['niter']} iterations, {info['likelihood_calls']} likelihood calls")
+    chi2 = info.get("max_likelihood", {}).get("chi2") or {}
+    caption = ", ".join(f"{k} {_number(v)}" for k, v in chi2.items() if isinstance(v, (int, float)))
+    table = Table(title=title, title_justify="left", header_style="bold cyan", box=box.SIMPLE_HEAD,
+                  caption=f"at max likelihood: {caption}" if caption else None, caption_justify="left")
+    has_truth = result.summary["truth"].notna().any()
+    for name in ("parameter", "median", "68% interval", "95% interval", "max like.", *(("truth",) if has_truth else ())):
+        table.add_column(name, justify="left" if name == "parameter" else "right")
+    for r in result.summary.to_dict("records"):
+        unit = f" [{r['unit']}]" if isinstance(r["unit"], str) and r["unit"] else ""
+        cells = [f"{r['galaxy']} {r['parameter']}{unit}", _number(r["median"]),
+                 f"{_number(r['p16'])} .. {_number(r['p84'])}", f"{_number(r['p2.5'])} .. {_number(r['p97.5'])}",
+                 _number(r["max_likelihood"])]
+        if has_truth:
+            inside = r["p2.5"] <= r["truth"] <= r["p97.5"]
+            cells.append(Text(_number(r["truth"]), style="" if inside else "bold red"))
+        table.add_row(*cells)
+    return table

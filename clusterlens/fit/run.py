@@ -1,0 +1,243 @@
+"""Fit orchestration: a dataset folder -> its likelihood -> nested sampling -> a results folder.
+
+``fit(dataset_folder, ...)`` fits the free parameters (``priors.csv``) of a dataset folder (model
+CSVs + ``point_datasets.csv``) and writes ``results/<dataset name>_<likelihood>/`` (or ``out``):
+``samples.csv``, ``summary.csv``, ``summary.json``, ``max_likelihood/``, ``median/``
+(:mod:`clusterlens.fit.results`), ``corner.png`` and ``images.png`` (:mod:`clusterlens.fit_plots`),
+plus ``run.json`` (what was asked: dataset digest, likelihood, sampler settings) and
+``checkpoint.save`` (the sampler, saved every ``checkpoint_every`` seconds).
+
+``run(model_folder, ...)`` is the whole loop on a model folder: simulate its dataset into
+``results/<name>/dataset/`` (reused while the model and seed are unchanged, see
+``clusterlens.ensure_dataset``), then fit it into ``results/<name>/fit_<likelihood>/``. A model folder
+that already holds ``point_datasets.csv`` is observed data: it is fitted as it is.
+
+An existing results folder is only reused by ``resume=True`` when its ``run.json`` matches
+(same dataset content, priors, likelihood and sampler settings): an interrupted run continues from
+its checkpoint, a finished one just rewrites its results. Anything else is refused unless
+``overwrite=True``, which deletes the files a fit writes (and nothing else) before starting again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import numpy as np
+from rich.console import Console
+
+from .. import csvio
+from ..model import ClusterModel, load_model, model_files
+from ..simulation.dataset_folder import MANIFEST
+from . import results as results_io
+from .priors import read_priors, replace_priors, with_priors
+from .sampler import SamplerSettings, mpi_rank, mpi_world_size, on_root, sample
+
+LIKELIHOODS = ("source", "image")
+RUN_RECORD = "run.json"
+CHECKPOINT = "checkpoint.save"
+CORNER, IMAGES = "corner.png", "images.png"
+#: Every file and folder a fit writes in its results folder (what ``overwrite`` deletes).
+OUTPUTS = (results_io.SAMPLES, results_io.SUMMARY, results_io.SUMMARY_JSON, results_io.MAX_LIKELIHOOD,
+           results_io.MEDIAN, CORNER, IMAGES, RUN_RECORD, CHECKPOINT, CHECKPOINT + ".tmp")
+
+
+def load_dataset(dataset_folder: str | os.PathLike, priors=None) -> ClusterModel:
+    """The dataset folder's model; ``priors`` (a priors CSV path, or a list of priors.csv dicts)
+    replaces its priors.csv."""
+    model = load_model(dataset_folder)
+    if priors is None:
+        return model
+    if isinstance(priors, (str, os.PathLike)):
+        return replace_priors(model, read_priors(priors))
+    return with_priors(model, priors, replace=True)
+
+
+def dataset_name(dataset_folder: str | os.PathLike, model: ClusterModel) -> str:
+    """``dataset.toml``'s name, else the folder's name."""
+    return model.dataset.name or Path(dataset_folder).resolve().name
+
+
+def run_record(model: ClusterModel, likelihood: str, likelihood_options: dict, settings: SamplerSettings,
+               labels: list[str]) -> dict:
+    """What a results folder holds a fit of: the sha256 of the dataset's model files (priors
+    included), the likelihood and the sampler settings. Equal records = the same chain."""
+    digest = hashlib.sha256()
+    for name, data in sorted(model_files(model).items()):
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    return {"dataset_sha256": digest.hexdigest(), "likelihood": likelihood,
+            "likelihood_options": likelihood_options, "sampler": settings.as_dict(), "labels": labels}
+
+
+def _differences(old: dict, new: dict) -> str:
+    changes = []
+    if old.get("dataset_sha256") != new["dataset_sha256"]:
+        changes.append("the dataset or its priors changed")
+    for key in ("likelihood", "likelihood_options", "labels"):
+        if old.get(key) != new[key]:
+            changes.append(f"{key} {old.get(key)!r} -> {new[key]!r}")
+    old_sampler = old.get("sampler") or {}
+    changes += [f"{k} {old_sampler.get(k)!r} -> {v!r}" for k, v in new["sampler"].items() if old_sampler.get(k) != v]
+    return "; ".join(changes) or "unreadable run.json"
+
+
+def remove_outputs(out: Path) -> None:
+    """Delete the files and folders a fit writes in ``out`` (see ``OUTPUTS``); keep anything else."""
+    for name in OUTPUTS:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def prepare_folder(out: Path, record: dict, resume: bool, overwrite: bool) -> bool:
+    """Make ``out`` ready for the fit described by ``record``; True when it resumes a checkpoint."""
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} exists and is not a folder: expected a results folder path")
+    entries = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    checkpoint = out / CHECKPOINT
+    if entries and not overwrite:
+        try:
+            old = json.loads((out / RUN_RECORD).read_text())
+        except (OSError, ValueError):
+            raise FileExistsError(f"{out} exists and is not a clusterlens results folder (no readable {RUN_RECORD}): "
+                                  "choose another --out, or pass --overwrite") from None
+        if old != record:
+            raise FileExistsError(f"{out} holds a different fit ({_differences(old, record)}): choose another "
+                                  "--out, or pass --overwrite to replace it")
+        finished = (out / results_io.SUMMARY_JSON).exists()
+        if not resume:
+            state = "a finished" if finished else "an interrupted"
+            raise FileExistsError(f"{out} holds {state} run of this fit: pass --resume to "
+                                  f"{'rewrite its results' if finished else 'continue it'}, or --overwrite to "
+                                  "start again")
+        if checkpoint.exists():
+            return True
+    if overwrite:
+        remove_outputs(out)
+    csvio.atomic_write_bytes(out / RUN_RECORD, results_io.json_bytes(record))
+    return False
+
+
+def _versions() -> dict:
+    import dynesty
+
+    from .. import __version__
+
+    return {"clusterlens": __version__, "dynesty": dynesty.__version__, "numpy": np.__version__}
+
+
+def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[Mapping] | None = None,
+        out: str | os.PathLike | None = None, likelihood: str = "source", nlive: int = 200, cores: int = 1,
+        resume: bool = False, seed: int = 0, *, bound: str = "multi", sample_method: str = "auto",
+        dlogz: float | None = None, dynamic: bool = False, queue_size: int | None = None,
+        checkpoint_every: float = 60.0, overwrite: bool = False, plots: bool = True, progress: bool = True,
+        likelihood_options: dict | None = None, console: Console | None = None) -> results_io.FitResult | None:
+    """Fit a dataset folder's free parameters by nested sampling; write and return the results.
+
+    dataset_folder: model CSVs + point_datasets.csv (+ data.fits, manifest.json for a simulation);
+    priors: a priors CSV replacing the folder's priors.csv (or a list of priors.csv dicts);
+    out: results folder (default ``results/<dataset name>_<likelihood>``); likelihood: "source"
+    (source-plane chi2) or "image" (image-plane chi2); nlive, bound, sample_method, dlogz, dynamic,
+    seed, queue_size: :class:`~clusterlens.fit.sampler.SamplerSettings` (queue_size default: cores);
+    cores: processes evaluating the likelihood (under mpirun: the MPI ranks instead); resume,
+    overwrite: see the module docstring; checkpoint_every: seconds between checkpoints; plots: write
+    corner.png and images.png; likelihood_options: keyword options of ``make_likelihood``.
+    Returns None on MPI ranks other than 0.
+    """
+    from .likelihood import make_likelihood
+
+    console = console or Console()
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
+    if int(cores) != cores or cores < 1:
+        raise ValueError(f"cores must be an integer >= 1, got {cores!r}")
+    dataset_folder = Path(dataset_folder)
+    model = load_dataset(dataset_folder, priors)
+    options = dict(likelihood_options or {})
+    L = make_likelihood(model, kind=likelihood, **options)
+    if len(L.parameters) == 0:
+        raise ValueError(f"{dataset_folder}: no free parameters: add rows to priors.csv (or pass --priors)")
+    ranks = mpi_world_size()
+    default_queue = ranks - 1 if ranks > 1 else cores
+    settings = SamplerSettings(nlive=nlive, bound=bound, sample=sample_method, dlogz=dlogz, dynamic=dynamic,
+                               seed=seed, queue_size=queue_size or default_queue)
+    out = Path(out) if out is not None else Path("results") / f"{dataset_name(dataset_folder, model)}_{likelihood}"
+    record = run_record(model, likelihood, options, settings, L.parameters.labels)
+    resuming = on_root(prepare_folder, out, record, resume, overwrite)
+    simulated = (dataset_folder / MANIFEST).exists()
+    truth = L.parameters.values(model) if simulated else None
+    if mpi_rank() == 0:
+        console.print(f"fitting {len(L.parameters)} free parameters of {dataset_folder} ({likelihood}-plane "
+                      f"likelihood, {len(L.images.x)} images) into {out}"
+                      + (" (resuming its checkpoint)" if resuming else ""))
+    start = time.monotonic()
+    sampled = sample(L, settings, cores=cores, checkpoint=out / CHECKPOINT, checkpoint_every=checkpoint_every,
+                     resume=resuming, progress=progress)
+    if sampled is None:
+        return None
+    info = {"dataset": str(dataset_folder.resolve()), "priors": str(priors) if isinstance(priors, (str, os.PathLike))
+            else "priors.csv" if priors is None else "python", "likelihood": likelihood,
+            "likelihood_options": options, "sampler": settings.as_dict(), "cores": ranks - 1 if ranks > 1 else cores,
+            "mpi": ranks > 1, "checkpoint_every_s": checkpoint_every, "run_time_s": time.monotonic() - start,
+            "resumed": resuming, "simulated_dataset": simulated, "versions": _versions()}
+    result = results_io.write_results(out, sampled, L, info, truth, seed)
+    if plots:
+        write_plots(result, L, dataset_folder, model)
+    console.print(result)
+    return result
+
+
+def write_plots(result: results_io.FitResult, likelihood, dataset_folder: Path, model: ClusterModel) -> None:
+    """corner.png and images.png of a results folder (observed image from data.fits when present)."""
+    from ..fit_plots import corner_plot, images_plot
+    from ..maps import PixelGrid
+
+    corner_plot(result.samples, result.summary, result.folder / CORNER)
+    predicted = likelihood.predicted_images(result.max_likelihood_values)
+    image, extent, softening = None, None, 1.0
+    data = dataset_folder / "data.fits"
+    if data.exists():
+        from astropy.io import fits
+
+        image = np.asarray(fits.getdata(data), float)
+        s = model.dataset.imaging
+        if image.shape == tuple(s.shape):
+            extent = PixelGrid(s.center_x, s.center_y, s.shape, s.pixel_scale).extent
+            noise = dataset_folder / "noise_map.fits"
+            softening = float(np.median(fits.getdata(noise))) if noise.exists() else float(np.std(image)) or 1.0
+        else:
+            image = None
+    chi2 = result.info["max_likelihood"]["chi2"]
+    title = (f"max likelihood ({result.info['likelihood']}-plane): chi2 = {chi2['chi2']:.1f}, "
+             f"{chi2['n_images']} images, dof {chi2['dof']}")
+    images_plot(predicted, result.folder / IMAGES, image, extent, softening, title=title)
+
+
+def run(model_folder: str | os.PathLike, dataset: str | os.PathLike | None = None, out: str | os.PathLike | None = None,
+        seed: int = 0, overwrite_dataset: bool = False, console: Console | None = None, **fit_options):
+    """Simulate (or reuse) the dataset of ``model_folder`` and fit it (module docstring); return the FitResult.
+
+    dataset: the dataset folder (default ``results/<name>/dataset``); out: the results folder
+    (default ``results/<name>/fit_<likelihood>``); seed: of the simulation and of the sampler;
+    fit_options: the options of :func:`fit` (priors, likelihood, nlive, cores, resume, ...)."""
+    from ..simulation.dataset_folder import ensure_dataset
+
+    console = console or Console()
+    model_folder = Path(model_folder)
+    name = model_folder.resolve().name
+    likelihood = fit_options.get("likelihood", "source")
+    if (model_folder / "point_datasets.csv").exists():
+        dataset_folder = model_folder
+        if mpi_rank() == 0:
+            console.print(f"{model_folder} holds point_datasets.csv: fitting the observed images (no simulation)")
+    else:
+        dataset_folder = Path(dataset) if dataset is not None else Path("results") / name / "dataset"
+        on_root(ensure_dataset, model_folder, dataset_folder, seed=seed, overwrite=overwrite_dataset, console=console)
+    out = Path(out) if out is not None else Path("results") / name / f"fit_{likelihood}"
+    return fit(dataset_folder, out=out, seed=seed, console=console, **fit_options)

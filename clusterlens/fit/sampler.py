@@ -1,0 +1,346 @@
+"""Nested sampling of a likelihood with dynesty: seeded, checkpointed, resumable, in parallel.
+
+``sample(likelihood, settings, ...)`` runs dynesty's static ``NestedSampler`` (or, with
+``settings.dynamic``, the ``DynamicNestedSampler``) on ``likelihood`` (``L(values) -> log L``,
+``L.parameters.transform`` as the prior transform) and returns dynesty's ``Results``.
+
+Reproducibility. The run is a function of the likelihood and :class:`SamplerSettings` only:
+``rstate = numpy.random.default_rng(seed)``, and parallel proposals take their seeds from that
+generator, so ``queue_size`` (the number of points proposed at once, default = the number of
+processes) fixes the result, not the number of processes or their speed.
+
+Checkpoints. With ``checkpoint=path`` dynesty pickles the whole sampler (its random generator
+included) every ``checkpoint_every`` seconds and at the end; dynesty writes ``path.tmp`` and renames
+it, so a run killed at any moment (even SIGKILL) leaves the previous complete checkpoint.
+``resume=True`` restores it and continues: the resumed run follows exactly the iterations the
+uninterrupted run would have made. The sampler calls the module-level functions
+:func:`log_likelihood` and :func:`prior_transform`, which evaluate the likelihood installed in the
+process (:func:`install`), so a checkpoint holds no copy of the data and may be resumed with a
+different number of processes.
+
+Parallelism.
+- ``cores > 1``: a ``multiprocessing`` pool of ``cores`` processes (spawned; each process
+  installs a copy of the likelihood once, then evaluates proposals; numba's parallel loops run
+  on one thread per process).
+- MPI: launched as ``mpirun -n N clusterlens fit ...`` (detected from the launcher's environment,
+  ``OMPI_COMM_WORLD_SIZE``, ``PMI_SIZE`` or ``MV2_COMM_WORLD_SIZE``), rank 0 samples and the other
+  N - 1 ranks evaluate proposals through ``mpi4py.futures.MPICommExecutor``; every rank builds
+  the likelihood, ranks > 0 return ``None`` from :func:`sample` after serving. Needs
+  ``pip install mpi4py`` (and an MPI library); ``cores`` is ignored under MPI.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+#: Environment variables by which MPI launchers (Open MPI, MPICH/Intel MPI/Hydra, MVAPICH) give the world size.
+MPI_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE")
+BOUNDS = ("none", "single", "multi", "balls", "cubes")
+METHODS = ("auto", "unif", "rwalk", "slice", "rslice")
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """Everything the sampled chain depends on (besides the likelihood).
+
+    nlive: live points; bound: dynesty bounding method (none, single, multi, balls, cubes);
+    sample: proposal method (auto, unif, rwalk, slice, rslice); dlogz: stopping threshold on the
+    remaining log-evidence (None: dynesty's default, 1e-3 (nlive - 1) + 0.01 for a static run,
+    0.01 for the baseline run of a dynamic one); dynamic: DynamicNestedSampler instead of the static
+    NestedSampler; seed: of ``numpy.random.default_rng``; queue_size: points proposed at once
+    (1 = one at a time; a pool uses one per process by default).
+    """
+
+    nlive: int = 200
+    bound: str = "multi"
+    sample: str = "auto"
+    dlogz: float | None = None
+    dynamic: bool = False
+    seed: int = 0
+    queue_size: int = 1
+
+    def __post_init__(self):
+        if int(self.nlive) != self.nlive or self.nlive < 2:
+            raise ValueError(f"nlive must be an integer >= 2, got {self.nlive!r}")
+        if self.bound not in BOUNDS:
+            raise ValueError(f"bound must be one of {', '.join(BOUNDS)}, got {self.bound!r}")
+        if self.sample not in METHODS:
+            raise ValueError(f"sample must be one of {', '.join(METHODS)}, got {self.sample!r}")
+        if self.dlogz is not None and not (math.isfinite(self.dlogz) and self.dlogz > 0):
+            raise ValueError(f"dlogz must be a positive number (or None for dynesty's default), got {self.dlogz!r}")
+        if int(self.seed) != self.seed or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if int(self.queue_size) != self.queue_size or self.queue_size < 1:
+            raise ValueError(f"queue_size must be an integer >= 1, got {self.queue_size!r}")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------- the installed likelihood
+_INSTALLED: dict = {}
+
+
+def install(likelihood) -> None:
+    """Make ``likelihood`` the one :func:`log_likelihood` and :func:`prior_transform` evaluate in this process."""
+    _INSTALLED["likelihood"] = likelihood
+
+
+def _install_in_worker(likelihood) -> None:
+    """Pool initializer: one thread per process for numba's parallel loops (the pool is the parallelism)."""
+    if "numba" in sys.modules:
+        sys.modules["numba"].set_num_threads(1)
+    install(likelihood)
+
+
+@contextmanager
+def numba_single_thread() -> Iterator[None]:
+    """Run numba's parallel loops on one thread meanwhile (restored after).
+
+    A likelihood evaluates the lens at a few dozen image positions: too little work to share among
+    threads, and on a busy machine the threads' hand-offs cost ten times the evaluation itself."""
+    numba = sys.modules.get("numba")
+    if numba is None:
+        yield
+        return
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(threads)
+
+
+def _installed():
+    try:
+        return _INSTALLED["likelihood"]
+    except KeyError:
+        raise RuntimeError("no likelihood installed in this process: call clusterlens.fit.sampler.install(L)") from None
+
+
+def log_likelihood(values: np.ndarray) -> float:
+    """log L of the installed likelihood at parameter ``values`` (-inf for invalid parameters)."""
+    return float(_installed()(values))
+
+
+def prior_transform(unit: np.ndarray) -> np.ndarray:
+    """Unit hypercube -> parameter values through the installed likelihood's priors."""
+    return _installed().parameters.transform(unit)
+
+
+# ---------------------------------------------------------------- pools
+def mpi_world_size(environ=os.environ) -> int:
+    """The MPI world size announced by the launcher's environment (1 when not launched by mpirun)."""
+    for name in MPI_SIZE_VARIABLES:
+        if environ.get(name, "").strip().isdigit():
+            return int(environ[name])
+    return 1
+
+
+class MPIUnavailable(RuntimeError):
+    """Launched under mpirun but mpi4py cannot be imported."""
+
+
+def _mpi():
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        found = ", ".join(f"{n}={os.environ[n]}" for n in MPI_SIZE_VARIABLES if n in os.environ)
+        raise MPIUnavailable(f"launched under MPI ({found}) but mpi4py is not installed: `pip install mpi4py` "
+                           "(it needs an MPI library, e.g. Open MPI or MPICH), or run without mpirun "
+                           "and use --cores N") from None
+    return MPI
+
+
+def mpi_rank() -> int:
+    """This process's MPI rank (0 when not launched under MPI)."""
+    return _mpi().COMM_WORLD.Get_rank() if mpi_world_size() > 1 else 0
+
+
+class RootFailed(RuntimeError):
+    """Raised on MPI ranks > 0 when rank 0 failed in :func:`on_root` (rank 0 reports the error itself)."""
+
+
+def on_root(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` run on MPI rank 0 only (file writes), its result broadcast to every rank.
+
+    Without MPI it is a plain call. When it raises on rank 0, the other ranks raise :class:`RootFailed`."""
+    if mpi_world_size() <= 1:
+        return function(*args, **kwargs)
+    comm = _mpi().COMM_WORLD
+    outcome = None
+    if comm.Get_rank() == 0:
+        try:
+            outcome = (True, function(*args, **kwargs))
+        except Exception as err:
+            comm.bcast((False, f"{type(err).__name__}: {err}"), root=0)
+            raise
+    ok, value = comm.bcast(outcome, root=0)
+    if not ok:
+        raise RootFailed(f"MPI rank 0 failed: {value}")
+    return value
+
+
+class InProcessPool:
+    """A pool that evaluates in this process: ``queue_size > 1`` without extra processes (same chain)."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def map(self, function, items):
+        return list(map(function, items))
+
+
+WORKER = object()  #: what :func:`parallel_pool` yields on MPI ranks > 0 after they have served rank 0
+
+
+@contextmanager
+def parallel_pool(likelihood, cores: int, queue_size: int) -> Iterator:
+    """The pool that evaluates ``queue_size`` proposals at once: None (serial), an in-process pool,
+    a spawned multiprocessing pool of ``cores`` processes, or MPI ranks (module docstring)."""
+    install(likelihood)
+    if mpi_world_size() > 1:
+        from mpi4py.futures import MPICommExecutor
+
+        MPI = _mpi()
+        with MPICommExecutor(MPI.COMM_WORLD, root=0) as executor:
+            yield WORKER if executor is None else executor
+        return
+    if cores > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(cores, initializer=_install_in_worker,
+                                                           initargs=(likelihood,)) as pool:
+            yield pool
+        return
+    yield InProcessPool(queue_size) if queue_size > 1 else None
+
+
+# ---------------------------------------------------------------- progress
+class ProgressReport:
+    """dynesty ``print_func``: one status line (iterations, calls, efficiency, log Z, remaining dlogz),
+    redrawn at most every ``interval`` seconds on a terminal, printed every ``interval_log`` seconds otherwise."""
+
+    def __init__(self, stream=None, interval: float = 0.25, interval_log: float = 15.0):
+        self.stream = stream or sys.stderr
+        self.terminal = self.stream.isatty()
+        self.interval = interval if self.terminal else interval_log
+        self.last = 0.0
+        self.start = time.monotonic()
+        self.width = 0
+
+    def __call__(self, results, niter, ncall, add_live_it=None, dlogz=None, stop_val=None, nbatch=None,
+                 logl_min=-np.inf, logl_max=np.inf, **_):
+        now = time.monotonic()
+        if now - self.last < self.interval:
+            return
+        self.last = now
+        logz, logzvar = results.logz, results.logzvar
+        error = math.sqrt(logzvar) if logzvar is not None and logzvar >= 0 else float("nan")
+        parts = [f"iter {niter}", f"calls {ncall}", f"eff {results.eff:.1f}%", f"logZ {logz:.2f} +/- {error:.2f}"]
+        if nbatch is not None:
+            parts.append(f"batch {nbatch}")
+        if add_live_it is not None:
+            parts.append(f"adding live point {add_live_it}")
+        elif stop_val is not None:
+            parts.append(f"stop {stop_val:.3f}")
+        elif dlogz is not None and results.delta_logz is not None:
+            parts.append(f"dlogz {results.delta_logz:.3g} > {dlogz:.3g}")
+        parts.append(f"{now - self.start:.0f} s")
+        line = " | ".join(parts)
+        if self.terminal:
+            self.stream.write("\r" + line.ljust(self.width))
+            self.width = len(line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self):
+        if self.terminal and self.width:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# ---------------------------------------------------------------- sampling
+def new_sampler(ndim: int, settings: SamplerSettings, pool):
+    """A fresh dynesty sampler over the installed likelihood (``rstate = default_rng(seed)``)."""
+    import dynesty
+
+    cls = dynesty.DynamicNestedSampler if settings.dynamic else dynesty.NestedSampler
+    return cls(log_likelihood, prior_transform, ndim, nlive=settings.nlive, bound=settings.bound,
+               sample=settings.sample, rstate=np.random.default_rng(settings.seed), pool=pool,
+               queue_size=settings.queue_size if pool is not None else None)
+
+
+def restore_sampler(checkpoint: Path, settings: SamplerSettings, pool):
+    """The sampler saved in ``checkpoint``, set to evaluate through ``pool`` with ``settings.queue_size``."""
+    import dynesty
+    from dynesty.utils import restore_sampler as restore
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Restoring the sampler with the original queue_size")
+        sampler = restore(str(checkpoint), pool=pool)
+    samplers = [sampler]
+    if isinstance(sampler, dynesty.DynamicNestedSampler):
+        samplers += [s for s in (sampler.sampler, sampler.batch_sampler) if s is not None]
+    for s in samplers:
+        s.pool = pool
+        s.mapper = map if pool is None else pool.map
+        s.queue_size = settings.queue_size
+    return sampler
+
+
+def is_finished(sampler) -> bool:
+    """Whether ``sampler`` holds a completed run (nothing left to resume)."""
+    from dynesty.dynamicsampler import DynamicSamplerStatesEnum
+
+    if hasattr(sampler, "internal_state"):
+        return sampler.internal_state == DynamicSamplerStatesEnum.RUN_DONE
+    return bool(sampler.added_live)
+
+
+def sample(likelihood, settings: SamplerSettings, *, cores: int = 1, checkpoint: str | os.PathLike | None = None,
+           checkpoint_every: float = 60.0, resume: bool = False, progress: bool = True):
+    """Run nested sampling of ``likelihood``; return dynesty's ``Results`` (None on MPI ranks > 0).
+
+    cores: processes evaluating proposals (ignored under MPI); checkpoint: file saved every
+    ``checkpoint_every`` seconds and at the end; resume: continue from ``checkpoint`` (a finished
+    run is returned as it is); progress: a status line on stderr.
+    """
+    if int(cores) != cores or cores < 1:
+        raise ValueError(f"cores must be an integer >= 1, got {cores!r}")
+    if checkpoint_every <= 0:
+        raise ValueError(f"checkpoint_every must be > 0 seconds, got {checkpoint_every!r}")
+    checkpoint = None if checkpoint is None else Path(checkpoint)
+    if resume and (checkpoint is None or not checkpoint.exists()):
+        raise FileNotFoundError(f"cannot resume: no checkpoint {checkpoint}")
+    with numba_single_thread(), parallel_pool(likelihood, cores, settings.queue_size) as pool:
+        if pool is WORKER:
+            return None
+        if resume:
+            sampler = restore_sampler(checkpoint, settings, pool)
+        else:
+            sampler = new_sampler(len(likelihood.parameters), settings, pool)
+        if not is_finished(sampler):
+            report = ProgressReport() if progress else None
+            options = dict(print_progress=progress, print_func=report, resume=resume,
+                           checkpoint_file=None if checkpoint is None else str(checkpoint),
+                           checkpoint_every=checkpoint_every)
+            try:
+                if settings.dynamic:
+                    sampler.run_nested(nlive_init=settings.nlive, dlogz_init=settings.dlogz or 0.01, **options)
+                else:
+                    sampler.run_nested(dlogz=settings.dlogz, **options)
+            finally:
+                if report is not None:
+                    report.close()
+        return sampler.results

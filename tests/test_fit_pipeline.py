@@ -1,0 +1,176 @@
+"""End-to-end fits of a small simulated cluster (tests/fit_cluster.py): truth recovery, the best-fit
+model's closure (it re-simulates the observed images), results files, resume after SIGKILL, pools,
+the image-plane likelihood and the CLI."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import clusterlens
+from clusterlens.cli import main
+from clusterlens.fit import fit, read_results
+from clusterlens.fit_plots import corner_plot
+
+from fit_cluster import TRUTH, write_model
+
+SEED = 11
+NLIVE = 50
+SAMPLER = dict(nlive=NLIVE, seed=SEED, progress=False)
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory) -> Path:
+    return write_model(tmp_path_factory.mktemp("model") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def dataset(model_folder, tmp_path_factory) -> Path:
+    return clusterlens.simulate(model_folder, tmp_path_factory.mktemp("data") / "dataset", seed=3)
+
+
+@pytest.fixture(scope="module")
+def source_fit(dataset, tmp_path_factory):
+    return fit(dataset, out=tmp_path_factory.mktemp("runs") / "source", likelihood="source", **SAMPLER)
+
+
+def _prior_width(label: str) -> float:
+    return {"host_halo.halo.m200": 3e15 - 3e14, "main_lens_mass.BCG.sigma": 350.0,
+            "scaling_relations.members.sigma_ref": 240.0}[label]
+
+
+def test_source_plane_fit_recovers_the_truth(source_fit):
+    summary = source_fit.summary.set_index("label")
+    assert list(summary.index) == list(TRUTH)
+    for label, truth in TRUTH.items():
+        assert summary.loc[label, "truth"] == truth  # the dataset's CSV value (it has a manifest.json)
+        lo, hi = np.quantile(source_fit.samples[label], [0.00135, 0.99865])  # 99.7% interval
+        assert lo <= truth <= hi, label
+        assert hi - lo < 0.2 * _prior_width(label), f"{label}: the data barely constrain it"
+    assert source_fit.info["max_likelihood"]["chi2"]["n_images"] == 9
+
+
+def test_max_likelihood_model_loads_and_reproduces_the_observed_images(source_fit, dataset, tmp_path):
+    folder = source_fit.folder / "max_likelihood"
+    names = {p.name for p in folder.iterdir()}
+    assert "point_datasets.csv" not in names
+    assert {"dataset.toml", "priors.csv", "host_halo.csv", "main_lens_mass.csv", "scaling_relations.csv",
+            "scaling_galaxies.csv", "source_point.csv"} <= names
+    model = clusterlens.load_model(folder)
+    best = dict(zip(source_fit.labels, source_fit.max_likelihood_values))
+    assert model.host_halo[0].m200 == best["host_halo.halo.m200"]
+    assert model.main_galaxies[0].sigma == best["main_lens_mass.BCG.sigma"]
+    # re-simulating the best-fit model puts every image within 4 sigma of the observed one
+    resimulated = pd.read_csv(clusterlens.simulate(folder, tmp_path / "resimulated", seed=0) / "true_images.csv")
+    observed = pd.read_csv(dataset / "point_datasets.csv")
+    assert resimulated.groupby("name").size().to_dict() == observed.groupby("name").size().to_dict()
+    for row in observed.itertuples():
+        same = resimulated[resimulated["name"] == row.name]
+        distance = np.hypot(same["x"] - row.x, same["y"] - row.y).min()
+        assert distance < 4 * row.sigma, (row.name, row.image, distance)
+
+
+def test_results_folder_holds_every_file(source_fit):
+    folder = source_fit.folder
+    samples = pd.read_csv(folder / "samples.csv")
+    assert list(samples.columns) == [*TRUTH, "log_likelihood"]
+    assert len(samples) > NLIVE
+    summary = pd.read_csv(folder / "summary.csv")
+    assert list(summary.columns) == ["label", "family", "galaxy", "parameter", "unit", "median", "p16", "p84",
+                                     "p2.5", "p97.5", "max_likelihood", "truth"]
+    assert (summary["p2.5"] <= summary["p16"]).all() and (summary["p16"] <= summary["median"]).all()
+    assert (summary["median"] <= summary["p84"]).all() and (summary["p84"] <= summary["p97.5"]).all()
+    info = json.loads((folder / "summary.json").read_text())
+    for key in ("log_evidence", "log_evidence_error", "niter", "likelihood_calls", "run_time_s", "seed", "sampler"):
+        assert key in info
+    assert info["seed"] == SEED and info["sampler"]["nlive"] == NLIVE
+    assert info["max_likelihood"]["log_likelihood"] == samples["log_likelihood"].max()
+    assert np.isclose(-2 * info["max_likelihood"]["log_likelihood"], info["max_likelihood"]["chi2"]["chi2"])
+    for png in ("corner.png", "images.png"):
+        assert (folder / png).read_bytes().startswith(PNG)
+    back = read_results(folder)
+    pd.testing.assert_frame_equal(back.samples, source_fit.samples)
+    pd.testing.assert_frame_equal(back.summary, source_fit.summary)
+    assert clusterlens.load_model(folder / "median").main_galaxies[0].sigma == pytest.approx(
+        source_fit.summary.set_index("label").loc["main_lens_mass.BCG.sigma", "median"])
+
+
+def test_corner_plot_is_byte_reproducible(source_fit, tmp_path):
+    again = corner_plot(source_fit.samples, source_fit.summary, tmp_path / "corner.png")
+    assert again.read_bytes() == (source_fit.folder / "corner.png").read_bytes()
+
+
+def test_existing_results_are_not_overwritten(dataset, source_fit):
+    with pytest.raises(FileExistsError, match="--resume"):
+        fit(dataset, out=source_fit.folder, **SAMPLER)
+    with pytest.raises(FileExistsError, match="nlive 50 -> 60"):
+        fit(dataset, out=source_fit.folder, **{**SAMPLER, "nlive": 60})
+
+
+def test_resuming_a_finished_run_rewrites_the_same_results(dataset, source_fit):
+    again = fit(dataset, out=source_fit.folder, resume=True, plots=False, **SAMPLER)
+    assert again.info["niter"] == source_fit.info["niter"]
+    pd.testing.assert_frame_equal(again.samples, source_fit.samples)
+
+
+def test_run_killed_after_a_checkpoint_resumes_to_the_uninterrupted_result(dataset, source_fit, tmp_path):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "clusterlens.cli", "fit", str(dataset), "--out", str(out), "--nlive",
+               str(NLIVE), "--seed", str(SEED), "--checkpoint-every", "0.1", "--quiet", "--no-plots"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoint.save").exists():
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, "no checkpoint within 120 s"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (out / "summary.json").exists(), "the run finished before it was killed"
+    resumed = fit(dataset, out=out, resume=True, plots=False, **SAMPLER)
+    assert resumed.info["resumed"]
+    assert resumed.info["niter"] == source_fit.info["niter"]
+    pd.testing.assert_frame_equal(resumed.samples, source_fit.samples)
+
+
+def test_image_plane_fit_agrees_with_the_source_plane_fit(dataset, source_fit, tmp_path):
+    """An image-plane fit with priors narrowed around the source-plane posterior (99.7% interval x 3):
+    its maximum-likelihood parameters and medians agree with the source-plane ones within errors."""
+    summary = source_fit.summary.set_index("label")
+    priors = []
+    for label in TRUTH:
+        lo, hi = np.quantile(source_fit.samples[label], [0.00135, 0.99865])
+        mid, half = (lo + hi) / 2, 1.5 * (hi - lo)
+        family, galaxy, parameter = label.split(".")
+        priors.append(dict(family=family, galaxy=galaxy, parameter=parameter, prior="uniform",
+                           lower=mid - half, upper=mid + half))
+    image = fit(dataset, priors=priors, out=tmp_path / "image", likelihood="image", nlive=25, seed=1,
+                progress=False, plots=False)
+    other = image.summary.set_index("label")
+    for label in TRUTH:
+        error = np.hypot(*(0.5 * (s.loc[label, "p84"] - s.loc[label, "p16"]) for s in (summary, other)))
+        assert abs(other.loc[label, "median"] - summary.loc[label, "median"]) < 3 * error, label
+        assert abs(other.loc[label, "max_likelihood"] - summary.loc[label, "max_likelihood"]) < 3 * error, label
+
+
+def test_cli_run_with_two_processes_matches_the_in_process_chain(model_folder, dataset, tmp_path, monkeypatch):
+    """`clusterlens run` simulates the same dataset (same seed: same bytes) and fits it with a pool of 2
+    processes; the chain equals a one-process fit proposing 2 points at a time (queue_size 2)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(model_folder), "--cores", "2", "--nlive", "30", "--seed", "3", "--quiet"]) == 0
+    results = tmp_path / "results" / model_folder.name
+    assert (results / "dataset" / "data.fits").read_bytes() == (dataset / "data.fits").read_bytes()
+    pooled = read_results(results / "fit_source")
+    assert pooled.info["cores"] == 2 and pooled.info["sampler"]["queue_size"] == 2
+    serial = fit(dataset, out=tmp_path / "serial", nlive=30, seed=3, queue_size=2, progress=False, plots=False)
+    pd.testing.assert_frame_equal(pooled.samples, serial.samples)
+    assert pooled.info["niter"] == serial.info["niter"]
