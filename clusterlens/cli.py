@@ -38,12 +38,43 @@ def _schemas(args) -> int:
     return 0
 
 
-def _run(args) -> int:
-    from .model import load_model
+def _fit_options(args) -> dict:
+    return dict(likelihood=args.likelihood, nlive=args.nlive, cores=args.cores, resume=args.resume,
+                overwrite=args.overwrite, bound=args.bound, sample_method=args.sample, dlogz=args.dlogz,
+                dynamic=args.dynamic, queue_size=args.queue_size, checkpoint_every=args.checkpoint_every,
+                plots=not args.no_plots, progress=not args.quiet, priors=args.priors, console=console)
 
-    model = load_model(args.folder)
-    model.show()
+
+def _fitting(command) -> int:
+    from .fit.sampler import MPIUnavailable, RootFailed
+
+    try:
+        result = command()
+    except MPIUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except RootFailed:
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: run the same command with --resume to continue from the last checkpoint",
+              file=sys.stderr)
+        return 130
+    if result is not None:
+        console.print(f"[green]wrote[/green] {result.folder}")
     return 0
+
+
+def _fit(args) -> int:
+    from .fit import fit
+
+    return _fitting(lambda: fit(args.dataset, out=args.out, seed=args.seed, **_fit_options(args)))
+
+
+def _run(args) -> int:
+    from .fit import run
+
+    return _fitting(lambda: run(args.folder, dataset=args.dataset, out=args.out, seed=args.seed,
+                                **_fit_options(args)))
 
 
 def _simulate(args) -> int:
@@ -72,6 +103,28 @@ def _export_lenstool(args) -> int:
     return 0
 
 
+def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
+    from .fit.sampler import BOUNDS, METHODS
+
+    p.add_argument("--priors", type=Path, default=None, help="a priors CSV replacing the folder's priors.csv")
+    p.add_argument("--likelihood", choices=("source", "image"), default="source",
+                   help="source-plane (default, fast) or image-plane chi2 of the multiple images")
+    p.add_argument("--nlive", type=int, default=200, help="live points (default 200)")
+    p.add_argument("--cores", type=int, default=1, help="processes evaluating the likelihood (default 1)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing results folder")
+    p.add_argument("--seed", type=int, default=0, help=seed_help)
+    p.add_argument("--bound", choices=BOUNDS, default="multi", help="dynesty bounding method (default multi)")
+    p.add_argument("--sample", choices=METHODS, default="auto", help="dynesty proposal method (default auto)")
+    p.add_argument("--dlogz", type=float, default=None, help="stop when the remaining log-evidence is below this")
+    p.add_argument("--dynamic", action="store_true", help="dynamic nested sampling (posterior-weighted)")
+    p.add_argument("--queue-size", type=int, default=None,
+                   help="points proposed at once (default: --cores); fixes the chain whatever the core count")
+    p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between checkpoints (default 60)")
+    p.add_argument("--no-plots", action="store_true", help="skip corner.png and images.png")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clusterlens", description="Cluster strong-lens modelling where CSV files are the model.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -85,9 +138,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="list every member instead of a tier summary")
     p.set_defaults(func=_show)
 
-    p = sub.add_parser("run", help="the main job on a model folder")
-    p.add_argument("folder", type=Path)
+    p = sub.add_parser("run", help="simulate a model folder's dataset (or reuse it) and fit it: the main job",
+                       description="Simulate results/<name>/dataset from MODEL_FOLDER (reused while the model "
+                                   "and seed are unchanged; a folder with point_datasets.csv is fitted as it is), "
+                                   "then fit it into results/<name>/fit_<likelihood>.")
+    p.add_argument("folder", type=Path, metavar="MODEL_FOLDER")
+    p.add_argument("--dataset", type=Path, default=None, help="dataset folder (default results/<name>/dataset)")
+    p.add_argument("--out", type=Path, default=None, help="results folder (default results/<name>/fit_<likelihood>)")
+    _add_fit_arguments(p, seed_help="seed of the simulation and of the sampler (default 0)")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("fit", help="fit a dataset folder's free parameters (priors.csv) by nested sampling",
+                       description="Nested sampling (dynesty) of the free parameters of DATASET given its "
+                                   "point_datasets.csv; writes samples, summaries, best-fit model folders and "
+                                   "plots. Under mpirun the MPI ranks evaluate the likelihood (needs mpi4py).")
+    p.add_argument("dataset", type=Path, metavar="DATASET")
+    p.add_argument("--out", type=Path, default=None, help="results folder (default results/<name>_<likelihood>)")
+    _add_fit_arguments(p, seed_help="seed of the sampler (default 0)")
+    p.set_defaults(func=_fit)
 
     p = sub.add_parser("simulate", help="simulate a dataset folder (image, point datasets, manifest) from a model")
     p.add_argument("model_folder", type=Path, metavar="MODEL_FOLDER")
