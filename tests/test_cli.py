@@ -1,0 +1,33 @@
+"""The command line: help lists every command; Lenstool import/export round trip; no traceback on bad input."""
+import subprocess
+import sys
+from pathlib import Path
+
+from clusterlens import load_model
+from clusterlens.cli import main
+
+DATA = Path(__file__).parent / "data" / "a2744"
+
+
+def test_help_lists_every_command():
+    out = subprocess.run([sys.executable, "-m", "clusterlens.cli", "--help"], capture_output=True, text=True).stdout
+    for command in ("validate", "show", "run", "simulate", "fit", "import-lenstool", "export-lenstool", "schemas"):
+        assert command in out, command
+
+
+def test_import_export_lenstool_round_trip(tmp_path, capsys):
+    assert main(["import-lenstool", str(DATA / "best.par"), "--images", str(DATA / "img_mul_constraints.cat"),
+                 "--position-sigma", "0.5", "--out", str(tmp_path / "a2744")]) == 0
+    model = load_model(tmp_path / "a2744")
+    assert len(model.main_galaxies) + len(model.host_halo) == 258 and len(model.point_datasets) == 83
+    assert main(["export-lenstool", str(tmp_path / "a2744"), "--out", str(tmp_path / "out" / "best.par")]) == 0
+    assert main(["import-lenstool", str(tmp_path / "out" / "best.par"), "--images",
+                 str(tmp_path / "out" / "best_images.cat"), "--position-sigma", "0.5", "--out", str(tmp_path / "again")]) == 0
+    for path in (tmp_path / "a2744").glob("*.csv"):
+        assert path.read_bytes() == (tmp_path / "again" / path.name).read_bytes(), path.name
+
+
+def test_missing_file_is_one_line_error(tmp_path, capsys):
+    assert main(["import-lenstool", str(tmp_path / "nope.par"), "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert "nope.par" in err and "Traceback" not in err
