@@ -43,16 +43,29 @@ def mass_group(rows, label: str, cosmology, z_lens: float) -> MassComponents:
     return MassComponents(profile, {**centre, **params}, label)
 
 
-def tier_group(tier) -> MassComponents:
-    """A tier's members as one dPIE group, parameters from the tier's scaling relation (DESIGN.md)."""
+def member_arrays(tier) -> dict[str, np.ndarray]:
+    """A tier's member columns as arrays: x, y, q (blank = 1), angle (blank = 0) and magnitude
+    (a ``luminosity`` L/L_ref becomes mag_ref - 2.5 log10 L)."""
     rel, members = tier.relation, tier.members
     mag = np.array([m.mag if m.mag is not None else rel.mag_ref - 2.5 * np.log10(m.luminosity) for m in members])
-    sigma, r_core, r_cut = member_parameters(mag, rel.mag_ref, rel.sigma_ref, rel.r_core_ref, rel.r_cut_ref,
-                                             rel.sigma_slope, rel.r_core_slope, rel.r_cut_slope)
-    params = {"center_x": _column(members, "x"), "center_y": _column(members, "y"), "b0": dpie_b0_arcsec(sigma),
+    return {"x": _column(members, "x"), "y": _column(members, "y"), "q": _column(members, "q", 1.0),
+            "angle": _column(members, "angle", 0.0), "mag": mag}
+
+
+def tier_group_from_arrays(relation, arrays: dict[str, np.ndarray], label: str) -> MassComponents:
+    """Members (``member_arrays``) as one dPIE group, parameters from the scaling relation (DESIGN.md)."""
+    sigma, r_core, r_cut = member_parameters(arrays["mag"], relation.mag_ref, relation.sigma_ref,
+                                             relation.r_core_ref, relation.r_cut_ref, relation.sigma_slope,
+                                             relation.r_core_slope, relation.r_cut_slope)
+    params = {"center_x": arrays["x"], "center_y": arrays["y"], "b0": dpie_b0_arcsec(sigma),
               "r_core": np.asarray(r_core, float), "r_cut": np.asarray(r_cut, float),
-              "q": _column(members, "q", 1.0), "angle": _column(members, "angle", 0.0)}
-    return MassComponents("dPIE", params, f"tier:{tier.name}")
+              "q": arrays["q"], "angle": arrays["angle"]}
+    return MassComponents("dPIE", params, label)
+
+
+def tier_group(tier) -> MassComponents:
+    """A tier's members as one dPIE group, parameters from the tier's scaling relation (DESIGN.md)."""
+    return tier_group_from_arrays(tier.relation, member_arrays(tier), f"tier:{tier.name}")
 
 
 def lens_groups(model) -> list[MassComponents]:

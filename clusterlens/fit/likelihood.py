@@ -42,7 +42,7 @@ import pandas as pd
 
 from ..cosmology import distance_ratio, time_delay_distance
 from ..lens import Lens
-from ..lens_builder import mass_group, tier_group
+from ..lens_builder import mass_group, member_arrays, tier_group, tier_group_from_arrays
 from ..model import ClusterModel, Tier
 from .parameters import Parameters
 
@@ -108,16 +108,22 @@ class LensAtImages:
             fixed_groups += _groups(self.model, family, [r for i, r in enumerate(rows) if i not in free])
         free_members = set() if affected is None else affected.get("scaling_galaxies", set())
         free_relations = set() if affected is None else affected.get("scaling_relations", set())
-        self.tier_modes = []
         member_index = {id(m): i for i, m in enumerate(self.model.rows("scaling_galaxies"))}
+        self.tier_modes = []
         self.amplitude_tiers = []
+        self._tier_members: dict[int, list[int]] = {}
+        self._tier_arrays: dict[int, dict] = {}
         for t, tier in enumerate(self.model.tiers):
             if not tier.members:
                 continue
-            touched_members = any(member_index[id(m)] in free_members for m in tier.members)
+            indices = [member_index[id(m)] for m in tier.members]
+            touched_members = any(i in free_members for i in indices)
             columns = {p.column for p in self.parameters.free if p.family == "scaling_relations" and p.index == t}
             if affected is None or touched_members or (t in free_relations and columns != {"sigma_ref"}):
                 mode = "recompute"
+                self._tier_members[t] = indices
+                if not touched_members:
+                    self._tier_arrays[t] = member_arrays(tier)
             elif columns == {"sigma_ref"}:
                 mode = "amplitude"
                 self.amplitude_tiers.append((t, tier.relation.sigma_ref, self._evaluate([tier_group(tier)])))
@@ -147,13 +153,16 @@ class LensAtImages:
             groups += _groups(self.model, family, [changed.get(i, base[i]) for i in self.free_rows[family]])
         members = self.model.rows("scaling_galaxies")
         changed_members = updated.get("scaling_galaxies", {})
-        index = {id(m): i for i, m in enumerate(members)}
         for t, mode in self.tier_modes:
-            if mode == "recompute":
-                tier = self.model.tiers[t]
-                relation = updated.get("scaling_relations", {}).get(t, tier.relation)
-                new_members = tuple(changed_members.get(index[id(m)], m) for m in tier.members)
-                groups.append(tier_group(Tier(relation, new_members)))
+            if mode != "recompute":
+                continue
+            tier = self.model.tiers[t]
+            relation = updated.get("scaling_relations", {}).get(t, tier.relation)
+            arrays = self._tier_arrays.get(t)
+            if arrays is None:
+                new_members = tuple(changed_members.get(i, members[i]) for i in self._tier_members[t])
+                arrays = member_arrays(Tier(relation, new_members))
+            groups.append(tier_group_from_arrays(relation, arrays, f"tier:{tier.name}"))
         return groups
 
     def evaluate(self, updated: dict) -> np.ndarray:
