@@ -110,7 +110,8 @@ def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--likelihood", choices=("source", "image"), default="source",
                    help="source-plane (default, fast) or image-plane chi2 of the multiple images")
     p.add_argument("--nlive", type=int, default=200, help="live points (default 200)")
-    p.add_argument("--cores", type=int, default=1, help="processes evaluating the likelihood (default 1)")
+    p.add_argument("--cores", type=int, default=None,
+                   help="processes evaluating the likelihood (default: every core available)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace an existing results folder")
     p.add_argument("--seed", type=int, default=0, help=seed_help)
@@ -119,7 +120,7 @@ def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--dlogz", type=float, default=None, help="stop when the remaining log-evidence is below this")
     p.add_argument("--dynamic", action="store_true", help="dynamic nested sampling (posterior-weighted)")
     p.add_argument("--queue-size", type=int, default=None,
-                   help="points proposed at once (default: --cores); fixes the chain whatever the core count")
+                   help="points proposed at once (default: the number of cores); give it to get the same chain on any machine")
     p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between checkpoints (default 60)")
     p.add_argument("--no-plots", action="store_true", help="skip corner.png and images.png")
     p.add_argument("--quiet", action="store_true", help="no progress line")

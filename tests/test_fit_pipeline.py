@@ -24,7 +24,7 @@ from fit_cluster import TRUTH, write_model
 
 SEED = 11
 NLIVE = 50
-SAMPLER = dict(nlive=NLIVE, seed=SEED, progress=False)
+SAMPLER = dict(nlive=NLIVE, seed=SEED, cores=1, progress=False)
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -125,7 +125,7 @@ def test_resuming_a_finished_run_rewrites_the_same_results(dataset, source_fit):
 def test_run_killed_after_a_checkpoint_resumes_to_the_uninterrupted_result(dataset, source_fit, tmp_path):
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "clusterlens.cli", "fit", str(dataset), "--out", str(out), "--nlive",
-               str(NLIVE), "--seed", str(SEED), "--checkpoint-every", "0.1", "--quiet", "--no-plots"]
+               str(NLIVE), "--seed", str(SEED), "--cores", "1", "--checkpoint-every", "0.1", "--quiet", "--no-plots"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     deadline = time.monotonic() + 120
@@ -154,7 +154,7 @@ def test_image_plane_fit_agrees_with_the_source_plane_fit(dataset, source_fit, t
         priors.append(dict(family=family, galaxy=galaxy, parameter=parameter, prior="uniform",
                            lower=mid - half, upper=mid + half))
     image = fit(dataset, priors=priors, out=tmp_path / "image", likelihood="image", nlive=25, seed=1,
-                progress=False, plots=False)
+                cores=1, progress=False, plots=False)
     other = image.summary.set_index("label")
     for label in TRUTH:
         error = np.hypot(*(0.5 * (s.loc[label, "p84"] - s.loc[label, "p16"]) for s in (summary, other)))
@@ -171,6 +171,7 @@ def test_cli_run_with_two_processes_matches_the_in_process_chain(model_folder, d
     assert (results / "dataset" / "data.fits").read_bytes() == (dataset / "data.fits").read_bytes()
     pooled = read_results(results / "fit_source")
     assert pooled.info["cores"] == 2 and pooled.info["sampler"]["queue_size"] == 2
-    serial = fit(dataset, out=tmp_path / "serial", nlive=30, seed=3, queue_size=2, progress=False, plots=False)
+    serial = fit(dataset, out=tmp_path / "serial", nlive=30, seed=3, cores=1, queue_size=2, progress=False,
+                 plots=False)
     pd.testing.assert_frame_equal(pooled.samples, serial.samples)
     assert pooled.info["niter"] == serial.info["niter"]

@@ -15,7 +15,12 @@ that already holds ``point_datasets.csv`` is observed data: it is fitted as it i
 An existing results folder is only reused by ``resume=True`` when its ``run.json`` matches
 (same dataset content, priors, likelihood and sampler settings): an interrupted run continues from
 its checkpoint, a finished one just rewrites its results. Anything else is refused unless
-``overwrite=True``, which deletes the files a fit writes (and nothing else) before starting again.
+``overwrite=True``, which deletes the files a fit writes (and nothing else) before starting again;
+``resume=True, overwrite=True`` reuses the folder when it can and starts again when it cannot.
+While a fit runs it holds a lock on ``<out>/.lock``: a second fit into the same folder is refused.
+
+Parallel fits spawn worker processes that import the main script: a script calling ``fit`` with
+more than one core needs the usual ``if __name__ == "__main__":`` guard.
 """
 from __future__ import annotations
 
@@ -35,10 +40,11 @@ from ..model import ClusterModel, load_model, model_files
 from ..simulation.dataset_folder import MANIFEST
 from . import results as results_io
 from .priors import read_priors, replace_priors, with_priors
-from .sampler import SamplerSettings, mpi_rank, mpi_world_size, on_root, sample
+from .sampler import SamplerSettings, available_cores, mpi_rank, mpi_world_size, on_root, sample
 
 LIKELIHOODS = ("source", "image")
 RUN_RECORD = "run.json"
+LOCK = ".lock"
 CHECKPOINT = "checkpoint.save"
 CORNER, IMAGES = "corner.png", "images.png"
 #: Every file and folder a fit writes in its results folder (what ``overwrite`` deletes).
@@ -85,6 +91,34 @@ def _differences(old: dict, new: dict) -> str:
     return "; ".join(changes) or "unreadable run.json"
 
 
+class FolderLock:
+    """An exclusive ``flock`` on ``<out>/.lock`` while a fit writes in ``out``: a second fit into the same
+    folder is refused. The operating system releases it when the process ends, even when killed."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.handle = None
+
+    def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.out / LOCK, "a")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.release()
+            raise FileExistsError(f"{self.out} is in use by another running fit: wait for it to finish, "
+                                  "or choose another --out") from None
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
 def remove_outputs(out: Path) -> None:
     """Delete the files and folders a fit writes in ``out`` (see ``OUTPUTS``); keep anything else."""
     for name in OUTPUTS:
@@ -96,30 +130,33 @@ def remove_outputs(out: Path) -> None:
 
 
 def prepare_folder(out: Path, record: dict, resume: bool, overwrite: bool) -> bool:
-    """Make ``out`` ready for the fit described by ``record``; True when it resumes a checkpoint."""
+    """Make ``out`` ready for the fit described by ``record``; True when it resumes a checkpoint.
+
+    resume: continue (or rewrite the results of) a run with the same record; overwrite: otherwise
+    delete the fit's files and start again (both: reuse when possible, else start again)."""
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out} exists and is not a folder: expected a results folder path")
-    entries = sorted(p.name for p in out.iterdir()) if out.exists() else []
-    checkpoint = out / CHECKPOINT
-    if entries and not overwrite:
+    if out.exists() and any(p.name != LOCK for p in out.iterdir()):
         try:
             old = json.loads((out / RUN_RECORD).read_text())
         except (OSError, ValueError):
+            old = None
+        if old == record and resume:
+            if (out / CHECKPOINT).exists():
+                return True
+        elif overwrite:
+            remove_outputs(out)
+        elif old is None:
             raise FileExistsError(f"{out} exists and is not a clusterlens results folder (no readable {RUN_RECORD}): "
-                                  "choose another --out, or pass --overwrite") from None
-        if old != record:
+                                  "choose another --out, or pass --overwrite")
+        elif old != record:
             raise FileExistsError(f"{out} holds a different fit ({_differences(old, record)}): choose another "
                                   "--out, or pass --overwrite to replace it")
-        finished = (out / results_io.SUMMARY_JSON).exists()
-        if not resume:
-            state = "a finished" if finished else "an interrupted"
-            raise FileExistsError(f"{out} holds {state} run of this fit: pass --resume to "
-                                  f"{'rewrite its results' if finished else 'continue it'}, or --overwrite to "
-                                  "start again")
-        if checkpoint.exists():
-            return True
-    if overwrite:
-        remove_outputs(out)
+        else:
+            finished = (out / results_io.SUMMARY_JSON).exists()
+            raise FileExistsError(f"{out} holds {'a finished' if finished else 'an interrupted'} run of this fit: "
+                                  f"pass --resume to {'rewrite its results' if finished else 'continue it'}, or "
+                                  "--overwrite to start again")
     csvio.atomic_write_bytes(out / RUN_RECORD, results_io.json_bytes(record))
     return False
 
@@ -133,7 +170,7 @@ def _versions() -> dict:
 
 
 def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[Mapping] | None = None,
-        out: str | os.PathLike | None = None, likelihood: str = "source", nlive: int = 200, cores: int = 1,
+        out: str | os.PathLike | None = None, likelihood: str = "source", nlive: int = 200, cores: int | None = None,
         resume: bool = False, seed: int = 0, *, bound: str = "multi", sample_method: str = "auto",
         dlogz: float | None = None, dynamic: bool = False, queue_size: int | None = None,
         checkpoint_every: float = 60.0, overwrite: bool = False, plots: bool = True, progress: bool = True,
@@ -145,7 +182,8 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     out: results folder (default ``results/<dataset name>_<likelihood>``); likelihood: "source"
     (source-plane chi2) or "image" (image-plane chi2); nlive, bound, sample_method, dlogz, dynamic,
     seed, queue_size: :class:`~clusterlens.fit.sampler.SamplerSettings` (queue_size default: cores);
-    cores: processes evaluating the likelihood (under mpirun: the MPI ranks instead); resume,
+    cores: processes evaluating the likelihood (default: every core this process may use; under
+    mpirun the MPI ranks instead); resume,
     overwrite: see the module docstring; checkpoint_every: seconds between checkpoints; plots: write
     corner.png and images.png; likelihood_options: keyword options of ``make_likelihood``.
     Returns None on MPI ranks other than 0.
@@ -155,6 +193,7 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     console = console or Console()
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
+    cores = available_cores() if cores is None else cores
     if int(cores) != cores or cores < 1:
         raise ValueError(f"cores must be an integer >= 1, got {cores!r}")
     dataset_folder = Path(dataset_folder)
@@ -169,26 +208,32 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
                                seed=seed, queue_size=queue_size or default_queue)
     out = Path(out) if out is not None else Path("results") / f"{dataset_name(dataset_folder, model)}_{likelihood}"
     record = run_record(model, likelihood, options, settings, L.parameters.labels)
-    resuming = on_root(prepare_folder, out, record, resume, overwrite)
-    simulated = (dataset_folder / MANIFEST).exists()
-    truth = L.parameters.values(model) if simulated else None
-    if mpi_rank() == 0:
-        console.print(f"fitting {len(L.parameters)} free parameters of {dataset_folder} ({likelihood}-plane "
-                      f"likelihood, {len(L.images.x)} images) into {out}"
-                      + (" (resuming its checkpoint)" if resuming else ""))
-    start = time.monotonic()
-    sampled = sample(L, settings, cores=cores, checkpoint=out / CHECKPOINT, checkpoint_every=checkpoint_every,
-                     resume=resuming, progress=progress)
-    if sampled is None:
-        return None
-    info = {"dataset": str(dataset_folder.resolve()), "priors": str(priors) if isinstance(priors, (str, os.PathLike))
-            else "priors.csv" if priors is None else "python", "likelihood": likelihood,
-            "likelihood_options": options, "sampler": settings.as_dict(), "cores": ranks - 1 if ranks > 1 else cores,
-            "mpi": ranks > 1, "checkpoint_every_s": checkpoint_every, "run_time_s": time.monotonic() - start,
-            "resumed": resuming, "simulated_dataset": simulated, "versions": _versions()}
-    result = results_io.write_results(out, sampled, L, info, truth, seed)
-    if plots:
-        write_plots(result, L, dataset_folder, model)
+    lock = FolderLock(out)
+    try:
+        resuming = on_root(lambda: lock.acquire() or prepare_folder(out, record, resume, overwrite))
+        simulated = (dataset_folder / MANIFEST).exists()
+        if mpi_rank() == 0:
+            console.print(f"fitting {len(L.parameters)} free parameters of {dataset_folder} ({likelihood}-plane "
+                          f"likelihood, {len(L.images.x)} images) into {out}"
+                          + (" (resuming its checkpoint)" if resuming else ""))
+        start = time.monotonic()
+        sampled = sample(L, settings, cores=cores, checkpoint=out / CHECKPOINT, checkpoint_every=checkpoint_every,
+                         resume=resuming, progress=progress)
+        if sampled is None:
+            return None
+        info = {"dataset": str(dataset_folder.resolve()),
+                "priors": str(priors) if isinstance(priors, (str, os.PathLike)) else
+                "priors.csv" if priors is None else "python",
+                "likelihood": likelihood, "likelihood_options": options, "sampler": settings.as_dict(),
+                "cores": ranks - 1 if ranks > 1 else cores, "mpi": ranks > 1, "checkpoint_every_s": checkpoint_every,
+                "run_time_s": time.monotonic() - start, "resumed": resuming, "simulated_dataset": simulated,
+                "versions": _versions()}
+        truth = L.parameters.values(model) if simulated else None
+        result = results_io.write_results(out, sampled, L, info, truth, seed)
+        if plots:
+            write_plots(result, L, dataset_folder, model)
+    finally:
+        lock.release()
     console.print(result)
     return result
 

@@ -138,6 +138,11 @@ def prior_transform(unit: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- pools
+def available_cores() -> int:
+    """The number of CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def mpi_world_size(environ=os.environ) -> int:
     """The MPI world size announced by the launcher's environment (1 when not launched by mpirun)."""
     for name in MPI_SIZE_VARIABLES:
@@ -209,9 +214,9 @@ def parallel_pool(likelihood, cores: int, queue_size: int) -> Iterator:
     a spawned multiprocessing pool of ``cores`` processes, or MPI ranks (module docstring)."""
     install(likelihood)
     if mpi_world_size() > 1:
+        MPI = _mpi()
         from mpi4py.futures import MPICommExecutor
 
-        MPI = _mpi()
         with MPICommExecutor(MPI.COMM_WORLD, root=0) as executor:
             yield WORKER if executor is None else executor
         return
