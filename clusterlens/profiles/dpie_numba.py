@@ -1,10 +1,20 @@
-"""Compiled (numba) sums of many dPIE members: deflection and Hessian.
+"""Fast sums of many dPIE members: deflection and Hessian (numba + numpy SIMD).
 
-The same closed forms as :mod:`clusterlens.profiles.dpie` (Keeton-form difference
-of two cored isothermal ellipsoids, one arctan and one arctanh per pair), written
-as loops: parallel over points, serial over members, accumulating in registers,
-so memory stays O(points) whatever the number of members. ``fastmath`` is off,
-so results agree with the numpy path to rounding (tested to 1e-12 relative).
+The same closed forms as :mod:`clusterlens.profiles.dpie` (Keeton-form difference of
+two cored isothermal ellipsoids, one arctan and one arctanh per member-point pair),
+evaluated block by block over points:
+
+1. a numba kernel computes, for every member and every point of the block, the two
+   transcendental arguments of the deflection, and adds the (algebraic) Hessian
+   directly to the outputs; its loops run over points innermost, so LLVM vectorises
+   them (``error_model="numpy"`` removes the division checks, ``fastmath`` stays off);
+2. numpy's SIMD ``arctan`` and ``log1p`` transform the argument buffers in place;
+3. a second numba kernel adds each member's rotated, scaled deflection to the outputs.
+
+Sums over members run in a fixed order (members sorted elliptical first), so results
+are deterministic and agree with the numpy path to rounding (tested to 1e-12).
+Members with q = 1 take the algebraic limit (no transcendental). Memory is one
+buffer pair of ~``BLOCK_PAIRS`` pairs. Single-threaded; the kernels release the GIL.
 Importing this module requires numba; :mod:`clusterlens.lens` falls back to the
 numpy path without it.
 """
@@ -12,102 +22,171 @@ numpy path without it.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 
 from .dpie import keeton_parameters
 
-def member_table(center_x, center_y, b0, r_core, r_cut, q, angle) -> np.ndarray:
-    """(11, M) float64 table of per-member constants for the kernel.
+BLOCK_PAIRS = 65_536
+"""Member x point pairs per block (two float64 buffers of this size, ~1 MB)."""
 
-    Rows: centre x, centre y, cos(angle), sin(angle), Keeton b q, (b q)/u, core s1,
+_JIT = dict(nopython=True, nogil=True, cache=True, fastmath=False, error_model="numpy")
+
+
+@dataclass(frozen=True)
+class MemberTable:
+    """Per-member constants, elliptical members (q < 1) first, ``n_elliptical`` of them.
+
+    ``constants`` rows: centre x, centre y, cos(angle), sin(angle), Keeton b q, core s1,
     cut s2, q^2, u = sqrt(1 - q^2), u^2 (see ``dpie.keeton_parameters``).
+    ``weights`` rows: coefficients of the transformed arguments in alpha_x and alpha_y.
     """
+
+    constants: np.ndarray
+    weights: np.ndarray
+    n_elliptical: int
+
+    @property
+    def size(self) -> int:
+        return self.constants.shape[1]
+
+
+def member_table(center_x, center_y, b0, r_core, r_cut, q, angle) -> MemberTable:
+    """Precompute the kernels' per-member constants from dPIE parameters (1-D arrays)."""
     center_x, center_y, b0, r_core, r_cut, q, angle = np.broadcast_arrays(
         *(np.asarray(v, dtype=float).ravel() for v in (center_x, center_y, b0, r_core, r_cut, q, angle))
     )
     bq, s1, s2 = keeton_parameters(b0, r_core, r_cut, q)
+    order = np.argsort(q >= 1.0, kind="stable")
     phi = np.deg2rad(angle)
+    cos, sin = np.cos(phi), np.sin(phi)
     u = np.sqrt((1.0 - q) * (1.0 + q))
-    bq_over_u = np.where(u > 0.0, bq / np.where(u > 0.0, u, 1.0), 0.0)
-    table = np.stack([center_x, center_y, np.cos(phi), np.sin(phi), bq, bq_over_u, s1, s2, q * q, u, u * u])
-    return np.ascontiguousarray(table)
+    elliptical = u > 0.0
+    # alpha_x' = (bq/u) arctan(W0), alpha_y' = (bq/(2u)) log1p(W1) when u > 0; bq W0, bq W1 when u = 0
+    amp_x = np.where(elliptical, bq / np.where(elliptical, u, 1.0), bq)
+    amp_y = np.where(elliptical, 0.5 * amp_x, bq)
+    constants = np.stack([center_x, center_y, cos, sin, bq, s1, s2, q * q, u, u * u])[:, order]
+    weights = np.stack([cos * amp_x, -sin * amp_y, sin * amp_x, cos * amp_y])[:, order]
+    return MemberTable(np.ascontiguousarray(constants), np.ascontiguousarray(weights), int(np.sum(elliptical)))
 
 
-@numba.njit(parallel=True, fastmath=False, cache=True)
-def _member_sum(x, y, table, want_deflection, want_hessian, ax, ay, hxx, hxy, hyy):  # pragma: no cover - compiled
-    n_members = table.shape[1]
-    for i in numba.prange(x.size):
-        sum_x = 0.0
-        sum_y = 0.0
-        sum_xx = 0.0
-        sum_xy = 0.0
-        sum_yy = 0.0
-        for m in range(n_members):
-            cos = table[2, m]
-            sin = table[3, m]
-            bq = table[4, m]
-            s1 = table[6, m]
-            s2 = table[7, m]
-            q2 = table[8, m]
-            u = table[9, m]
-            u2 = table[10, m]
-            dx = x[i] - table[0, m]
-            dy = y[i] - table[1, m]
-            xp = cos * dx + sin * dy
-            yp = cos * dy - sin * dx
-            x2 = xp * xp
-            y2 = yp * yp
-            r2e = q2 * x2 + y2
-            psi1 = math.sqrt(r2e + q2 * s1 * s1)
-            psi2 = math.sqrt(r2e + q2 * s2 * s2)
-            if want_deflection:
-                dpsi = q2 * (s2 - s1) * (s2 + s1) / (psi1 + psi2)
-                tx = xp * (dpsi + (s2 - s1)) / ((psi1 + s1) * (psi2 + s2) + u2 * x2)
-                ty = yp * (dpsi + q2 * (s2 - s1)) / ((psi1 + q2 * s1) * (psi2 + q2 * s2) - u2 * y2)
-                if u > 0.0:
-                    z = u * ty
-                    axp = table[5, m] * math.atan(u * tx)
-                    ayp = table[5, m] * 0.5 * math.log1p(2.0 * z / (1.0 - z))
-                else:
-                    axp = bq * tx
-                    ayp = bq * ty
-                sum_x += cos * axp - sin * ayp
-                sum_y += sin * axp + cos * ayp
-            if want_hessian:
-                # profile frame: difference of the two Keeton Hessians
-                w1 = bq / (psi1 * ((psi1 + s1) * (psi1 + s1) + u2 * x2))
-                w2 = bq / (psi2 * ((psi2 + s2) * (psi2 + s2) + u2 * x2))
-                sp1 = s1 * psi1
-                sp2 = s2 * psi2
-                hxx_p = w1 * (q2 * s1 * s1 + y2 + sp1) - w2 * (q2 * s2 * s2 + y2 + sp2)
-                hyy_p = w1 * (s1 * s1 + x2 + sp1) - w2 * (s2 * s2 + x2 + sp2)
-                hxy_p = -(w1 - w2) * xp * yp
-                # sky frame: H = R^T H' R
-                cos2 = cos * cos - sin * sin
-                sin2 = 2.0 * sin * cos
-                kappa = 0.5 * (hxx_p + hyy_p)
-                g1_p = 0.5 * (hxx_p - hyy_p)
-                g1 = cos2 * g1_p - sin2 * hxy_p
-                sum_xx += kappa + g1
-                sum_yy += kappa - g1
-                sum_xy += sin2 * g1_p + cos2 * hxy_p
-        if want_deflection:
-            ax[i] += sum_x
-            ay[i] += sum_y
-        if want_hessian:
-            hxx[i] += sum_xx
-            hxy[i] += sum_xy
-            hyy[i] += sum_yy
+@numba.njit(inline="always")
+def _frame(xi, yi, c, m):
+    """Profile-frame coordinates of point (xi, yi) for member m, and the two roots psi1, psi2."""
+    dx = xi - c[0, m]
+    dy = yi - c[1, m]
+    xp = c[2, m] * dx + c[3, m] * dy
+    yp = c[2, m] * dy - c[3, m] * dx
+    q2, s1, s2 = c[7, m], c[5, m], c[6, m]
+    r2e = q2 * xp * xp + yp * yp
+    return xp, yp, math.sqrt(r2e + q2 * s1 * s1), math.sqrt(r2e + q2 * s2 * s2)
 
 
-def add(x, y, table, deflection=None, hessian=None) -> None:
-    """Add the members' deflection (ax, ay) and/or Hessian (hxx, hxy, hyy) at the 1-D points in place.
+@numba.njit(inline="always")
+def _arguments(xp, yp, psi1, psi2, c, m):
+    """The arctan and log1p arguments (or, for q = 1, the limits t_x, t_y) of the deflection."""
+    s1, s2, q2, u, u2 = c[5, m], c[6, m], c[7, m], c[8, m], c[9, m]
+    dpsi = q2 * (s2 - s1) * (s2 + s1) / (psi1 + psi2)
+    tx = xp * (dpsi + (s2 - s1)) / ((psi1 + s1) * (psi2 + s2) + u2 * xp * xp)
+    ty = yp * (dpsi + q2 * (s2 - s1)) / ((psi1 + q2 * s1) * (psi2 + q2 * s2) - u2 * yp * yp)
+    if u > 0.0:
+        z = u * ty
+        return u * tx, 2.0 * z / (1.0 - z)
+    return tx, ty
 
-    ``deflection`` and ``hessian`` are tuples of contiguous float64 arrays of x's size, or None.
+
+@numba.njit(inline="always")
+def _hessian(xp, yp, psi1, psi2, c, m):
+    """Sky-frame Hessian (hxx, hxy, hyy) of member m: difference of two Keeton Hessians, rotated."""
+    cos, sin, bq, s1, s2, q2, u2 = c[2, m], c[3, m], c[4, m], c[5, m], c[6, m], c[7, m], c[9, m]
+    x2 = xp * xp
+    y2 = yp * yp
+    w1 = bq / (psi1 * ((psi1 + s1) * (psi1 + s1) + u2 * x2))
+    w2 = bq / (psi2 * ((psi2 + s2) * (psi2 + s2) + u2 * x2))
+    sp1 = s1 * psi1
+    sp2 = s2 * psi2
+    hxx_p = w1 * (q2 * s1 * s1 + y2 + sp1) - w2 * (q2 * s2 * s2 + y2 + sp2)
+    hyy_p = w1 * (s1 * s1 + x2 + sp1) - w2 * (s2 * s2 + x2 + sp2)
+    hxy_p = (w2 - w1) * xp * yp
+    # H = R^T H' R
+    cos2 = cos * cos - sin * sin
+    sin2 = 2.0 * sin * cos
+    kappa = 0.5 * (hxx_p + hyy_p)
+    g1_p = 0.5 * (hxx_p - hyy_p)
+    g1 = cos2 * g1_p - sin2 * hxy_p
+    return kappa + g1, sin2 * g1_p + cos2 * hxy_p, kappa - g1
+
+
+@numba.jit(**_JIT)
+def _fill_arguments(x, y, c, w_atan, w_log):
+    for m in range(c.shape[1]):
+        for i in range(x.size):
+            xp, yp, psi1, psi2 = _frame(x[i], y[i], c, m)
+            w_atan[m, i], w_log[m, i] = _arguments(xp, yp, psi1, psi2, c, m)
+
+
+@numba.jit(**_JIT)
+def _fill_arguments_add_hessian(x, y, c, w_atan, w_log, hxx, hxy, hyy):
+    for m in range(c.shape[1]):
+        for i in range(x.size):
+            xp, yp, psi1, psi2 = _frame(x[i], y[i], c, m)
+            w_atan[m, i], w_log[m, i] = _arguments(xp, yp, psi1, psi2, c, m)
+            dxx, dxy, dyy = _hessian(xp, yp, psi1, psi2, c, m)
+            hxx[i] += dxx
+            hxy[i] += dxy
+            hyy[i] += dyy
+
+
+@numba.jit(**_JIT)
+def _add_hessian(x, y, c, hxx, hxy, hyy):
+    for m in range(c.shape[1]):
+        for i in range(x.size):
+            xp, yp, psi1, psi2 = _frame(x[i], y[i], c, m)
+            dxx, dxy, dyy = _hessian(xp, yp, psi1, psi2, c, m)
+            hxx[i] += dxx
+            hxy[i] += dxy
+            hyy[i] += dyy
+
+
+@numba.jit(**_JIT)
+def _add_deflection(weights, w_atan, w_log, ax, ay):
+    n = ax.size
+    for m in range(weights.shape[1]):
+        a_x, l_x, a_y, l_y = weights[0, m], weights[1, m], weights[2, m], weights[3, m]
+        for i in range(n):
+            ax[i] += a_x * w_atan[m, i] + l_x * w_log[m, i]
+            ay[i] += a_y * w_atan[m, i] + l_y * w_log[m, i]
+
+
+def add(x, y, table: MemberTable, deflection=None, hessian=None) -> None:
+    """Add the members' deflection (ax, ay) and/or Hessian (hxx, hxy, hyy) at 1-D points in place.
+
+    x, y: contiguous float64 arrays (arcsec); ``deflection`` and ``hessian`` are tuples of
+    contiguous float64 arrays of x's size, or None.
     """
-    empty = np.empty(0)
-    ax, ay = deflection if deflection is not None else (empty, empty)
-    hxx, hxy, hyy = hessian if hessian is not None else (empty, empty, empty)
-    _member_sum(x, y, table, deflection is not None, hessian is not None, ax, ay, hxx, hxy, hyy)
+    if table.size == 0:
+        return
+    if deflection is None:
+        if hessian is not None:
+            _add_hessian(x, y, table.constants, *hessian)
+        return
+    block = max(8, BLOCK_PAIRS // table.size)
+    w_atan = np.empty(table.size * min(block, x.size))
+    w_log = np.empty_like(w_atan)
+    ell = table.n_elliptical
+    for start in range(0, x.size, block):
+        stop = min(start + block, x.size)
+        # contiguous (members, points) views on the buffers' leading part
+        shape = (table.size, stop - start)
+        wa, wl = w_atan[: shape[0] * shape[1]].reshape(shape), w_log[: shape[0] * shape[1]].reshape(shape)
+        if hessian is None:
+            _fill_arguments(x[start:stop], y[start:stop], table.constants, wa, wl)
+        else:
+            _fill_arguments_add_hessian(
+                x[start:stop], y[start:stop], table.constants, wa, wl, *(h[start:stop] for h in hessian)
+            )
+        np.arctan(wa[:ell], out=wa[:ell])
+        np.log1p(wl[:ell], out=wl[:ell])
+        _add_deflection(table.weights, wa, wl, deflection[0][start:stop], deflection[1][start:stop])
