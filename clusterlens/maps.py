@@ -4,11 +4,11 @@ Every map evaluates a ``Lens`` (clusterlens.lens) at the pixel centres of a :cla
 for one source redshift, through ``scale = D_LS/D_S`` (amplitudes are at D_LS/D_S = 1).
 
 Critical curves are the contours det A = 0 of the lens Jacobian
-``A = I - scale * Hessian(psi)`` (Schneider, Ehlers & Falco 1992, eq. 5.22), traced on the grid
+``A = I - scale * Hessian(psi)`` (Narayan & Bartelmann 1996, arXiv:astro-ph/9606001), traced on the grid
 with contourpy; each contour vertex lies on a grid edge and is then moved to the root of
 det A on that edge (Illinois regula falsi on the analytic Hessian), so the curves are exact to
 ~1e-10 arcsec along the grid lines, not only to the pixel size.  Caustics are the critical
-curves mapped through the lens equation ``beta = theta - alpha(theta)`` (eq. 5.9).
+curves mapped through the lens equation ``beta = theta - alpha(theta)``.
 
 Maps use array row = y index and column = x index, origin at the lower left
 (``imshow(..., origin="lower", extent=grid.extent)``); x is positive to the West.

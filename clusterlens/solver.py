@@ -1,6 +1,6 @@
 """Multiple-image finder: every image of a point source behind a single-plane lens.
 
-Lens equation (Schneider, Ehlers & Falco 1992, eq. 5.9)::
+Lens equation (thin lens; e.g. Narayan & Bartelmann 1996, arXiv:astro-ph/9606001)::
 
     beta = theta - scale * alpha_inf(theta)
 
@@ -11,9 +11,10 @@ itself: ``lens.deflection(x, y, scale=scale)`` is already the scaled deflection.
 Algorithm
 ---------
 1. **Search region** (:func:`default_region`).  Images of a source at beta lie at
-   ``|theta - beta| = |alpha(theta)|``, so the box spanned by the component centres, widened by
-   the largest deflection found on a coarse grid (iterated until the box stops growing), holds
-   every image of every source behind the lens.  The *source coverage* is the region shrunk by
+   ``|theta - beta| = |alpha(theta)|``, so the box spanned by the component centres (half-size R),
+   widened by max(1.2 a, 2.2 a - R) with ``a`` the largest deflection found on a coarse grid
+   (iterated until the box stops growing), holds the images of the sources that can be
+   multiply imaged.  The *source coverage* is the region shrunk by
    the largest deflection sampled on the region border (and on the border of the doubled
    region): for a source inside it an image outside the region would need a deflection larger
    than anywhere on the border.  ``find`` warns for sources outside the coverage.
@@ -34,16 +35,20 @@ Algorithm
 4. **Candidates and polishing.**  For a source, every triangle whose source-plane image contains
    it (barycentric sign test, tolerance 1e-9) gives the piecewise-linear pre-image as a start
    for a damped Newton iteration with the analytic Hessian (step capped at twice the cell size,
-   halved while the residual does not decrease), vectorised over all candidates.  Candidates
-   that do not converge have their triangle subdivided (16 sub-triangles, ray-traced) and the
-   containment test and Newton are repeated, up to three times.
+   halved while the residual does not decrease, abandoned below 1/256), vectorised over all
+   candidates.  Fold triangles (a vertex shared with a triangle of the other orientation: a
+   critical curve passes) also accept sources within a quarter of their longest mapped edge,
+   starting from the nearest point: their piecewise-linear image misplaces the caustic by
+   O(h^2), which would lose image pairs of sources just inside a caustic.
 5. **Verification.**  An image is kept only if ``|beta(theta) - beta_s| < precision``
-   (1e-8 arcsec by default); images closer than ``duplicate_tolerance`` are merged.
+   (1e-8 arcsec by default).  Two solutions are one image when closer than u_i + u_j with
+   u = ``duplicate_tolerance`` + residual * |mu| (how far a solution with that residual can lie
+   from the exact root); the one with the smaller residual is kept.
 6. **Observables.**  Magnification ``mu = 1/det A`` (signed), parity ``sign(det A)``, arrival order
    from the Fermat potential ``phi = |theta - beta|^2 / 2 - psi(theta)`` (psi at the source's
    ``scale``), and the time delay ``dt = D_dt / c * (phi - phi_first)`` with angles in radians and
-   ``D_dt = (1 + z_l) D_L D_S / D_LS`` (Narayan & Bartelmann 1996, eq. 63), which already holds
-   the (1 + z_l) factor.
+   ``D_dt = (1 + z_l) D_L D_S / D_LS`` (Narayan & Bartelmann 1996), which already
+   holds the (1 + z_l) factor.
 """
 
 from __future__ import annotations
@@ -68,12 +73,10 @@ DEFAULT_BASE_CELLS = 128          # base cells along the longer side of the regi
 DEFAULT_CRITICAL_REFINEMENT = 8   # critical_cell_size = cell_size / this
 DEFAULT_MIN_REFINEMENT = 64       # min_cell_size = cell_size / this
 MAX_LEVELS = 14
-NEWTON_MAX_ITERATIONS = 60
-SUBDIVISION_DEPTH = 3
-SUBDIVISION_ORDER = 4             # sub-triangles per edge when a candidate fails
+NEWTON_MAX_ITERATIONS = 40
+NEWTON_MIN_DAMPING = 2.0**-8     # a start is abandoned once its step is halved below this
 CONTAINMENT_TOLERANCE = 1e-9      # barycentric slack of the containment test
 FOLD_TOLERANCE = 0.25             # source-plane slack of fold triangles, in units of their longest edge
-PARTNER_MAGNIFICATION = 5.0       # images brighter than this get a search for their fold partner
 
 IMAGE_COLUMNS = ["x", "y", "magnification", "parity", "time_delay"]
 
@@ -611,30 +614,13 @@ def polish(lens, scale, x, y, xs, ys, step_cap, *, tolerance=1e-12):
         rej = idx[~better]
         lam[rej] *= 0.5
         active[acc] = (res[acc] > tol[acc]) & np.isfinite(dx[acc]) & np.isfinite(dy[acc])
-        active[rej] = lam[rej] > 1e-6
+        active[rej] = lam[rej] > NEWTON_MIN_DAMPING
     return x, y, res, a11 * a22 - a12 * a12
 
 
 # ----------------------------------------------------------------------------------------
 # Finder
 # ----------------------------------------------------------------------------------------
-def _subdivision_pattern(order: int):
-    """Barycentric sub-vertices (m, 3) and sub-triangles (k, 3) of a triangle cut ``order``
-    times per edge."""
-    verts, index = [], {}
-    for i in range(order + 1):
-        for j in range(order + 1 - i):
-            index[(i, j)] = len(verts)
-            verts.append(((order - i - j) / order, i / order, j / order))
-    tris = []
-    for i in range(order):
-        for j in range(order - i):
-            tris.append((index[(i, j)], index[(i + 1, j)], index[(i, j + 1)]))
-            if i + j + 1 < order:
-                tris.append((index[(i + 1, j)], index[(i + 1, j + 1)], index[(i, j + 1)]))
-    return np.array(verts), np.array(tris)
-
-
 class ImageFinder:
     """Reusable image search for one lens at one source redshift (``scale`` = D_LS/D_S).
 
@@ -688,18 +674,17 @@ class ImageFinder:
         )
         m = self.mesh
         t = m.triangles
-        self._tri_beta = (m.beta_x[t], m.beta_y[t])  # (n, 3) each
-        self._tri_theta = (m.x[t], m.y[t])
+        bx, by = m.beta_x[t], m.beta_y[t]
         # fold triangles: a vertex shared by triangles of both orientations (a critical curve)
-        sign = np.nan_to_num(np.sign(_signed_areas(*self._tri_beta)))
+        sign = np.nan_to_num(np.sign(_signed_areas(bx, by)))
         low = np.full(m.x.size, 2.0)
         high = np.full(m.x.size, -2.0)
         np.minimum.at(low, t.ravel(), np.repeat(sign, 3))
         np.maximum.at(high, t.ravel(), np.repeat(sign, 3))
         fold = np.any((low < high)[t], axis=1) | (sign == 0)
-        self._pad = _fold_padding(*self._tri_beta, fold)
-        bx, by = self._tri_beta
+        self._pad = _fold_padding(bx, by, fold)
         self.index = SourcePlaneIndex(bx[:, 0], by[:, 0], bx[:, 1], by[:, 1], bx[:, 2], by[:, 2], pad=self._pad)
+        del bx, by
         self.coverage = source_coverage(lens, self.scale, self.region)
 
     # --- public ---------------------------------------------------------------------------
@@ -746,11 +731,7 @@ class ImageFinder:
                 RuntimeWarning,
                 stacklevel=2,
             )
-        solutions = self._deduplicate(*self._solve(xs, ys))
-        partners = self._fold_partners(*solutions, xs, ys)
-        if partners[0].size:
-            solutions = self._deduplicate(*(np.concatenate(pair) for pair in zip(solutions, partners)))
-        src, x, y, det, _ = solutions
+        src, x, y, det, _ = self._deduplicate(*self._solve(xs, ys))
         with np.errstate(divide="ignore"):
             mu = 1.0 / det
         parity = np.sign(det).astype(np.int64)
@@ -773,81 +754,15 @@ class ImageFinder:
 
     # --- internals ------------------------------------------------------------------------
     def _solve(self, xs, ys):
-        """All converged solutions (source index, x, y, det A), duplicates included."""
+        """All converged solutions (source index, x, y, det A, residual), duplicates included."""
         src, tri = self.index.candidates(xs, ys)
-        bx, by = self._tri_beta
-        tx, ty = self._tri_theta
-        sizes, pad = self.mesh.triangle_size[tri], self._pad[tri]
-        vx, vy, wx, wy = tx[tri], ty[tri], bx[tri], by[tri]
-        pattern, sub_tris = _subdivision_pattern(SUBDIVISION_ORDER)
-        k = sub_tris.shape[0]
-        found = []
-        for depth in range(SUBDIVISION_DEPTH + 1):
-            accepted, x0, y0 = _accept(xs[src], ys[src], vx, vy, wx, wy, pad)
-            src, sizes, vx, vy, x0, y0 = (a[accepted] for a in (src, sizes, vx, vy, x0, y0))
-            if src.size == 0:
-                break
-            x, y, res, det = polish(self.lens, self.scale, x0, y0, xs[src], ys[src], 2.0 * sizes)
-            ok = res < self.precision
-            found.append((src[ok], x[ok], y[ok], det[ok], res[ok]))
-            if depth == SUBDIVISION_DEPTH or np.all(ok):
-                break
-            # subdivide the triangles of failed candidates and search them again
-            src, sizes, vx, vy = src[~ok], sizes[~ok] / SUBDIVISION_ORDER, vx[~ok], vy[~ok]
-            px, py = vx @ pattern.T, vy @ pattern.T  # (n, m) sub-vertex positions
-            qx, qy = _source_position(self.lens, px.ravel(), py.ravel(), self.scale)
-            qx, qy = qx.reshape(px.shape), qy.reshape(py.shape)
-            vx, vy = px[:, sub_tris].reshape(-1, 3), py[:, sub_tris].reshape(-1, 3)
-            wx, wy = qx[:, sub_tris].reshape(-1, 3), qy[:, sub_tris].reshape(-1, 3)
-            sign = np.sign(_signed_areas(wx, wy)).reshape(-1, k)
-            fold = np.repeat(np.any(sign != sign[:, :1], axis=1), k)
-            src, sizes = np.repeat(src, k), np.repeat(sizes, k)
-            pad = _fold_padding(wx, wy, fold)
-        if not found:
-            empty = np.zeros(0)
-            return np.zeros(0, dtype=np.int64), empty, empty, empty, empty
-        return tuple(np.concatenate(parts) for parts in zip(*found))
-
-    def _fold_partners(self, src, x, y, det, res, xs, ys):
-        """Partners of bright images across the critical curve next to them.
-
-        Near a fold, det A vanishes along the eigenvector v of A whose eigenvalue lam is
-        smallest; the critical curve lies at t = -lam / (d lam / dt) along v and the partner
-        image near theta + 2 t v (images of a fold pair are mirror images to first order).
-        Newton starts there for images with |mu| > PARTNER_MAGNIFICATION and |2 t| below four
-        critical cells.  Returns converged solutions (source index, x, y, det A, residual).
-        """
-        bright = np.flatnonzero(np.abs(det) * PARTNER_MAGNIFICATION < 1.0)
-        empty = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
-        if bright.size == 0:
-            return empty
-        px, py = x[bright], y[bright]
-        hxx, hxy, hyy = self.lens.hessian(px, py, scale=self.scale)
-        a11, a12, a22 = 1.0 - hxx, -hxy, 1.0 - hyy
-        centre, radius = (a11 + a22) / 2, np.hypot((a11 - a22) / 2, a12)
-        lam = np.where(np.abs(centre - radius) < np.abs(centre + radius), centre - radius, centre + radius)
-        v1 = np.stack([a12, lam - a11])
-        v2 = np.stack([lam - a22, a12])
-        v = np.where(np.hypot(*v1) >= np.hypot(*v2), v1, v2)
-        norm = np.hypot(*v)
-        good = norm > 0
-        v = v / np.where(good, norm, 1.0)
-        eps = 1e-5 * (1.0 + np.hypot(px, py))
-        shifted = self.lens.hessian(np.concatenate([px + eps * v[0], px - eps * v[0]]),
-                                    np.concatenate([py + eps * v[1], py - eps * v[1]]), scale=self.scale)
-        ray = [(1.0 - shifted[0]), -shifted[1], (1.0 - shifted[2])]
-        rayleigh = ray[0] * np.tile(v[0] ** 2, 2) + 2 * ray[1] * np.tile(v[0] * v[1], 2) + ray[2] * np.tile(v[1] ** 2, 2)
-        slope = (rayleigh[: px.size] - rayleigh[px.size:]) / (2 * eps)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = -lam / slope
-        use = good & np.isfinite(t) & (np.abs(2 * t) < 4 * self.critical_cell_size)
-        if not np.any(use):
-            return empty
-        owner = src[bright][use]
-        sx, sy = px[use] + 2 * t[use] * v[0][use], py[use] + 2 * t[use] * v[1][use]
-        nx_, ny_, res_, det_ = polish(self.lens, self.scale, sx, sy, xs[owner], ys[owner], np.abs(t[use]))
-        ok = res_ < self.precision
-        return owner[ok], nx_[ok], ny_[ok], det_[ok], res_[ok]
+        m = self.mesh
+        t = m.triangles[tri]
+        accepted, x0, y0 = _accept(xs[src], ys[src], m.x[t], m.y[t], m.beta_x[t], m.beta_y[t], self._pad[tri])
+        src, tri, x0, y0 = src[accepted], tri[accepted], x0[accepted], y0[accepted]
+        x, y, res, det = polish(self.lens, self.scale, x0, y0, xs[src], ys[src], 2.0 * self.mesh.triangle_size[tri])
+        ok = res < self.precision
+        return src[ok], x[ok], y[ok], det[ok], res[ok]
 
     def _deduplicate(self, src, x, y, det, res):
         """Merge solutions of one source that are one image: closer than u_i + u_j with
