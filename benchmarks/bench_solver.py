@@ -14,7 +14,7 @@ bright dPIE galaxies and 300 dPIE members from a scaling relation (seeded).  Pri
   are a subset of ours.
 
 Timings on a shared machine are noisy.
-Run: python benchmarks/bench_solver.py [--sources 200] [--brute-spacing 0.05] [--lenstronomy-sources 3]
+Run: python benchmarks/bench_solver.py [--sources 200] [--brute-spacing 0.05] [--lenstronomy-sources 2]
      [--numba-threads N]
 """
 
@@ -152,8 +152,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=200)
     parser.add_argument("--brute-spacing", type=float, default=0.05)
-    parser.add_argument("--lenstronomy-sources", type=int, default=3)
-    parser.add_argument("--lenstronomy-min-distance", type=float, default=0.1)
+    parser.add_argument("--lenstronomy-sources", type=int, default=2)
+    parser.add_argument("--lenstronomy-min-distance", type=float, default=0.2)
     parser.add_argument("--numba-threads", type=int, default=0, help="0: numba's default")
     args = parser.parse_args()
 

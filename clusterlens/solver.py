@@ -78,9 +78,6 @@ NEWTON_MIN_DAMPING = 2.0**-8     # a start is abandoned once its step is halved 
 CONTAINMENT_TOLERANCE = 1e-9      # barycentric slack of the containment test
 FOLD_TOLERANCE = 0.25             # source-plane slack of fold triangles, in units of their longest edge
 
-IMAGE_COLUMNS = ["x", "y", "magnification", "parity", "time_delay"]
-
-
 # ----------------------------------------------------------------------------------------
 # Input checks
 # ----------------------------------------------------------------------------------------
@@ -701,9 +698,10 @@ class ImageFinder:
         """Images of one source at (x_source, y_source) arcsec.
 
         Returns a DataFrame sorted by arrival time with columns x, y (arcsec), magnification
-        (signed 1/det A), parity (+1/-1), time_delay (days after the first image; NaN without
-        ``time_delay_distance``, the time-delay distance D_dt in Mpc).  Images with |mu| below
-        ``min_abs_magnification`` are dropped when it is given.
+        (signed 1/det A), parity (+1/-1), time_delay (days after the first image of the table;
+        NaN without ``time_delay_distance``, the time-delay distance D_dt in Mpc).  Images with
+        |mu| below ``min_abs_magnification`` are dropped, when it is given, before the delays
+        are referred to the first image.
         """
         if np.ndim(x_source) or np.ndim(y_source):
             raise ValueError("find takes one source (two scalars); use find_many for arrays")
@@ -734,23 +732,21 @@ class ImageFinder:
         src, x, y, det, _ = self._deduplicate(*self._solve(xs, ys))
         with np.errstate(divide="ignore"):
             mu = 1.0 / det
-        parity = np.sign(det).astype(np.int64)
+        if min_abs_magnification is not None:
+            bright = np.abs(mu) >= float(min_abs_magnification)
+            src, x, y, det, mu = src[bright], x[bright], y[bright], det[bright], mu[bright]
         psi = self.lens.potential(x, y, scale=self.scale)
         fermat = 0.5 * ((x - xs[src]) ** 2 + (y - ys[src]) ** 2) - psi
         order = np.lexsort((fermat, src))
-        src, x, y, mu, parity, fermat = (a[order] for a in (src, x, y, mu, parity, fermat))
+        src, x, y, det, mu, fermat = (a[order] for a in (src, x, y, det, mu, fermat))
         if time_delay_distance is None:
             delay = np.full(src.size, np.nan)
         else:
             first = np.full(xs.size, np.inf)
             np.minimum.at(first, src, fermat)
             delay = time_delay_distance * MPC_OVER_C_IN_DAYS * (fermat - first[src]) * ARCSEC_IN_RAD**2
-        table = pd.DataFrame(
-            {"source": src, "x": x, "y": y, "magnification": mu, "parity": parity, "time_delay": delay}
-        )
-        if min_abs_magnification is not None:
-            table = table[np.abs(table["magnification"]) >= float(min_abs_magnification)]
-        return table.reset_index(drop=True)
+        return pd.DataFrame({"source": src, "x": x, "y": y, "magnification": mu,
+                             "parity": np.sign(det).astype(np.int64), "time_delay": delay})
 
     # --- internals ------------------------------------------------------------------------
     def _solve(self, xs, ys):
