@@ -111,3 +111,19 @@ def test_no_critical_curve_without_strong_lensing():
     lens = IsothermalShearLens(0.01, r_core=0.5)
     assert critical_curves(lens, PixelGrid(0.0, 0.0, (50, 50), 0.05)) == []
     assert caustics(lens, []) == []
+
+
+def test_sie_critical_curve_is_the_half_convergence_ellipse():
+    """A singular isothermal ellipsoid has |gamma| = kappa, so det A = 1 - 2 kappa and the
+    critical curve is q x'^2 + y'^2 / q = theta_e^2 (x', y' in the frame of the major axis)."""
+    from clusterlens.lens import Lens, MassComponents
+
+    theta_e, q, angle, centre, scale = 1.4, 0.6, 35.0, (0.3, -0.2), 0.8
+    lens = Lens([MassComponents("SIE", {"center_x": [centre[0]], "center_y": [centre[1]], "theta_e": [theta_e],
+                                        "r_core": [0.0], "q": [q], "angle": [angle]})])
+    curves = critical_curves(lens, PixelGrid(0.0, 0.0, (180, 190), 0.023), scale)
+    assert len(curves) == 1
+    c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    dx, dy = curves[0][:, 0] - centre[0], curves[0][:, 1] - centre[1]
+    xp, yp = c * dx + s * dy, -s * dx + c * dy
+    np.testing.assert_allclose(np.sqrt(q * xp**2 + yp**2 / q), scale * theta_e, rtol=1e-9)
