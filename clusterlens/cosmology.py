@@ -84,12 +84,27 @@ def _exact(value):
     return np.asarray(value, dtype=float).tobytes()
 
 
+_KEYS_BY_ID: dict[int, tuple[FLRW, _CosmologyKey]] = {}
+
+
 def _key(cosmo: FLRW) -> _CosmologyKey:
+    """The cache key of ``cosmo`` (remembered per object: astropy cosmologies are immutable)."""
+    known = _KEYS_BY_ID.get(id(cosmo))
+    if known is not None and known[0] is cosmo:
+        return known[1]
     if not isinstance(cosmo, FLRW):
         raise ValueError(f"expected an astropy FLRW cosmology, got {type(cosmo).__name__}")
     parameters = tuple((name, _exact(value)) for name, value in cosmo.parameters.items())
     meta = tuple(sorted((k, v) for k, v in cosmo.meta.items() if k in ("sigma8", "n", "ns")))
-    return _CosmologyKey(cosmo, (type(cosmo).__qualname__, parameters, meta))
+    key = _CosmologyKey(cosmo, (type(cosmo).__qualname__, parameters, meta))
+    _KEYS_BY_ID[id(cosmo)] = (cosmo, key)
+    return key
+
+
+@functools.lru_cache(maxsize=1024)
+def _critical_density(key: _CosmologyKey, z: float) -> float:
+    """rho_crit(z) in Msun/Mpc^3."""
+    return float(key.cosmo.critical_density(z).to_value(u.Msun / u.Mpc**3))
 
 
 def _distance_between(cosmo: FLRW, z1: float, z2: float) -> float:
@@ -201,11 +216,12 @@ def nfw_lensing_parameters(cosmo: FLRW, z_lens: float, m200, concentration):
         raise ValueError(f"m200 must be finite and > 0 Msun, got {m200}")
     if np.any(~(np.isfinite(c) & (c > 0))):
         raise ValueError(f"concentration must be finite and > 0, got {c}")
-    rho_crit = cosmo.critical_density(z_lens).to_value(u.Msun / u.Mpc**3)
+    key = _key(cosmo)
+    rho_crit = _critical_density(key, z_lens)
     r200 = (3.0 * m200 / (4.0 * math.pi * 200.0 * rho_crit)) ** (1.0 / 3.0)
     r_s = r200 / c
     rho_s = (200.0 / 3.0) * rho_crit * c**3 / (np.log1p(c) - c / (1.0 + c))
-    d_l = _distances(_key(cosmo), z_lens, z_lens)[0]
+    d_l = _distances(key, z_lens, z_lens)[0]
     sigma_crit_mpc2 = 1.0 / (4.0 * math.pi * _G_OVER_C2 * d_l)
     return rho_s * r_s / sigma_crit_mpc2, r_s / d_l / ARCSEC
 

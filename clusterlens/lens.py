@@ -40,15 +40,23 @@ class MassComponents:
 
     profile: "dPIE" | "SIE" | "NFW" | "ExternalShear"; params: the profile's keyword
     parameters (``clusterlens.profiles.<module>.PARAMETERS``) as 1-D arrays of equal
-    length M; label: where they come from, e.g. "host_halo", "tier:bright".
+    length M; label: where they come from, e.g. "host_halo", "tier:bright". ``check=False``
+    skips the parameter checks for values already validated (the CSV row schemas), which a
+    likelihood call builds many times per second.
     """
 
     profile: str
     params: dict[str, np.ndarray]
     label: str = ""
     size: int = field(init=False)
+    check: bool = field(default=True, repr=False, compare=False)
 
     def __post_init__(self):
+        if not self.check:
+            arrays = {name: np.atleast_1d(np.asarray(value, dtype=float)) for name, value in self.params.items()}
+            object.__setattr__(self, "params", arrays)
+            object.__setattr__(self, "size", next(iter(arrays.values())).size)
+            return
         if self.profile not in MASS_PROFILES:
             raise ValueError(f"unknown mass profile {self.profile!r}; expected one of {sorted(MASS_PROFILES)}")
         expected = set(MASS_PROFILES[self.profile].PARAMETERS)

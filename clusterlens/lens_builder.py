@@ -3,7 +3,8 @@
 This is the only place where CSV units become the profiles' angular units at D_LS/D_S = 1:
 dPIE ``sigma`` [km/s] -> b0 [arcsec]; NFW ``m200`` [Msun] + concentration -> (kappa_s, r_s [arcsec]);
 scaling-relation members -> sigma, r_core, r_cut in one vectorised step per tier.
-Rows of one profile in one family form one group, evaluated as one array operation.
+Rows of one profile in one family form one group, evaluated as one array operation. The rows
+were validated by their schemas, so the groups skip MassComponents' own checks.
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def mass_group(rows, label: str, cosmology, z_lens: float) -> MassComponents:
     """One group from rows of a single profile (host_halo or main_lens_mass rows)."""
     profile = rows[0].profile
     if profile == "ExternalShear":
-        return MassComponents(profile, {"gamma": _column(rows, "gamma"), "angle": _column(rows, "angle")}, label)
+        return MassComponents(profile, {"gamma": _column(rows, "gamma"), "angle": _column(rows, "angle")}, label,
+                              check=False)
     centre = {"center_x": _column(rows, "x"), "center_y": _column(rows, "y")}
     if profile == "dPIE":
         params = {"b0": dpie_b0_arcsec(_column(rows, "sigma")), "r_core": _column(rows, "r_core"),
@@ -40,7 +42,7 @@ def mass_group(rows, label: str, cosmology, z_lens: float) -> MassComponents:
         params = {"kappa_s": np.asarray(kappa_s, float), "r_s": np.asarray(r_s, float)}
     else:  # pragma: no cover - rows.py admits no other profile
         raise ValueError(f"no physics for profile {profile!r}")
-    return MassComponents(profile, {**centre, **params}, label)
+    return MassComponents(profile, {**centre, **params}, label, check=False)
 
 
 def member_arrays(tier) -> dict[str, np.ndarray]:
@@ -60,7 +62,7 @@ def tier_group_from_arrays(relation, arrays: dict[str, np.ndarray], label: str) 
     params = {"center_x": arrays["x"], "center_y": arrays["y"], "b0": dpie_b0_arcsec(sigma),
               "r_core": np.asarray(r_core, float), "r_cut": np.asarray(r_cut, float),
               "q": arrays["q"], "angle": arrays["angle"]}
-    return MassComponents("dPIE", params, label)
+    return MassComponents("dPIE", params, label, check=False)
 
 
 def tier_group(tier) -> MassComponents:
