@@ -25,6 +25,7 @@ import os
 import time
 
 import numpy as np
+from scipy.spatial.distance import pdist
 
 from clusterlens.cosmology import distance_ratio, dpie_b0_arcsec, make_cosmology, nfw_lensing_parameters
 from clusterlens.lens import Lens, MassComponents
@@ -202,6 +203,13 @@ def main() -> None:
           f"max {1e3 * np.max(singles):.1f} ms")
     print(f"find_many ({xs.size} sources): {t_many:.2f} s = {1e3 * t_many / xs.size:.1f} ms per source, "
           f"{len(table)} images")
+    ax, ay = lens.deflection(table["x"].to_numpy(), table["y"].to_numpy(), scale=scale)
+    owner = table["source"].to_numpy()
+    residual = np.hypot(table["x"] - ax - xs[owner], table["y"] - ay - ys[owner])
+    separation = min((pdist(g[["x", "y"]].to_numpy()).min() for _, g in table.groupby("source") if len(g) > 1),
+                     default=np.inf)
+    print(f"largest |beta(theta) - beta_s| of our images: {residual.max():.1e} arcsec; "
+          f"closest two images of one source: {separation:.2e} arcsec")
 
     # brute force over a box holding every image: |theta - beta| <= max |alpha|
     amax = float(np.max(np.hypot(*lens.deflection(*np.meshgrid(np.linspace(-100, 100, 201),
