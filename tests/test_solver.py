@@ -447,3 +447,13 @@ def test_model_level_find_images_uses_cosmology():
     assert len(table) == 4 and table["time_delay"].iloc[0] == 0 and np.all(table["time_delay"].iloc[1:] > 0)
     with pytest.raises(ValueError, match="z_source"):
         find_model_images(model, 0.0, 0.0, 0.3)
+
+
+def test_lens_without_centres_needs_a_region():
+    shear_only = Lens([MassComponents("ExternalShear", {"gamma": [0.1], "angle": [0.0]})])
+    with pytest.raises(ValueError, match="region"):
+        ImageFinder(shear_only, 1.0)
+    table = find_images(shear_only, 0.5, 0.2, 1.0, region=(-5, 5, -5, 5))
+    # beta = (1 - g) x, (1 + g) y for shear g along x: one image at (0.5 / 0.9, 0.2 / 1.1)
+    np.testing.assert_allclose(table[["x", "y"]].to_numpy(), [[0.5 / 0.9, 0.2 / 1.1]], atol=1e-10)
+    np.testing.assert_allclose(table["magnification"], 1 / (0.9 * 1.1), rtol=1e-10)
