@@ -80,8 +80,10 @@ def pairs_rate(pairs: int, timing: Timing) -> str:
 
 
 def ratio(peer: Timing | str | None, ours: Timing | None) -> str:
+    """lenstronomy's median time over ours: wall clock / CPU time."""
     if isinstance(peer, Timing) and ours is not None:
-        return f"{peer.median / ours.median:.3g}"
+        cpu = peer.cpu_median / ours.cpu_median if ours.cpu_seconds and peer.cpu_seconds else float("nan")
+        return f"{peer.median / ours.median:.3g}, {cpu:.3g}"
     return "-"
 
 
@@ -102,7 +104,7 @@ def lens_throughput(s: Settings) -> list[Row]:
         pairs = px.size * n_components
         t = time_calls(lambda: lens.deflection(px, py), repeats)
         live = time_calls(lambda: peer.alpha(px, py, kw), peer_repeats, warmup=1 if px.size < 1000 else 0)
-        rows.append(Row(f"A2744 deflection, {where}", t, pairs_rate(pairs, t), peak_mb(lambda: lens.deflection(px, py)),
+        rows.append(Row(f"deflection, {where}", t, pairs_rate(pairs, t), peak_mb(lambda: lens.deflection(px, py)),
                         live))
         t = time_calls(lambda: lens.deflection_and_hessian(px, py), repeats)
         if s.quick and px.size > 1000:
@@ -110,7 +112,7 @@ def lens_throughput(s: Settings) -> list[Row]:
         else:
             live = time_calls(lambda: (peer.alpha(px, py, kw), peer.hessian(px, py, kw)), peer_repeats,
                               warmup=1 if px.size < 1000 else 0)
-        rows.append(Row(f"A2744 deflection + Hessian, {where}", t, pairs_rate(pairs, t),
+        rows.append(Row(f"deflection + Hessian, {where}", t, pairs_rate(pairs, t),
                         peak_mb(lambda: lens.deflection_and_hessian(px, py)), live))
     rows[0].note = (f"{n_components} dPIE; lenstronomy: {2 * n_components} NIE, max |dalpha|/|alpha| = {worst:.1e} "
                     f"at the images")
@@ -124,7 +126,7 @@ def lens_throughput(s: Settings) -> list[Row]:
     else:
         twins = [lenstronomy_lens(lens, model.distance_ratio(z)) for z in MAP_REDSHIFTS]
         live = time_calls(lambda: [m.magnification(gx, gy, k) for m, k in twins], 1, warmup=0)
-    rows.append(Row(f"A2744 two 200x200 magnification maps (z_s = {MAP_REDSHIFTS[0]:g}, {MAP_REDSHIFTS[1]:g})", t,
+    rows.append(Row(f"two 200x200 magnification maps, z_s = {MAP_REDSHIFTS[0]:g}, {MAP_REDSHIFTS[1]:g}", t,
                     f"{2 * gx.size / t.median:.3g} pixels/s", peak_mb(two_maps), live,
                     [("Lenstool (published)", LENSTOOL_TWO_AMPLIFICATION_MAPS)]))
     return rows
@@ -143,7 +145,7 @@ def standard_case(s: Settings) -> list[Row]:
             ("100 points", (px, py), "points", s.n(200, 20), s.n(20, 3))):
         t = time_calls(lambda: lens.deflection(x, y), repeats)
         live = time_calls(lambda: peer.alpha(x, y, kw), peer_repeats, warmup=1 if x.size < 1000 else 0)
-        rows.append(Row(f"1 NFW + 300 dPIE deflection, {where}", t, pairs_rate(x.size * n_components, t),
+        rows.append(Row(f"deflection, {where}", t, pairs_rate(x.size * n_components, t),
                         peak_mb(lambda: lens.deflection(x, y)), live,
                         [(peer_name, QUOTED[peer_name][key]) for peer_name in ("lenstronomy", "autolens")]))
     rows[0].note = f"max |dalpha|/|alpha| vs lenstronomy at the 100 points = {worst:.1e}"
@@ -170,7 +172,7 @@ def likelihoods(s: Settings) -> list[Row]:
         with np.errstate(divide="ignore", invalid="ignore"):
             t = time_each(L, draws)
             peak = peak_mb(lambda: L(draws[0]))
-        rows.append(Row(f"A2744 likelihood, {label}", t, f"{1 / t.median:.3g} calls/s", peak, live, quoted))
+        rows.append(Row(label, t, f"{1 / t.median:.3g} calls/s", peak, live, quoted))
     modes = ", ".join(f"{model.tiers[t].name}: {mode}" for t, mode in
                       make_likelihood(model).lens.tier_modes)
     rows[0].note = (f"{len(L.parameters)} free, {x.size} images, 258 dPIE; tiers {modes}; lenstronomy: alpha + "
@@ -222,10 +224,10 @@ def image_finding(s: Settings) -> list[Row]:
                      f"among ours")
         else:
             live = f"> {LENSTRONOMY_SOLVER_LIMIT:.0f} s (stopped)"
-    return [Row("A2744 ImageFinder mesh (one source redshift)", mesh, f"{finder.mesh.triangles.shape[0]} triangles",
+    return [Row("ImageFinder mesh (one source redshift)", mesh, f"{finder.mesh.triangles.shape[0]} triangles",
                 peak_mb(lambda: ImageFinder(lens, scale))),
-            Row("A2744 find images, per source (mesh built)", per_source, "", peak_mb(lambda: finder.find(xs, ys))),
-            Row("A2744 images of one source from scratch (mesh + find)", scratch, "", None, live, quoted, note)]
+            Row("find, per source (mesh built)", per_source, "", peak_mb(lambda: finder.find(xs, ys))),
+            Row("one source from scratch (mesh + find)", scratch, "", None, live, quoted, note)]
 
 
 def simulation(s: Settings) -> list[Row]:
@@ -235,7 +237,7 @@ def simulation(s: Settings) -> list[Row]:
         count = iter(range(100))
         t = time_calls(lambda: simulate(EXAMPLE, Path(tmp) / f"out{next(count)}", seed=0), s.n(2, 1), warmup=0)
         peak = None if s.quick else peak_mb(lambda: simulate(EXAMPLE, Path(tmp) / "peak", seed=0))
-    return [Row("simulate example_cluster (image + points + files)", t, "", peak)]
+    return [Row("simulate example_cluster", t, "", peak)]
 
 
 def full_fit() -> list[Row]:
@@ -257,21 +259,23 @@ def full_fit() -> list[Row]:
 # ---------------------------------------------------------------------------------------- output
 def table(rows: list[Row], title: str) -> Table:
     out = Table(title=title, title_justify="left")
-    out.add_column("case")
-    out.add_column(escape("clusterlens: median [min-max] n"), justify="right")
-    out.add_column("cpu", justify="right")
-    out.add_column("throughput", justify="right")
-    out.add_column("peak MB", justify="right")
-    out.add_column("lenstronomy live", justify="right")
-    out.add_column("lenstr./ours", justify="right")
-    out.add_column("quoted (issue #8 / published) and its ratio to ours", justify="left")
+    out.add_column("case", no_wrap=True)
+    out.add_column(escape("clusterlens [min-max] n"), justify="right", no_wrap=True)
+    out.add_column("cpu", justify="right", no_wrap=True)
+    out.add_column("throughput", justify="right", no_wrap=True)
+    out.add_column("peak MB", justify="right", no_wrap=True)
+    out.add_column(escape("lenstronomy live [min-max] n"), justify="right", no_wrap=True)
+    out.add_column("cpu", justify="right", no_wrap=True)
+    out.add_column("lenstr./ours wall, cpu", justify="right", no_wrap=True)
+    out.add_column("quoted (their time / ours)", justify="left")
     for r in rows:
         peer = str(r.peer) if r.peer is not None else "-"
+        peer_cpu = format_seconds(r.peer.cpu_median) if isinstance(r.peer, Timing) else "-"
         quoted = "; ".join(f"{who} {format_seconds(sec)} ({sec / r.ours.median:.3g}x)" for who, sec in r.quoted)
         peak = "-" if r.peak is None else f"{r.peak:.0f}" if r.peak >= 10 else f"{r.peak:.2g}"
         cpu = format_seconds(r.ours.cpu_median) if r.ours else "-"
-        cells = (r.case, str(r.ours) if r.ours else "-", cpu, r.throughput, peak, peer, ratio(r.peer, r.ours),
-                 quoted or "-")
+        cells = (r.case, str(r.ours) if r.ours else "-", cpu, r.throughput, peak, peer, peer_cpu,
+                 ratio(r.peer, r.ours), quoted or "-")
         out.add_row(*(escape(c) for c in cells))
     return out
 
@@ -283,18 +287,18 @@ def run_suite(args, console: Console) -> None:
     console.print("peers: " + "; ".join(f"{k} {v}" for k, v in status.items())
                   + " (autolens: only the figures quoted in issue #8)" * (status["autolens"] == "not installed"))
     console.print(f"mode: {'quick' if s.quick else 'full'}{' + fit' if args.with_fit else ''}")
-    sections = [("lens-point throughput: Abell 2744, best.par", lens_throughput),
-                ("issue #8 standard lens", standard_case),
-                ("likelihood: Abell 2744 with tiers (A2744_SLspec.par)", likelihoods),
-                ("image finding: Abell 2744, best.par", image_finding),
-                ("simulation", simulation)]
+    sections = [("lens-point throughput: Abell 2744, best.par (258 dPIE)", lens_throughput),
+                ("issue #8 standard lens: 1 NFW + 300 dPIE", standard_case),
+                ("one likelihood call: Abell 2744 with tiers (A2744_SLspec.par, 83 images, 7 free)", likelihoods),
+                ("image finding: Abell 2744, best.par, one source", image_finding),
+                ("simulation: datasets/example_cluster (image, points, files)", simulation)]
     if args.with_fit:
-        sections.append(("fit", lambda _: full_fit()))
+        sections.append(("fit: datasets/example_cluster (clusterlens.fit.run)", lambda _: full_fit()))
     notes = []
     for title, case in sections:
         rows = case(s)
         console.print(table(rows, title))
-        notes += [f"{r.case}: {r.note}" for r in rows if r.note]
+        notes += [f"{title.split(':')[0]}, {r.case}: {r.note}" for r in rows if r.note]
     console.print("notes:")
     for note in notes:
         console.print(f"  - {note}")
@@ -344,7 +348,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="print cProfile's top entries (A2744 likelihood, grid deflection) instead of the table")
     args = parser.parse_args()
-    console = Console() if sys.stdout.isatty() else Console(width=220)
+    console = Console() if sys.stdout.isatty() else Console(width=240)
     if args.profile:
         profile(console)
     else:
