@@ -109,7 +109,7 @@ def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--priors", type=Path, default=None, help="a priors CSV replacing the folder's priors.csv")
     p.add_argument("--likelihood", choices=("source", "image"), default="source",
                    help="source-plane (default, fast) or image-plane chi2 of the multiple images")
-    p.add_argument("--nlive", type=int, default=200, help="live points (default 200)")
+    p.add_argument("--nlive", type=int, default=100, help="live points (default 100)")
     p.add_argument("--cores", type=int, default=None,
                    help="processes evaluating the likelihood (default: every core available)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")

@@ -98,7 +98,6 @@ def images_plot(predicted: pd.DataFrame, path: str | Path, image: np.ndarray | N
     sky.set_xlabel("x [arcsec] (West)")
     sky.set_ylabel("y [arcsec] (North)")
     sky.set_title(title or "observed (o) and predicted (x) images")
-    sky.legend(fontsize=7, loc="upper right", ncols=2 if len(names) > 6 else 1, framealpha=0.7)
     for radius, style in ((1, "-"), (3, "--")):
         offsets.add_patch(Circle((0, 0), radius, fill=False, linestyle=style, color="0.5"))
     dxy = np.concatenate([((predicted["x_pred"] - predicted["x_obs"]) / predicted["sigma"]).to_numpy(float),
@@ -112,5 +111,6 @@ def images_plot(predicted: pd.DataFrame, path: str | Path, image: np.ndarray | N
     offsets.set_xlabel("(x_pred - x_obs) / sigma")
     offsets.set_ylabel("(y_pred - y_obs) / sigma")
     offsets.set_title("offsets (circles: 1 and 3 sigma)")
+    offsets.legend(fontsize=7, loc="upper left", ncols=2 if len(names) > 6 else 1, framealpha=0.7)
     fig.tight_layout()
     return save_png(fig, path)

@@ -33,7 +33,7 @@ def main() -> None:
         dict(family="scaling_relations", galaxy="members", parameter="sigma_ref", prior="uniform", lower=100, upper=250),
     ]
     result = clusterlens.fit.fit(dataset, priors=priors, out=HERE / "output" / "start_here_fit", nlive=50,
-                                 resume=True, console=console)
+                                 resume=True, overwrite=True, console=console)
 
     console.rule("4. Results")
     console.print(f"posterior samples:   {result.folder / 'samples.csv'}\n"

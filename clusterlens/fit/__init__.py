@@ -1,7 +1,7 @@
 """Fitting: priors.csv -> free parameters, point-image likelihoods, dynesty nested sampling, results.
 
     import clusterlens.fit
-    result = clusterlens.fit.fit("results/example_cluster/dataset", nlive=200, cores=2)
+    result = clusterlens.fit.fit("results/example_cluster/dataset", nlive=100, cores=2)
     result = clusterlens.fit.run("datasets/example_cluster")        # simulate (or reuse) + fit
     model = clusterlens.fit.with_priors(model, [dict(family="main_lens_mass", galaxy="BCG",
                                                      parameter="sigma", prior="uniform", lower=200, upper=500)])

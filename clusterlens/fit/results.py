@@ -294,16 +294,16 @@ def summary_table(result: FitResult):
              f"{info['niter']} iterations, {info['likelihood_calls']} likelihood calls")
     chi2 = info.get("max_likelihood", {}).get("chi2") or {}
     caption = ", ".join(f"{k} {_number(v)}" for k, v in chi2.items() if isinstance(v, (int, float)))
-    table = Table(title=title, title_justify="left", header_style="bold cyan", box=box.SIMPLE_HEAD,
-                  caption=f"at max likelihood: {caption}" if caption else None, caption_justify="left")
+    table = Table(title=Text(title), title_justify="left", header_style="bold cyan", box=box.SIMPLE_HEAD,
+                  caption=Text(f"at max likelihood: {caption}") if caption else None, caption_justify="left")
     has_truth = result.summary["truth"].notna().any()
     for name in ("parameter", "median", "68% interval", "95% interval", "max like.", *(("truth",) if has_truth else ())):
         table.add_column(name, justify="left" if name == "parameter" else "right")
     for r in result.summary.to_dict("records"):
         unit = f" [{r['unit']}]" if isinstance(r["unit"], str) and r["unit"] else ""
-        cells = [f"{r['galaxy']} {r['parameter']}{unit}", _number(r["median"]),
-                 f"{_number(r['p16'])} .. {_number(r['p84'])}", f"{_number(r['p2.5'])} .. {_number(r['p97.5'])}",
-                 _number(r["max_likelihood"])]
+        cells = [Text(t) for t in (f"{r['galaxy']} {r['parameter']}{unit}", _number(r["median"]),
+                                   f"{_number(r['p16'])} .. {_number(r['p84'])}",
+                                   f"{_number(r['p2.5'])} .. {_number(r['p97.5'])}", _number(r["max_likelihood"]))]
         if has_truth:
             inside = r["p2.5"] <= r["truth"] <= r["p97.5"]
             cells.append(Text(_number(r["truth"]), style="" if inside else "bold red"))

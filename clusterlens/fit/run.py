@@ -170,7 +170,7 @@ def _versions() -> dict:
 
 
 def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[Mapping] | None = None,
-        out: str | os.PathLike | None = None, likelihood: str = "source", nlive: int = 200, cores: int | None = None,
+        out: str | os.PathLike | None = None, likelihood: str = "source", nlive: int = 100, cores: int | None = None,
         resume: bool = False, seed: int = 0, *, bound: str = "multi", sample_method: str = "auto",
         dlogz: float | None = None, dynamic: bool = False, queue_size: int | None = None,
         checkpoint_every: float = 60.0, overwrite: bool = False, plots: bool = True, progress: bool = True,

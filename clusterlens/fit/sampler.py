@@ -60,7 +60,7 @@ class SamplerSettings:
     (1 = one at a time; a pool uses one per process by default).
     """
 
-    nlive: int = 200
+    nlive: int = 100
     bound: str = "multi"
     sample: str = "auto"
     dlogz: float | None = None
