@@ -3,8 +3,10 @@
 Simulates (or reuses) the example's dataset in results/bench_fit/dataset, then times, at prior draws
 of the example's ten free parameters (priors.csv):
 - the prior transform alone (unit cube -> parameters);
-- the source-plane and image-plane likelihoods with the fixed-lens cache on (members and fixed
-  galaxies evaluated once at the observed images) and off (everything recomputed per call);
+- the source-plane and image-plane likelihoods with the fixed-lens cache on (lens components without
+  free cells evaluated once at the observed images) and off (everything recomputed per call), for
+  the example's priors (the members' scaling relation is free, so the members are recomputed) and
+  for the same priors without the scaling relation (the members are fixed, hence cached);
 numba's parallel loops on one thread, as during a fit. ``--full`` also runs the README's fit (the
 defaults of ``clusterlens run``) on every available core and prints its wall time. Timings are the
 best of a few repeats; a shared machine makes them noisy.
@@ -21,6 +23,7 @@ import numpy as np
 
 import clusterlens
 from clusterlens.fit.likelihood import make_likelihood
+from clusterlens.fit.priors import replace_priors
 from clusterlens.fit.sampler import available_cores, numba_single_thread
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,19 +52,23 @@ def main() -> None:
 
     dataset = clusterlens.ensure_dataset(MODEL, DATASET, seed=0)
     model = clusterlens.load_model(dataset)
+    fixed_members = replace_priors(model, [p for p in model.priors if p.family != "scaling_relations"])
+    cases = {"example priors (members' scaling relation free: members recomputed)": model,
+             "scaling relation fixed (members evaluated once at the images)": fixed_members}
+    print(f"{len(model.point_datasets)} observed images, {sum(len(t.members) for t in model.tiers)} members; "
+          f"{args.calls} prior draws per timing (calls/s, best of {REPEATS})")
     rng = np.random.default_rng(1)
     with numba_single_thread():
-        parameters = make_likelihood(model).parameters
-        unit = rng.random((args.calls, len(parameters)))
-        values = np.array([parameters.transform(u) for u in unit])
-        print(f"{len(parameters)} free parameters, {len(model.point_datasets)} observed images, "
-              f"{sum(len(t.members) for t in model.tiers)} members; {args.calls} prior draws")
-        print(f"prior transform:              {best_rate(parameters.transform, unit):9.0f} calls/s")
-        for kind in ("source", "image"):
-            for cache in (True, False):
-                likelihood = make_likelihood(model, kind, cache=cache)
-                rate = best_rate(likelihood, values)
-                print(f"{kind:6s}-plane likelihood, cache {'on ' if cache else 'off'}: {rate:9.0f} calls/s")
+        for title, case in cases.items():
+            parameters = make_likelihood(case).parameters
+            unit = rng.random((args.calls, len(parameters)))
+            values = np.array([parameters.transform(u) for u in unit])
+            print(f"{title}, {len(parameters)} free parameters")
+            print(f"  prior transform:               {best_rate(parameters.transform, unit):8.0f}")
+            for kind in ("source", "image"):
+                for cache in (True, False):
+                    rate = best_rate(make_likelihood(case, kind, cache=cache), values)
+                    print(f"  {kind + '-plane':12s} likelihood, cache {'on ' if cache else 'off'}: {rate:8.0f}")
     if args.full:
         from clusterlens.fit import fit
 

@@ -3,8 +3,10 @@ model's closure (it re-simulates the observed images), results files, resume aft
 the image-plane likelihood and the CLI."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -175,3 +177,20 @@ def test_cli_run_with_two_processes_matches_the_in_process_chain(model_folder, d
                  plots=False)
     pd.testing.assert_frame_equal(pooled.samples, serial.samples)
     assert pooled.info["niter"] == serial.info["niter"]
+
+
+@pytest.mark.skipif(shutil.which("mpiexec") is None or importlib.util.find_spec("mpi4py") is None,
+                    reason="needs an MPI launcher (mpiexec) and mpi4py")
+def test_mpi_ranks_give_the_same_chain_as_the_in_process_queue(dataset, tmp_path):
+    """Under mpiexec -n 3, rank 0 samples and 2 ranks evaluate: the chain of queue_size 2."""
+    out = tmp_path / "mpi"
+    command = ["mpiexec", "-n", "3", sys.executable, "-m", "clusterlens.cli", "fit", str(dataset), "--out", str(out),
+               "--nlive", "30", "--seed", "3", "--quiet", "--no-plots"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    ranks = read_results(out)
+    assert ranks.info["mpi"] and ranks.info["sampler"]["queue_size"] == 2
+    serial = fit(dataset, out=tmp_path / "serial", nlive=30, seed=3, cores=1, queue_size=2, progress=False,
+                 plots=False)
+    pd.testing.assert_frame_equal(ranks.samples, serial.samples)
