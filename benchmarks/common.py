@@ -87,11 +87,13 @@ class Timing:
 
 
 def format_seconds(t: float) -> str:
-    """A duration with a readable unit (us, ms, s)."""
+    """A duration with a readable unit (ns, us, ms, s)."""
     if not np.isfinite(t):
         return "-"
-    if t < 1e-3:
-        return f"{t * 1e6:.0f} us"
+    if abs(t) < 1e-6:
+        return f"{t * 1e9:.3g} ns"
+    if abs(t) < 1e-3:
+        return f"{t * 1e6:.3g} us"
     if t < 1.0:
         return f"{t * 1e3:.3g} ms"
     return f"{t:.3g} s"

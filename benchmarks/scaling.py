@@ -10,8 +10,10 @@
 Each time is the median over repeats (seeded prior draws for the likelihood), wall clock and CPU
 time of this process; the code timed is single-threaded, so on an idle machine the two agree, and on
 a shared one the CPU time leaves out the time other processes held the cores. The slope of
-log(CPU time) versus log(N) is fitted over the upper half of each range, where fixed per-call costs
-no longer dominate (1 = linear). Prints the table and writes benchmarks/scaling.png (CPU times).
+log(CPU time) versus log(N) is fitted over the upper half of each range (1 = linear); since a fixed
+per-call cost flattens that slope, an affine model t = a + b N is also fitted (least squares in
+relative error) and its largest relative residual printed: a small residual means "linear plus a
+constant". Prints the tables and writes benchmarks/scaling.png (CPU times).
 
 Run: python benchmarks/scaling.py [--quick]
 """
@@ -68,6 +70,15 @@ def slope(n: list[int], timings: list[Timing]) -> float:
     return float(np.polyfit(np.log(n[upper]), np.log(t[upper]), 1)[0])
 
 
+def affine(n: list[int], timings: list[Timing]) -> tuple[float, float, float]:
+    """(a, b, worst relative residual) of t = a + b n fitted to the median CPU times (ms), each point
+    weighted by 1/t."""
+    n, t = np.asarray(n, float), cpu_ms(timings)
+    design = np.column_stack([np.ones_like(n), n]) / t[:, None]
+    (a, b), *_ = np.linalg.lstsq(design, np.ones_like(t), rcond=None)
+    return float(a), float(b), float(np.max(np.abs((a + b * n) / t - 1)))
+
+
 def cpu_ms(timings: list[Timing]) -> np.ndarray:
     return np.array([t.cpu_median for t in timings]) * 1e3
 
@@ -82,14 +93,18 @@ def plot(members, member_series, images, image_series, path: Path) -> None:
     for ax, n, series, xlabel in ((axes[0], members, member_series, "members N"),
                                   (axes[1], images, image_series, "observed images N")):
         for label, t in series.items():
-            ax.loglog(n, cpu_ms(t), "o-", label=f"{label} (slope {slope(n, t):.2f})")
+            line, = ax.loglog(n, cpu_ms(t), "o", label=f"{label} (slope {slope(n, t):.2f})")
+            a, b, _ = affine(n, t)
+            dense = np.geomspace(min(n), max(n), 100)
+            ax.loglog(dense, a + b * dense, "-", color=line.get_color(), lw=1)
         ref = np.asarray(n, float)
         top = max(np.max(cpu_ms(t)) for t in series.values())
-        ax.loglog(ref, top * ref / ref.max(), "k:", lw=1, label="linear")
+        ax.loglog(ref, top * ref / ref.max(), "k:", lw=1, label="proportional to N")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("CPU time per call [ms]")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
+    fig.suptitle("markers: median CPU time; lines: fitted a + b N", fontsize=9)
     axes[0].set_title(f"vs members ({N_POINTS} points; likelihood: {N_IMAGES_FIXED} images)")
     axes[1].set_title(f"vs images ({N_MEMBERS_FIXED} members)")
     fig.savefig(path, dpi=110)
@@ -131,6 +146,10 @@ def main() -> None:
             table.add_row(str(count), *(f"{format_seconds(t[i].median)} / {format_seconds(t[i].cpu_median)}"
                                         for t in series.values()))
         table.add_row("slope of log(cpu), upper half", *(f"{slope(n, t):.2f}" for t in series.values()))
+        fits = [affine(n, t) for t in series.values()]
+        table.add_row(f"cpu = a + b N: a, b per {unit[:-1]}",
+                      *(f"{format_seconds(a / 1e3)}, {format_seconds(b / 1e3)}" for a, b, _ in fits))
+        table.add_row("largest relative residual", *(f"{100 * worst:.0f} %" for _, _, worst in fits))
         console.print(table)
     plot(members, member_series, images, image_series, args.output)
     console.print(escape(f"figure: {args.output}; times are medians over {repeats} repeats (deflection) or "
