@@ -76,10 +76,6 @@ class Timing:
     def cpu_median(self) -> float:
         return float(np.median(self.cpu_seconds)) if self.cpu_seconds else float("nan")
 
-    @property
-    def iqr(self) -> tuple[float, float]:
-        return tuple(float(v) for v in np.percentile(self.seconds, [25, 75]))
-
     def __str__(self) -> str:
         if len(self.seconds) == 1:
             return f"{format_seconds(self.median)} (n=1)"
