@@ -272,7 +272,7 @@ class PointLikelihood:
             det = a11 * a22 - a12 * a12
             step_x, step_y = (a22 * rx - a12 * ry) / det, (a11 * ry - a12 * rx) / det
             step = np.hypot(step_x, step_y)
-            cap = np.where(step > 1.0, 1.0 / step, 1.0)  # at most 1 arcsec per iteration
+            cap = 1.0 / np.maximum(step, 1.0)  # at most 1 arcsec per iteration
             x[idx] -= cap * step_x
             y[idx] -= cap * step_y
             active[idx] = (residual[idx] > 1e-9) & np.isfinite(step)
