@@ -54,3 +54,18 @@ def test_apply_writes_values_into_rows(model):
     assert changed.main_galaxies[1] == model.main_galaxies[1]
     with pytest.raises(ValueError, match="main_lens_mass row 1"):
         params.apply(model, [0.1, 180.0])  # r_cut below r_core
+
+
+@pytest.mark.parametrize("prior", [
+    {"prior": "uniform", "lower": -2.0, "upper": 5.0},
+    {"prior": "loguniform", "lower": 1e13, "upper": 1e16},
+    {"prior": "normal", "mean": 3.0, "sigma": 0.5},
+    {"prior": "truncnormal", "lower": 0.0, "upper": 1.0, "mean": 0.2, "sigma": 0.4},
+])
+def test_closed_form_quantiles_equal_scipy_ppf(prior):
+    from clusterlens.fit.parameters import distribution, quantile
+    from clusterlens.rows import Prior
+
+    row = Prior(family="host_halo", galaxy="halo", parameter="m200", **prior)
+    u = np.linspace(0.001, 0.999, 101)
+    assert quantile(row, u) == pytest.approx(distribution(row).ppf(u), rel=1e-12, abs=1e-12)

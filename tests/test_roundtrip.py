@@ -141,3 +141,15 @@ def test_property_test_covered_every_family():
     if not any(WRITTEN.values()):
         pytest.skip("run together with test_random_valid_rows_survive_write_read")
     assert all(count > 0 for count in WRITTEN.values()), WRITTEN
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        save_model(load_model(EXAMPLE), tmp_path)
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "main_lens_mass.csv").stat().st_mode) == 0o644
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
-from scipy import stats
+from scipy import special, stats
 
 from ..model import ClusterModel, prior_targets
 from ..families import FAMILIES
@@ -29,6 +29,19 @@ def distribution(prior) -> stats.rv_continuous:
         return stats.norm(prior.mean, prior.sigma)
     a, b = (prior.lower - prior.mean) / prior.sigma, (prior.upper - prior.mean) / prior.sigma
     return stats.truncnorm(a, b, loc=prior.mean, scale=prior.sigma)
+
+
+def quantile(prior, u: np.ndarray) -> np.ndarray:
+    """Inverse CDF of a prior row at ``u`` in [0, 1] (closed forms; dynesty calls this per proposal)."""
+    if prior.prior == "uniform":
+        return prior.lower + u * (prior.upper - prior.lower)
+    if prior.prior == "loguniform":
+        return prior.lower * (prior.upper / prior.lower) ** u
+    if prior.prior == "normal":
+        return prior.mean + prior.sigma * special.ndtri(u)
+    lo = special.ndtr((prior.lower - prior.mean) / prior.sigma)
+    hi = special.ndtr((prior.upper - prior.mean) / prior.sigma)
+    return np.clip(prior.mean + prior.sigma * special.ndtri(lo + u * (hi - lo)), prior.lower, prior.upper)
 
 
 @dataclass(frozen=True)
@@ -70,7 +83,7 @@ class Parameters:
 
     def transform(self, unit: Sequence[float]) -> np.ndarray:
         """Map a point of the unit hypercube to parameter values (inverse CDF of each prior)."""
-        return np.array([self._dists[i].ppf(u) for i, u in enumerate(unit)], dtype=float)
+        return np.array([quantile(p.prior, u) for p, u in zip(self.free, unit)], dtype=float)
 
     def log_prior(self, values: Sequence[float]) -> float:
         return float(sum(d.logpdf(v) for d, v in zip(self._dists, values)))
