@@ -1,8 +1,8 @@
 """Lens evaluation speed: 1 NFW + 300 elliptical dPIE members, clusterlens vs lenstronomy.
 
 Prints member-point pairs per second for deflection and deflection + Hessian on a
-200 x 200 grid and on 100 points, for clusterlens's numba and numpy backends (both
-single-threaded) and for lenstronomy on the same model (each dPIE as a difference of two NIE, see
+200 x 200 grid and on 100 points, for clusterlens's numba and numpy backends (evaluations of
+>= 1e6 pairs split over the usable cores; CLUSTERLENS_THREADS=1 for one) and for lenstronomy on the same model (each dPIE as a difference of two NIE, see
 clusterlens.profiles.dpie), with ratios. Timings are the best of a few repeats;
 on a shared machine they are noisy.
 
@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from clusterlens.lens import Lens, MassComponents
+from clusterlens.lens import Lens, MassComponents, default_threads
 
 N_MEMBERS = 300
 SEED = 20240611
@@ -91,8 +91,8 @@ def main() -> None:
     ref = peer.alpha(px, py, peer_kwargs)
     got = fast.deflection(px, py)
     worst = np.max(np.abs(np.array(got) - np.array(ref)) / np.hypot(*ref))
-    print(f"model: 1 NFW + {N_MEMBERS} elliptical dPIE ({n_pairs_per_point} components); all paths single-threaded "
-          f"(numba {numba.__version__}); os.cpu_count() {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
+    print(f"model: 1 NFW + {N_MEMBERS} elliptical dPIE ({n_pairs_per_point} components); clusterlens threads "
+          f"{default_threads()} for >= 1e6 pairs (numba {numba.__version__}); os.cpu_count() {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
     print(f"max |alpha_clusterlens - alpha_lenstronomy| / |alpha| on 100 points: {worst:.1e}")
     print(f"{'points':>14} {'quantity':>20} {'numba pairs/s':>14} {'numpy pairs/s':>14} "
           f"{'lenstronomy':>12} {'numba/lenst.':>12} {'numpy/lenst.':>12} {'numba ms':>9}")

@@ -20,6 +20,7 @@ Run: python benchmarks/scaling.py [--quick]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -34,6 +35,8 @@ from common import (Timing, format_seconds, machine, prior_draws, random_dpie_le
                     synthetic_model, time_calls, time_each)
 
 from clusterlens.fit.likelihood import make_likelihood  # noqa: E402
+
+os.environ.setdefault("CLUSTERLENS_THREADS", "1")  # single-threaded: CPU time measures the work itself
 
 OUTPUT = Path(__file__).resolve().parent / "scaling.png"
 N_POINTS = 1000

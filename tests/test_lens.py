@@ -255,3 +255,23 @@ def test_empty_group_contributes_nothing():
         model = Lens([empty], backend=backend)
         assert np.all(np.array(model.deflection_and_hessian(x, y)) == 0.0)
         assert np.all(model.potential(x, y) == 0.0)
+
+
+def test_threads_split_points_without_changing_a_bit():
+    from clusterlens.lens import THREAD_MIN_PAIRS, Lens, MassComponents
+
+    rng = np.random.default_rng(11)
+    m = 400
+    members = MassComponents("dPIE", {"center_x": rng.uniform(-50, 50, m), "center_y": rng.uniform(-50, 50, m),
+                                      "b0": rng.uniform(0.1, 1.0, m), "r_core": rng.uniform(0.0, 0.2, m),
+                                      "r_cut": rng.uniform(5, 30, m), "q": rng.uniform(0.4, 1.0, m),
+                                      "angle": rng.uniform(0, 180, m)}, "tier")
+    halo = MassComponents("NFW", {"center_x": [0.0], "center_y": [0.0], "kappa_s": [0.3], "r_s": [40.0]}, "halo")
+    x, y = rng.uniform(-60, 60, (2, 3001))
+    assert x.size * (m + 1) >= THREAD_MIN_PAIRS
+    for backend in ("numpy", "numba"):
+        one = Lens([members, halo], backend=backend, threads=1)
+        three = Lens([members, halo], backend=backend, threads=3)
+        for a, b in zip(one.deflection_and_hessian(x, y), three.deflection_and_hessian(x, y)):
+            assert np.array_equal(a, b)
+        assert np.array_equal(one.potential(x, y), three.potential(x, y))
