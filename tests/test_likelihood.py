@@ -155,3 +155,12 @@ def test_free_source_redshift_changes_only_its_system(truth):
     system = like.images.system
     assert np.all(shifted[system == 0] > at_truth[system == 0])
     assert np.allclose(shifted[system != 0], at_truth[system != 0], atol=1e-12)
+
+
+def test_degrees_of_freedom_count_every_constraint(truth):
+    like = make_likelihood(truth)
+    n, k = len(like.images.x), like.images.n_systems
+    assert like.chi2(like.parameters.values(truth))["dof"] == 2 * (n - k) - len(like.parameters)
+    model = with_exact_images(truth, flux=True)
+    like = make_likelihood(model)
+    assert like.chi2(like.parameters.values(model))["dof"] == 2 * (n - k) + (n - k) - len(like.parameters)

@@ -359,9 +359,16 @@ class PointLikelihood:
         return -0.5 * chi2 if np.isfinite(chi2) else -np.inf
 
     def chi2(self, values) -> dict:
-        """Total and per-term chi2, image count and degrees of freedom at ``values``."""
+        """Total and per-term chi2, image count and degrees of freedom at ``values``.
+
+        dof = constraints - free parameters: 2 per image less 2 per system (its solved source), plus
+        one per measured flux less one per system with fluxes (its solved intrinsic flux), plus one
+        per measured delay less one per system with delays (its reference image)."""
         out = self.evaluate(values)
-        n_constraints = 2 * (len(self.images.x) - self.images.n_systems)
+        im = self.images
+        n_constraints = 2 * (len(im.x) - im.n_systems)
+        for measured in (np.isfinite(im.flux), np.isfinite(im.time_delay)):
+            n_constraints += int(measured.sum()) - len(np.unique(im.system[measured]))
         return {"chi2": out["chi2"], "chi2_pos": out["chi2_pos"], "chi2_flux": out["chi2_flux"],
                 "chi2_td": out["chi2_td"], "n_images": int(len(self.images.x)),
                 "dof": int(n_constraints - len(self.parameters))}
