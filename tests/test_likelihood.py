@@ -35,6 +35,8 @@ def test_chi2_vanishes_at_the_truth(truth, kind):
 def test_fast_path_equals_full_recomputation(truth, kind):
     fast, full = make_likelihood(truth, kind), make_likelihood(truth, kind, cache=False)
     assert fast.lens.tier_modes[0][1] == "amplitude"
+    assert sorted(a[2] for a in fast.lens.amplitudes) == ["gamma", "sigma", "sigma_ref"]  # m200 is recomputed
+    assert not full.lens.amplitudes
     assert all(mode == "recompute" for _, mode in full.lens.tier_modes)
     rng = np.random.default_rng(0)
     for _ in range(4):

@@ -29,9 +29,10 @@ log L = -chi2 / 2 (the constant Gaussian normalisation is omitted). Parameters o
 physical range (e.g. r_core >= r_cut) give log L = -inf.
 
 **Fast path** (:class:`LensAtImages`): lens groups whose rows hold no free cell are evaluated once
-at the observed images; a tier whose only free cell is ``sigma_ref`` is evaluated once and rescaled
-exactly by (sigma_ref / sigma_ref_0)^2 (every member's b0 is proportional to sigma_ref^2); only
-groups with free cells are recomputed per call.
+at the observed images; a row whose only free cell is its amplitude (dPIE ``sigma``, SIE ``theta_e``,
+shear ``gamma``) and a tier whose only free cell is ``sigma_ref`` are evaluated once and rescaled
+exactly ((sigma/sigma_0)^2: b0 is proportional to sigma^2 for a dPIE and for every member of a tier;
+theta_e and gamma linearly); only groups with other free cells are recomputed per call.
 """
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ from .parameters import Parameters
 
 ARCSEC2_TO_RAD2 = (np.pi / 180 / 3600) ** 2
 MPC_OVER_C_DAYS = 3.0856775814913673e19 / 299792.458 / 86400.0  # 1 Mpc / c in days
+#: Amplitude cell of each profile and the power of it that the deflection is proportional to
+#: (dPIE b0 = 6 pi (sigma/c)^2; SIE theta_e; shear gamma): such a cell alone is rescaled exactly.
+AMPLITUDES = {"dPIE": ("sigma", 2.0), "SIE": ("theta_e", 1.0), "ExternalShear": ("gamma", 1.0)}
 
 
 @dataclass(frozen=True)
@@ -99,18 +103,29 @@ class LensAtImages:
         self.model, self.parameters, self.x, self.y = model, parameters, x, y
         self.with_potential = with_potential
         affected = parameters.affected_rows() if cache else None
+        free_columns: dict[tuple[str, int], set[str]] = {}
+        for p in parameters.free:
+            free_columns.setdefault((p.family, p.index), set()).add(p.column)
+        #: (family, row index, column, base value, power, cached part): exact amplitude rescaling
+        self.amplitudes: list[tuple[str, int, str, float, float, np.ndarray]] = []
         self.free_rows = {}
         fixed_groups = []
         for family in ("host_halo", "main_lens_mass"):
             rows = self.model.rows(family)
             free = set(range(len(rows))) if affected is None else affected.get(family, set())
-            self.free_rows[family] = sorted(free)
+            self.free_rows[family] = []
+            for i in sorted(free):
+                column, power = AMPLITUDES.get(rows[i].profile, (None, 0.0))
+                base = getattr(rows[i], column) if column else 0.0
+                if affected is not None and free_columns[(family, i)] == {column} and base > 0:
+                    part = self._evaluate(_groups(self.model, family, [rows[i]]))
+                    self.amplitudes.append((family, i, column, base, power, part))
+                else:
+                    self.free_rows[family].append(i)
             fixed_groups += _groups(self.model, family, [r for i, r in enumerate(rows) if i not in free])
         free_members = set() if affected is None else affected.get("scaling_galaxies", set())
-        free_relations = set() if affected is None else affected.get("scaling_relations", set())
         member_index = {id(m): i for i, m in enumerate(self.model.rows("scaling_galaxies"))}
         self.tier_modes = []
-        self.amplitude_tiers = []
         self._tier_members: dict[int, list[int]] = {}
         self._tier_arrays: dict[int, dict] = {}
         for t, tier in enumerate(self.model.tiers):
@@ -118,21 +133,23 @@ class LensAtImages:
                 continue
             indices = [member_index[id(m)] for m in tier.members]
             touched_members = any(i in free_members for i in indices)
-            columns = {p.column for p in self.parameters.free if p.family == "scaling_relations" and p.index == t}
-            if affected is None or touched_members or (t in free_relations and columns != {"sigma_ref"}):
+            columns = free_columns.get(("scaling_relations", t), set())
+            if affected is None or touched_members or (columns and columns != {"sigma_ref"}):
                 mode = "recompute"
                 self._tier_members[t] = indices
                 if not touched_members:
                     self._tier_arrays[t] = member_arrays(tier)
             elif columns == {"sigma_ref"}:
                 mode = "amplitude"
-                self.amplitude_tiers.append((t, tier.relation.sigma_ref, self._evaluate([tier_group(tier)])))
+                part = self._evaluate([tier_group(tier)])
+                self.amplitudes.append(("scaling_relations", t, "sigma_ref", tier.relation.sigma_ref, 2.0, part))
             else:
                 mode = "fixed"
                 fixed_groups.append(tier_group(tier))
             self.tier_modes.append((t, mode))
         self.fixed_groups = fixed_groups
         self._fixed = self._evaluate(fixed_groups)
+        self._amplitude_parts = np.array([a[5] for a in self.amplitudes]).reshape(len(self.amplitudes), *self._fixed.shape)
 
     def _evaluate(self, groups) -> np.ndarray:
         """(5 or 6, N) array: ax, ay, hxx, hxy, hyy (, psi) at D_LS/D_S = 1."""
@@ -165,20 +182,30 @@ class LensAtImages:
             groups.append(tier_group_from_arrays(relation, arrays, f"tier:{tier.name}"))
         return groups
 
+    def _amplitude_row(self, updated: dict, family: str, index: int):
+        if family == "scaling_relations":
+            return updated.get(family, {}).get(index, self.model.tiers[index].relation)
+        return updated.get(family, {}).get(index, self.model.rows(family)[index])
+
     def evaluate(self, updated: dict) -> np.ndarray:
-        """Lens quantities at the points for the updated rows: the cached part plus the free part."""
+        """Lens quantities at the points for the updated rows: the cached part, the exactly rescaled
+        amplitude parts and the recomputed free part."""
         total = self._fixed + self._evaluate(self.free_groups(updated))
-        for t, sigma0, part in self.amplitude_tiers:
-            sigma = updated.get("scaling_relations", {}).get(t, self.model.tiers[t].relation).sigma_ref
-            total += (sigma / sigma0) ** 2 * part
+        if self.amplitudes:
+            factors = np.array([(getattr(self._amplitude_row(updated, family, i), column) / base) ** power
+                                for family, i, column, base, power, _ in self.amplitudes])
+            total += np.tensordot(factors, self._amplitude_parts, axes=1)
         return total
 
     def full_lens(self, updated: dict) -> Lens:
         """The whole lens for the updated rows (for evaluations away from the cached points)."""
         groups = list(self.fixed_groups) + self.free_groups(updated)
-        for t, _, _ in self.amplitude_tiers:
-            relation = updated.get("scaling_relations", {}).get(t, self.model.tiers[t].relation)
-            groups.append(tier_group(Tier(relation, self.model.tiers[t].members)))
+        for family, i, _, _, _, _ in self.amplitudes:
+            row = self._amplitude_row(updated, family, i)
+            if family == "scaling_relations":
+                groups.append(tier_group(Tier(row, self.model.tiers[i].members)))
+            else:
+                groups += _groups(self.model, family, [row])
         return Lens(groups)
 
 
