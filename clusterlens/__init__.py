@@ -9,7 +9,7 @@ from .errors import ModelError, Problem
 from .model import ClusterModel, load_model, save_model
 from .simulation import ensure_dataset, simulate
 from .solver import ImageFinder
-from .solver import find_model_images as find_images
+from .solver import find_images
 
 __version__ = "0.1.0"
 

@@ -787,7 +787,7 @@ class ImageFinder:
 # ----------------------------------------------------------------------------------------
 # Functional entry points
 # ----------------------------------------------------------------------------------------
-def find_images(
+def find_lens_images(
     lens,
     x_source,
     y_source,
@@ -815,18 +815,20 @@ def find_images(
                             time_delay_distance=time_delay_distance)
 
 
-def find_model_images(model, x_source, y_source, z_source: float, **options: Any) -> pd.DataFrame:
+def find_images(model, x_source, y_source, z_source: float, **options: Any) -> pd.DataFrame:
     """Images of a source at (x_source, y_source) arcsec and redshift ``z_source`` behind a model.
 
     ``model`` is any object with ``lens`` (clusterlens.lens.Lens), ``z_lens`` and ``cosmology``;
     the deflection scale D_LS/D_S and the time-delay distance come from clusterlens.cosmology.
-    options: as :func:`find_images` (region, min_abs_magnification, mesh options).
+    options: as :func:`find_lens_images` (region, min_abs_magnification, mesh options).
     """
     from clusterlens.cosmology import distance_ratio, time_delay_distance
 
     z_source = float(z_source)
+    if model.z_lens is None:
+        raise ValueError("the model has no lens rows (host_halo, main_lens_mass or scaling_galaxies)")
     if not z_source > model.z_lens:
         raise ValueError(f"z_source must exceed the lens redshift {model.z_lens}, got {z_source}")
     scale = distance_ratio(model.cosmology, model.z_lens, z_source)
     d_dt = time_delay_distance(model.cosmology, model.z_lens, z_source)
-    return find_images(model.lens, x_source, y_source, scale, time_delay_distance=float(d_dt), **options)
+    return find_lens_images(model.lens, x_source, y_source, scale, time_delay_distance=float(d_dt), **options)

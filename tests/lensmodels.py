@@ -3,7 +3,7 @@ import numpy as np
 
 from clusterlens import ClusterModel
 from clusterlens.families import FAMILIES
-from clusterlens.solver import find_model_images
+from clusterlens.solver import find_images
 
 Z_LENS = 0.35
 DATASET = {"name": "small", "reference": {"ra": 150.0, "dec": 2.0}, "cosmology": {"H0": 70.0, "Om0": 0.3}}
@@ -40,7 +40,7 @@ def with_exact_images(model: ClusterModel, sigma: float = 0.05, min_abs_magnific
     """``model`` plus point_datasets holding the exact (noise-free) images of every source_point."""
     rows = []
     for point in model.source_points:
-        images = find_model_images(model, point.x, point.y, point.redshift, min_abs_magnification=min_abs_magnification)
+        images = find_images(model, point.x, point.y, point.redshift, min_abs_magnification=min_abs_magnification)
         for i, image in enumerate(images.itertuples()):
             record = {"name": point.name, "image": chr(ord("a") + i), "x": image.x, "y": image.y, "sigma": sigma}
             if flux:

@@ -6,7 +6,7 @@ from scipy.optimize import minimize
 
 from clusterlens import ClusterModel
 from clusterlens.fit.likelihood import make_likelihood
-from clusterlens.solver import find_model_images
+from clusterlens.solver import find_images
 from lensmodels import DATASET, small_cluster_records, with_exact_images, with_priors
 
 PRIORS = [
@@ -96,7 +96,7 @@ def test_image_plane_predictions_are_images_of_the_best_source(truth):
     assert table["matched"].all()
     for k, name in enumerate(like.images.names):
         z = next(p.redshift for p in model.source_points if p.name == name)
-        found = find_model_images(model, out["source_x"][k], out["source_y"][k], z)
+        found = find_images(model, out["source_x"][k], out["source_y"][k], z)
         for row in table[table.name == name].itertuples():
             distance = np.hypot(found.x - row.x_pred, found.y - row.y_pred).min()
             assert distance < 1e-6

@@ -11,7 +11,7 @@ from scipy.optimize import brentq
 
 from clusterlens.lens import Lens, MassComponents
 from clusterlens.maps import PixelGrid, caustics, critical_curves
-from clusterlens.solver import ImageFinder, find_images, find_model_images, polish
+from clusterlens.solver import ImageFinder, find_lens_images, find_images, polish
 
 
 class IsothermalShearLens:
@@ -139,7 +139,7 @@ def test_sis_two_images_magnifications_and_time_delay():
     lens = IsothermalShearLens(theta_e / scale, center=(0.4, -0.2))  # Einstein radius theta_e at this scale
     xs, ys = 0.4 + beta * np.cos(phi), -0.2 + beta * np.sin(phi)
     d_dt = 2500.0  # Mpc
-    table = find_images(lens, xs, ys, scale, time_delay_distance=d_dt)
+    table = find_lens_images(lens, xs, ys, scale, time_delay_distance=d_dt)
     assert len(table) == 2
     radial = (table["x"] - 0.4) * np.cos(phi) + (table["y"] + 0.2) * np.sin(phi)  # signed, along the source
     np.testing.assert_allclose(np.sort(radial), [-(theta_e - beta), theta_e + beta], atol=1e-9)
@@ -158,7 +158,7 @@ def test_sis_shear_cross_closed_form():
     x = -b/(2 g), y = +-sqrt(r0^2 - x^2) with r0 = theta_e/(1 + g) off it."""
     theta_e, g, b = 1.0, 0.15, 0.05
     lens = IsothermalShearLens(theta_e, gamma1=g)
-    table = find_images(lens, b, 0.0, 1.0)
+    table = find_lens_images(lens, b, 0.0, 1.0)
     r0 = theta_e / (1 + g)
     xo = -b / (2 * g)
     expected = np.array([[(b + theta_e) / (1 - g), 0], [(b - theta_e) / (1 - g), 0],
@@ -176,7 +176,7 @@ def test_cored_isothermal_third_image_matches_line_roots():
     equation along the line through the centre and the source (brentq)."""
     lens = IsothermalShearLens(1.0, r_core=0.12)
     beta = 0.08
-    table = find_images(lens, beta, 0.0, 1.0)
+    table = find_lens_images(lens, beta, 0.0, 1.0)
 
     def along(t):
         ax, _ = lens.deflection(np.array([t]), np.array([0.0]))
@@ -225,7 +225,7 @@ def test_lenstronomy_images_are_a_subset_sis_shear():
         tx, ty = solver.image_position_from_source(xs, ys, kwargs, min_distance=0.02, search_window=6,
                                                    precision_limit=1e-12, num_iter_max=200)
         theirs = np.column_stack([tx, ty])
-        ours = find_images(lens, xs, ys, 1.0)[["x", "y"]].to_numpy()
+        ours = find_lens_images(lens, xs, ys, 1.0)[["x", "y"]].to_numpy()
         assert len(theirs) >= 2
         assert match_count(ours, theirs, 1e-6) == len(theirs)
 
@@ -252,8 +252,8 @@ def test_find_many_equals_find_and_no_duplicates():
 
 def test_min_abs_magnification_drops_only_faint_images():
     lens = IsothermalShearLens(1.0, r_core=0.12)
-    every = find_images(lens, 0.08, 0.0, 1.0)
-    bright = find_images(lens, 0.08, 0.0, 1.0, min_abs_magnification=0.5)
+    every = find_lens_images(lens, 0.08, 0.0, 1.0)
+    bright = find_lens_images(lens, 0.08, 0.0, 1.0, min_abs_magnification=0.5)
     assert len(every) == 3 and len(bright) == 2
     assert np.all(np.abs(bright["magnification"]) >= 0.5) and np.abs(every["magnification"]).min() < 0.5
 
@@ -261,7 +261,7 @@ def test_min_abs_magnification_drops_only_faint_images():
 def test_outside_coverage_warns():
     lens = IsothermalShearLens(1.0)
     with pytest.warns(RuntimeWarning, match="outside"):
-        find_images(lens, 0.5, 0.0, 1.0, region=(-1.2, 1.2, -1.2, 1.2))
+        find_lens_images(lens, 0.5, 0.0, 1.0, region=(-1.2, 1.2, -1.2, 1.2))
 
 
 def test_polish_converges_quadratically_from_nearby_start():
@@ -285,7 +285,7 @@ def test_bad_input_raises(kwargs, message):
     lens = IsothermalShearLens(1.0)
     args = {"scale": 1.0, **kwargs}
     with pytest.raises(ValueError, match=message):
-        find_images(lens, 0.1, 0.0, **args)
+        find_lens_images(lens, 0.1, 0.0, **args)
 
 
 def test_bad_source_raises():
@@ -351,7 +351,7 @@ def test_cored_dpie_central_image_matches_line_roots():
     offset = np.array([0.12, 0.05])
     xs, ys = centre + offset
     direction = offset / np.hypot(*offset)
-    table = find_images(lens, xs, ys, 1.0)
+    table = find_lens_images(lens, xs, ys, 1.0)
 
     def along(t):
         t = np.atleast_1d(t)
@@ -439,21 +439,21 @@ def test_model_level_find_images_uses_cosmology():
     model = SimpleNamespace(lens=lens, z_lens=0.4, cosmology=cosmology)
     # min_abs_magnification drops the |mu| ~ 1e-99 image next to the centre, where the SIE is
     # evaluated with the profile's core floor
-    table = find_model_images(model, 0.05, 0.02, 2.0, min_abs_magnification=1e-3)
+    table = find_images(model, 0.05, 0.02, 2.0, min_abs_magnification=1e-3)
     scale = distance_ratio(cosmology, 0.4, 2.0)
-    direct = find_images(lens, 0.05, 0.02, scale, time_delay_distance=time_delay_distance(cosmology, 0.4, 2.0),
+    direct = find_lens_images(lens, 0.05, 0.02, scale, time_delay_distance=time_delay_distance(cosmology, 0.4, 2.0),
                          min_abs_magnification=1e-3)
     np.testing.assert_allclose(table.to_numpy(), direct.to_numpy(), rtol=1e-12, atol=1e-12)
     assert len(table) == 4 and table["time_delay"].iloc[0] == 0 and np.all(table["time_delay"].iloc[1:] > 0)
     with pytest.raises(ValueError, match="z_source"):
-        find_model_images(model, 0.0, 0.0, 0.3)
+        find_images(model, 0.0, 0.0, 0.3)
 
 
 def test_lens_without_centres_needs_a_region():
     shear_only = Lens([MassComponents("ExternalShear", {"gamma": [0.1], "angle": [0.0]})])
     with pytest.raises(ValueError, match="region"):
         ImageFinder(shear_only, 1.0)
-    table = find_images(shear_only, 0.5, 0.2, 1.0, region=(-5, 5, -5, 5))
+    table = find_lens_images(shear_only, 0.5, 0.2, 1.0, region=(-5, 5, -5, 5))
     # beta = (1 - g) x, (1 + g) y for shear g along x: one image at (0.5 / 0.9, 0.2 / 1.1)
     np.testing.assert_allclose(table[["x", "y"]].to_numpy(), [[0.5 / 0.9, 0.2 / 1.1]], atol=1e-10)
     np.testing.assert_allclose(table["magnification"], 1 / (0.9 * 1.1), rtol=1e-10)

@@ -123,14 +123,14 @@ def _newton(lens, x0, y0, scale, source_x, source_y):
 
 def _nearest_found_images(lens, scale, source_x, source_y, x, y, rows, x_model, y_model) -> None:
     """For the observed images ``rows`` of one system, the nearest image the image finder predicts."""
-    from ..solver import find_images
+    from ..solver import find_lens_images
 
     # the nearest predicted image lies near the observed ones: search their box widened by SEARCH_MARGIN
     region = (x[rows].min() - SEARCH_MARGIN, x[rows].max() + SEARCH_MARGIN,
               y[rows].min() - SEARCH_MARGIN, y[rows].max() + SEARCH_MARGIN)
     with warnings.catch_warnings():  # images outside the box may exist; only the nearest ones matter here
         warnings.filterwarnings("ignore", message=".*outside the region", category=RuntimeWarning)
-        found = find_images(lens, float(source_x), float(source_y), float(scale), region=region)
+        found = find_lens_images(lens, float(source_x), float(source_y), float(scale), region=region)
     if found.empty:
         raise ValueError(f"no predicted image for the source at ({source_x:.3f}, {source_y:.3f}) arcsec")
     fx, fy = found["x"].to_numpy(), found["y"].to_numpy()
