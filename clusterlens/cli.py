@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     except ModelError as err:
         print(err.report(), file=sys.stderr)
         return 1
-    except (FileExistsError, FileNotFoundError, NotADirectoryError, PermissionError, ValueError) as err:
+    except (OSError, ValueError, RuntimeError) as err:  # files, bad values, a sampler that cannot start
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -96,7 +96,13 @@ FILENAME = "dataset.toml"
 def read_dataset(path: str | Path) -> DatasetConfig:
     """Read and validate ``dataset.toml``; raise ModelError naming the line of each bad key."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8-sig")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        _raise([Problem(str(path), f"bytes {data[err.start:err.start + 4]!r} are not UTF-8: save the file as UTF-8",
+                        line=line)])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:

@@ -292,6 +292,14 @@ def _tier_problems(model: ClusterModel) -> list[Problem]:
 def _join_problems(model: ClusterModel) -> list[Problem]:
     names = {p.name for p in model.source_points}
     problems = []
+    first: dict[str, int | None] = {}
+    for i, point in enumerate(model.source_points):
+        file, line = _where(model, "source_point", i)
+        if point.name in first:
+            problems.append(Problem(file, f"a second source_point with this name (first at line {first[point.name]}): "
+                                          "a name joins one source to its images in point_datasets.csv",
+                                    line=line, column="name", value=point.name))
+        first.setdefault(point.name, line)
     for i, image in enumerate(model.point_datasets):
         if image.name not in names:
             file, line = _where(model, "point_datasets", i)
@@ -306,6 +314,35 @@ def prior_targets(model: ClusterModel, prior) -> list[tuple[int, BaseModel]]:
     key = FAMILIES[prior.family].key[0]
     return [(i, r) for i, r in enumerate(model.rows(prior.family))
             if prior.galaxy == "*" or getattr(r, key) == prior.galaxy]
+
+
+#: Cells no prior may free, by family: what the fit solves itself or cannot vary.
+FIXED_CELLS = {
+    "host_halo": {"redshift": "the lens redshift is fixed (one lens plane)"},
+    "main_lens_mass": {"redshift": "the lens redshift is fixed (one lens plane)"},
+    "scaling_galaxies": {"redshift": "the lens redshift is fixed (one lens plane)"},
+    "source_point": {"x": "source positions are solved analytically for each system",
+                     "y": "source positions are solved analytically for each system",
+                     "flux": "intrinsic fluxes are solved analytically for each system"},
+}
+
+
+def _representative(prior) -> float:
+    """A value inside the prior's support (its mean or the middle of its bounds)."""
+    if prior.prior == "loguniform":
+        return (prior.lower * prior.upper) ** 0.5
+    return prior.mean if prior.mean is not None else 0.5 * (prior.lower + prior.upper)
+
+
+def _freed_row_problem(row, prior) -> str | None:
+    """Why ``row`` cannot take values of ``prior`` in its cell (e.g. mag on a luminosity member), or None."""
+    from pydantic import ValidationError
+
+    try:
+        type(row).model_validate({**row.model_dump(exclude_none=True), prior.parameter: _representative(prior)})
+    except ValidationError as err:
+        return err.errors()[0]["msg"].removeprefix("Value error, ")
+    return None
 
 
 def _prior_problems(model: ClusterModel) -> list[Problem]:
@@ -323,8 +360,18 @@ def _prior_problems(model: ClusterModel) -> list[Problem]:
             what = "matches no row" if prior.galaxy == "*" else f"is not a {family.key[0]} of {family.filename}"
             problems.append(Problem(file, f"{prior.galaxy!r} {what}", line=line, column="galaxy", value=prior.galaxy))
             continue
+        reason = FIXED_CELLS.get(prior.family, {}).get(prior.parameter)
+        if reason:
+            problems.append(Problem(file, f"cannot be free: {reason}", line=line, column="parameter",
+                                    value=prior.parameter))
+            continue
         for index, row in targets:
             numeric = family.numeric_columns(getattr(row, "profile", None))
+            if prior.parameter in numeric and (why := _freed_row_problem(row, prior)):
+                problems.append(Problem(file, f"freeing {prior.parameter} of {family.name} row "
+                                              f"{getattr(row, family.key[0])!r} makes it invalid: {why}",
+                                        line=line, column="parameter", value=prior.parameter))
+                break
             if prior.parameter not in numeric:
                 problems.append(Problem(file, f"not a numeric parameter of {family.name} "
                                               f"{getattr(row, 'profile', '') or ''} rows: expected one of {', '.join(numeric)}",
@@ -360,7 +407,9 @@ def load_model(folder: str | os.PathLike) -> ClusterModel:
     tables = {}
     for family in FAMILIES.values():
         path = folder / family.filename
-        if path.exists():
+        if path.is_dir():
+            problems.append(Problem(str(path), "is a folder: expected a CSV file"))
+        elif path.exists():
             table, found = csvio.parse_family(path, family)
             tables[family.name] = table
             problems += found
@@ -383,17 +432,22 @@ def model_files(model: ClusterModel) -> dict[str, bytes]:
 def save_model(model: ClusterModel, folder: str | os.PathLike, overwrite: bool = False) -> Path:
     """Write the model's family CSVs and ``dataset.toml`` to ``folder`` (each file atomically).
 
-    An existing file whose content would change is refused unless ``overwrite=True``: a user's
-    edited CSVs are never replaced silently.
+    An existing file whose content would change, or a family file the model does not have (it would
+    load with the model), is refused unless ``overwrite=True``, which replaces and removes them: a
+    user's edited CSVs are never replaced silently.
     """
     folder = Path(folder)
     files = model_files(model)
+    stale = [f.filename for f in FAMILIES.values() if f.filename not in files and (folder / f.filename).exists()]
     if not overwrite:
         changed = [n for n, data in files.items() if (folder / n).exists() and (folder / n).read_bytes() != data]
-        if changed:
-            raise FileExistsError(f"{folder}: would overwrite {', '.join(changed)} with different content; "
-                                  "pass overwrite=True (CLI: --overwrite) to replace them")
+        if changed or stale:
+            what = ", ".join([*(f"overwrite {n}" for n in changed), *(f"remove {n}" for n in stale)])
+            raise FileExistsError(f"{folder}: saving this model would {what} (a family this model does not "
+                                  "have would otherwise load with it); pass overwrite=True (CLI: --overwrite)")
     folder.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         csvio.atomic_write_bytes(folder / name, data)
+    for name in stale:
+        (folder / name).unlink()
     return folder

@@ -87,6 +87,18 @@ CASES = [
     ("member-without-brightness", lambda f: _member_mag(f, ""), "scaling_galaxies.csv", 2, None, "exactly one of mag or luminosity"),
     ("point-flux-without-error", lambda f: (f / "point_datasets.csv").write_text(
         "name,image,x,y,sigma,flux\ns1,a,1.0,2.0,0.04,12.0\n"), "point_datasets.csv", 2, None, "flux and flux_sigma"),
+    ("duplicate-source-name", lambda f: edit(f, "source_point.csv", "src2,s2,", "src2,s1,"),
+     "source_point.csv", 3, "name", "second source_point"),
+    ("prior-on-lens-redshift", lambda f: append(f, "priors.csv", "main_lens_mass,BCG,redshift,uniform,0.3,0.5"),
+     "priors.csv", 12, "parameter", "cannot be free"),
+    ("prior-on-source-flux", lambda f: append(f, "priors.csv", "source_point,src1,flux,uniform,1.0,500.0"),
+     "priors.csv", 12, "parameter", "solved analytically"),
+    ("prior-makes-row-invalid", lambda f: append(f, "priors.csv", "host_halo,halo,q,uniform,0.5,0.9"),
+     "priors.csv", 12, "parameter", "makes it invalid"),
+    ("family-file-is-a-folder", lambda f: ((f / "scaling_relations.csv").unlink(), (f / "scaling_relations.csv").mkdir()),
+     "scaling_relations.csv", None, None, "is a folder"),
+    ("dataset-not-utf8", lambda f: (f / "dataset.toml").write_bytes((f / "dataset.toml").read_bytes().replace(
+        b"example_cluster", b"exampl\xe9")), "dataset.toml", 1, None, "not UTF-8"),
     ("dataset-bad-ra", lambda f: edit(f, "dataset.toml", "ra = 64.0381", "ra = 400.0"), "dataset.toml", 4, "reference.ra", "less than 360"),
     ("dataset-missing-cosmology", lambda f: edit(f, "dataset.toml", '[cosmology]\nname = "Planck18"\n', ""),
      "dataset.toml", None, "cosmology", "Field required"),

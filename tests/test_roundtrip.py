@@ -153,3 +153,16 @@ def test_written_files_get_the_usual_permissions(tmp_path):
         os.umask(mask)
     assert stat.S_IMODE((tmp_path / "main_lens_mass.csv").stat().st_mode) == 0o644
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_save_refuses_to_leave_a_family_the_model_does_not_have(tmp_path):
+    import pytest
+
+    model = load_model(EXAMPLE)
+    save_model(model, tmp_path)
+    smaller = type(model)({k: v for k, v in model.tables.items() if k != "priors"}, model.dataset)
+    with pytest.raises(FileExistsError, match="remove priors.csv"):
+        save_model(smaller, tmp_path)
+    save_model(smaller, tmp_path, overwrite=True)
+    assert not (tmp_path / "priors.csv").exists()
+    assert load_model(tmp_path).priors == ()
