@@ -46,17 +46,21 @@ def mass_group(rows, label: str, cosmology, z_lens: float) -> MassComponents:
 
 
 def member_arrays(tier) -> dict[str, np.ndarray]:
-    """A tier's member columns as arrays: x, y, q (blank = 1), angle (blank = 0) and magnitude
-    (a ``luminosity`` L/L_ref becomes mag_ref - 2.5 log10 L)."""
-    rel, members = tier.relation, tier.members
-    mag = np.array([m.mag if m.mag is not None else rel.mag_ref - 2.5 * np.log10(m.luminosity) for m in members])
+    """A tier's member columns as arrays: x, y, q (blank = 1), angle (blank = 0), and each member's
+    brightness as ``mag`` (NaN where the row gives ``luminosity``) and ``log_luminosity``
+    (log10 L/L_ref, NaN where the row gives ``mag``): a luminosity member keeps its L/L_ref when
+    ``mag_ref`` changes, a magnitude member keeps its magnitude."""
+    members = tier.members
+    mag = np.array([np.nan if m.mag is None else m.mag for m in members], dtype=float)
+    log_lum = np.array([np.nan if m.luminosity is None else np.log10(m.luminosity) for m in members], dtype=float)
     return {"x": _column(members, "x"), "y": _column(members, "y"), "q": _column(members, "q", 1.0),
-            "angle": _column(members, "angle", 0.0), "mag": mag}
+            "angle": _column(members, "angle", 0.0), "mag": mag, "log_luminosity": log_lum}
 
 
 def tier_group_from_arrays(relation, arrays: dict[str, np.ndarray], label: str) -> MassComponents:
     """Members (``member_arrays``) as one dPIE group, parameters from the scaling relation (DESIGN.md)."""
-    sigma, r_core, r_cut = member_parameters(arrays["mag"], relation.mag_ref, relation.sigma_ref,
+    mag = np.where(np.isnan(arrays["mag"]), relation.mag_ref - 2.5 * arrays["log_luminosity"], arrays["mag"])
+    sigma, r_core, r_cut = member_parameters(mag, relation.mag_ref, relation.sigma_ref,
                                              relation.r_core_ref, relation.r_cut_ref, relation.sigma_slope,
                                              relation.r_core_slope, relation.r_cut_slope)
     params = {"center_x": arrays["x"], "center_y": arrays["y"], "b0": dpie_b0_arcsec(sigma),

@@ -166,3 +166,16 @@ def test_degrees_of_freedom_count_every_constraint(truth):
     model = with_exact_images(truth, flux=True)
     like = make_likelihood(model)
     assert like.chi2(like.parameters.values(model))["dof"] == 2 * (n - k) + (n - k) - len(like.parameters)
+
+
+def test_free_mag_ref_keeps_luminosity_members_luminosities(truth):
+    """A member given by luminosity keeps L/L_ref when mag_ref is free: the fit equals the rebuilt model."""
+    members = [r.model_copy(update={"mag": None, "luminosity": 10 ** (0.4 * (19.5 - r.mag))}) if i % 2 else r
+               for i, r in enumerate(truth.rows("scaling_galaxies"))]
+    model = with_priors(truth.with_rows("scaling_galaxies", members), [
+        {"family": "scaling_relations", "galaxy": "members", "parameter": "mag_ref", "prior": "uniform",
+         "lower": 18.0, "upper": 21.0}])
+    like = make_likelihood(model)
+    for value in (18.7, 20.5):
+        rebuilt = like.parameters.apply(model, [value]).with_rows("priors", [])
+        assert like([value]) == pytest.approx(make_likelihood(rebuilt)([]), rel=1e-10)
