@@ -179,3 +179,30 @@ def test_free_mag_ref_keeps_luminosity_members_luminosities(truth):
     for value in (18.7, 20.5):
         rebuilt = like.parameters.apply(model, [value]).with_rows("priors", [])
         assert like([value]) == pytest.approx(make_likelihood(rebuilt)([]), rel=1e-10)
+
+
+def test_time_delay_term_vanishes_for_exact_delays_and_solves_the_offset(truth):
+    rows = []
+    for point in truth.source_points:
+        images = find_images(truth, point.x, point.y, point.redshift, min_abs_magnification=0.3)
+        for i, image in enumerate(images.itertuples()):
+            rows.append({"name": point.name, "image": chr(97 + i), "x": image.x, "y": image.y, "sigma": 0.05,
+                         "time_delay": image.time_delay + 7.0, "time_delay_sigma": 0.5 + i})  # any zero point
+    from clusterlens.families import FAMILIES
+
+    model = truth.with_rows("point_datasets", [FAMILIES["point_datasets"].adapter.validate_python(r) for r in rows])
+    like = make_likelihood(model)
+    values = like.parameters.values(model)
+    assert like.chi2(values)["chi2_td"] < 1e-8
+    shifted = [r.model_copy(update={"time_delay": r.time_delay + (1.0 if r.image == "b" else 0.0)})
+               for r in model.point_datasets]
+    like = make_likelihood(model.with_rows("point_datasets", shifted))
+    im = like.images
+    # one image of each system moved by 1 day: the best offset shares it, chi2 = 1 / (sum 1/s^2 * s_b^2) per system
+    expected = 0.0
+    for k in range(im.n_systems):
+        s = im.time_delay_sigma[im.system == k]
+        w = 1 / s**2
+        wb = w[1]
+        expected += wb * (1 - wb / w.sum()) ** 2 + (w.sum() - wb) * (wb / w.sum()) ** 2
+    assert like.chi2(values)["chi2_td"] == pytest.approx(expected, rel=1e-6)

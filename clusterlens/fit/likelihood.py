@@ -21,9 +21,10 @@ that loses an image is always worse than one that reproduces it within ``missing
 
 **Fluxes** (when point_datasets has flux and flux_sigma): predicted flux |mu_i| F_k with the
 intrinsic flux F_k solved analytically (weighted least squares), chi2_flux = sum (f_i - |mu_i| F_k)^2 /
-sigma_f,i^2. **Time delays** (time_delay, time_delay_sigma): model delays from the Fermat potential
-phi_i = |theta_i - beta_k|^2 / 2 - s_k psi_i, dt_i = D_dt / c (phi_i - phi_ref) relative to the system's
-image with the smallest observed delay; chi2_td = sum over the other images ((dt_obs - dt_model)/sigma)^2.
+sigma_f,i^2. **Time delays** (time_delay, time_delay_sigma): model arrival times from the Fermat
+potential t_i = D_dt / c (|theta_i - beta_k|^2 / 2 - s_k psi_i) (angles in radians); observed delays are
+relative to an arbitrary zero point, so each system's offset T_k is solved analytically (weighted least
+squares) and chi2_td = sum_i ((dt_obs,i - t_i - T_k) / sigma_t,i)^2; every image's error counts.
 
 log L = -chi2 / 2 (the constant Gaussian normalisation is omitted). Parameters outside a row's
 physical range (e.g. r_core >= r_cut) give log L = -inf.
@@ -363,20 +364,17 @@ class PointLikelihood:
         return float(np.sum(w * (f - amu * intrinsic[im.system]) ** 2))
 
     def _delay_chi2(self, q, scale, src_x, src_y, redshifts) -> float:
+        """Time-delay chi2 with each system's unobservable delay zero point solved analytically."""
         im = self.images
-        fermat = 0.5 * ((im.x - src_x[im.system]) ** 2 + (im.y - src_y[im.system]) ** 2) - scale * q[5]
         ok = np.isfinite(im.time_delay)
-        chi2 = 0.0
+        fermat = 0.5 * ((im.x - src_x[im.system]) ** 2 + (im.y - src_y[im.system]) ** 2) - scale * q[5]
         ddt = np.array([time_delay_distance(self.model.cosmology, self.model.z_lens, float(z)) for z in redshifts])
-        days = ddt[im.system] * MPC_OVER_C_DAYS * ARCSEC2_TO_RAD2 * fermat
-        for k in np.unique(im.system[ok]):
-            members = np.flatnonzero(ok & (im.system == k))
-            ref = members[np.argmin(im.time_delay[members])]
-            others = members[members != ref]
-            model_dt = days[others] - days[ref]
-            observed = im.time_delay[others] - im.time_delay[ref]
-            chi2 += float(np.sum(((observed - model_dt) / im.time_delay_sigma[others]) ** 2))
-        return chi2
+        arrival = ddt[im.system] * MPC_OVER_C_DAYS * ARCSEC2_TO_RAD2 * fermat
+        w = np.where(ok, 1.0 / np.where(ok, im.time_delay_sigma, 1.0) ** 2, 0.0)
+        residual = np.where(ok, im.time_delay - arrival, 0.0)
+        n = im.n_systems
+        offset = _sum_by(im.system, w * residual, n) / np.maximum(_sum_by(im.system, w, n), 1e-300)
+        return float(np.sum(w * (residual - offset[im.system]) ** 2))
 
     def __call__(self, values) -> float:
         try:
