@@ -206,3 +206,13 @@ def test_time_delay_term_vanishes_for_exact_delays_and_solves_the_offset(truth):
         wb = w[1]
         expected += wb * (1 - wb / w.sum()) ** 2 + (w.sum() - wb) * (wb / w.sum()) ** 2
     assert like.chi2(values)["chi2_td"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_two_observed_images_on_one_model_image_count_one_as_missing(truth):
+    rows = list(truth.point_datasets)
+    first = rows[0]
+    twin = first.model_copy(update={"image": "z", "x": first.x + 0.02, "y": first.y - 0.01})
+    like = make_likelihood(truth.with_rows("point_datasets", rows + [twin]), "image")
+    out = like.evaluate(like.parameters.values(truth))
+    assert out["matched"][0] and not out["matched"][-1]  # the farther twin is the missing one
+    assert out["chi2_images"][-1] >= (like.missing_distance / twin.sigma) ** 2 * (1 - 1e-12)

@@ -50,6 +50,8 @@ from .parameters import Parameters
 
 ARCSEC2_TO_RAD2 = (np.pi / 180 / 3600) ** 2
 MPC_OVER_C_DAYS = 3.0856775814913673e19 / 299792.458 / 86400.0  # 1 Mpc / c in days
+#: Predicted images closer than this [arcsec] are one image (Newton converges to 1e-9 arcsec).
+SAME_IMAGE_DISTANCE = 1e-6
 #: Amplitude cell of each profile and the power of it that the deflection is proportional to
 #: (dPIE b0 = 6 pi (sigma/c)^2; SIE theta_e; shear gamma): such a cell alone is rescaled exactly.
 AMPLITUDES = {"dPIE": ("sigma", 2.0), "SIE": ("theta_e", 1.0), "ExternalShear": ("gamma", 1.0)}
@@ -312,11 +314,14 @@ class PointLikelihood:
         lens = self.lens.full_lens(updated)
         x, y, residual = self._newton(lens, scale, src_x, src_y)
         converged = residual < 1e-6
-        # an observed image claiming a predicted image another observed image of its system reached first
-        order = np.lexsort((np.round(y, 4), np.round(x, 4), self.images.system))
-        key = np.stack([self.images.system[order], np.round(x[order], 4), np.round(y[order], 4)])
-        duplicate = np.zeros(x.size, bool)
-        duplicate[order[1:]] = np.all(key[:, 1:] == key[:, :-1], axis=0)
+        # two observed images of one system that reach the same predicted image: the farther one is missing
+        im = self.images
+        offset = np.hypot(x - im.x, y - im.y)
+        same = ((im.system[:, None] == im.system[None, :]) & converged[:, None] & converged[None, :]
+                & (np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) < SAME_IMAGE_DISTANCE))
+        farther = (offset[:, None] > offset[None, :]) | ((offset[:, None] == offset[None, :])
+                                                        & (np.arange(x.size)[:, None] > np.arange(x.size)[None, :]))
+        duplicate = np.any(same & farther, axis=1)
         matched = converged & ~duplicate
         sig2 = self.images.sigma**2
         chi2 = np.where(matched, ((x - self.images.x) ** 2 + (y - self.images.y) ** 2) / sig2,
