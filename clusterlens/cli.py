@@ -98,7 +98,7 @@ def _import_lenstool(args) -> int:
 def _export_lenstool(args) -> int:
     from .lenstool import export_lenstool
 
-    path = export_lenstool(args.folder, args.out)
+    path = export_lenstool(args.folder, args.out, overwrite=args.overwrite)
     console.print(f"[green]exported[/green] {args.folder} -> {path}")
     return 0
 
@@ -177,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-lenstool", help="write a model folder as a Lenstool .par (+ potfile catalogues)")
     p.add_argument("folder", type=Path)
     p.add_argument("--out", type=Path, required=True, help="the .par file to write")
+    p.add_argument("--overwrite", action="store_true", help="replace existing files with different content")
     p.set_defaults(func=_export_lenstool)
 
     p = sub.add_parser("schemas", help="regenerate the JSON Schemas of every row type")

@@ -31,3 +31,14 @@ def test_missing_file_is_one_line_error(tmp_path, capsys):
     assert main(["import-lenstool", str(tmp_path / "nope.par"), "--out", str(tmp_path / "x")]) == 1
     err = capsys.readouterr().err
     assert "nope.par" in err and "Traceback" not in err
+
+
+def test_export_refuses_to_overwrite_a_different_par(tmp_path, capsys):
+    from conftest import EXAMPLE
+
+    par = tmp_path / "model.par"
+    par.write_text("runmode\nend\nfini\n")
+    assert main(["export-lenstool", str(EXAMPLE), "--out", str(par)]) == 1
+    assert "model.par" in capsys.readouterr().err and par.read_text() == "runmode\nend\nfini\n"
+    assert main(["export-lenstool", str(EXAMPLE), "--out", str(par), "--overwrite"]) == 0
+    assert "potentiel" in par.read_text()

@@ -205,7 +205,7 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     ranks = mpi_world_size()
     default_queue = ranks - 1 if ranks > 1 else cores
     settings = SamplerSettings(nlive=nlive, bound=bound, sample=sample_method, dlogz=dlogz, dynamic=dynamic,
-                               seed=seed, queue_size=queue_size or default_queue)
+                               seed=seed, queue_size=default_queue if queue_size is None else queue_size)
     out = Path(out) if out is not None else Path("results") / f"{dataset_name(dataset_folder, model)}_{likelihood}"
     record = run_record(model, likelihood, options, settings, L.parameters.labels)
     lock = FolderLock(out)

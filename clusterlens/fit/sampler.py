@@ -96,28 +96,24 @@ def install(likelihood) -> None:
 
 
 def _install_in_worker(likelihood) -> None:
-    """Pool initializer: one thread per process for numba's parallel loops (the pool is the parallelism)."""
-    if "numba" in sys.modules:
-        sys.modules["numba"].set_num_threads(1)
+    """Pool initializer: lens evaluations on one thread per process (the pool is the parallelism)."""
+    os.environ["CLUSTERLENS_THREADS"] = "1"
     install(likelihood)
 
 
 @contextmanager
-def numba_single_thread() -> Iterator[None]:
-    """Run numba's parallel loops on one thread meanwhile (restored after).
-
-    A likelihood evaluates the lens at a few dozen image positions: too little work to share among
-    threads, and on a busy machine the threads' hand-offs cost ten times the evaluation itself."""
-    numba = sys.modules.get("numba")
-    if numba is None:
-        yield
-        return
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
+def single_threaded_lens() -> Iterator[None]:
+    """Lens evaluations on one thread meanwhile (``CLUSTERLENS_THREADS``, restored after): the
+    sampling process and the pool's workers are the parallelism, not threads inside a call."""
+    before = os.environ.get("CLUSTERLENS_THREADS")
+    os.environ["CLUSTERLENS_THREADS"] = "1"
     try:
         yield
     finally:
-        numba.set_num_threads(threads)
+        if before is None:
+            del os.environ["CLUSTERLENS_THREADS"]
+        else:
+            os.environ["CLUSTERLENS_THREADS"] = before
 
 
 def _installed():
@@ -328,7 +324,7 @@ def sample(likelihood, settings: SamplerSettings, *, cores: int = 1, checkpoint:
     checkpoint = None if checkpoint is None else Path(checkpoint)
     if resume and (checkpoint is None or not checkpoint.exists()):
         raise FileNotFoundError(f"cannot resume: no checkpoint {checkpoint}")
-    with numba_single_thread(), parallel_pool(likelihood, cores, settings.queue_size) as pool:
+    with single_threaded_lens(), parallel_pool(likelihood, cores, settings.queue_size) as pool:
         if pool is WORKER:
             return None
         if resume:

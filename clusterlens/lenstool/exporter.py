@@ -30,9 +30,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 import warnings
 from pathlib import Path
 
+from ..csvio import atomic_write_text
 from .catalogues import Reference, format_catalogue, image_system
 from .convert import ARCSEC_PER_RADIAN, dq_demass, emass_from_q, preimage
 from .importer import C_KMS, _Importer
@@ -42,16 +44,17 @@ _FLAGS = {"uniform": 1, "normal": 3}
 _SINGLE_CHARACTERS = "123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def export_lenstool(folder, out_par) -> Path:
+def export_lenstool(folder, out_par, overwrite: bool = False) -> Path:
     """``clusterlens export-lenstool``: load the model folder ``folder`` and write ``out_par`` (+ catalogues)."""
     from ..model import load_model
 
-    return write_par(load_model(folder), out_par)
+    return write_par(load_model(folder), out_par, overwrite=overwrite)
 
 
-def write_par(model, path) -> Path:
+def write_par(model, path, overwrite: bool = False) -> Path:
     """Write ``model`` as the Lenstool file ``path`` plus its catalogues beside it; return ``path``.
 
+    An existing file whose content would change is refused unless ``overwrite=True``.
     Raises :class:`LenstoolError` for a lens Lenstool cannot represent (multi-plane, a tier whose
     r_core_slope is not 1/2). Priors Lenstool cannot express warn (:class:`LenstoolWarning`) and
     travel in directives, as does every other clusterlens-only content (module docstring).
@@ -59,19 +62,19 @@ def write_par(model, path) -> Path:
     path = Path(path)
     writer = _Writer(model, path)
     files = writer.files()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as stage:  # the directives re-read the written blocks
+        for name, text in files.items():
+            (Path(stage) / name).write_text(text, encoding="utf-8")
+        files[path.name] += writer.directives(Path(stage) / path.name)
+    if not overwrite:
+        changed = [n for n, text in files.items()
+                   if (path.parent / n).exists() and (path.parent / n).read_text(encoding="utf-8") != text]
+        if changed:
+            raise FileExistsError(f"{path.parent}: would overwrite {', '.join(changed)} with different content; "
+                                  "pass overwrite=True (CLI: --overwrite) to replace them")
     for name, text in files.items():
-        _atomic_write(path.parent / name, text)
-    directives = writer.directives(path)
-    if directives:
-        _atomic_write(path, files[path.name] + directives)
+        atomic_write_text(path.parent / name, text)
     return path
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _line(keyword: str, *values) -> str:
