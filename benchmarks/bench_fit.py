@@ -24,7 +24,7 @@ import numpy as np
 import clusterlens
 from clusterlens.fit.likelihood import make_likelihood
 from clusterlens.fit.priors import replace_priors
-from clusterlens.fit.sampler import available_cores, numba_single_thread
+from clusterlens.fit.sampler import available_cores, single_threaded_lens
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "datasets" / "example_cluster"
@@ -58,7 +58,7 @@ def main() -> None:
     print(f"{len(model.point_datasets)} observed images, {sum(len(t.members) for t in model.tiers)} members; "
           f"{args.calls} prior draws per timing (calls/s, best of {REPEATS})")
     rng = np.random.default_rng(1)
-    with numba_single_thread():
+    with single_threaded_lens():
         for title, case in cases.items():
             parameters = make_likelihood(case).parameters
             unit = rng.random((args.calls, len(parameters)))

@@ -33,19 +33,23 @@ class Reference(Row):
 
 
 class CosmologySpec(Row):
-    """A named astropy realisation (``name``) or ``H0`` [km/s/Mpc], ``Om0`` (+ ``Ode0`` for non-flat)."""
+    """A named astropy realisation (``name``) or ``H0`` [km/s/Mpc], ``Om0`` (+ ``Ode0`` for non-flat,
+    ``Tcmb0`` [K], ``Ob0``); ``sigma8`` and ``ns`` (with either) feed the mass-concentration relations."""
 
     name: Literal["Planck18", "Planck15", "Planck13", "WMAP9", "WMAP7", "WMAP5"] | None = None
     H0: Annotated[float | None, Field(None, gt=20, lt=200)]
     Om0: Annotated[float | None, Field(None, gt=0, lt=2)]
     Ode0: Annotated[float | None, Field(None, ge=0, lt=2)]
     Tcmb0: Annotated[float | None, Field(None, ge=0, lt=10)]
+    Ob0: Annotated[float | None, Field(None, ge=0, lt=1, description="baryon density (parametric only)")]
+    sigma8: Annotated[float | None, Field(None, gt=0, lt=2, description="for mass-concentration relations")]
+    ns: Annotated[float | None, Field(None, gt=0, lt=2, description="for mass-concentration relations")]
 
     @model_validator(mode="after")
     def _named_or_parametric(self):
         parametric = (self.H0, self.Om0)
-        if self.name is not None and any(v is not None for v in (*parametric, self.Ode0, self.Tcmb0)):
-            raise ValueError("give either name or H0/Om0 (/Ode0/Tcmb0), not both")
+        if self.name is not None and any(v is not None for v in (*parametric, self.Ode0, self.Tcmb0, self.Ob0)):
+            raise ValueError("give either name or H0/Om0 (/Ode0/Tcmb0/Ob0), not both")
         if self.name is None and any(v is None for v in parametric):
             raise ValueError("give a name (e.g. 'Planck18') or both H0 and Om0")
         return self

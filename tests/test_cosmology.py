@@ -136,3 +136,12 @@ def test_other_relations_give_plausible_cluster_concentrations(relation):
 def test_unknown_relation_is_rejected(flat):
     with pytest.raises(ValueError, match="concentration relation"):
         cosmology.concentration_from_relation(flat, Z_LENS, 1e15, "nobody99")
+
+
+def test_dataset_toml_carries_ob0_sigma8_ns_to_the_cosmology():
+    from clusterlens.dataset import DatasetConfig
+
+    spec = DatasetConfig.model_validate({"reference": {"ra": 1.0, "dec": 2.0}, "cosmology": {
+        "H0": 70.0, "Om0": 0.3, "Ob0": 0.045, "sigma8": 0.8, "ns": 0.96}}).cosmology
+    cosmo = make_cosmology(spec.model_dump(exclude_none=True))
+    assert cosmo.Ob0 == 0.045 and cosmo.meta["sigma8"] == 0.8 and cosmo.meta["ns"] == 0.96
