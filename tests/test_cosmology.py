@@ -143,5 +143,5 @@ def test_dataset_toml_carries_ob0_sigma8_ns_to_the_cosmology():
 
     spec = DatasetConfig.model_validate({"reference": {"ra": 1.0, "dec": 2.0}, "cosmology": {
         "H0": 70.0, "Om0": 0.3, "Ob0": 0.045, "sigma8": 0.8, "ns": 0.96}}).cosmology
-    cosmo = make_cosmology(spec.model_dump(exclude_none=True))
+    cosmo = cosmology.make_cosmology(spec.model_dump(exclude_none=True))
     assert cosmo.Ob0 == 0.045 and cosmo.meta["sigma8"] == 0.8 and cosmo.meta["ns"] == 0.96
