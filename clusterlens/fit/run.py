@@ -52,6 +52,14 @@ OUTPUTS = (results_io.SAMPLES, results_io.SUMMARY, results_io.SUMMARY_JSON, resu
            results_io.MEDIAN, CORNER, IMAGES, RUN_RECORD, CHECKPOINT, CHECKPOINT + ".tmp")
 
 
+def _previous_run_time(out: Path) -> float:
+    """Sampling time [s] recorded by earlier sessions of a resumed run (0 when none finished)."""
+    try:
+        return float(json.loads((out / results_io.SUMMARY_JSON).read_text())["run_time_s"])
+    except (OSError, ValueError, KeyError):
+        return 0.0
+
+
 def load_dataset(dataset_folder: str | os.PathLike, priors=None) -> ClusterModel:
     """The dataset folder's model; ``priors`` (a priors CSV path, or a list of priors.csv dicts)
     replaces its priors.csv."""
@@ -226,7 +234,8 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
                 "priors.csv" if priors is None else "python",
                 "likelihood": likelihood, "likelihood_options": options, "sampler": settings.as_dict(),
                 "cores": ranks - 1 if ranks > 1 else cores, "mpi": ranks > 1, "checkpoint_every_s": checkpoint_every,
-                "run_time_s": time.monotonic() - start, "resumed": resuming, "simulated_dataset": simulated,
+                "run_time_s": time.monotonic() - start + (_previous_run_time(out) if resuming else 0.0),
+                "resumed": resuming, "simulated_dataset": simulated,
                 "versions": _versions()}
         truth = L.parameters.values(model) if simulated else None
         result = results_io.write_results(out, sampled, L, info, truth, seed)
