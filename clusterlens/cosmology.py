@@ -164,6 +164,8 @@ def time_delay_distance(cosmo: FLRW, z_lens: float, z_source: float) -> float:
 
 
 _MPC_OVER_C_IN_DAYS = (u.Mpc / constants.c).to_value(u.day)
+#: Days of delay per (Mpc of time-delay distance x arcsec^2 of Fermat potential): dt = D_dt / c * dphi.
+DAYS_PER_MPC_ARCSEC2 = _MPC_OVER_C_IN_DAYS * ARCSEC**2
 
 
 def time_delay_days(cosmo: FLRW, z_lens: float, z_source: float, fermat_difference):
@@ -173,7 +175,7 @@ def time_delay_days(cosmo: FLRW, z_lens: float, z_source: float, fermat_differen
     phi arrives later.
     """
     d_dt = time_delay_distance(cosmo, z_lens, z_source)
-    return d_dt * _MPC_OVER_C_IN_DAYS * ARCSEC**2 * np.asarray(fermat_difference, dtype=float)
+    return d_dt * DAYS_PER_MPC_ARCSEC2 * np.asarray(fermat_difference, dtype=float)
 
 
 _G_OVER_C2 = (constants.G / constants.c**2).to_value(u.Mpc / u.Msun)

@@ -247,10 +247,11 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def _umask() -> int:
+def user_mode(bits: int = 0o666) -> int:
+    """``bits`` less the process umask: the mode a plainly created file (0o666) or folder (0o777) gets."""
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    return bits & ~mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -261,7 +262,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the user's usual mode
+        os.chmod(tmp, user_mode())  # mkstemp makes 0600; give the file the user's usual mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -60,14 +60,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from astropy import constants as const
-from astropy import units as u
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-ARCSEC_IN_RAD = math.radians(1.0 / 3600.0)
-MPC_OVER_C_IN_DAYS = (u.Mpc / const.c).to_value(u.day)
+from .cosmology import DAYS_PER_MPC_ARCSEC2
+
 
 DEFAULT_BASE_CELLS = 128          # base cells along the longer side of the region
 DEFAULT_CRITICAL_REFINEMENT = 8   # critical_cell_size = cell_size / this
@@ -744,7 +742,7 @@ class ImageFinder:
         else:
             first = np.full(xs.size, np.inf)
             np.minimum.at(first, src, fermat)
-            delay = time_delay_distance * MPC_OVER_C_IN_DAYS * (fermat - first[src]) * ARCSEC_IN_RAD**2
+            delay = time_delay_distance * DAYS_PER_MPC_ARCSEC2 * (fermat - first[src])
         return pd.DataFrame({"source": src, "x": x, "y": y, "magnification": mu,
                              "parity": np.sign(det).astype(np.int64), "time_delay": delay})
 

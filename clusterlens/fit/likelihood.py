@@ -42,14 +42,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..cosmology import distance_ratio, time_delay_distance
+from ..cosmology import DAYS_PER_MPC_ARCSEC2, distance_ratio, time_delay_distance
 from ..lens import Lens
 from ..lens_builder import mass_group, member_arrays, tier_group, tier_group_from_arrays
 from ..model import ClusterModel, Tier
 from .parameters import Parameters
 
-ARCSEC2_TO_RAD2 = (np.pi / 180 / 3600) ** 2
-MPC_OVER_C_DAYS = 3.0856775814913673e19 / 299792.458 / 86400.0  # 1 Mpc / c in days
 #: Predicted images closer than this [arcsec] are one image (Newton converges to 1e-9 arcsec).
 SAME_IMAGE_DISTANCE = 1e-6
 #: Amplitude cell of each profile and the power of it that the deflection is proportional to
@@ -374,7 +372,7 @@ class PointLikelihood:
         ok = np.isfinite(im.time_delay)
         fermat = 0.5 * ((im.x - src_x[im.system]) ** 2 + (im.y - src_y[im.system]) ** 2) - scale * q[5]
         ddt = np.array([time_delay_distance(self.model.cosmology, self.model.z_lens, float(z)) for z in redshifts])
-        arrival = ddt[im.system] * MPC_OVER_C_DAYS * ARCSEC2_TO_RAD2 * fermat
+        arrival = ddt[im.system] * DAYS_PER_MPC_ARCSEC2 * fermat
         w = np.where(ok, 1.0 / np.where(ok, im.time_delay_sigma, 1.0) ** 2, 0.0)
         residual = np.where(ok, im.time_delay - arrival, 0.0)
         n = im.n_systems

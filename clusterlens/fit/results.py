@@ -160,9 +160,7 @@ def write_model_folder(model: ClusterModel, folder: Path) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the folder from the user's group
+        os.chmod(tmp, csvio.user_mode(0o777))  # mkdtemp's 0700 would hide the folder from the user's group
         save_model(model, tmp)
         old = None
         if folder.exists():

@@ -300,9 +300,7 @@ def _write_folder(out: Path, files: dict[str, bytes], overwrite: bool) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
+        os.chmod(tmp, csvio.user_mode(0o777))
         for name, data in files.items():
             (tmp / name).write_bytes(data)
         _check_destination(out, overwrite)
