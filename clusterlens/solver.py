@@ -578,12 +578,14 @@ def _newton_step(rx, ry, a11, a12, a22, cap):
 def polish(lens, scale, x, y, xs, ys, step_cap, *, tolerance=1e-12):
     """Damped Newton solution of beta(theta) = (xs, ys), vectorised over starting points.
 
-    x, y: starting points (arcsec); xs, ys: source of each start (arcsec); step_cap: largest
-    step per iteration (arcsec).  Steps are halved while the residual does not decrease.
+    x, y: starting points (arcsec); xs, ys: source of each start (arcsec); scale: D_LS/D_S, one
+    value or one per start; step_cap: largest step per iteration (arcsec), one per start.  Steps
+    are halved while the residual does not decrease.
     Returns (x, y, residual |beta - beta_s| in arcsec, det A) at the last accepted point.
     """
     x = np.array(x, dtype=float)
     y = np.array(y, dtype=float)
+    scale = np.broadcast_to(np.asarray(scale, dtype=float), x.shape)
     rx, ry, a11, a12, a22 = _lens_state(lens, scale, x, y, xs, ys)
     res = np.hypot(rx, ry)
     res = np.where(np.isfinite(res), res, np.inf)
@@ -597,7 +599,7 @@ def polish(lens, scale, x, y, xs, ys, step_cap, *, tolerance=1e-12):
             break
         tx = x[idx] + lam[idx] * dx[idx]
         ty = y[idx] + lam[idx] * dy[idx]
-        trx, try_, t11, t12, t22 = _lens_state(lens, scale, tx, ty, xs[idx], ys[idx])
+        trx, try_, t11, t12, t22 = _lens_state(lens, scale[idx], tx, ty, xs[idx], ys[idx])
         tres = np.hypot(trx, try_)
         better = np.isfinite(tres) & (tres < res[idx])
         acc = idx[better]

@@ -46,6 +46,7 @@ from ..cosmology import DAYS_PER_MPC_ARCSEC2, distance_ratio, time_delay_distanc
 from ..lens import Lens
 from ..lens_builder import mass_group, member_arrays, tier_group, tier_group_from_arrays
 from ..model import ClusterModel, Tier
+from ..solver import polish
 from .parameters import Parameters
 
 #: Predicted images closer than this [arcsec] are one image (Newton converges to 1e-9 arcsec).
@@ -221,7 +222,7 @@ class PointLikelihood:
     """log L(values) of the free parameters given point_datasets.csv (see the module docstring)."""
 
     def __init__(self, model: ClusterModel, kind: str = "source", cache: bool = True,
-                 missing_penalty: float = 10.0, missing_distance: float = 5.0, newton_iterations: int = 30):
+                 missing_penalty: float = 10.0, missing_distance: float = 5.0):
         if kind not in ("source", "image"):
             raise ValueError(f"likelihood kind must be 'source' or 'image', got {kind!r}")
         self.model = model
@@ -236,7 +237,6 @@ class PointLikelihood:
         self.images = ObservedImages.from_model(model)
         self.missing_penalty = missing_penalty
         self.missing_distance = missing_distance
-        self.newton_iterations = newton_iterations
         has = np.isfinite
         self.use_flux = bool(has(self.images.flux).any())
         self.use_delays = bool(has(self.images.time_delay).any())
@@ -283,29 +283,11 @@ class PointLikelihood:
         return src_x, src_y, det, chi2
 
     def _newton(self, lens: Lens, scale: np.ndarray, src_x: np.ndarray, src_y: np.ndarray):
-        """Newton from every observed image towards the model image of its system's source."""
-        x, y = self.images.x.copy(), self.images.y.copy()
-        tx, ty = src_x[self.images.system], src_y[self.images.system]
-        active = np.ones(x.size, bool)
-        residual = np.full(x.size, np.inf)
-        for _ in range(self.newton_iterations):
-            idx = np.flatnonzero(active)
-            if idx.size == 0:
-                break
-            s = scale[idx]
-            ax, ay, hxx, hxy, hyy = lens.deflection_and_hessian(x[idx], y[idx])
-            rx, ry = x[idx] - s * ax - tx[idx], y[idx] - s * ay - ty[idx]
-            residual[idx] = np.hypot(rx, ry)
-            a11, a12, a22 = 1 - s * hxx, -s * hxy, 1 - s * hyy
-            det = a11 * a22 - a12 * a12
-            step_x, step_y = (a22 * rx - a12 * ry) / det, (a11 * ry - a12 * rx) / det
-            step = np.hypot(step_x, step_y)
-            cap = 1.0 / np.maximum(step, 1.0)  # at most 1 arcsec per iteration
-            x[idx] -= cap * step_x
-            y[idx] -= cap * step_y
-            active[idx] = (residual[idx] > 1e-9) & np.isfinite(step)
-        ax, ay = lens.deflection(x, y)
-        residual = np.hypot(x - scale * ax - tx, y - scale * ay - ty)
+        """Damped Newton (:func:`clusterlens.solver.polish`) from every observed image towards the model
+        image of its system's source, steps capped at 1 arcsec; returns x, y and |beta - beta_k|."""
+        im = self.images
+        x, y, residual, _ = polish(lens, scale, im.x, im.y, src_x[im.system], src_y[im.system],
+                                   np.ones(im.x.size))
         return x, y, residual
 
     def _image_plane_chi2(self, updated: dict, scale: np.ndarray, src_x, src_y, sp_chi2):

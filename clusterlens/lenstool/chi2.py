@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-NEWTON_ITERATIONS = 100
+from ..solver import find_lens_images, polish
+
 NEWTON_STEP_CAP = 0.5     # arcsec: largest Newton step
 NEWTON_TOLERANCE = 1e-9   # arcsec: |beta(theta) - beta_source| of a converged image
 SEARCH_MARGIN = 20.0      # arcsec around the observed images where the image finder looks
@@ -65,7 +66,9 @@ def image_plane_chi2(model, barycentre: str = "magnification") -> ImagePlaneChi2
     source_x = np.bincount(system, weight * beta_x) / total
     source_y = np.bincount(system, weight * beta_y) / total
 
-    x_model, y_model, converged = _newton(lens, x, y, scale, source_x[system], source_y[system])
+    x_model, y_model, residual, _ = polish(lens, scale, x, y, source_x[system], source_y[system],
+                                           np.full(x.size, NEWTON_STEP_CAP))
+    converged = residual <= NEWTON_TOLERANCE
     method = np.where(converged, "newton", "finder")
     for k in np.unique(system[~converged]):
         _nearest_found_images(lens, scale_of_system[k], source_x[k], source_y[k], x, y, (system == k) & ~converged,
@@ -83,47 +86,8 @@ def image_plane_chi2(model, barycentre: str = "magnification") -> ImagePlaneChi2
     return ImagePlaneChi2(images, systems, float(chi2.sum()))
 
 
-def _newton(lens, x0, y0, scale, source_x, source_y):
-    """Damped Newton on theta - scale alpha(theta) = source from (x0, y0), vectorised over images.
-
-    Returns (x, y, converged). Steps are capped at NEWTON_STEP_CAP and halved while the residual
-    grows, so each image converges to the predicted image whose basin holds its observed position.
-    """
-    x, y = x0.copy(), y0.copy()
-
-    def state(px, py, s, sx, sy):
-        ax, ay, hxx, hxy, hyy = lens.deflection_and_hessian(px, py, scale=s)
-        return px - ax - sx, py - ay - sy, 1.0 - hxx, -hxy, 1.0 - hyy
-
-    rx, ry, a11, a12, a22 = state(x, y, scale, source_x, source_y)
-    residual = np.hypot(rx, ry)
-    damping = np.ones_like(x)
-    active = residual > NEWTON_TOLERANCE
-    for _ in range(NEWTON_ITERATIONS):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        det = a11[idx] * a22[idx] - a12[idx] ** 2
-        dx = -(a22[idx] * rx[idx] - a12[idx] * ry[idx]) / det
-        dy = -(a11[idx] * ry[idx] - a12[idx] * rx[idx]) / det
-        shrink = damping[idx] * np.minimum(1.0, NEWTON_STEP_CAP / np.maximum(np.hypot(dx, dy), 1e-300))
-        tx, ty = x[idx] + shrink * dx, y[idx] + shrink * dy
-        trx, try_, t11, t12, t22 = state(tx, ty, scale[idx], source_x[idx], source_y[idx])
-        better = np.hypot(trx, try_) < residual[idx]
-        take, keep = idx[better], idx[~better]
-        x[take], y[take], rx[take], ry[take] = tx[better], ty[better], trx[better], try_[better]
-        a11[take], a12[take], a22[take] = t11[better], t12[better], t22[better]
-        residual[take] = np.hypot(rx[take], ry[take])
-        damping[take] = 1.0
-        damping[keep] *= 0.5
-        active[take] = residual[take] > NEWTON_TOLERANCE
-        active[keep] = damping[keep] > 1e-8
-    return x, y, residual <= NEWTON_TOLERANCE
-
-
 def _nearest_found_images(lens, scale, source_x, source_y, x, y, rows, x_model, y_model) -> None:
     """For the observed images ``rows`` of one system, the nearest image the image finder predicts."""
-    from ..solver import find_lens_images
 
     # the nearest predicted image lies near the observed ones: search their box widened by SEARCH_MARGIN
     region = (x[rows].min() - SEARCH_MARGIN, x[rows].max() + SEARCH_MARGIN,
