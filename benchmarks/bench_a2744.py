@@ -18,21 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from common import best_of
+
 from clusterlens.lenstool import LenstoolWarning, par_records, read_par, write_par
 from clusterlens.lenstool.chi2 import image_plane_chi2
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "a2744"
-REPEATS = 3
-
-
-def best_of(function, repeats: int = REPEATS):
-    """(result, seconds) of the fastest of ``repeats`` calls."""
-    timings, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        timings.append(time.perf_counter() - start)
-    return result, min(timings)
 
 
 def main() -> None:

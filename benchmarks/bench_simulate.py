@@ -21,21 +21,13 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from common import best_of
+
 from clusterlens import load_model, simulate
 from clusterlens.simulation import dataset_folder
 
 MODEL = Path(__file__).resolve().parents[1] / "datasets" / "example_cluster"
 GOAL_SECONDS = 30.0
-
-
-def best_of(function, repeats: int):
-    """(result, seconds) of the fastest of ``repeats`` calls."""
-    timings, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = function()
-        timings.append(time.perf_counter() - start)
-    return result, min(timings)
 
 
 def main() -> None:

@@ -82,6 +82,16 @@ class Timing:
         return f"{format_seconds(self.median)} [{format_seconds(self.low)}-{format_seconds(self.high)}] n={len(self.seconds)}"
 
 
+def best_of(function, repeats: int = 3):
+    """(result, seconds) of the fastest of ``repeats`` calls."""
+    timings, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = function()
+        timings.append(time.perf_counter() - start)
+    return result, min(timings)
+
+
 def format_seconds(t: float) -> str:
     """A duration with a readable unit (ns, us, ms, s)."""
     if not np.isfinite(t):
