@@ -42,3 +42,32 @@ def test_export_refuses_to_overwrite_a_different_par(tmp_path, capsys):
     assert "model.par" in capsys.readouterr().err and par.read_text() == "runmode\nend\nfini\n"
     assert main(["export-lenstool", str(EXAMPLE), "--out", str(par), "--overwrite"]) == 0
     assert "potentiel" in par.read_text()
+
+
+def _example_copy(tmp_path):
+    import shutil
+
+    from conftest import EXAMPLE
+
+    shutil.copytree(EXAMPLE, tmp_path / "model")
+    return tmp_path / "model"
+
+
+def test_error_paths_are_one_message_each(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = _example_copy(tmp_path)
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "notes.txt").write_text("mine")
+    (tmp_path / "p.csv").write_text("family,galaxy,parameter,prior,lower,upper\nmain_lens_mass,BCG,sigma,uniform,1.0,\n")
+    cases = [
+        (["fit", str(model), "--nlive", "20"], "no point_datasets.csv rows"),
+        (["run", str(tmp_path / "missing")], "no such folder"),
+        (["simulate", str(model), str(tmp_path / "foreign")], "did not write (notes.txt)"),
+        (["show", str(model / "nope")], "no such folder"),
+        (["fit", str(model), "--priors", str(tmp_path / "p.csv")], "p.csv:2"),
+    ]
+    for argv, words in cases:
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, (argv, err)
+    assert (tmp_path / "foreign" / "notes.txt").read_text() == "mine"
