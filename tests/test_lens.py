@@ -275,3 +275,27 @@ def test_threads_split_points_without_changing_a_bit():
         for a, b in zip(one.deflection_and_hessian(x, y), three.deflection_and_hessian(x, y)):
             assert np.array_equal(a, b)
         assert np.array_equal(one.potential(x, y), three.potential(x, y))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_memory_stays_bounded_for_a_large_tier(backend):
+    """2000 members x 10^4 points (2e7 pairs): peak memory stays at the chunk/buffer size, far below the
+    ~160 MB that one float64 temporary of every pair would take (so a 1000x1000 grid needs ~50 MB)."""
+    import tracemalloc
+
+    from clusterlens.lens import Lens, MassComponents
+
+    rng = np.random.default_rng(2)
+    m = 2000
+    tier = MassComponents("dPIE", {"center_x": rng.uniform(-80, 80, m), "center_y": rng.uniform(-80, 80, m),
+                                   "b0": rng.uniform(0.05, 0.5, m), "r_core": rng.uniform(0.0, 0.1, m),
+                                   "r_cut": rng.uniform(5, 20, m), "q": rng.uniform(0.5, 1.0, m),
+                                   "angle": rng.uniform(0, 180, m)}, "tier")
+    x, y = np.meshgrid(np.linspace(-50, 50, 100), np.linspace(-50, 50, 100))
+    lens = Lens([tier], backend=backend, threads=1)
+    lens.deflection(x[:2, :2], y[:2, :2])  # compile / warm up outside the measurement
+    tracemalloc.start()
+    lens.deflection_and_hessian(x, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 20e6, f"peak {peak / 1e6:.1f} MB"
