@@ -71,10 +71,15 @@ def _fit(args) -> int:
 
 
 def _run(args) -> int:
+    """``run`` keeps results/<name>/ up to date for the edit-and-re-run loop: by default a finished fit
+    of the same dataset and settings is reused, an interrupted one resumed, a changed one re-run (only
+    the files a fit writes are replaced); --resume alone is strict, --overwrite alone starts afresh."""
     from .fit import run
 
-    return _fitting(lambda: run(args.folder, dataset=args.dataset, out=args.out, seed=args.seed,
-                                **_fit_options(args)))
+    options = _fit_options(args)
+    if not args.resume and not args.overwrite:
+        options.update(resume=True, overwrite=True)
+    return _fitting(lambda: run(args.folder, dataset=args.dataset, out=args.out, seed=args.seed, **options))
 
 
 def _simulate(args) -> int:
@@ -142,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="simulate a model folder's dataset (or reuse it) and fit it: the main job",
                        description="Simulate results/<name>/dataset from MODEL_FOLDER (reused while the model "
                                    "and seed are unchanged; a folder with point_datasets.csv is fitted as it is), "
-                                   "then fit it into results/<name>/fit_<likelihood>.")
+                                   "then fit it into results/<name>/fit_<likelihood>. Re-running reuses a finished "
+                                   "fit of the same dataset and settings, resumes an interrupted one and re-fits "
+                                   "after an edit (--resume alone: only continue; --overwrite alone: start afresh).")
     p.add_argument("folder", type=Path, metavar="MODEL_FOLDER")
     p.add_argument("--dataset", type=Path, default=None, help="dataset folder (default results/<name>/dataset)")
     p.add_argument("--out", type=Path, default=None, help="results folder (default results/<name>/fit_<likelihood>)")

@@ -178,6 +178,23 @@ def test_cli_run_with_two_processes_matches_the_in_process_chain(model_folder, d
     pd.testing.assert_frame_equal(pooled.samples, serial.samples)
     assert pooled.info["niter"] == serial.info["niter"]
 
+    # re-running the main job reuses the finished fit; after a CSV edit it re-simulates and re-fits
+    argv = ["run", str(model_folder), "--cores", "2", "--nlive", "30", "--seed", "3", "--quiet", "--no-plots"]
+    assert main(argv) == 0
+    pd.testing.assert_frame_equal(read_results(results / "fit_source").samples, pooled.samples)
+    edited = tmp_path / "edited"
+    shutil.copytree(model_folder, edited)
+    rows = (edited / "main_lens_mass.csv").read_text().splitlines()
+    rows[1] = rows[1].replace(",0.75,", ",0.72,", 1)  # the BCG axis ratio
+    assert ",0.72," in rows[1]
+    (edited / "main_lens_mass.csv").write_text("\n".join(rows) + "\n")
+    results_edited = tmp_path / "results" / "edited"
+    shutil.copytree(results, results_edited)  # the results of the unedited model, as after an edit in place
+    assert main(["run", str(edited), *argv[2:]]) == 0
+    assert (results_edited / "dataset" / "main_lens_mass.csv").read_bytes() == (edited / "main_lens_mass.csv").read_bytes()
+    refit = read_results(results_edited / "fit_source")
+    assert not refit.samples.equals(pooled.samples)
+
 
 @pytest.mark.skipif(shutil.which("mpiexec") is None or importlib.util.find_spec("mpi4py") is None,
                     reason="needs an MPI launcher (mpiexec) and mpi4py")
