@@ -335,7 +335,8 @@ def _representative(prior) -> float:
 
 
 def _freed_row_problem(row, prior) -> str | None:
-    """Why ``row`` cannot take values of ``prior`` in its cell (e.g. mag on a luminosity member), or None."""
+    """Why ``row`` cannot take values of ``prior`` in its blank cell (e.g. mag on a luminosity member,
+    q of a spherical NFW), or None. A filled cell is valid at its CSV value, so it is not checked."""
     from pydantic import ValidationError
 
     try:
@@ -367,10 +368,12 @@ def _prior_problems(model: ClusterModel) -> list[Problem]:
             continue
         for index, row in targets:
             numeric = family.numeric_columns(getattr(row, "profile", None))
-            if prior.parameter in numeric and (why := _freed_row_problem(row, prior)):
-                problems.append(Problem(file, f"freeing {prior.parameter} of {family.name} row "
-                                              f"{getattr(row, family.key[0])!r} makes it invalid: {why}",
-                                        line=line, column="parameter", value=prior.parameter))
+            blank = prior.parameter in numeric and getattr(row, prior.parameter) is None
+            if blank and (why := _freed_row_problem(row, prior)):
+                problems.append(Problem(file, f"{prior.parameter} is blank in {family.name} row "
+                                              f"{getattr(row, family.key[0])!r} and filling it makes the row "
+                                              f"invalid: {why}", line=line, column="parameter",
+                                        value=prior.parameter))
                 break
             if prior.parameter not in numeric:
                 problems.append(Problem(file, f"not a numeric parameter of {family.name} "

@@ -94,7 +94,7 @@ CASES = [
     ("prior-on-source-flux", lambda f: append(f, "priors.csv", "source_point,src1,flux,uniform,1.0,500.0"),
      "priors.csv", 12, "parameter", "solved analytically"),
     ("prior-makes-row-invalid", lambda f: append(f, "priors.csv", "host_halo,halo,q,uniform,0.5,0.9"),
-     "priors.csv", 12, "parameter", "makes it invalid"),
+     "priors.csv", 12, "parameter", "makes the row invalid"),
     ("family-file-is-a-folder", lambda f: ((f / "scaling_relations.csv").unlink(), (f / "scaling_relations.csv").mkdir()),
      "scaling_relations.csv", None, None, "is a folder"),
     ("dataset-not-utf8", lambda f: (f / "dataset.toml").write_bytes((f / "dataset.toml").read_bytes().replace(
@@ -182,3 +182,9 @@ def test_cli_validate_ok(capsys):
 
     assert main(["validate", str(EXAMPLE)]) == 0
     assert "valid" in capsys.readouterr().out
+
+
+def test_prior_on_a_filled_cell_may_reach_invalid_values(example_copy):
+    """r_core's range overlaps r_cut: allowed (the sampler rejects the invalid part), unlike a blank cell."""
+    append(example_copy, "priors.csv", "main_lens_mass,G2,r_core,uniform,0.0,100.0")
+    assert len(load_model(example_copy).priors) == 11
