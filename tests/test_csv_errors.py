@@ -188,3 +188,29 @@ def test_prior_on_a_filled_cell_may_reach_invalid_values(example_copy):
     """r_core's range overlaps r_cut: allowed (the sampler rejects the invalid part), unlike a blank cell."""
     append(example_copy, "priors.csv", "main_lens_mass,G2,r_core,uniform,0.0,100.0")
     assert len(load_model(example_copy).priors) == 11
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from clusterlens.csvio import parse_family  # noqa: E402
+from clusterlens.families import FAMILIES  # noqa: E402
+
+CELL = st.text(alphabet=st.sampled_from(list("abc019.-+eEnaifINF ,;\"\t\n\r\xe9")), max_size=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(sorted(FAMILIES)), st.binary(max_size=64) | st.lists(st.lists(CELL, max_size=6), max_size=5)
+       .map(lambda rows: "\n".join(",".join(r) for r in rows).encode("utf-8")))
+def test_any_bytes_give_rows_or_problems_never_a_crash(tmp_path_factory, family, data):
+    path = tmp_path_factory.mktemp("fuzz") / f"{family}.csv"
+    header = ",".join(FAMILIES[family].columns).encode()
+    for content in (data, header + b"\n" + data):
+        path.write_bytes(content)
+        table, problems = parse_family(path)
+        assert all(p.file == str(path) and p.message for p in problems)
+        if not problems:  # accepted input is a valid family: it survives a write -> read unchanged
+            from clusterlens.csvio import read_family, write_family
+
+            again = write_family(table, path.with_name("again") / path.name)
+            assert read_family(again).rows == table.rows
