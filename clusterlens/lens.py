@@ -187,6 +187,9 @@ class Lens:
                 if table is not None:
                     dpie_numba.add(px, py, table, a, h)
                     continue
+                if deflection and hessian and hasattr(MASS_PROFILES[group.profile], "deflection_and_hessian"):
+                    self._numpy_sum(group, "deflection_and_hessian", px, py, a + h)
+                    continue
                 if deflection:
                     self._numpy_sum(group, "deflection", px, py, a)
                 if hessian:

@@ -299,3 +299,17 @@ def test_memory_stays_bounded_for_a_large_tier(backend):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 20e6, f"peak {peak / 1e6:.1f} MB"
+
+
+@pytest.mark.parametrize("name", ["nfw", "shear"])
+def test_one_pass_deflection_and_hessian_equals_the_separate_functions(name):
+    from clusterlens import profiles
+
+    module = getattr(profiles, name)
+    rng = np.random.default_rng(4)
+    x, y = rng.uniform(-30, 30, (2, 200))
+    params = ({"center_x": 1.0, "center_y": -2.0, "kappa_s": 0.2, "r_s": 15.0} if name == "nfw"
+              else {"gamma": 0.07, "angle": 33.0})
+    both = module.deflection_and_hessian(x, y, **params)
+    for got, want in zip(both, (*module.deflection(x, y, **params), *module.hessian(x, y, **params))):
+        assert np.array_equal(got, want)

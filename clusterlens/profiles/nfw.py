@@ -129,6 +129,18 @@ def deflection(x, y, center_x, center_y, kappa_s, r_s):
     return mean_kappa * dx, mean_kappa * dy
 
 
+def deflection_and_hessian(x, y, center_x, center_y, kappa_s, r_s):
+    """(alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) in one pass (offsets and h(x) shared)."""
+    dx, dy, r2, scaled = _offsets(x, y, center_x, center_y, kappa_s, r_s)
+    mean_kappa = 4.0 * kappa_s * bartelmann_h(scaled) / (scaled * scaled)
+    kappa = 2.0 * kappa_s * scaled_convergence(scaled)
+    gamma = mean_kappa - kappa
+    r2 = np.maximum(r2, np.finfo(float).tiny)
+    cos2 = (dx * dx - dy * dy) / r2
+    sin2 = 2.0 * dx * dy / r2
+    return mean_kappa * dx, mean_kappa * dy, kappa - gamma * cos2, -gamma * sin2, kappa + gamma * cos2
+
+
 def convergence(x, y, center_x, center_y, kappa_s, r_s):
     """kappa = 2 kappa_s (1 - F(x))/(x^2 - 1), dimensionless (Wright & Brainerd 2000 eq. 11)."""
     _, _, _, scaled = _offsets(x, y, center_x, center_y, kappa_s, r_s)

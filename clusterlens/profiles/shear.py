@@ -36,6 +36,14 @@ def hessian(x, y, gamma, angle):
     return np.broadcast_to(g1, shape).copy(), np.broadcast_to(g2, shape).copy(), np.broadcast_to(-g1, shape).copy()
 
 
+def deflection_and_hessian(x, y, gamma, angle):
+    """(alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) in one pass."""
+    g1, g2 = components(gamma, angle)
+    shape = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(g1))
+    return (g1 * x + g2 * y, g2 * x - g1 * y, np.broadcast_to(g1, shape).copy(), np.broadcast_to(g2, shape).copy(),
+            np.broadcast_to(-g1, shape).copy())
+
+
 def convergence(x, y, gamma, angle):
     """Zero everywhere (an external shear carries no mass)."""
     components(gamma, angle)
