@@ -15,7 +15,7 @@ bright dPIE galaxies and 300 dPIE members from a scaling relation (seeded).  Pri
 
 Timings on a shared machine are noisy.
 Run: python benchmarks/bench_solver.py [--sources 200] [--brute-spacing 0.05] [--lenstronomy-sources 2]
-     [--numba-threads N]
+     [--threads N]
 """
 
 from __future__ import annotations
@@ -155,13 +155,10 @@ def main() -> None:
     parser.add_argument("--brute-spacing", type=float, default=0.05)
     parser.add_argument("--lenstronomy-sources", type=int, default=2)
     parser.add_argument("--lenstronomy-min-distance", type=float, default=0.2)
-    parser.add_argument("--numba-threads", type=int, default=0, help="0: numba's default")
+    parser.add_argument("--threads", type=int, default=0, help="lens evaluation threads (0: every usable core)")
     args = parser.parse_args()
-
-    import numba
-
-    if args.numba_threads:
-        numba.set_num_threads(args.numba_threads)
+    if args.threads:
+        os.environ["CLUSTERLENS_THREADS"] = str(args.threads)
 
     cosmo = make_cosmology({"H0": 70.0, "Om0": 0.3})
     scale = float(distance_ratio(cosmo, Z_LENS, Z_SOURCE))
@@ -170,7 +167,7 @@ def main() -> None:
     lens.deflection_and_hessian(np.zeros(2), np.zeros(2))  # compile / load the numba kernel
     lens.deflection(np.zeros(2), np.zeros(2))
     print(f"lens: 1 NFW + 3 dPIE + {N_MEMBERS} dPIE members, z_lens {Z_LENS}, z_s {Z_SOURCE} (D_LS/D_S {scale:.4f}); "
-          f"backend {lens.backend}, numba threads {numba.get_num_threads()}, cpus {os.cpu_count()}, "
+          f"backend {lens.backend}, lens threads {lens.threads}, cpus {os.cpu_count()}, "
           f"load {os.getloadavg()[0]:.2f}")
 
     start = time.perf_counter()

@@ -76,10 +76,8 @@ def _run(args) -> int:
     the files a fit writes are replaced); --resume alone is strict, --overwrite alone starts afresh."""
     from .fit import run
 
-    options = _fit_options(args)
-    if not args.resume and not args.overwrite:
-        options.update(resume=True, overwrite=True)
-    return _fitting(lambda: run(args.folder, dataset=args.dataset, out=args.out, seed=args.seed, **options))
+    return _fitting(lambda: run(args.folder, dataset=args.dataset, out=args.out, seed=args.seed,
+                                **_fit_options(args)))
 
 
 def _simulate(args) -> int:

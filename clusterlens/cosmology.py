@@ -242,7 +242,7 @@ def _colossus_cosmology(key: _CosmologyKey):
         Ode0=float(cosmo.Ode0),
         Ob0=float(cosmo.Ob0) if cosmo.Ob0 else DEFAULT_OB0,
         sigma8=float(cosmo.meta.get("sigma8", DEFAULT_SIGMA8)),
-        ns=float(cosmo.meta.get("n", cosmo.meta.get("ns", DEFAULT_NS))),
+        ns=float(cosmo.meta.get("ns", cosmo.meta.get("n", DEFAULT_NS))),
         relspecies=tcmb0 > 0,
         Tcmb0=tcmb0 if tcmb0 > 0 else 2.7255,
         Neff=float(cosmo.Neff),

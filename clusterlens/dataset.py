@@ -16,6 +16,7 @@ Example::
 """
 from __future__ import annotations
 
+import codecs
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -52,6 +53,8 @@ class CosmologySpec(Row):
             raise ValueError("give either name or H0/Om0 (/Ode0/Tcmb0/Ob0), not both")
         if self.name is None and any(v is None for v in parametric):
             raise ValueError("give a name (e.g. 'Planck18') or both H0 and Om0")
+        if self.Ob0 is not None and self.Om0 is not None and self.Ob0 > self.Om0:
+            raise ValueError(f"Ob0 ({self.Ob0!r}) cannot exceed Om0 ({self.Om0!r}): baryons are part of the matter")
         return self
 
 
@@ -100,9 +103,9 @@ FILENAME = "dataset.toml"
 def read_dataset(path: str | Path) -> DatasetConfig:
     """Read and validate ``dataset.toml``; raise ModelError naming the line of each bad key."""
     path = Path(path)
-    data = path.read_bytes()
+    data = path.read_bytes().removeprefix(codecs.BOM_UTF8)
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         _raise([Problem(str(path), f"bytes {data[err.start:err.start + 4]!r} are not UTF-8: save the file as UTF-8",

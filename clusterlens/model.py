@@ -331,6 +331,8 @@ def _representative(prior) -> float:
     """A value inside the prior's support (its mean or the middle of its bounds)."""
     if prior.prior == "loguniform":
         return (prior.lower * prior.upper) ** 0.5
+    if prior.prior == "truncnormal":
+        return min(max(prior.mean, prior.lower), prior.upper)
     return prior.mean if prior.mean is not None else 0.5 * (prior.lower + prior.upper)
 
 

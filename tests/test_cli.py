@@ -58,16 +58,19 @@ def test_error_paths_are_one_message_each(tmp_path, capsys, monkeypatch):
     model = _example_copy(tmp_path)
     (tmp_path / "foreign").mkdir()
     (tmp_path / "foreign" / "notes.txt").write_text("mine")
+    (tmp_path / "foreign" / "summary.csv").write_text("mine too")
     (tmp_path / "p.csv").write_text("family,galaxy,parameter,prior,lower,upper\nmain_lens_mass,BCG,sigma,uniform,1.0,\n")
     cases = [
         (["fit", str(model), "--nlive", "20"], "no point_datasets.csv rows"),
         (["run", str(tmp_path / "missing")], "no such folder"),
-        (["simulate", str(model), str(tmp_path / "foreign")], "did not write (notes.txt)"),
+        (["simulate", str(model), str(tmp_path / "foreign")], "did not write (notes.txt, summary.csv)"),
         (["show", str(model / "nope")], "no such folder"),
         (["fit", str(model), "--priors", str(tmp_path / "p.csv")], "p.csv:2"),
+        (["run", str(model), "--out", str(tmp_path / "foreign")], "not a clusterlens results folder"),
     ]
     for argv, words in cases:
         assert main(argv) == 1, argv
         err = capsys.readouterr().err
         assert words in err and "Traceback" not in err, (argv, err)
     assert (tmp_path / "foreign" / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "foreign" / "summary.csv").read_text() == "mine too"

@@ -145,3 +145,11 @@ def test_dataset_toml_carries_ob0_sigma8_ns_to_the_cosmology():
         "H0": 70.0, "Om0": 0.3, "Ob0": 0.045, "sigma8": 0.8, "ns": 0.96}}).cosmology
     cosmo = cosmology.make_cosmology(spec.model_dump(exclude_none=True))
     assert cosmo.Ob0 == 0.045 and cosmo.meta["sigma8"] == 0.8 and cosmo.meta["ns"] == 0.96
+
+
+def test_ns_given_for_a_named_cosmology_reaches_the_concentration():
+    base = cosmology.make_cosmology({"name": "Planck18"})
+    tilted = cosmology.make_cosmology({"name": "Planck18", "ns": 0.8})
+    c0 = cosmology.concentration_from_relation(base, 0.4, 1e15, "diemer19")
+    c1 = cosmology.concentration_from_relation(tilted, 0.4, 1e15, "diemer19")
+    assert abs(c1 - c0) > 1e-3

@@ -69,3 +69,14 @@ def test_closed_form_quantiles_equal_scipy_ppf(prior):
     row = Prior(family="host_halo", galaxy="halo", parameter="m200", **prior)
     u = np.linspace(0.001, 0.999, 101)
     assert quantile(row, u) == pytest.approx(distribution(row).ppf(u), rel=1e-12, abs=1e-12)
+
+
+def test_truncated_normal_far_in_the_upper_tail():
+    from clusterlens.fit.parameters import distribution, quantile
+    from clusterlens.rows import Prior
+
+    row = Prior(family="host_halo", galaxy="halo", parameter="m200", prior="truncnormal", lower=9.0, upper=12.0,
+                mean=0.0, sigma=1.0)
+    u = np.array([0.01, 0.5, 0.99])
+    assert quantile(row, u) == pytest.approx(distribution(row).ppf(u), rel=1e-9)
+    assert quantile(row, u)[0] < 9.01

@@ -14,8 +14,8 @@ with the full amplification matrix; Oguri 2010 eq. 8).
 
 **Image plane.** beta_k as above; every observed image is polished by Newton iterations with the
 analytic Hessian from theta_i towards the model image of beta_k; chi2_pos = sum_i |theta_i' - theta_i|^2
-/ sigma_i^2. An observed image whose Newton iteration does not converge, or converges to the image
-another observed image of the same system already claimed, is *missing*: it contributes
+/ sigma_i^2. An observed image whose Newton iteration does not converge, or that reaches the same model
+image as another observed image of its system but lies farther from it, is *missing*: it contributes
 ``missing_penalty`` x its source-plane term, floored at (``missing_distance`` / sigma_i)^2, so a model
 that loses an image is always worse than one that reproduces it within ``missing_distance``.
 
@@ -49,8 +49,9 @@ from ..model import ClusterModel, Tier
 from ..solver import polish
 from .parameters import Parameters
 
-#: Predicted images closer than this [arcsec] are one image (Newton converges to 1e-9 arcsec).
-SAME_IMAGE_DISTANCE = 1e-6
+#: Predicted images closer than this [arcsec] are one image (polish converges to ~1e-12 arcsec; an
+#: image accepted at a 1e-6 arcsec source-plane residual with |mu| ~ 100 lies within ~1e-4 arcsec).
+SAME_IMAGE_DISTANCE = 1e-4
 #: Amplitude cell of each profile and the power of it that the deflection is proportional to
 #: (dPIE b0 = 6 pi (sigma/c)^2; SIE theta_e; shear gamma): such a cell alone is rescaled exactly.
 AMPLITUDES = {"dPIE": ("sigma", 2.0), "SIE": ("theta_e", 1.0), "ExternalShear": ("gamma", 1.0)}
@@ -373,7 +374,7 @@ class PointLikelihood:
 
         dof = constraints - free parameters: 2 per image less 2 per system (its solved source), plus
         one per measured flux less one per system with fluxes (its solved intrinsic flux), plus one
-        per measured delay less one per system with delays (its reference image)."""
+        per measured delay less one per system with delays (its solved zero point)."""
         out = self.evaluate(values)
         im = self.images
         n_constraints = 2 * (len(im.x) - im.n_systems)

@@ -39,9 +39,14 @@ def quantile(prior, u: np.ndarray) -> np.ndarray:
         return prior.lower * (prior.upper / prior.lower) ** u
     if prior.prior == "normal":
         return prior.mean + prior.sigma * special.ndtri(u)
-    lo = special.ndtr((prior.lower - prior.mean) / prior.sigma)
-    hi = special.ndtr((prior.upper - prior.mean) / prior.sigma)
-    return np.clip(prior.mean + prior.sigma * special.ndtri(lo + u * (hi - lo)), prior.lower, prior.upper)
+    a, b = (prior.lower - prior.mean) / prior.sigma, (prior.upper - prior.mean) / prior.sigma
+    if a > 0:  # upper tail: work with the mirrored lower tail, where ndtr keeps its precision
+        lo, hi = special.ndtr(-b), special.ndtr(-a)
+        value = prior.mean - prior.sigma * special.ndtri(hi - u * (hi - lo))
+    else:
+        lo, hi = special.ndtr(a), special.ndtr(b)
+        value = prior.mean + prior.sigma * special.ndtri(lo + u * (hi - lo))
+    return np.clip(value, prior.lower, prior.upper)
 
 
 @dataclass(frozen=True)

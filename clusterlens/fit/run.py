@@ -137,11 +137,13 @@ def remove_outputs(out: Path) -> None:
             path.unlink()
 
 
-def prepare_folder(out: Path, record: dict, resume: bool, overwrite: bool) -> bool:
+def prepare_folder(out: Path, record: dict, resume: bool, overwrite: bool, update: bool = False) -> bool:
     """Make ``out`` ready for the fit described by ``record``; True when it resumes a checkpoint.
 
     resume: continue (or rewrite the results of) a run with the same record; overwrite: otherwise
-    delete the fit's files and start again (both: reuse when possible, else start again)."""
+    delete the fit's files and start again (both: reuse when possible, else start again); update:
+    like both, but only in a clusterlens results folder (one with a readable run.json): a foreign
+    folder is still refused."""
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out} exists and is not a folder: expected a results folder path")
     if out.exists() and any(p.name != LOCK for p in out.iterdir()):
@@ -149,10 +151,10 @@ def prepare_folder(out: Path, record: dict, resume: bool, overwrite: bool) -> bo
             old = json.loads((out / RUN_RECORD).read_text())
         except (OSError, ValueError):
             old = None
-        if old == record and resume:
+        if old == record and (resume or update):
             if (out / CHECKPOINT).exists():
                 return True
-        elif overwrite:
+        elif overwrite or (update and old is not None):
             remove_outputs(out)
         elif old is None:
             raise FileExistsError(f"{out} exists and is not a clusterlens results folder (no readable {RUN_RECORD}): "
@@ -181,8 +183,9 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
         out: str | os.PathLike | None = None, likelihood: str = "source", nlive: int = 100, cores: int | None = None,
         resume: bool = False, seed: int = 0, *, bound: str = "multi", sample_method: str = "auto",
         dlogz: float | None = None, dynamic: bool = False, queue_size: int | None = None,
-        checkpoint_every: float = 60.0, overwrite: bool = False, plots: bool = True, progress: bool = True,
-        likelihood_options: dict | None = None, console: Console | None = None) -> results_io.FitResult | None:
+        checkpoint_every: float = 60.0, overwrite: bool = False, update: bool = False, plots: bool = True,
+        progress: bool = True, likelihood_options: dict | None = None,
+        console: Console | None = None) -> results_io.FitResult | None:
     """Fit a dataset folder's free parameters by nested sampling; write and return the results.
 
     dataset_folder: model CSVs + point_datasets.csv (+ data.fits, manifest.json for a simulation);
@@ -192,7 +195,7 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     seed, queue_size: :class:`~clusterlens.fit.sampler.SamplerSettings` (queue_size default: cores);
     cores: processes evaluating the likelihood (default: every core this process may use; under
     mpirun the MPI ranks instead); resume,
-    overwrite: see the module docstring; checkpoint_every: seconds between checkpoints; plots: write
+    overwrite, update: see :func:`prepare_folder`; checkpoint_every: seconds between checkpoints; plots: write
     corner.png and images.png; likelihood_options: keyword options of ``make_likelihood``.
     Returns None on MPI ranks other than 0.
     """
@@ -218,7 +221,7 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     record = run_record(model, likelihood, options, settings, L.parameters.labels)
     lock = FolderLock(out)
     try:
-        resuming = on_root(lambda: lock.acquire() or prepare_folder(out, record, resume, overwrite))
+        resuming = on_root(lambda: lock.acquire() or prepare_folder(out, record, resume, overwrite, update))
         simulated = (dataset_folder / MANIFEST).exists()
         if mpi_rank() == 0:
             console.print(f"fitting {len(L.parameters)} free parameters of {dataset_folder} ({likelihood}-plane "
@@ -279,7 +282,9 @@ def run(model_folder: str | os.PathLike, dataset: str | os.PathLike | None = Non
 
     dataset: the dataset folder (default ``results/<name>/dataset``); out: the results folder
     (default ``results/<name>/fit_<likelihood>``); seed: of the simulation and of the sampler;
-    fit_options: the options of :func:`fit` (priors, likelihood, nlive, cores, resume, ...)."""
+    fit_options: the options of :func:`fit` (priors, likelihood, nlive, cores, resume, ...). Unless
+    ``resume`` or ``overwrite`` is given, ``update=True``: re-running reuses a finished identical fit,
+    resumes an interrupted one and re-fits a changed one in its own results folder (never a foreign one)."""
     from ..simulation.dataset_folder import ensure_dataset
 
     console = console or Console()
@@ -294,4 +299,6 @@ def run(model_folder: str | os.PathLike, dataset: str | os.PathLike | None = Non
         dataset_folder = Path(dataset) if dataset is not None else Path("results") / name / "dataset"
         on_root(ensure_dataset, model_folder, dataset_folder, seed=seed, overwrite=overwrite_dataset, console=console)
     out = Path(out) if out is not None else Path("results") / name / f"fit_{likelihood}"
+    # the edit-and-re-run loop: keep our own results folder up to date unless told otherwise
+    fit_options.setdefault("update", not (fit_options.get("resume") or fit_options.get("overwrite")))
     return fit(dataset_folder, out=out, seed=seed, console=console, **fit_options)

@@ -68,7 +68,7 @@ def write_par(model, path, overwrite: bool = False) -> Path:
         files[path.name] += writer.directives(Path(stage) / path.name)
     if not overwrite:
         changed = [n for n, text in files.items()
-                   if (path.parent / n).exists() and (path.parent / n).read_text(encoding="utf-8") != text]
+                   if (path.parent / n).exists() and (path.parent / n).read_bytes() != text.encode("utf-8")]
         if changed:
             raise FileExistsError(f"{path.parent}: would overwrite {', '.join(changed)} with different content; "
                                   "pass overwrite=True (CLI: --overwrite) to replace them")
