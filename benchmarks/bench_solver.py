@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy.spatial.distance import pdist
@@ -32,6 +34,9 @@ from clusterlens.lens import Lens, MassComponents
 from clusterlens.maps import PixelGrid, caustics, critical_curves
 from clusterlens.scaling import member_parameters
 from clusterlens.solver import ImageFinder
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from inversion import brute_force_images, matched  # noqa: E402  (the tests' independent reference)
 
 Z_LENS, Z_SOURCE = 0.4, 2.0
 N_MEMBERS = 300
@@ -79,74 +84,6 @@ def lenstronomy_model(groups, scale):
             names += ["NIE", "NIE"]
             kwargs += [{"theta_E": theta, "s_scale": f * rc, **common}, {"theta_E": -theta, "s_scale": f * rt, **common}]
     return LensModel(names), kwargs
-
-
-def fd_newton(lens, scale, x, y, xs, ys, iterations=40, step=1e-6):
-    """Newton on beta(theta) = beta_s with a finite-difference Jacobian of the deflection."""
-    def beta(px, py):
-        ax, ay = lens.deflection(px, py, scale=scale)
-        return px - ax - xs, py - ay - ys
-    for _ in range(iterations):
-        rx, ry = beta(x, y)
-        pxx, pxy = beta(x + step, y)
-        pyx, pyy = beta(x, y + step)
-        a11, a21, a12, a22 = (pxx - rx) / step, (pxy - ry) / step, (pyx - rx) / step, (pyy - ry) / step
-        det = a11 * a22 - a12 * a21
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dx, dy = (a22 * rx - a12 * ry) / det, (a11 * ry - a21 * rx) / det
-        length = np.hypot(dx, dy)
-        shrink = np.where(length > 0.5, 0.5 / np.where(length > 0, length, 1.0), 1.0)
-        x, y = x - np.nan_to_num(dx * shrink), y - np.nan_to_num(dy * shrink)
-    rx, ry = beta(x, y)
-    return x, y, np.hypot(rx, ry)
-
-
-def brute_force(lens, scale, xs, ys, box, spacing):
-    """Brute-force images (list of (n, 2) arrays) of sources (xs, ys) inside ``box``."""
-    xmin, xmax, ymin, ymax = box
-    gxs, gys = np.arange(xmin, xmax, spacing), np.arange(ymin, ymax, spacing)
-    bx = np.empty((gys.size, gxs.size))
-    by = np.empty_like(bx)
-    rows = max(1, 2_000_000 // gxs.size)
-    for start in range(0, gys.size, rows):
-        gx, gy = np.meshgrid(gxs, gys[start:start + rows])
-        ax, ay = lens.deflection(gx, gy, scale=scale)
-        bx[start:start + rows], by[start:start + rows] = gx - ax, gy - ay
-    ny, nx = bx.shape
-    owners, sx0, sy0 = [], [], []
-    for k, (sx, sy) in enumerate(zip(xs, ys)):
-        dist = np.hypot(bx - sx, by - sy)
-        flat = np.flatnonzero(dist.ravel() < 20 * spacing)
-        i, j = np.divmod(flat, nx)
-        local = np.ones(flat.size, dtype=bool)
-        d0 = dist[i, j]
-        for di in (-1, 0, 1):
-            for dj in (-1, 0, 1):
-                if di or dj:
-                    local &= d0 <= dist[np.clip(i + di, 0, ny - 1), np.clip(j + dj, 0, nx - 1)]
-        owners.append(np.full(local.sum(), k))
-        sx0.append(gxs[j[local]])
-        sy0.append(gys[i[local]])
-    owner = np.concatenate(owners)
-    x, y, res = fd_newton(lens, scale, np.concatenate(sx0), np.concatenate(sy0), xs[owner], ys[owner])
-    out = []
-    for k in range(xs.size):
-        found = []
-        sel = (owner == k) & (res < 1e-9)
-        for px, py in zip(x[sel], y[sel]):
-            if not any(np.hypot(px - f[0], py - f[1]) < 1e-6 for f in found):
-                found.append((px, py))
-        out.append(np.array(found).reshape(-1, 2))
-    return out
-
-
-def matched(ours: np.ndarray, theirs: np.ndarray, tolerance: float = 1e-6) -> np.ndarray:
-    if len(theirs) == 0:
-        return np.zeros(0, dtype=bool)
-    if len(ours) == 0:
-        return np.zeros(len(theirs), dtype=bool)
-    d = np.hypot(ours[:, None, 0] - theirs[None, :, 0], ours[:, None, 1] - theirs[None, :, 1])
-    return d.min(axis=0) < tolerance
 
 
 def main() -> None:
@@ -213,7 +150,7 @@ def main() -> None:
                                                                   np.linspace(-100, 100, 201)), scale=scale))))
     box = (float(xs.min()) - amax - 2, float(xs.max()) + amax + 2, float(ys.min()) - amax - 2, float(ys.max()) + amax + 2)
     start = time.perf_counter()
-    brute = brute_force(lens, scale, xs, ys, box, args.brute_spacing)
+    brute = brute_force_images(lens, xs, ys, scale, box, args.brute_spacing)
     t_brute = time.perf_counter() - start
     n_brute = sum(len(b) for b in brute)
     missed, extra_mu = [], []

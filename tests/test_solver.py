@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from astropy import constants as const
 from astropy import units as u
-from scipy.ndimage import minimum_filter
 from scipy.optimize import brentq
 
 from clusterlens.lens import Lens, MassComponents
 from clusterlens.maps import PixelGrid, caustics, critical_curves
 from clusterlens.solver import ImageFinder, find_lens_images, find_images, polish
+from inversion import brute_force_images, matched
 
 
 class IsothermalShearLens:
@@ -72,63 +72,9 @@ def jacobian_determinant_fd(lens, x, y, scale, step=1e-6):
     return ((bxp - bxm) * (byq - byn) - (byp - bym) * (bxq - bxn)) / (2 * step) ** 2
 
 
-def fd_newton(lens, x, y, xs, ys, scale, iterations=40, step=1e-6):
-    """Newton iteration on beta(theta) = beta_s with a finite-difference Jacobian of the
-    deflection (independent of the Hessian), vectorised.  Returns (x, y, |residual|)."""
-    def beta(px, py):
-        ax, ay = lens.deflection(px, py, scale=scale)
-        return px - ax - xs, py - ay - ys
-    for _ in range(iterations):
-        rx, ry = beta(x, y)
-        pxx, pxy = beta(x + step, y)
-        pyx, pyy = beta(x, y + step)
-        a11, a21, a12, a22 = (pxx - rx) / step, (pxy - ry) / step, (pyx - rx) / step, (pyy - ry) / step
-        det = a11 * a22 - a12 * a21
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dx, dy = (a22 * rx - a12 * ry) / det, (a11 * ry - a21 * rx) / det
-        length = np.hypot(dx, dy)
-        shrink = np.where(length > 0.5, 0.5 / np.where(length > 0, length, 1), 1.0)
-        x, y = x - np.nan_to_num(dx * shrink), y - np.nan_to_num(dy * shrink)
-    rx, ry = beta(x, y)
-    return x, y, np.hypot(rx, ry)
-
-
-def brute_force_images(lens, xs, ys, scale, region, spacing, tolerance=1e-6):
-    """Independent inversion: ray-shoot a regular grid, start from every local minimum of
-    |beta - beta_s| below 20 pixels, solve with a finite-difference Newton iteration, keep
-    roots with |residual| < 1e-9 and merge those closer than ``tolerance``.  Returns a list of
-    (n, 2) arrays, one per source."""
-    xmin, xmax, ymin, ymax = region
-    gx, gy = np.meshgrid(np.arange(xmin, xmax, spacing), np.arange(ymin, ymax, spacing))
-    ax, ay = lens.deflection(gx, gy, scale=scale)
-    bx, by = gx - ax, gy - ay
-    starts = []
-    for k, (sx, sy) in enumerate(zip(np.atleast_1d(xs), np.atleast_1d(ys))):
-        dist = np.hypot(bx - sx, by - sy)
-        near = dist < 20 * spacing
-        local = near & (dist == minimum_filter(np.where(near, dist, np.inf), size=3, mode="nearest"))
-        starts.append(np.column_stack([np.full(local.sum(), k), gx[local], gy[local]]))
-    starts = np.concatenate(starts)
-    owner = starts[:, 0].astype(int)
-    x, y, res = fd_newton(lens, starts[:, 1], starts[:, 2], np.atleast_1d(xs)[owner], np.atleast_1d(ys)[owner], scale)
-    out = []
-    for k in range(np.size(xs)):
-        found = []
-        for px, py in zip(x[(owner == k) & (res < 1e-9)], y[(owner == k) & (res < 1e-9)]):
-            if not any(np.hypot(px - f[0], py - f[1]) < tolerance for f in found):
-                found.append((px, py))
-        out.append(np.array(found).reshape(-1, 2))
-    return out
-
-
 def match_count(ours: np.ndarray, theirs: np.ndarray, tolerance: float) -> int:
     """How many of ``theirs`` have one of ``ours`` within ``tolerance``."""
-    if len(theirs) == 0:
-        return 0
-    if len(ours) == 0:
-        return 0
-    d = np.hypot(ours[:, None, 0] - theirs[None, :, 0], ours[:, None, 1] - theirs[None, :, 1])
-    return int(np.sum(d.min(axis=0) < tolerance))
+    return int(np.sum(matched(ours, theirs, tolerance)))
 
 
 # ------------------------------------------------------------------------------------------
