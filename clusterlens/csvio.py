@@ -93,10 +93,8 @@ def parse_text(text: str, family: Family, name: str) -> tuple[FamilyTable, list[
             records.append((line, {h: c.strip() for h, c in zip(header, cells) if c.strip() != ""}))
     except csv.Error as err:
         problems.append(Problem(name, f"unreadable CSV: {err}", line=reader.line_num))
-    rows, lines, row_problems = validate_records(family, records, name)
-    problems += row_problems
-    problems += duplicate_key_problems(family, rows, lines, name)
-    return FamilyTable(family, tuple(rows), tuple(lines), name), problems
+    table, row_problems = validate_table(family, records, name)
+    return table, problems + row_problems
 
 
 def _empty(family: Family, name: str) -> FamilyTable:
@@ -135,6 +133,16 @@ _MESSAGES = {
     "finite_number": "expected a finite number (not NaN or infinity)",
     "string_pattern_mismatch": "expected a name without commas, semicolons or leading spaces",
 }
+
+
+def validate_table(family: Family, records: Iterable[tuple[int | None, dict]],
+                   source: str) -> tuple[FamilyTable, list[Problem]]:
+    """A family's table from ``(line, {column: value})`` records (None or "" = blank cell), with the
+    problems of every bad cell and every duplicate key; ``source`` names the input in messages."""
+    cleaned = [(line, {k: v for k, v in record.items() if v is not None and v != ""}) for line, record in records]
+    rows, lines, problems = validate_records(family, cleaned, source)
+    problems += duplicate_key_problems(family, rows, lines, source)
+    return FamilyTable(family, tuple(rows), tuple(lines), source), problems
 
 
 def validate_records(

@@ -74,12 +74,16 @@ def tier_group(tier) -> MassComponents:
     return tier_group_from_arrays(tier.relation, member_arrays(tier), f"tier:{tier.name}")
 
 
+def mass_groups(rows, label: str, cosmology, z_lens: float) -> list[MassComponents]:
+    """One group per profile of ``rows`` (host_halo or main_lens_mass rows), in profile-name order."""
+    ordered = sorted(rows, key=lambda r: r.profile)
+    return [mass_group(list(same), label, cosmology, z_lens) for _, same in groupby(ordered, key=lambda r: r.profile)]
+
+
 def lens_groups(model) -> list[MassComponents]:
     groups = []
     for family in ("host_halo", "main_lens_mass"):
-        rows = sorted(model.rows(family), key=lambda r: r.profile)
-        for _, same in groupby(rows, key=lambda r: r.profile):
-            groups.append(mass_group(list(same), family, model.cosmology, model.z_lens))
+        groups += mass_groups(model.rows(family), family, model.cosmology, model.z_lens)
     groups += [tier_group(t) for t in model.tiers if t.members]
     return groups
 

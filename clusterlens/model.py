@@ -67,12 +67,8 @@ class ClusterModel:
             dataset = DatasetConfig.model_validate(dataset)
         tables = {}
         for name, recs in records.items():
-            family = FAMILIES[name]
-            where = f"<{name}>"
-            cleaned = [(i + 1, {k: v for k, v in r.items() if v is not None and v != ""}) for i, r in enumerate(recs)]
-            rows, lines, found = csvio.validate_records(family, cleaned, where)
-            problems += found + csvio.duplicate_key_problems(family, rows, lines, where)
-            tables[name] = FamilyTable(family, tuple(rows), tuple(lines), where)
+            tables[name], found = csvio.validate_table(FAMILIES[name], enumerate(recs, start=1), f"<{name}>")
+            problems += found
         model = cls(tables, dataset)
         problems += check_model(model)
         if problems:

@@ -44,7 +44,7 @@ import pandas as pd
 
 from ..cosmology import DAYS_PER_MPC_ARCSEC2, distance_ratio, time_delay_distance
 from ..lens import Lens
-from ..lens_builder import mass_group, member_arrays, tier_group, tier_group_from_arrays
+from ..lens_builder import mass_groups, member_arrays, tier_group, tier_group_from_arrays
 from ..model import ClusterModel, Tier
 from ..solver import polish
 from .parameters import Parameters
@@ -213,10 +213,7 @@ class LensAtImages:
 
 
 def _groups(model: ClusterModel, family: str, rows: list) -> list:
-    by_profile: dict[str, list] = {}
-    for row in rows:
-        by_profile.setdefault(row.profile, []).append(row)
-    return [mass_group(same, family, model.cosmology, model.z_lens) for same in by_profile.values()]
+    return mass_groups(rows, family, model.cosmology, model.z_lens)
 
 
 class PointLikelihood:

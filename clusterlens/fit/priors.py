@@ -26,12 +26,10 @@ PRIORS = FAMILIES["priors"]
 
 def prior_rows(priors: Iterable[Mapping], where: str = "<priors>") -> list:
     """Validated priors rows from ``{column: value}`` dicts (blank/None cells omitted)."""
-    records = [(i + 1, {k: v for k, v in p.items() if v is not None and v != ""}) for i, p in enumerate(priors)]
-    rows, lines, problems = csvio.validate_records(PRIORS, records, where)
-    problems += csvio.duplicate_key_problems(PRIORS, rows, lines, where)
+    table, problems = csvio.validate_table(PRIORS, enumerate(priors, start=1), where)
     if problems:
         raise ModelError(problems)
-    return rows
+    return list(table.rows)
 
 
 def read_priors(path: str | os.PathLike) -> list:
