@@ -25,7 +25,7 @@ import tomli_w
 from pydantic import Field, ValidationError, model_validator
 
 from .errors import ModelError, Problem
-from .rows import Row
+from .columns import Row
 
 
 class Reference(Row):

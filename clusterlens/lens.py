@@ -4,9 +4,9 @@ A :class:`MassComponents` group holds M components of one profile (parameters as
 1-D arrays); :class:`Lens` sums its groups. Each group is one broadcast operation,
 points (N, 1) against parameters (1, M), summed over members and split over points
 so that at most ``max_pairs_per_chunk`` member-point pairs exist at once. dPIE
-groups use :mod:`clusterlens.profiles.dpie_numba` (vectorised numba kernels plus
-numpy's SIMD arctan/log1p, single-threaded, ~1 MB of buffers) for deflections and
-Hessians when numba is importable (``backend="auto"``); the numpy path is the
+groups whose registry declaration has compiled kernels (dPIE: :mod:`clusterlens.profiles.dpie_numba`,
+vectorised numba kernels plus numpy's SIMD arctan/log1p, single-threaded, ~1 MB of buffers) use them
+for deflections and Hessians when numba is importable (``backend="auto"``); the numpy path is the
 reference and gives the same numbers to rounding (~1e-15 relative).
 
 Large evaluations (at least ``THREAD_MIN_PAIRS`` member-point pairs) split their points into
@@ -28,12 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .profiles import MASS_PROFILES
-
-try:
-    from .profiles import dpie_numba
-except ImportError:  # numba missing: the numpy path serves every group
-    dpie_numba = None
+from .registry import MASS_PROFILES, mass_profile
 
 DEFAULT_MAX_PAIRS = 32_768
 """Default bound on member x point pairs per numpy chunk: cache-sized chunks run ~1.5-2x faster
@@ -54,8 +49,8 @@ def default_threads() -> int:
 class MassComponents:
     """M components of one mass profile.
 
-    profile: "dPIE" | "SIE" | "NFW" | "ExternalShear"; params: the profile's keyword
-    parameters (``clusterlens.profiles.<module>.PARAMETERS``) as 1-D arrays of equal
+    profile: a registered mass profile name (:data:`clusterlens.registry.MASS_PROFILES`); params: its
+    functions' keyword parameters (``MassProfile.functions.parameters``) as 1-D arrays of equal
     length M; label: where they come from, e.g. "host_halo", "tier:bright". ``check=False``
     skips the parameter checks for values already validated (the CSV row schemas), which a
     likelihood call builds many times per second.
@@ -73,9 +68,8 @@ class MassComponents:
             object.__setattr__(self, "params", arrays)
             object.__setattr__(self, "size", next(iter(arrays.values())).size)
             return
-        if self.profile not in MASS_PROFILES:
-            raise ValueError(f"unknown mass profile {self.profile!r}; expected one of {sorted(MASS_PROFILES)}")
-        expected = set(MASS_PROFILES[self.profile].PARAMETERS)
+        functions = mass_profile(self.profile).functions
+        expected = set(functions.parameters)
         given = set(self.params)
         if given != expected:
             raise ValueError(
@@ -92,7 +86,7 @@ class MassComponents:
         object.__setattr__(self, "params", arrays)
         object.__setattr__(self, "size", next(iter(arrays.values())).size)
         # one evaluation at a far point runs the profile's own range checks now rather than mid-fit
-        MASS_PROFILES[self.profile].convergence(np.array([1e6]), np.array([1e6]), **arrays)
+        functions.convergence(np.array([1e6]), np.array([1e6]), **arrays)
 
 
 class Lens:
@@ -100,8 +94,8 @@ class Lens:
 
     groups: the groups; max_pairs_per_chunk: bound on member x point pairs held at once
     by the numpy path (its peak memory is about 160 bytes per pair, whatever the number
-    of points); backend: "auto" (numba kernels for the deflection and Hessian of dPIE
-    groups when numba is available), "numpy" or "numba"; threads: threads for evaluations of at
+    of points); backend: "auto" (compiled kernels for the deflection and Hessian of the groups whose
+    profile has them, when numba is available), "numpy" or "numba"; threads: threads for evaluations of at
     least ``THREAD_MIN_PAIRS`` pairs (default :func:`default_threads`).
     """
 
@@ -124,14 +118,17 @@ class Lens:
         self.max_pairs_per_chunk = int(max_pairs_per_chunk)
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        if backend == "numba" and dpie_numba is None:
+        compiled_available = any(p.compiled is not None for p in MASS_PROFILES.values())
+        if backend == "numba" and not compiled_available:
             raise ValueError("backend 'numba' needs the numba package, which is not installed")
-        self.backend = ("numba" if dpie_numba is not None else "numpy") if backend == "auto" else backend
+        self.backend = ("numba" if compiled_available else "numpy") if backend == "auto" else backend
+        #: group index -> (compiled kernels, their member table)
         self._tables = {}
         if self.backend == "numba":
             for index, group in enumerate(self.groups):
-                if group.profile == "dPIE":
-                    self._tables[index] = dpie_numba.member_table(**group.params)
+                compiled = MASS_PROFILES[group.profile].compiled
+                if compiled is not None:
+                    self._tables[index] = (compiled, compiled.member_table(**group.params))
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{g.label or g.profile}: {g.size} {g.profile}" for g in self.groups)
@@ -142,7 +139,7 @@ class Lens:
         """Add group's profile function ``name`` at 1-D points to ``outputs`` (list of arrays), chunked."""
         if group.size == 0:
             return
-        function = getattr(MASS_PROFILES[group.profile], name)
+        function = getattr(MASS_PROFILES[group.profile].functions, name)
         # points (chunk, 1) against members (1, M): each point's sum over its members runs along the
         # contiguous axis in the same order whatever the chunk size, so chunking changes no bit
         params = {key: value[None, :] for key, value in group.params.items()}
@@ -183,11 +180,11 @@ class Lens:
             a = [out[part] for out in alpha] if deflection else None
             h = [out[part] for out in hess] if hessian else None
             for index, group in enumerate(self.groups):
-                table = self._tables.get(index)
-                if table is not None:
-                    dpie_numba.add(px, py, table, a, h)
+                compiled = self._tables.get(index)
+                if compiled is not None:
+                    compiled[0].add(px, py, compiled[1], a, h)
                     continue
-                if deflection and hessian and hasattr(MASS_PROFILES[group.profile], "deflection_and_hessian"):
+                if deflection and hessian and MASS_PROFILES[group.profile].functions.deflection_and_hessian:
                     self._numpy_sum(group, "deflection_and_hessian", px, py, a + h)
                     continue
                 if deflection:

@@ -1,8 +1,9 @@
 """Rows -> physics: turn a model's lens rows into :class:`~clusterlens.lens.MassComponents` groups.
 
-This is the only place where CSV units become the profiles' angular units at D_LS/D_S = 1:
-dPIE ``sigma`` [km/s] -> b0 [arcsec]; NFW ``m200`` [Msun] + concentration -> (kappa_s, r_s [arcsec]);
-scaling-relation members -> sigma, r_core, r_cut in one vectorised step per tier.
+CSV units become the profiles' angular units at D_LS/D_S = 1 through each profile's registry
+declaration (:mod:`clusterlens.registry`: dPIE ``sigma`` [km/s] -> b0 [arcsec], NFW ``m200`` [Msun] +
+concentration -> (kappa_s, r_s [arcsec]), ...); scaling-relation members -> sigma, r_core, r_cut in
+one vectorised step per tier.
 Rows of one profile in one family form one group, evaluated as one array operation. The rows
 were validated by their schemas, so the groups skip MassComponents' own checks.
 """
@@ -12,37 +13,17 @@ from itertools import groupby
 
 import numpy as np
 
-from .cosmology import concentration_from_relation, dpie_b0_arcsec, nfw_lensing_parameters
+from .cosmology import dpie_b0_arcsec
 from .lens import Lens, MassComponents
+from .registry import column_array, mass_profile
 from .scaling import member_parameters
 
 
-def _column(rows, name, default=None) -> np.ndarray:
-    return np.array([default if getattr(r, name) is None else getattr(r, name) for r in rows], dtype=float)
-
-
 def mass_group(rows, label: str, cosmology, z_lens: float) -> MassComponents:
-    """One group from rows of a single profile (host_halo or main_lens_mass rows)."""
-    profile = rows[0].profile
-    if profile == "ExternalShear":
-        return MassComponents(profile, {"gamma": _column(rows, "gamma"), "angle": _column(rows, "angle")}, label,
-                              check=False)
-    centre = {"center_x": _column(rows, "x"), "center_y": _column(rows, "y")}
-    if profile == "dPIE":
-        params = {"b0": dpie_b0_arcsec(_column(rows, "sigma")), "r_core": _column(rows, "r_core"),
-                  "r_cut": _column(rows, "r_cut"), "q": _column(rows, "q"), "angle": _column(rows, "angle")}
-    elif profile == "SIE":
-        params = {"theta_e": _column(rows, "theta_e"), "r_core": _column(rows, "r_core"),
-                  "q": _column(rows, "q"), "angle": _column(rows, "angle")}
-    elif profile == "NFW":
-        m200 = _column(rows, "m200")
-        conc = np.array([r.concentration if r.concentration is not None
-                         else concentration_from_relation(cosmology, z_lens, r.m200, r.mc_relation) for r in rows])
-        kappa_s, r_s = nfw_lensing_parameters(cosmology, z_lens, m200, conc)
-        params = {"kappa_s": np.asarray(kappa_s, float), "r_s": np.asarray(r_s, float)}
-    else:  # pragma: no cover - rows.py admits no other profile
-        raise ValueError(f"no physics for profile {profile!r}")
-    return MassComponents(profile, {**centre, **params}, label, check=False)
+    """One group from rows of a single profile (host_halo or main_lens_mass rows), converted by the
+    profile's registry declaration."""
+    profile = mass_profile(rows[0].profile)
+    return MassComponents(profile.name, profile.to_parameters(rows, cosmology, z_lens), label, check=False)
 
 
 def member_arrays(tier) -> dict[str, np.ndarray]:
@@ -53,8 +34,8 @@ def member_arrays(tier) -> dict[str, np.ndarray]:
     members = tier.members
     mag = np.array([np.nan if m.mag is None else m.mag for m in members], dtype=float)
     log_lum = np.array([np.nan if m.luminosity is None else np.log10(m.luminosity) for m in members], dtype=float)
-    return {"x": _column(members, "x"), "y": _column(members, "y"), "q": _column(members, "q", 1.0),
-            "angle": _column(members, "angle", 0.0), "mag": mag, "log_luminosity": log_lum}
+    return {"x": column_array(members, "x"), "y": column_array(members, "y"), "q": column_array(members, "q", 1.0),
+            "angle": column_array(members, "angle", 0.0), "mag": mag, "log_luminosity": log_lum}
 
 
 def tier_group_from_arrays(relation, arrays: dict[str, np.ndarray], label: str) -> MassComponents:

@@ -1,117 +1,31 @@
 """Typed rows of every CSV family (pydantic v2).
 
-One row is one profile of one galaxy (DESIGN.md). Rows with a ``profile`` column are discriminated
-unions: each profile declares exactly its parameters, so a filled cell that the profile does not use
-is an error instead of being silently ignored. Units are in each field's description and in
-``json_schema_extra["unit"]`` (used by the printed tables and the JSON Schemas).
-
-Conventions: x, y in arcsec from the dataset reference point, x positive to the West; ``angle`` in
-degrees counter-clockwise from +x; ``q`` = b/a of the surface-density (or brightness) contours.
+One row is one profile of one galaxy (docs/conventions.md). Families with a ``profile`` column hold
+discriminated unions of the rows that the profile registry (:mod:`clusterlens.registry`) declares:
+each profile declares exactly its parameters, so a filled cell that the profile does not use is an
+error instead of being silently ignored. The other families' rows are declared here. Units are in
+each field's description and in ``json_schema_extra["unit"]`` (used by the printed tables and the
+JSON Schemas).
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-
-class Row(BaseModel):
-    """Base of every row: unknown fields are errors, values are finite, rows are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_strip_whitespace=True)
+from .columns import X, Y, Galaxy, Name, PositiveRadius, Radius, Redshift, Row, check_core_below_cut, column
+from .registry import LIGHT_PROFILES, MASS_PROFILES
 
 
-def _field(unit: str, description: str, default=..., **constraints):
-    return Field(default, description=f"{description} [{unit}]", json_schema_extra={"unit": unit}, **constraints)
+def _union(rows: tuple[type[Row], ...]) -> Any:
+    """The pydantic discriminated union (on ``profile``) of the registry's row classes."""
+    return Annotated[Union[rows], Field(discriminator="profile")]  # noqa: UP007 - a runtime tuple of classes
 
 
-Name = Annotated[str, Field(min_length=1, pattern=r"^[^,;\s][^,;]*$")]
-Galaxy = Annotated[Name, Field(description="galaxy name; joins the families")]
-X = Annotated[float, _field("arcsec", "x offset from the reference point, positive to the West")]
-Y = Annotated[float, _field("arcsec", "y offset from the reference point, positive to the North")]
-Redshift = Annotated[float, _field("", "redshift", gt=0, le=20)]
-AxisRatio = Annotated[float, _field("", "axis ratio b/a of the contours", gt=0, le=1)]
-Angle = Annotated[float, _field("deg", "position angle, counter-clockwise from +x", ge=-360, le=360)]
-Radius = Annotated[float, _field("arcsec", "radius", ge=0)]
-PositiveRadius = Annotated[float, _field("arcsec", "radius", gt=0)]
-
-
-def _check_core_below_cut(core: float, cut: float, core_name: str, cut_name: str) -> None:
-    if core >= cut:
-        raise ValueError(f"{core_name} ({core!r}) must be smaller than {cut_name} ({cut!r})")
-
-
-# ---------------------------------------------------------------- lens mass (main_lens_mass, host_halo)
-class DPIEMass(Row):
-    """dPIE (Lenstool profile 81): b0 = 6 pi (sigma/c)^2 at D_LS/D_S = 1."""
-
-    galaxy: Galaxy
-    profile: Literal["dPIE"]
-    x: X
-    y: Y
-    redshift: Redshift
-    q: AxisRatio
-    angle: Angle
-    sigma: Annotated[float, _field("km/s", "Lenstool fiducial velocity dispersion", gt=0, le=5000)]
-    r_core: Radius
-    r_cut: PositiveRadius
-
-    @model_validator(mode="after")
-    def _core_below_cut(self):
-        _check_core_below_cut(self.r_core, self.r_cut, "r_core", "r_cut")
-        return self
-
-
-class SIEMass(Row):
-    """Cored isothermal ellipsoid; theta_e is the intermediate-axis Einstein radius at D_LS/D_S = 1."""
-
-    galaxy: Galaxy
-    profile: Literal["SIE"]
-    x: X
-    y: Y
-    redshift: Redshift
-    q: AxisRatio
-    angle: Angle
-    theta_e: Annotated[float, _field("arcsec", "Einstein radius (intermediate axis)", gt=0)]
-    r_core: Radius
-
-
-class NFWMass(Row):
-    """Spherical NFW from m200 (200 x critical density at the lens) and a concentration or a named relation."""
-
-    galaxy: Galaxy
-    profile: Literal["NFW"]
-    x: X
-    y: Y
-    redshift: Redshift
-    q: Annotated[float | None, _field("", "axis ratio; NFW is spherical, so blank or 1", None, ge=1, le=1)]
-    angle: Annotated[float | None, _field("deg", "position angle (unused by a spherical NFW)", None, ge=-360, le=360)]
-    m200: Annotated[float, _field("Msun", "mass inside r200 (200 x critical density)", gt=0)]
-    concentration: Annotated[float | None, _field("", "concentration r200/r_s", None, gt=0, le=100)]
-    mc_relation: Annotated[
-        Literal["duffy08", "ludlow16", "diemer19", "child18", "bullock01", "prada12", "klypin16_m"] | None,
-        Field(None, description="colossus mass-concentration relation name (instead of concentration)"),
-    ]
-
-    @model_validator(mode="after")
-    def _one_concentration(self):
-        if (self.concentration is None) == (self.mc_relation is None):
-            raise ValueError("fill exactly one of concentration or mc_relation")
-        return self
-
-
-class ExternalShearMass(Row):
-    """External shear centred on the reference point; gamma is the value at D_LS/D_S = 1."""
-
-    galaxy: Galaxy
-    profile: Literal["ExternalShear"]
-    redshift: Redshift
-    gamma: Annotated[float, _field("", "shear strength", ge=0, lt=1)]
-    angle: Angle
-
-
-LensMassRow = Annotated[Union[DPIEMass, SIEMass, NFWMass, ExternalShearMass], Field(discriminator="profile")]
-
+#: A row of main_lens_mass.csv or host_halo.csv: one registered mass profile.
+LensMassRow = _union(tuple(p.row for p in MASS_PROFILES.values()))
+#: A row of source_light.csv: one registered light profile.
+SourceLightRow = _union(tuple(p.row for p in LIGHT_PROFILES.values()))
 
 # ---------------------------------------------------------------- scaling relations and members
 class ScalingRelation(Row):
@@ -119,17 +33,17 @@ class ScalingRelation(Row):
 
     tier: Name
     profile: Literal["dPIE"]
-    mag_ref: Annotated[float, _field("mag", "reference magnitude of L_ref")]
-    sigma_ref: Annotated[float, _field("km/s", "sigma of an L_ref member", gt=0, le=5000)]
+    mag_ref: Annotated[float, column("mag", "reference magnitude of L_ref")]
+    sigma_ref: Annotated[float, column("km/s", "sigma of an L_ref member", gt=0, le=5000)]
     r_core_ref: Radius
     r_cut_ref: PositiveRadius
-    sigma_slope: Annotated[float, _field("", "sigma ~ L^sigma_slope (Lenstool 1/vdslope)", ge=-5, le=5)]
-    r_core_slope: Annotated[float, _field("", "r_core ~ L^r_core_slope (Lenstool 1/2)", ge=-5, le=5)]
-    r_cut_slope: Annotated[float, _field("", "r_cut ~ L^r_cut_slope (Lenstool 2/slope)", ge=-5, le=5)]
+    sigma_slope: Annotated[float, column("", "sigma ~ L^sigma_slope (Lenstool 1/vdslope)", ge=-5, le=5)]
+    r_core_slope: Annotated[float, column("", "r_core ~ L^r_core_slope (Lenstool 1/2)", ge=-5, le=5)]
+    r_cut_slope: Annotated[float, column("", "r_cut ~ L^r_cut_slope (Lenstool 2/slope)", ge=-5, le=5)]
 
     @model_validator(mode="after")
     def _core_below_cut(self):
-        _check_core_below_cut(self.r_core_ref, self.r_cut_ref, "r_core_ref", "r_cut_ref")
+        check_core_below_cut(self.r_core_ref, self.r_cut_ref, "r_core_ref", "r_cut_ref")
         return self
 
 
@@ -140,11 +54,11 @@ class ScalingGalaxy(Row):
     tier: Name | None = None
     x: X
     y: Y
-    mag: Annotated[float | None, _field("mag", "apparent magnitude", None, ge=-10, le=40)]
-    luminosity: Annotated[float | None, _field("L_ref", "luminosity relative to the tier's L_ref", None, gt=0)]
-    q: Annotated[float | None, _field("", "axis ratio b/a (blank = 1)", None, gt=0, le=1)]
-    angle: Annotated[float | None, _field("deg", "position angle (blank = 0)", None, ge=-360, le=360)]
-    redshift: Annotated[float | None, _field("", "redshift (blank = the lens redshift)", None, gt=0, le=20)]
+    mag: Annotated[float | None, column("mag", "apparent magnitude", None, ge=-10, le=40)]
+    luminosity: Annotated[float | None, column("L_ref", "luminosity relative to the tier's L_ref", None, gt=0)]
+    q: Annotated[float | None, column("", "axis ratio b/a (blank = 1)", None, gt=0, le=1)]
+    angle: Annotated[float | None, column("deg", "position angle (blank = 0)", None, ge=-360, le=360)]
+    redshift: Annotated[float | None, column("", "redshift (blank = the lens redshift)", None, gt=0, le=20)]
 
     @model_validator(mode="after")
     def _one_brightness(self):
@@ -154,46 +68,6 @@ class ScalingGalaxy(Row):
 
 
 # ---------------------------------------------------------------- sources
-Intensity = Annotated[float, _field("flux/arcsec^2", "surface brightness at the effective radius", ge=0)]
-SersicIndex = Annotated[float, _field("", "Sersic index", ge=0.3, le=10)]
-
-
-class SersicLight(Row):
-    """Elliptical Sersic: I = intensity exp(-b_n [(r/effective_radius)^(1/n) - 1]), r = sqrt(q x'^2 + y'^2/q)."""
-
-    galaxy: Galaxy
-    profile: Literal["Sersic"]
-    x: X
-    y: Y
-    redshift: Redshift
-    q: AxisRatio
-    angle: Angle
-    intensity: Intensity
-    effective_radius: PositiveRadius
-    sersic_index: SersicIndex
-
-
-class SersicCoreLight(Row):
-    """Core-Sersic (Graham et al. 2003): inner power law of slope inner_slope inside radius_break."""
-
-    galaxy: Galaxy
-    profile: Literal["SersicCore"]
-    x: X
-    y: Y
-    redshift: Redshift
-    q: AxisRatio
-    angle: Angle
-    intensity: Intensity
-    effective_radius: PositiveRadius
-    sersic_index: SersicIndex
-    radius_break: PositiveRadius
-    inner_slope: Annotated[float, _field("", "inner power-law slope gamma", ge=0, le=3)]
-    transition: Annotated[float, _field("", "sharpness alpha of the break", gt=0, le=100)]
-
-
-SourceLightRow = Annotated[Union[SersicLight, SersicCoreLight], Field(discriminator="profile")]
-
-
 class SourcePoint(Row):
     """A point source; ``name`` joins the multiple images in point_datasets.csv."""
 
@@ -202,7 +76,7 @@ class SourcePoint(Row):
     x: X
     y: Y
     redshift: Redshift
-    flux: Annotated[float | None, _field("flux", "intrinsic (unlensed) flux", None, ge=0)]
+    flux: Annotated[float | None, column("flux", "intrinsic (unlensed) flux", None, ge=0)]
 
 
 class PointImage(Row):
@@ -212,11 +86,11 @@ class PointImage(Row):
     image: Name
     x: X
     y: Y
-    sigma: Annotated[float, _field("arcsec", "positional error", gt=0)]
-    flux: Annotated[float | None, _field("flux", "observed flux", None)]
-    flux_sigma: Annotated[float | None, _field("flux", "flux error", None, gt=0)]
-    time_delay: Annotated[float | None, _field("days", "time delay relative to the first image", None)]
-    time_delay_sigma: Annotated[float | None, _field("days", "time-delay error", None, gt=0)]
+    sigma: Annotated[float, column("arcsec", "positional error", gt=0)]
+    flux: Annotated[float | None, column("flux", "observed flux", None)]
+    flux_sigma: Annotated[float | None, column("flux", "flux error", None, gt=0)]
+    time_delay: Annotated[float | None, column("days", "time delay relative to the first image", None)]
+    time_delay_sigma: Annotated[float | None, column("days", "time-delay error", None, gt=0)]
 
     @model_validator(mode="after")
     def _errors_with_values(self):

@@ -1,13 +1,15 @@
 """Lens: group sums, chunking, scale, backends and derived quantities."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from clusterlens import lens as lens_module
+from clusterlens.registry import MASS_PROFILES
 from clusterlens.lens import Lens, MassComponents
 from clusterlens.profiles import dpie, nfw
 
-HAS_NUMBA = lens_module.dpie_numba is not None
+HAS_NUMBA = MASS_PROFILES["dPIE"].compiled is not None
 
 
 def _tier(m=40, seed=1):
@@ -94,7 +96,8 @@ def test_chunks_respect_the_pair_bound(monkeypatch):
         seen.append(result[0].size)
         return result
 
-    monkeypatch.setattr(dpie, "deflection", spy)
+    profile = MASS_PROFILES["dPIE"]
+    monkeypatch.setitem(MASS_PROFILES, "dPIE", replace(profile, functions=replace(profile.functions, deflection=spy)))
     x, y = _points(1000)
     Lens([_tier(m=40)], max_pairs_per_chunk=4000, backend="numpy").deflection(x, y)
     assert max(seen) <= 4000 and sum(seen) == 40 * 1000

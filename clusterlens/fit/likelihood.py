@@ -46,15 +46,13 @@ from ..cosmology import DAYS_PER_MPC_ARCSEC2, distance_ratio, time_delay_distanc
 from ..lens import Lens
 from ..lens_builder import mass_groups, member_arrays, tier_group, tier_group_from_arrays
 from ..model import ClusterModel, Tier
+from ..registry import MASS_PROFILES
 from ..solver import polish
 from .parameters import Parameters
 
 #: Predicted images closer than this [arcsec] are one image (polish converges to ~1e-12 arcsec; an
 #: image accepted at a 1e-6 arcsec source-plane residual with |mu| ~ 100 lies within ~1e-4 arcsec).
 SAME_IMAGE_DISTANCE = 1e-4
-#: Amplitude cell of each profile and the power of it that the deflection is proportional to
-#: (dPIE b0 = 6 pi (sigma/c)^2; SIE theta_e; shear gamma): such a cell alone is rescaled exactly.
-AMPLITUDES = {"dPIE": ("sigma", 2.0), "SIE": ("theta_e", 1.0), "ExternalShear": ("gamma", 1.0)}
 
 
 @dataclass(frozen=True)
@@ -118,7 +116,9 @@ class LensAtImages:
             free = set(range(len(rows))) if affected is None else affected.get(family, set())
             self.free_rows[family] = []
             for i in sorted(free):
-                column, power = AMPLITUDES.get(rows[i].profile, (None, 0.0))
+                # a row whose only free cell is its profile's amplitude (registry) is rescaled exactly
+                amplitude = MASS_PROFILES[rows[i].profile].amplitude
+                column, power = (amplitude.column, amplitude.power) if amplitude else (None, 0.0)
                 base = getattr(rows[i], column) if column else 0.0
                 if affected is not None and free_columns[(family, i)] == {column} and base > 0:
                     part = self._evaluate(_groups(self.model, family, [rows[i]]))

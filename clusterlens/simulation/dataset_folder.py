@@ -40,6 +40,7 @@ from ..dataset import FILENAME as DATASET_FILENAME
 from ..errors import ModelError, Problem
 from ..families import FAMILIES
 from ..model import ClusterModel, load_model
+from ..registry import LIGHT_PROFILES
 from . import imaging, points
 
 MANIFEST = "manifest.json"
@@ -71,15 +72,12 @@ def light_groups(model: ClusterModel) -> list[imaging.LightGroup]:
     Intensities are read as electrons/s/arcsec^2; each source gets the D_LS/D_S of its redshift.
     """
     groups = []
-    for profile, func_params in (("Sersic", ()), ("SersicCore", ("radius_break", "inner_slope", "transition"))):
-        rows = [r for r in model.source_light if r.profile == profile]
+    for profile in LIGHT_PROFILES.values():
+        rows = [r for r in model.source_light if r.profile == profile.name]
         if not rows:
             continue
-        params = {"center_x": [r.x for r in rows], "center_y": [r.y for r in rows]}
-        for name in ("intensity", "effective_radius", "sersic_index", "q", "angle", *func_params):
-            params[name] = [getattr(r, name) for r in rows]
         scale = np.array([model.distance_ratio(r.redshift) for r in rows])
-        groups.append(imaging.LightGroup(profile, {k: np.array(v, dtype=float) for k, v in params.items()}, scale))
+        groups.append(imaging.LightGroup(profile.name, profile.to_parameters(rows), scale))
     return groups
 
 

@@ -26,12 +26,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from ..profiles import sersic
-
-#: Surface-brightness functions of the light profiles, by CSV profile name.
-LIGHT_PROFILES: dict[str, Callable] = {
-    "Sersic": sersic.surface_brightness,
-    "SersicCore": sersic.core_sersic_surface_brightness,
-}
+from ..registry import LIGHT_PROFILES, light_profile
 
 #: Sub-pixel points evaluated at once (times the number of sources of a group) when rendering.
 POINTS_PER_CHUNK = 1_000_000
@@ -45,8 +40,8 @@ Deflection = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 class LightGroup:
     """Extended sources of one light profile, evaluated as one broadcast operation.
 
-    profile: "Sersic" or "SersicCore"; params: the profile's keyword parameters of
-    :mod:`clusterlens.profiles.sersic` as 1-D arrays (one entry per source; intensity in
+    profile: a registered light profile name (:data:`clusterlens.registry.LIGHT_PROFILES`); params: its
+    surface-brightness function's keyword parameters as 1-D arrays (one entry per source; intensity in
     electrons/s/arcsec^2, radii in arcsec); scale: (n,) D_LS/D_S of each source's redshift.
     """
 
@@ -55,8 +50,7 @@ class LightGroup:
     scale: np.ndarray
 
     def __post_init__(self):
-        if self.profile not in LIGHT_PROFILES:
-            raise ValueError(f"unknown light profile {self.profile!r}: expected one of {', '.join(LIGHT_PROFILES)}")
+        light_profile(self.profile)  # a ValueError naming the registered profiles otherwise
         n = np.shape(self.scale)
         if len(n) != 1 or any(np.shape(v) != n for v in self.params.values()):
             raise ValueError("LightGroup params and scale must be 1-D arrays of one length (one entry per source)")
@@ -96,7 +90,7 @@ def lensed_surface_brightness(x, y, deflection: Deflection, groups: Sequence[Lig
         params = {k: np.asarray(v, dtype=float)[lead] for k, v in group.params.items()}
         beta_x = x[None] - scale * ax[None]
         beta_y = y[None] - scale * ay[None]
-        total += LIGHT_PROFILES[group.profile](beta_x, beta_y, **params).sum(axis=0)
+        total += LIGHT_PROFILES[group.profile].surface_brightness(beta_x, beta_y, **params).sum(axis=0)
     return total
 
 

@@ -1,0 +1,41 @@
+"""The base of every CSV row and the column types that several families share (pydantic v2).
+
+Units live in each field's description and in ``json_schema_extra["unit"]`` (read by the printed
+tables and the JSON Schemas). Conventions (docs/conventions.md): x, y in arcsec from the dataset
+reference point, x positive to the West; ``angle`` in degrees counter-clockwise from +x; ``q`` = b/a
+of the surface-density (or brightness) contours.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Row(BaseModel):
+    """Base of every row: unknown fields are errors, values are finite, rows are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_strip_whitespace=True)
+
+
+def column(unit: str, description: str, default: Any = ..., **constraints: Any) -> Any:
+    """A pydantic Field whose description ends with ``[unit]`` and whose schema carries the unit."""
+    return Field(default, description=f"{description} [{unit}]", json_schema_extra={"unit": unit}, **constraints)
+
+
+Name = Annotated[str, Field(min_length=1, pattern=r"^[^,;\s][^,;]*$")]
+Galaxy = Annotated[Name, Field(description="galaxy name; joins the families")]
+X = Annotated[float, column("arcsec", "x offset from the reference point, positive to the West")]
+Y = Annotated[float, column("arcsec", "y offset from the reference point, positive to the North")]
+Redshift = Annotated[float, column("", "redshift", gt=0, le=20)]
+AxisRatio = Annotated[float, column("", "axis ratio b/a of the contours", gt=0, le=1)]
+Angle = Annotated[float, column("deg", "position angle, counter-clockwise from +x", ge=-360, le=360)]
+Radius = Annotated[float, column("arcsec", "radius", ge=0)]
+PositiveRadius = Annotated[float, column("arcsec", "radius", gt=0)]
+VelocityDispersion = Annotated[float, column("km/s", "Lenstool fiducial velocity dispersion", gt=0, le=5000)]
+
+
+def check_core_below_cut(core: float, cut: float, core_name: str, cut_name: str) -> None:
+    """Raise ValueError unless ``core < cut`` (a dPIE needs its core inside its cut radius)."""
+    if core >= cut:
+        raise ValueError(f"{core_name} ({core!r}) must be smaller than {cut_name} ({cut!r})")

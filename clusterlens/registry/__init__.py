@@ -1,0 +1,137 @@
+"""The profile registry: every mass and light profile declared once.
+
+A declaration (one module in this package per profile family, e.g. :mod:`.dpie`) names everything
+that interprets a CSV ``profile`` value: its CSV name, its pydantic row (the columns of
+``main_lens_mass.csv`` / ``host_halo.csv`` or ``source_light.csv`` for that profile), its pure
+functions in :mod:`clusterlens.profiles`, the conversion of a row's CSV units into the functions'
+parameters (at D_LS/D_S = 1), the column that scales the whole profile (the likelihood's exact
+rescaling fast path) and its Lenstool codec. The rows' discriminated unions (:mod:`clusterlens.rows`),
+the lens builder, the likelihood, the JSON schemas, the printed tables and the Lenstool import and
+export all read this registry; none of them names a profile.
+
+Adding a mass profile: its pure functions in ``clusterlens/profiles/<name>.py``, its declaration in
+``clusterlens/registry/<name>.py`` (a ``PROFILES`` tuple), its module name appended to
+:data:`DECLARATIONS` (the order fixes the canonical CSV column order), and its tests.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import import_module
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from ..columns import Row
+
+#: Declaration modules, in the order that fixes the canonical column order of the CSV families.
+DECLARATIONS = ("dpie", "sie", "nfw", "shear", "sersic")
+
+
+@dataclass(frozen=True)
+class MassFunctions:
+    """A mass profile's pure functions, each ``f(x, y, **parameters)`` with x, y in arcsec.
+
+    parameters: the keyword names, in order; deflection -> (alpha_x, alpha_y) [arcsec];
+    hessian -> (psi_xx, psi_xy, psi_yy); convergence -> kappa; potential -> psi [arcsec^2];
+    deflection_and_hessian (optional) -> the five in one pass; check (optional) raises ValueError for
+    parameters out of the profile's range.
+    """
+
+    parameters: tuple[str, ...]
+    deflection: Callable[..., Any]
+    hessian: Callable[..., Any]
+    convergence: Callable[..., Any]
+    potential: Callable[..., Any]
+    deflection_and_hessian: Callable[..., Any] | None = None
+
+    @classmethod
+    def of(cls, module: ModuleType) -> MassFunctions:
+        """The functions of a :mod:`clusterlens.profiles` module (``PARAMETERS``, ``deflection``, ...)."""
+        return cls(tuple(module.PARAMETERS), module.deflection, module.hessian, module.convergence,
+                   module.potential, getattr(module, "deflection_and_hessian", None))
+
+
+@dataclass(frozen=True)
+class Amplitude:
+    """Every lensing quantity of the profile is proportional to ``column ** power`` (others fixed)."""
+
+    column: str
+    power: float
+
+
+@dataclass(frozen=True)
+class MassProfile:
+    """One mass profile: CSV name, row, functions, unit conversion, amplitude, Lenstool codec.
+
+    to_parameters(rows, cosmology, z_lens): the functions' parameters (1-D arrays, one entry per
+    row) from validated rows of this profile; lengths in arcsec, amplitudes at D_LS/D_S = 1.
+    compiled: optional accelerated sums over many components (``member_table(**parameters)`` and
+    ``add(x, y, table, deflection, hessian)``, as :mod:`clusterlens.profiles.dpie_numba`).
+    lenstool: how the profile reads from and writes to a Lenstool ``potentiel`` block.
+    """
+
+    name: str
+    row: type[Row]
+    functions: MassFunctions
+    to_parameters: Callable[[Sequence[Any], Any, float], dict[str, np.ndarray]]
+    amplitude: Amplitude | None = None
+    compiled: ModuleType | None = None
+    lenstool: Any = None
+
+
+@dataclass(frozen=True)
+class LightProfile:
+    """One light profile: CSV name, row, surface-brightness function and its parameters.
+
+    to_parameters(rows): the function's parameters (1-D arrays, one entry per row; lengths in arcsec,
+    ``intensity`` in the row's unit).
+    """
+
+    name: str
+    row: type[Row]
+    parameters: tuple[str, ...]
+    surface_brightness: Callable[..., np.ndarray]
+    to_parameters: Callable[[Sequence[Any]], dict[str, np.ndarray]]
+
+
+def column_array(rows: Sequence[Any], name: str, default: float | None = None) -> np.ndarray:
+    """Column ``name`` of ``rows`` as a float array, blank cells (None) as ``default``."""
+    return np.array([default if getattr(r, name) is None else getattr(r, name) for r in rows], dtype=float)
+
+
+def columns_as_arrays(rows: Sequence[Any], mapping: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """{parameter: column_array(rows, column)} for a parameter -> CSV column mapping."""
+    return {parameter: column_array(rows, name) for parameter, name in mapping.items()}
+
+
+def _collect() -> tuple[dict[str, MassProfile], dict[str, LightProfile]]:
+    mass: dict[str, MassProfile] = {}
+    light: dict[str, LightProfile] = {}
+    for module_name in DECLARATIONS:
+        for profile in import_module(f"{__name__}.{module_name}").PROFILES:
+            table: dict[str, Any] = mass if isinstance(profile, MassProfile) else light
+            if profile.name in mass or profile.name in light:
+                raise RuntimeError(f"profile {profile.name!r} is declared twice (module {module_name})")
+            table[profile.name] = profile
+    return mass, light
+
+
+MASS_PROFILES, LIGHT_PROFILES = _collect()
+
+
+def mass_profile(name: str) -> MassProfile:
+    """The declaration of mass profile ``name``; a ValueError lists the known names otherwise."""
+    try:
+        return MASS_PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown mass profile {name!r}; expected one of {', '.join(MASS_PROFILES)}") from None
+
+
+def light_profile(name: str) -> LightProfile:
+    """The declaration of light profile ``name``; a ValueError lists the known names otherwise."""
+    try:
+        return LIGHT_PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown light profile {name!r}; expected one of {', '.join(LIGHT_PROFILES)}") from None
