@@ -98,6 +98,11 @@ def bartelmann_h(x):
     return out
 
 
+def mean_convergence(scaled, kappa_s):
+    """kappa_bar = 4 kappa_s h(x)/x^2, the mean convergence inside x = R/r_s; alpha(R) = kappa_bar R."""
+    return 4.0 * kappa_s * bartelmann_h(scaled) / (scaled * scaled)
+
+
 def scaled_potential(x):
     """psi / (2 kappa_s r_s^2): P (2 ln(x/2) - P) for x < 1, ln^2(x/2) + arctan^2(sqrt(x^2-1)) for x >= 1."""
     x = np.asarray(x, dtype=float)
@@ -125,14 +130,14 @@ def _offsets(x, y, center_x, center_y, kappa_s, r_s):
 def deflection(x, y, center_x, center_y, kappa_s, r_s):
     """Deflection (alpha_x, alpha_y) in arcsec at D_LS/D_S = 1: kappa_bar(x) times the offset."""
     dx, dy, _, scaled = _offsets(x, y, center_x, center_y, kappa_s, r_s)
-    mean_kappa = 4.0 * kappa_s * bartelmann_h(scaled) / (scaled * scaled)
+    mean_kappa = mean_convergence(scaled, kappa_s)
     return mean_kappa * dx, mean_kappa * dy
 
 
 def deflection_and_hessian(x, y, center_x, center_y, kappa_s, r_s):
     """(alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) in one pass (offsets and h(x) shared)."""
     dx, dy, r2, scaled = _offsets(x, y, center_x, center_y, kappa_s, r_s)
-    mean_kappa = 4.0 * kappa_s * bartelmann_h(scaled) / (scaled * scaled)
+    mean_kappa = mean_convergence(scaled, kappa_s)
     kappa = 2.0 * kappa_s * scaled_convergence(scaled)
     gamma = mean_kappa - kappa
     r2 = np.maximum(r2, np.finfo(float).tiny)
@@ -151,7 +156,7 @@ def hessian(x, y, center_x, center_y, kappa_s, r_s):
     """(psi_xx, psi_xy, psi_yy): kappa +- gamma with gamma = kappa_bar - kappa (spherical lens)."""
     dx, dy, r2, scaled = _offsets(x, y, center_x, center_y, kappa_s, r_s)
     kappa = 2.0 * kappa_s * scaled_convergence(scaled)
-    gamma = 4.0 * kappa_s * bartelmann_h(scaled) / (scaled * scaled) - kappa
+    gamma = mean_convergence(scaled, kappa_s) - kappa
     r2 = np.maximum(r2, np.finfo(float).tiny)
     cos2 = (dx * dx - dy * dy) / r2
     sin2 = 2.0 * dx * dy / r2
