@@ -11,7 +11,8 @@ import pytest
 
 from clusterlens.registry import MASS_PROFILES
 
-dpie, sie, nfw, shear = (MASS_PROFILES[name].functions for name in ("dPIE", "SIE", "NFW", "ExternalShear"))
+dpie, sie, nfw, shear, enfw = (MASS_PROFILES[name].functions
+                               for name in ("dPIE", "SIE", "NFW", "ExternalShear", "PseudoEllipticalNFW"))
 
 CASES = [
     ("dpie-elliptical", dpie, dict(center_x=0.4, center_y=-0.3, b0=1.7, r_core=0.15, r_cut=6.0, q=0.55, angle=37.0)),
@@ -23,6 +24,8 @@ CASES = [
     ("sie-round", sie, dict(center_x=0.1, center_y=0.2, theta_e=1.1, r_core=0.1, q=1.0, angle=0.0)),
     ("nfw", nfw, dict(center_x=0.3, center_y=-0.6, kappa_s=0.35, r_s=2.5)),
     ("shear", shear, dict(gamma=0.07, angle=28.0)),
+    ("enfw", enfw, dict(center_x=-0.4, center_y=0.2, kappa_s=0.3, r_s=3.0, epsilon=0.2, angle=-41.0)),
+    ("enfw-round", enfw, dict(center_x=0.2, center_y=0.3, kappa_s=0.5, r_s=1.5, epsilon=0.0, angle=12.0)),
 ]
 IDS = [case[0] for case in CASES]
 
@@ -138,7 +141,10 @@ def test_rotation_invariance(name, module, params):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name,module,params", [c for c in CASES if c[1] is not shear], ids=IDS[:-1])
+CENTRED = [case for case in CASES if "center_x" in case[2]]
+
+
+@pytest.mark.parametrize("name,module,params", CENTRED, ids=[case[0] for case in CENTRED])
 def test_translation_invariance(name, module, params):
     shift = np.array([3.7, -12.25])
     x, y = _points(seed=11)

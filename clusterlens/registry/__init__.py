@@ -10,7 +10,7 @@ the lens builder, the likelihood, the JSON schemas, the printed tables and the L
 export all read this registry; none of them names a profile.
 
 Adding a mass profile: its pure functions in ``clusterlens/profiles/<name>.py``, its declaration in
-``clusterlens/registry/<name>.py`` (a ``PROFILES`` tuple), its module name appended to
+``clusterlens/registry/<name>.py`` (a ``PROFILES`` tuple; the elliptical NFW, :mod:`.enfw`, is the worked example), its module name appended to
 :data:`DECLARATIONS` (the order fixes the canonical CSV column order), and its tests.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 from ..columns import Row
 
 #: Declaration modules, in the order that fixes the canonical column order of the CSV families.
-DECLARATIONS = ("dpie", "sie", "nfw", "shear", "sersic")
+DECLARATIONS = ("dpie", "sie", "nfw", "shear", "enfw", "sersic")
 
 
 @dataclass(frozen=True)
