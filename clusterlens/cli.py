@@ -139,11 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clusterlens", description="Cluster strong-lens modelling where CSV files are the model.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--traceback", action="store_true", help=TRACEBACK_HELP)
-    # --traceback after the command too; SUPPRESS keeps a --traceback given before it
-    after = argparse.ArgumentParser(add_help=False)
-    after.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS, help=TRACEBACK_HELP)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                parser_class=functools.partial(argparse.ArgumentParser, parents=[after]))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check a model folder; exit 1 with every problem listed")
     p.add_argument("folder", type=Path)
@@ -200,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schemas", help="regenerate the JSON Schemas of every row type")
     p.add_argument("--out", type=Path, default=Path("schemas"))
     p.set_defaults(func=_schemas)
+    for p in sub.choices.values():  # --traceback after the command too; SUPPRESS keeps one given before it
+        p.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS, help=TRACEBACK_HELP)
     return parser
 
 
