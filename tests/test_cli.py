@@ -132,3 +132,18 @@ def test_public_names_load_on_first_use():
         assert getattr(clusterlens, name) is not None
     with pytest.raises(AttributeError, match="no_such_name"):
         clusterlens.no_such_name
+
+
+def test_a_likelihood_bug_says_how_to_report_it(tmp_path, capsys, monkeypatch):
+    import clusterlens.schemas
+    from clusterlens.errors import LikelihoodError
+
+    def broken(out):
+        raise LikelihoodError("the source-plane likelihood failed at x=1.0: ValueError: oops")
+
+    monkeypatch.setattr(clusterlens.schemas, "write_schemas", broken)
+    assert main(["schemas", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "error: the source-plane likelihood failed at x=1.0" in err and "--traceback" in err
+    with pytest.raises(LikelihoodError):
+        main(["schemas", "--out", str(tmp_path), "--traceback"])
