@@ -118,8 +118,6 @@ def _distance_between(cosmo: FLRW, z1: float, z2: float) -> float:
 
 @functools.lru_cache(maxsize=4096)
 def _distance_ratio(key: _CosmologyKey, z_lens: float, z_source: float) -> float:
-    if z_source <= z_lens:
-        return 0.0
     d_ls = _distance_between(key.cosmo, z_lens, z_source)
     return d_ls / float(key.cosmo.angular_diameter_distance(z_source).to_value(u.Mpc))
 
@@ -142,16 +140,21 @@ def _redshift(name: str, value) -> float:
 
 
 def distance_ratio(cosmo: FLRW, z_lens: float, z_source):
-    """D_LS / D_S (dimensionless, cached); 0 for a source at or in front of the lens.
+    """D_LS / D_S (dimensionless, cached) of a source behind the lens; ValueError for z_source <= z_lens
+    (a source at or in front of the lens is not lensed by it).
 
     ``z_source`` may be a scalar or an array (elementwise, each value cached).
     """
     key = _key(cosmo)
     z_lens = _redshift("z_lens", z_lens)
+    redshifts = [_redshift("z_source", z) for z in np.ravel(z_source)]
+    in_front = [z for z in redshifts if z <= z_lens]
+    if in_front:
+        raise ValueError(f"z_source must exceed the lens redshift {z_lens}, got {in_front[:5]}: "
+                         "a source at or in front of the lens is not lensed by it")
     if np.ndim(z_source) == 0:
-        return _distance_ratio(key, z_lens, _redshift("z_source", z_source))
-    flat = [_distance_ratio(key, z_lens, _redshift("z_source", z)) for z in np.ravel(z_source)]
-    return np.reshape(flat, np.shape(z_source))
+        return _distance_ratio(key, z_lens, redshifts[0])
+    return np.reshape([_distance_ratio(key, z_lens, z) for z in redshifts], np.shape(z_source))
 
 
 def time_delay_distance(cosmo: FLRW, z_lens: float, z_source: float) -> float:
@@ -273,11 +276,15 @@ def concentration_from_relation(cosmo: FLRW, z_lens: float, m200, relation_name:
     m200 = np.asarray(m200, dtype=float)
     if np.any(~(np.isfinite(m200) & (m200 > 0))):
         raise ValueError(f"m200 must be finite and > 0 Msun, got {m200}")
-    colossus_cosmology.setCurrent(_colossus_cosmology(_key(cosmo)))
     h = cosmo.H0.to_value(u.km / u.s / u.Mpc) / 100.0
-    c, valid = colossus_concentration.concentration(
-        m200 * h, "200c", z_lens, model=relation_name, range_return=True, range_warning=False
-    )
+    previous = colossus_cosmology.current_cosmo  # colossus reads a global cosmology: restore the caller's
+    colossus_cosmology.setCurrent(_colossus_cosmology(_key(cosmo)))
+    try:
+        c, valid = colossus_concentration.concentration(
+            m200 * h, "200c", z_lens, model=relation_name, range_return=True, range_warning=False
+        )
+    finally:
+        colossus_cosmology.setCurrent(previous)
     if not np.all(valid):
         warnings.warn(
             f"m200 = {m200} Msun at z = {z_lens} is (partly) outside the calibrated range of the "

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from . import csvio
 from .csvio import FamilyTable
 from .dataset import FILENAME as DATASET_FILENAME
-from .dataset import DatasetConfig, dataset_text, read_dataset
+from .dataset import DatasetConfig, dataset_text, read_dataset, validate_dataset
 from .errors import ModelError, Problem
 from .families import FAMILIES, Family
 
@@ -57,18 +57,21 @@ class ClusterModel:
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def from_records(cls, records: dict[str, Sequence[dict]], dataset: dict | DatasetConfig) -> "ClusterModel":
-        """Build a model in Python from ``{family: [{column: value}, ...]}``; validated like CSV files."""
-        problems: list[Problem] = []
-        unknown = sorted(set(records) - set(FAMILIES))
-        if unknown:
-            raise ModelError([Problem("<records>", f"unknown family {u!r}: expected one of {', '.join(FAMILIES)}") for u in unknown])
+    def from_records(cls, records: Mapping[str, Sequence[Mapping]], dataset: Mapping | DatasetConfig) -> "ClusterModel":
+        """Build a model in Python from ``{family: [{column: value}, ...]}`` and the dataset.toml settings
+        (a dict or a DatasetConfig); validated like CSV files: every problem in one :class:`ModelError`."""
+        lists, problems = _record_lists(records)
         if not isinstance(dataset, DatasetConfig):
-            dataset = DatasetConfig.model_validate(dataset)
+            try:
+                dataset = validate_dataset(dataset, "<dataset>")
+            except ModelError as err:
+                problems += err.problems
         tables = {}
-        for name, recs in records.items():
+        for name, recs in lists.items():
             tables[name], found = csvio.validate_table(FAMILIES[name], enumerate(recs, start=1), f"<{name}>")
             problems += found
+        if problems:
+            raise ModelError(problems)
         model = cls(tables, dataset)
         problems += check_model(model)
         if problems:
@@ -191,7 +194,7 @@ class ClusterModel:
         return build_lens(self)
 
     def distance_ratio(self, z_source: float) -> float:
-        """D_LS/D_S for a source at ``z_source`` behind this model's lens."""
+        """D_LS/D_S for a source at ``z_source`` behind this model's lens (ValueError for z_source <= z_lens)."""
         from .cosmology import distance_ratio
 
         if self.z_lens is None:
@@ -221,6 +224,25 @@ class ClusterModel:
     def potential(self, x, y, z_source: float):
         """Lensing potential psi [arcsec^2] for a source at z_source."""
         return self.lens.potential(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+
+
+def _record_lists(records) -> tuple[dict[str, list[Mapping]], list[Problem]]:
+    """``from_records``' families as lists of row dicts, with a problem for every other shape."""
+    if not isinstance(records, Mapping):
+        return {}, [Problem("<records>", f"expected a dict {{family: [row dicts]}}, got {type(records).__name__}")]
+    lists, problems = {}, []
+    for name, recs in records.items():
+        if name not in FAMILIES:
+            problems.append(Problem("<records>", f"unknown family {name!r}: expected one of {', '.join(FAMILIES)}"))
+        elif isinstance(recs, (str, bytes, Mapping)) or not isinstance(recs, Iterable):
+            problems.append(Problem(f"<{name}>", f"expected a list of row dicts, got {type(recs).__name__}"))
+        else:
+            lists[name] = list(recs)
+            problems += [Problem(f"<{name}>", f"expected a dict of column values, got {type(r).__name__}", line=i)
+                         for i, r in enumerate(lists[name], start=1) if not isinstance(r, Mapping)]
+            if any(not isinstance(r, Mapping) for r in lists[name]):
+                del lists[name]
+    return lists, problems
 
 
 # ---------------------------------------------------------------- whole-model checks

@@ -67,10 +67,27 @@ def test_distance_ratio_matches_astropy_and_is_cached(flat):
     assert cosmology._distance_ratio.cache_info().hits >= before + 2
     other = FlatLambdaCDM(H0=70, Om0=0.3000001)
     assert cosmology.distance_ratio(other, Z_LENS, Z_SOURCE) != cosmology.distance_ratio(flat, Z_LENS, Z_SOURCE)
-    ratios = cosmology.distance_ratio(flat, Z_LENS, np.array([[0.1, 1.0], [2.1, 9.0]]))
-    assert ratios.shape == (2, 2) and ratios[0, 0] == 0.0
+    ratios = cosmology.distance_ratio(flat, Z_LENS, np.array([[0.5, 1.0], [2.1, 9.0]]))
+    assert ratios.shape == (2, 2) and ratios[0, 0] > 0.0
     assert ratios[1, 0] == cosmology.distance_ratio(flat, Z_LENS, Z_SOURCE)
     assert np.all(np.diff(ratios.ravel()) > 0)
+
+
+@pytest.mark.parametrize("z_source", [Z_LENS, 0.1, np.array([0.1, 2.1]), np.array([[2.1], [Z_LENS]])])
+def test_distance_ratio_refuses_a_source_at_or_in_front_of_the_lens(flat, z_source):
+    with pytest.raises(ValueError, match="z_source must exceed the lens redshift 0.308"):
+        cosmology.distance_ratio(flat, Z_LENS, z_source)
+
+
+def test_concentration_leaves_the_callers_colossus_cosmology_current(flat):
+    from colossus.cosmology import cosmology as colossus_cosmology
+
+    mine = colossus_cosmology.setCosmology("planck15", persistence="")
+    cosmology.concentration_from_relation(flat, Z_LENS, 1e15, "duffy08")
+    assert colossus_cosmology.getCurrent() is mine
+    colossus_cosmology.setCurrent(None)  # none set before: none set after
+    cosmology.concentration_from_relation(flat, Z_LENS, 1e15, "duffy08")
+    assert colossus_cosmology.current_cosmo is None
 
 
 def test_sigma_crit_and_time_delay_match_lenstronomy(flat, lens_cosmo, lenstronomy_sigma_factor):

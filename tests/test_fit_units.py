@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -114,6 +115,44 @@ def test_queue_size_fixes_the_chain_and_changes_it():
 def test_sampler_settings_reject_bad_values(bad, message):
     with pytest.raises(ValueError, match=message):
         SamplerSettings(**bad)
+
+
+class EnvironmentWatcher(Gaussian):
+    """The Gaussian likelihood, noting the CLUSTERLENS_THREADS each call sees."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.seen: set[str | None] = set()
+
+    def __call__(self, values) -> float:
+        self.seen.add(os.environ.get("CLUSTERLENS_THREADS"))
+        return super().__call__(values)
+
+
+def test_sampling_leaves_the_environment_alone(monkeypatch):
+    monkeypatch.delenv("CLUSTERLENS_THREADS", raising=False)
+    likelihood = EnvironmentWatcher(uniform_model())
+    sample(likelihood, SamplerSettings(nlive=10, seed=1, queue_size=2, dlogz=50.0), progress=False)
+    assert likelihood.seen == {None}
+
+
+def test_fit_builds_its_likelihood_on_one_thread(tmp_path, monkeypatch):
+    """The sampler's processes are the parallelism: fit asks for one lens thread explicitly."""
+    import clusterlens.fit.likelihood
+    from clusterlens import save_model
+    from clusterlens.fit import fit
+
+    class Built(Exception):
+        pass
+
+    def make_likelihood(model, kind="source", **options):
+        raise Built(options)
+
+    monkeypatch.setattr(clusterlens.fit.likelihood, "make_likelihood", make_likelihood)
+    save_model(uniform_model(), tmp_path / "dataset")
+    with pytest.raises(Built) as caught:
+        fit(tmp_path / "dataset", out=tmp_path / "out", progress=False)
+    assert caught.value.args[0] == {"threads": 1}
 
 
 def test_sample_rejects_bad_cores_and_missing_checkpoint(tmp_path):

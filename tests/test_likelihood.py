@@ -5,7 +5,9 @@ import pytest
 from scipy.optimize import minimize
 
 from clusterlens import ClusterModel
+from clusterlens.errors import InvalidParameters, LikelihoodError
 from clusterlens.fit.likelihood import make_likelihood
+from clusterlens.lens import Lens
 from clusterlens.solver import find_images
 from lensmodels import DATASET, small_cluster_records, with_exact_images, with_priors
 
@@ -133,12 +135,42 @@ def test_flux_term_solves_the_intrinsic_flux(truth):
     assert out["chi2_flux"] > 0
 
 
-def test_invalid_parameters_give_minus_infinity(truth):
-    model = with_priors(truth, [{"family": "main_lens_mass", "galaxy": "BCG", "parameter": "r_cut", "prior": "uniform",
-                                 "lower": 0.01, "upper": 50.0}])
+@pytest.mark.parametrize("prior, invalid, valid", [
+    ({"family": "main_lens_mass", "galaxy": "BCG", "parameter": "r_cut", "lower": 0.01, "upper": 50.0},
+     0.1, 20.0),  # r_cut below the row's r_core
+    ({"family": "source_point", "galaxy": "src1", "parameter": "redshift", "lower": 0.1, "upper": 3.0},
+     0.2, 1.5),  # the source in front of the lens (z_lens 0.35)
+    ({"family": "scaling_relations", "galaxy": "members", "parameter": "r_cut_slope", "lower": 0.5, "upper": 5.0},
+     5.0, 0.5),  # faint members' r_cut below their r_core
+])
+def test_invalid_parameters_give_minus_infinity(truth, prior, invalid, valid):
+    model = with_priors(truth, [{**prior, "prior": "uniform"}])
     like = make_likelihood(model)
-    assert like([0.1]) == -np.inf  # r_cut below r_core
-    assert np.isfinite(like([20.0]))
+    with pytest.raises(InvalidParameters):
+        like.evaluate([invalid])
+    assert like([invalid]) == -np.inf
+    assert np.isfinite(like([valid]))
+
+
+def test_a_failure_other_than_invalid_parameters_propagates_with_the_values(truth, monkeypatch):
+    like = make_likelihood(truth)
+    values = like.parameters.values(truth)
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug in the lens")
+
+    monkeypatch.setattr(Lens, "deflection_and_hessian", broken)
+    with pytest.raises(LikelihoodError, match="a bug in the lens") as caught:
+        like(values)
+    assert f"host_halo.halo.m200={float(values[3])!r}" in str(caught.value)
+    assert isinstance(caught.value.__cause__, ValueError)
+
+
+def test_threads_reach_every_lens_the_likelihood_builds(truth):
+    one, three = make_likelihood(truth, "image", threads=1), make_likelihood(truth, "image", threads=3)
+    assert one.lens.full_lens({}).threads == 1 and three.lens.full_lens({}).threads == 3
+    values = one.parameters.transform(np.full(len(one.parameters), 0.4))
+    assert one(values) == three(values)
 
 
 def test_prior_on_a_source_position_is_refused(truth):

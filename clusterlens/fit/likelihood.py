@@ -27,7 +27,10 @@ relative to an arbitrary zero point, so each system's offset T_k is solved analy
 squares) and chi2_td = sum_i ((dt_obs,i - t_i - T_k) / sigma_t,i)^2; every image's error counts.
 
 log L = -chi2 / 2 (the constant Gaussian normalisation is omitted). Parameters outside a row's
-physical range (e.g. r_core >= r_cut) give log L = -inf.
+physical range (e.g. r_core >= r_cut, a member of a free scaling relation with r_core >= r_cut, a
+source redshift in front of the lens) raise :class:`~clusterlens.errors.InvalidParameters` in
+:meth:`PointLikelihood.evaluate` and give log L = -inf; any other failure of a call is a bug and
+raises :class:`~clusterlens.errors.LikelihoodError` naming the parameter values.
 
 **Fast path** (:class:`LensAtImages`): lens groups whose rows hold no free cell are evaluated once
 at the observed images; a row whose only free cell is its amplitude (dPIE ``sigma``, SIE ``theta_e``,
@@ -43,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ..cosmology import DAYS_PER_MPC_ARCSEC2, distance_ratio, time_delay_distance
+from ..errors import InvalidParameters, LikelihoodError
 from ..lens import Lens
 from ..lens_builder import mass_groups, member_arrays, tier_group, tier_group_from_arrays
 from ..model import ClusterModel, Tier
@@ -97,12 +101,14 @@ def _sum_by(system: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
 class LensAtImages:
     """The lens at fixed image-plane points, split into cached fixed parts and recomputed free parts.
 
-    ``cache=False`` treats every group as free (the reference the fast path is tested against)."""
+    ``cache=False`` treats every group as free (the reference the fast path is tested against);
+    ``threads``: threads of every :class:`~clusterlens.lens.Lens` built (None: its default)."""
 
     def __init__(self, model: ClusterModel, parameters: Parameters, x: np.ndarray, y: np.ndarray,
-                 cache: bool = True, with_potential: bool = False):
+                 cache: bool = True, with_potential: bool = False, threads: int | None = None):
         self.model, self.parameters, self.x, self.y = model, parameters, x, y
         self.with_potential = with_potential
+        self.threads = threads
         affected = parameters.affected_rows() if cache else None
         free_columns: dict[tuple[str, int], set[str]] = {}
         for p in parameters.free:
@@ -158,7 +164,7 @@ class LensAtImages:
         """(5 or 6, N) array: ax, ay, hxx, hxy, hyy (, psi) at D_LS/D_S = 1."""
         out = np.zeros((6 if self.with_potential else 5, self.x.size))
         if groups:
-            lens = Lens(groups)
+            lens = Lens(groups, threads=self.threads)
             out[:5] = lens.deflection_and_hessian(self.x, self.y)
             if self.with_potential:
                 out[5] = lens.potential(self.x, self.y)
@@ -182,7 +188,7 @@ class LensAtImages:
             if arrays is None:
                 new_members = tuple(changed_members.get(i, members[i]) for i in self._tier_members[t])
                 arrays = member_arrays(Tier(relation, new_members))
-            groups.append(tier_group_from_arrays(relation, arrays, f"tier:{tier.name}"))
+            groups.append(_valid_members(tier_group_from_arrays(relation, arrays, f"tier:{tier.name}")))
         return groups
 
     def _amplitude_row(self, updated: dict, family: str, index: int):
@@ -209,7 +215,16 @@ class LensAtImages:
                 groups.append(tier_group(Tier(row, self.model.tiers[i].members)))
             else:
                 groups += _groups(self.model, family, [row])
-        return Lens(groups)
+        return Lens(groups, threads=self.threads)
+
+
+def _valid_members(group):
+    """``group`` (a tier's members) unless the parameters give a member r_core >= r_cut (InvalidParameters)."""
+    bad = ~(group.params["r_core"] < group.params["r_cut"])
+    if np.any(bad):
+        raise InvalidParameters(f"{group.label}: {int(bad.sum())} member(s) with r_core >= r_cut, e.g. r_core "
+                                f"{group.params['r_core'][bad][0]!r}, r_cut {group.params['r_cut'][bad][0]!r}")
+    return group
 
 
 def _groups(model: ClusterModel, family: str, rows: list) -> list:
@@ -217,10 +232,13 @@ def _groups(model: ClusterModel, family: str, rows: list) -> list:
 
 
 class PointLikelihood:
-    """log L(values) of the free parameters given point_datasets.csv (see the module docstring)."""
+    """log L(values) of the free parameters given point_datasets.csv (see the module docstring).
+
+    threads: threads of each lens evaluation (None: :func:`clusterlens.lens.default_threads`); a
+    sampler whose processes are the parallelism passes 1. Results do not depend on it, bit for bit."""
 
     def __init__(self, model: ClusterModel, kind: str = "source", cache: bool = True,
-                 missing_penalty: float = 10.0, missing_distance: float = 5.0):
+                 missing_penalty: float = 10.0, missing_distance: float = 5.0, threads: int | None = None):
         if kind not in ("source", "image"):
             raise ValueError(f"likelihood kind must be 'source' or 'image', got {kind!r}")
         self.model = model
@@ -239,7 +257,7 @@ class PointLikelihood:
         self.use_flux = bool(has(self.images.flux).any())
         self.use_delays = bool(has(self.images.time_delay).any())
         self.lens = LensAtImages(model, self.parameters, self.images.x, self.images.y, cache=cache,
-                                 with_potential=self.use_delays)
+                                 with_potential=self.use_delays, threads=threads)
         self._point_rows = {p.name: (i, p) for i, p in enumerate(model.source_points)}
         self._base_redshifts = np.array([self._point_rows[n][1].redshift for n in self.images.names])
         self._base_scales = np.array([model.distance_ratio(z) for z in self._base_redshifts])
@@ -256,7 +274,8 @@ class PointLikelihood:
             return self._base_scales
         z_lens = self.model.z_lens
         if np.any(redshifts <= z_lens):
-            raise ValueError("a source redshift is not behind the lens")
+            raise InvalidParameters(f"source redshifts {redshifts[redshifts <= z_lens]} are not behind the lens "
+                                    f"(z_lens {z_lens})")
         return np.array([distance_ratio(self.model.cosmology, z_lens, float(z)) for z in redshifts])
 
     def _source_plane(self, q: np.ndarray, scale_per_image: np.ndarray):
@@ -360,10 +379,16 @@ class PointLikelihood:
         return float(np.sum(w * (residual - offset[im.system]) ** 2))
 
     def __call__(self, values) -> float:
+        """log L at ``values``: -inf where they make a row invalid; any other failure raises
+        :class:`~clusterlens.errors.LikelihoodError` naming the values (its cause is the original error)."""
         try:
             chi2 = self.evaluate(values)["chi2"]
-        except ValueError:
+        except InvalidParameters:
             return -np.inf
+        except Exception as err:
+            at = ", ".join(f"{label}={float(v)!r}" for label, v in zip(self.parameters.labels, values))
+            raise LikelihoodError(f"the {self.kind}-plane likelihood failed at {at or 'no free parameters'}: "
+                                  f"{type(err).__name__}: {err}") from err
         return -0.5 * chi2 if np.isfinite(chi2) else -np.inf
 
     def chi2(self, values) -> dict:
