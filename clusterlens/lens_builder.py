@@ -12,9 +12,10 @@ from itertools import groupby
 
 import numpy as np
 
-from .cosmology import concentration_from_relation, dpie_b0_arcsec, nfw_lensing_parameters
+from .cosmology import concentration_from_relation, nfw_lensing_parameters
 from .lens import Lens, MassComponents
 from .scaling import member_parameters
+from .units import b0_from_sigma
 
 
 def _column(rows, name, default=None) -> np.ndarray:
@@ -29,7 +30,7 @@ def mass_group(rows, label: str, cosmology, z_lens: float) -> MassComponents:
                               check=False)
     centre = {"center_x": _column(rows, "x"), "center_y": _column(rows, "y")}
     if profile == "dPIE":
-        params = {"b0": dpie_b0_arcsec(_column(rows, "sigma")), "r_core": _column(rows, "r_core"),
+        params = {"b0": b0_from_sigma(_column(rows, "sigma")), "r_core": _column(rows, "r_core"),
                   "r_cut": _column(rows, "r_cut"), "q": _column(rows, "q"), "angle": _column(rows, "angle")}
     elif profile == "SIE":
         params = {"theta_e": _column(rows, "theta_e"), "r_core": _column(rows, "r_core"),
@@ -63,7 +64,7 @@ def tier_group_from_arrays(relation, arrays: dict[str, np.ndarray], label: str) 
     sigma, r_core, r_cut = member_parameters(mag, relation.mag_ref, relation.sigma_ref,
                                              relation.r_core_ref, relation.r_cut_ref, relation.sigma_slope,
                                              relation.r_core_slope, relation.r_cut_slope)
-    params = {"center_x": arrays["x"], "center_y": arrays["y"], "b0": dpie_b0_arcsec(sigma),
+    params = {"center_x": arrays["x"], "center_y": arrays["y"], "b0": b0_from_sigma(sigma),
               "r_core": np.asarray(r_core, float), "r_cut": np.asarray(r_cut, float),
               "q": arrays["q"], "angle": arrays["angle"]}
     return MassComponents("dPIE", params, label, check=False)
