@@ -29,11 +29,12 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.distance import pdist
 
-from clusterlens.cosmology import distance_ratio, dpie_b0_arcsec, make_cosmology, nfw_lensing_parameters
+from clusterlens.cosmology import distance_ratio, make_cosmology, nfw_lensing_parameters
 from clusterlens.lens import Lens, MassComponents
 from clusterlens.maps import PixelGrid, caustics, critical_curves
 from clusterlens.scaling import member_parameters
 from clusterlens.solver import ImageFinder
+from clusterlens.units import b0_from_sigma
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from inversion import brute_force_images, matched  # noqa: E402  (the tests' independent reference)
@@ -50,14 +51,14 @@ def cluster_groups(cosmo, seed: int = SEED) -> list[MassComponents]:
                                   "r_s": [float(r_s)]}, "host_halo")
     main = MassComponents("dPIE", {
         "center_x": [0.0, 24.0, -27.0], "center_y": [0.0, 16.0, -19.0],
-        "b0": dpie_b0_arcsec(np.array([380.0, 280.0, 260.0])), "r_core": [0.4, 0.25, 0.2],
+        "b0": b0_from_sigma(np.array([380.0, 280.0, 260.0])), "r_core": [0.4, 0.25, 0.2],
         "r_cut": [80.0, 45.0, 40.0], "q": [0.65, 0.75, 0.8], "angle": [30.0, 110.0, -20.0]}, "main_lens_mass")
     radius = np.abs(rng.normal(0.0, 45.0, N_MEMBERS)) + 2.0
     phi = rng.uniform(0.0, 2 * np.pi, N_MEMBERS)
     mag = rng.uniform(18.0, 24.0, N_MEMBERS)
     sigma, r_core, r_cut = member_parameters(mag, 19.0, 200.0, 0.05, 15.0, 0.25, 0.5, 0.5)
     members = MassComponents("dPIE", {
-        "center_x": radius * np.cos(phi), "center_y": radius * np.sin(phi), "b0": dpie_b0_arcsec(sigma),
+        "center_x": radius * np.cos(phi), "center_y": radius * np.sin(phi), "b0": b0_from_sigma(sigma),
         "r_core": r_core, "r_cut": r_cut, "q": rng.uniform(0.5, 1.0, N_MEMBERS),
         "angle": rng.uniform(0.0, 180.0, N_MEMBERS)}, "tier:members")
     return [halo, main, members]

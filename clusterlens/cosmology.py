@@ -14,12 +14,10 @@ from dataclasses import dataclass
 
 import astropy.units as u
 import numpy as np
-from astropy import constants
 from astropy.cosmology import FlatLambdaCDM, LambdaCDM, realizations
 from astropy.cosmology import FLRW
 
-ARCSEC = math.pi / (180.0 * 3600.0)
-"""One arcsecond in radians."""
+from .units import ARCSEC, DAYS_PER_MPC_ARCSEC2, G_OVER_C2, arcsec_from_length, r200_from_m200
 
 _SPEC_KEYS = {"name", "H0", "Om0", "Ode0", "Ob0", "Tcmb0", "sigma8", "ns"}
 
@@ -166,11 +164,6 @@ def time_delay_distance(cosmo: FLRW, z_lens: float, z_source: float) -> float:
     return (1.0 + z_lens) * d_l * d_s / d_ls
 
 
-_MPC_OVER_C_IN_DAYS = (u.Mpc / constants.c).to_value(u.day)
-#: Days of delay per (Mpc of time-delay distance x arcsec^2 of Fermat potential): dt = D_dt / c * dphi.
-DAYS_PER_MPC_ARCSEC2 = _MPC_OVER_C_IN_DAYS * ARCSEC**2
-
-
 def time_delay_days(cosmo: FLRW, z_lens: float, z_source: float, fermat_difference):
     """Time delay in days, D_dt / c * delta_phi, for a Fermat-potential difference in arcsec^2.
 
@@ -181,9 +174,6 @@ def time_delay_days(cosmo: FLRW, z_lens: float, z_source: float, fermat_differen
     return d_dt * DAYS_PER_MPC_ARCSEC2 * np.asarray(fermat_difference, dtype=float)
 
 
-_G_OVER_C2 = (constants.G / constants.c**2).to_value(u.Mpc / u.Msun)
-
-
 def sigma_crit_inf(cosmo: FLRW, z_lens: float) -> float:
     """Sigma_crit at D_LS/D_S = 1, c^2 / (4 pi G D_L), in Msun per arcsec^2.
 
@@ -191,19 +181,8 @@ def sigma_crit_inf(cosmo: FLRW, z_lens: float) -> float:
     """
     z_lens = _redshift("z_lens", z_lens)
     d_l = _distances(_key(cosmo), z_lens, z_lens)[0]
-    per_mpc2 = 1.0 / (4.0 * math.pi * _G_OVER_C2 * d_l)
+    per_mpc2 = 1.0 / (4.0 * math.pi * G_OVER_C2 * d_l)
     return per_mpc2 * (d_l * ARCSEC) ** 2
-
-
-_C_KMS = constants.c.to_value(u.km / u.s)
-
-
-def dpie_b0_arcsec(sigma_kms):
-    """dPIE lens strength b0 = 6 pi (sigma/c)^2 in arcsec at D_LS/D_S = 1 (Lenstool fiducial sigma, km/s)."""
-    sigma = np.asarray(sigma_kms, dtype=float)
-    if np.any(~np.isfinite(sigma)) or np.any(sigma < 0):
-        raise ValueError(f"sigma must be finite and >= 0 km/s, got {sigma}")
-    return 6.0 * math.pi * (sigma / _C_KMS) ** 2 / ARCSEC
 
 
 def nfw_lensing_parameters(cosmo: FLRW, z_lens: float, m200, concentration):
@@ -223,12 +202,11 @@ def nfw_lensing_parameters(cosmo: FLRW, z_lens: float, m200, concentration):
         raise ValueError(f"concentration must be finite and > 0, got {c}")
     key = _key(cosmo)
     rho_crit = _critical_density(key, z_lens)
-    r200 = (3.0 * m200 / (4.0 * math.pi * 200.0 * rho_crit)) ** (1.0 / 3.0)
-    r_s = r200 / c
+    r_s = r200_from_m200(m200, rho_crit) / c
     rho_s = (200.0 / 3.0) * rho_crit * c**3 / (np.log1p(c) - c / (1.0 + c))
     d_l = _distances(key, z_lens, z_lens)[0]
-    sigma_crit_mpc2 = 1.0 / (4.0 * math.pi * _G_OVER_C2 * d_l)
-    return rho_s * r_s / sigma_crit_mpc2, r_s / d_l / ARCSEC
+    sigma_crit_mpc2 = 1.0 / (4.0 * math.pi * G_OVER_C2 * d_l)
+    return rho_s * r_s / sigma_crit_mpc2, arcsec_from_length(r_s, d_l)
 
 
 @functools.lru_cache(maxsize=32)

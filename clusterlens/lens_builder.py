@@ -13,10 +13,10 @@ from itertools import groupby
 
 import numpy as np
 
-from .cosmology import dpie_b0_arcsec
 from .lens import Lens, MassComponents
 from .registry import column_array, mass_profile
 from .scaling import member_parameters
+from .units import b0_from_sigma
 
 
 def mass_group(rows, label: str, cosmology, z_lens: float) -> MassComponents:
@@ -44,7 +44,7 @@ def tier_group_from_arrays(relation, arrays: dict[str, np.ndarray], label: str) 
     sigma, r_core, r_cut = member_parameters(mag, relation.mag_ref, relation.sigma_ref,
                                              relation.r_core_ref, relation.r_cut_ref, relation.sigma_slope,
                                              relation.r_core_slope, relation.r_cut_slope)
-    params = {"center_x": arrays["x"], "center_y": arrays["y"], "b0": dpie_b0_arcsec(sigma),
+    params = {"center_x": arrays["x"], "center_y": arrays["y"], "b0": b0_from_sigma(sigma),
               "r_core": np.asarray(r_core, float), "r_cut": np.asarray(r_cut, float),
               "q": arrays["q"], "angle": arrays["angle"]}
     return MassComponents("dPIE", params, label, check=False)

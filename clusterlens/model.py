@@ -23,6 +23,7 @@ from .dataset import FILENAME as DATASET_FILENAME
 from .dataset import DatasetConfig, dataset_text, read_dataset, validate_dataset
 from .errors import ModelError, Problem
 from .families import FAMILIES, Family
+from .units import as_arcsec
 
 LENS_FAMILIES = ("host_halo", "main_lens_mass", "scaling_galaxies")
 SOURCE_FAMILIES = ("source_light", "source_point")
@@ -202,28 +203,36 @@ class ClusterModel:
         return distance_ratio(self.cosmology, self.z_lens, float(z_source))
 
     def deflections(self, x, y, z_source: float):
-        """Deflection (alpha_x, alpha_y) [arcsec] at image-plane points x, y [arcsec] for a source at z_source."""
-        return self.lens.deflection(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+        """Deflection (alpha_x, alpha_y) [arcsec] at image-plane points x, y for a source at z_source.
+
+        Here and in the other lensing methods x, y are arcsec, or astropy Quantities in any angle unit.
+        """
+        return self.lens.deflection(*_image_points(x, y), scale=self.distance_ratio(z_source))
 
     def hessian(self, x, y, z_source: float):
         """(psi_xx, psi_xy, psi_yy) of the lensing potential for a source at z_source."""
-        return self.lens.hessian(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+        return self.lens.hessian(*_image_points(x, y), scale=self.distance_ratio(z_source))
 
     def convergence(self, x, y, z_source: float):
         """Convergence kappa for a source at z_source."""
-        return self.lens.convergence(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+        return self.lens.convergence(*_image_points(x, y), scale=self.distance_ratio(z_source))
 
     def shear(self, x, y, z_source: float):
         """Shear components (gamma_1, gamma_2) for a source at z_source."""
-        return self.lens.shear(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+        return self.lens.shear(*_image_points(x, y), scale=self.distance_ratio(z_source))
 
     def magnification(self, x, y, z_source: float):
         """Signed magnification 1/det(A) for a source at z_source."""
-        return self.lens.magnification(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+        return self.lens.magnification(*_image_points(x, y), scale=self.distance_ratio(z_source))
 
     def potential(self, x, y, z_source: float):
         """Lensing potential psi [arcsec^2] for a source at z_source."""
-        return self.lens.potential(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+        return self.lens.potential(*_image_points(x, y), scale=self.distance_ratio(z_source))
+
+
+def _image_points(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Image-plane x, y as float arrays in arcsec (angle Quantities converted, other units refused)."""
+    return np.asarray(as_arcsec(x, "x"), float), np.asarray(as_arcsec(y, "y"), float)
 
 
 def _record_lists(records) -> tuple[dict[str, list[Mapping]], list[Problem]]:

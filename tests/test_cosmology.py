@@ -7,6 +7,7 @@ import pytest
 from astropy.cosmology import FlatLambdaCDM, Planck18
 
 from clusterlens import cosmology
+from clusterlens.units import b0_from_sigma
 
 Z_LENS, Z_SOURCE = 0.308, 2.1
 
@@ -109,10 +110,11 @@ def test_dpie_b0_is_one_and_a_half_sis_einstein_radius(flat, lens_cosmo):
     ratio = cosmology.distance_ratio(flat, Z_LENS, Z_SOURCE)
     sigma = np.array([150.0, 300.0, 1200.0])
     np.testing.assert_allclose(
-        cosmology.dpie_b0_arcsec(sigma) * ratio, 1.5 * lens_cosmo.sis_sigma_v2theta_E(sigma), rtol=1e-12
+        b0_from_sigma(sigma) * ratio, 1.5 * lens_cosmo.sis_sigma_v2theta_E(sigma), rtol=1e-12
     )
+    np.testing.assert_allclose(b0_from_sigma(sigma, 4.0) * ratio, lens_cosmo.sis_sigma_v2theta_E(sigma), rtol=1e-12)
     # 6 pi (1000 km/s / c)^2 rad in arcsec, by hand
-    assert cosmology.dpie_b0_arcsec(1000.0) == pytest.approx(6 * math.pi / 299792.458**2 * 1e6 * 206264.80624709636)
+    assert b0_from_sigma(1000.0) == pytest.approx(6 * math.pi / 299792.458**2 * 1e6 * 206264.80624709636)
 
 
 def test_nfw_parameters_match_lenstronomy(flat, lens_cosmo, lenstronomy_sigma_factor):

@@ -45,13 +45,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..cosmology import DAYS_PER_MPC_ARCSEC2, distance_ratio, time_delay_distance
+from ..cosmology import distance_ratio, time_delay_distance
 from ..errors import InvalidParameters, LikelihoodError
 from ..lens import Lens
 from ..lens_builder import mass_groups, member_arrays, tier_group, tier_group_from_arrays
 from ..model import ClusterModel, Tier
 from ..registry import MASS_PROFILES
 from ..solver import polish
+from ..units import DAYS_PER_MPC_ARCSEC2
 from .parameters import Parameters
 
 #: Predicted images closer than this [arcsec] are one image (polish converges to ~1e-12 arcsec; an

@@ -3,8 +3,8 @@
 - ``ellipticite`` of profile 81 (and of a potfile member) is emass = (a^2 - b^2)/(a^2 + b^2) of the
   mass ellipse, so q = b/a = sqrt((1 - emass)/(1 + emass)) and emass = (1 - q^2)/(1 + q^2).
 - Lengths given in kpc (``core_radius_kpc``, ``corekpc``, ...) become arcsec with the angular
-  diameter distance of the model's cosmology at the lens redshift:
-  theta [arcsec] = l [kpc] / (D_A [kpc] * pi / 648000).
+  diameter distance of the model's cosmology at the lens redshift (:func:`clusterlens.units.kpc_per_arcsec`);
+  velocity dispersions become lens strengths with :func:`clusterlens.units.b0_from_sigma`.
 - Potfile slopes: sigma ~ L^(1/vdslope) and r_cut ~ L^(2/slope), so sigma_slope = 1/vdslope and
   r_cut_slope = 2/slope (Lenstool fixes r_core ~ L^(1/2)).
 
@@ -16,11 +16,6 @@ from __future__ import annotations
 
 import math
 from typing import Callable
-
-import astropy.units as u
-import numpy as np
-
-ARCSEC_PER_RADIAN = 648000.0 / math.pi
 
 
 def q_from_emass(emass: float) -> float:
@@ -57,20 +52,3 @@ def preimage(forward: Callable[[float], float], value: float, guess: float, step
     candidates = [(len(repr(x)), distance, x) for distance, pair in enumerate(zip(below, above))
                   for x in pair if forward(x) == value]
     return min(candidates)[2] if candidates else guess
-
-
-def kpc_per_arcsec(cosmology, z: float) -> float:
-    """Proper kpc per arcsec at redshift ``z`` (angular diameter distance of ``cosmology``)."""
-    return float(cosmology.angular_diameter_distance(z).to_value(u.kpc)) / ARCSEC_PER_RADIAN
-
-
-def m200_from_r200(cosmology, z: float, r200_kpc: float) -> float:
-    """M200 [Msun] inside r200 [kpc]: 200 times the critical density at ``z`` (Lenstool's NFW definition)."""
-    rho_crit = cosmology.critical_density(z).to_value(u.Msun / u.kpc**3)
-    return float(200.0 * rho_crit * 4.0 / 3.0 * np.pi * r200_kpc**3)
-
-
-def r200_from_m200(cosmology, z: float, m200: float) -> float:
-    """r200 [kpc] of a halo of mass ``m200`` [Msun] (inverse of :func:`m200_from_r200`)."""
-    rho_crit = cosmology.critical_density(z).to_value(u.Msun / u.kpc**3)
-    return float((3.0 * m200 / (4.0 * np.pi * 200.0 * rho_crit)) ** (1.0 / 3.0))

@@ -35,9 +35,10 @@ import warnings
 from pathlib import Path
 
 from ..csvio import atomic_write_text
+from ..units import SIS_FACTOR, b0_from_sigma, sigma_from_b0
 from .catalogues import Reference, format_catalogue, image_system
-from .convert import ARCSEC_PER_RADIAN, dq_demass, emass_from_q, preimage
-from .importer import C_KMS, _Importer
+from .convert import dq_demass, emass_from_q, preimage
+from .importer import _Importer
 from .parfile import LenstoolError, LenstoolWarning, parse_par
 
 _FLAGS = {"uniform": 1, "normal": 3}
@@ -151,13 +152,13 @@ class _Writer:
             stretch = (1.0 + row.q) / (2.0 * math.sqrt(row.q))
             b0 = row.theta_e * stretch
             if row.q == 1.0 and row.r_core == 0.0:
-                sigma = preimage(_sis_theta_e, row.theta_e, _sigma_from_b0(row.theta_e, 4.0))
+                sigma = preimage(_sis_theta_e, row.theta_e, float(sigma_from_b0(row.theta_e, SIS_FACTOR)))
                 out += [_line("profil", 1), _line("x_centre", row.x), _line("y_centre", row.y),
                         _line("ellipticite", 0.0), _line("angle_pos", row.angle), _line("v_disp", sigma)]
             else:
                 out += [_line("profil", 8), _line("x_centre", row.x), _line("y_centre", row.y),
                         _line("ellipticite", emass_from_q(row.q)), _line("angle_pos", row.angle),
-                        _line("core_radius", row.r_core * stretch), _line("v_disp", _sigma_from_b0(b0, 6.0))]
+                        _line("core_radius", row.r_core * stretch), _line("v_disp", float(sigma_from_b0(b0)))]
         elif row.profile == "NFW":
             concentration = row.concentration
             if concentration is None:
@@ -327,12 +328,8 @@ def _is_image_id(image: str, name: str) -> bool:
 
 
 def _sis_theta_e(sigma: float) -> float:
-    return 4.0 * math.pi * (sigma / C_KMS) ** 2 * ARCSEC_PER_RADIAN
-
-
-def _sigma_from_b0(b0_arcsec: float, factor: float) -> float:
-    """sigma [km/s] with b0 = factor pi (sigma/c)^2 [rad] (4 for Lenstool's SIS, 6 for its PIEMD/dPIE)."""
-    return C_KMS * math.sqrt(b0_arcsec / (factor * math.pi * ARCSEC_PER_RADIAN))
+    """theta_e [arcsec] the importer reads from a profile-1 ``v_disp`` sigma [km/s]."""
+    return float(b0_from_sigma(sigma, SIS_FACTOR))
 
 
 def _ellipticity_prior(prior) -> tuple[float, float]:

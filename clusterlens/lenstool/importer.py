@@ -49,17 +49,16 @@ from pathlib import Path
 
 import numpy as np
 
+from ..units import (SIS_FACTOR, b0_from_sigma, kpc_per_arcsec, m200_from_r200, r200_from_m200, sigma_from_b0,
+                     sky_offsets)
 from .catalogues import Catalogue, image_system, parse_reference, read_catalogue
-from .convert import (ARCSEC_PER_RADIAN, dq_demass, emass_from_epot, kpc_per_arcsec, m200_from_r200,
-                      q_from_emass, r200_from_m200)
+from .convert import dq_demass, emass_from_epot, q_from_emass
 from .parfile import Block, Entry, LenstoolError, LenstoolWarning, ParFile, parse_par
 
 #: A potential with a core at least this large [arcsec] is a host (cluster/group-scale) halo.
 HOST_MIN_CORE = 5.0
 #: A potential with a velocity dispersion at least this large [km/s] is a host halo.
 HOST_MIN_SIGMA = 600.0
-
-C_KMS = 299792.458
 
 #: Blocks that hold run settings, not model content: skipped without a word.
 QUIET_BLOCKS = {"runmode", "image", "grille", "source", "cline", "grande", "champ", "cosmologie", "cosmolimit",
@@ -244,6 +243,12 @@ class _Importer:
             self._kpc_per_arcsec[z] = kpc_per_arcsec(self.cosmology, z)
         return self._kpc_per_arcsec[z]
 
+    def critical_density(self, z: float) -> float:
+        """rho_crit(z) [Msun/kpc^3] of the model's cosmology."""
+        import astropy.units as u
+
+        return float(self.cosmology.critical_density(z).to_value(u.Msun / u.kpc**3))
+
     # ------------------------------------------------------------------ lens: potentials, limits, potfiles
     def read_lens(self):
         potentials: list[Potential] = []
@@ -379,7 +384,7 @@ class _Importer:
                 raise LenstoolError(f"{where}: profile 8 needs 'v_disp'")
             q = q_from_emass(emass)
             stretch = (1.0 + q) / (2.0 * math.sqrt(q))
-            b0 = 6.0 * math.pi * (f["sigma"] / C_KMS) ** 2 * ARCSEC_PER_RADIAN
+            b0 = float(b0_from_sigma(f["sigma"]))
             return {"galaxy": potential.name, "profile": "SIE", "x": x, "y": y, "redshift": z, "q": q,
                     "angle": f.get("theta", 0.0), "theta_e": b0 / stretch,
                     "r_core": self.radius(potential, "rc", "rckpc", z, 0.0) / stretch}
@@ -390,7 +395,7 @@ class _Importer:
                                     "exact clusterlens equivalent: expected ellipticite 0, or profile 81")
             if "sigma" not in f:
                 raise LenstoolError(f"{where}: profile {f['type']} needs 'v_disp'")
-            theta_e = 4.0 * math.pi * (f["sigma"] / C_KMS) ** 2 * ARCSEC_PER_RADIAN
+            theta_e = float(b0_from_sigma(f["sigma"], SIS_FACTOR))
             return {"galaxy": potential.name, "profile": "SIE", "x": x, "y": y, "redshift": z, "q": 1.0,
                     "angle": 0.0, "theta_e": theta_e, "r_core": 0.0}
         return self.nfw_row(potential, x, y, z, emass)
@@ -408,16 +413,17 @@ class _Importer:
         conc, m200 = f.get("beta", 0.0), f.get("masse", 0.0)
         rs_kpc = f["rckpc"] if f.get("rckpc", 0.0) != 0.0 else f.get("rc", 0.0) * d1
         r200_kpc = f["rcutkpc"] if "rcutkpc" in f else f.get("rcut", 0.0) * d1
+        rho_crit = self.critical_density(z)
         if conc != 0.0 and m200 != 0.0:
             pass
         elif conc != 0.0 and r200_kpc != 0.0:
-            m200 = m200_from_r200(self.cosmology, z, r200_kpc)
+            m200 = float(m200_from_r200(r200_kpc, rho_crit))
         elif conc != 0.0 and rs_kpc != 0.0:
-            m200 = m200_from_r200(self.cosmology, z, conc * rs_kpc)
+            m200 = float(m200_from_r200(conc * rs_kpc, rho_crit))
         elif rs_kpc != 0.0 and m200 != 0.0:
-            conc = r200_from_m200(self.cosmology, z, m200) / rs_kpc
+            conc = float(r200_from_m200(m200, rho_crit)) / rs_kpc
         elif rs_kpc != 0.0 and r200_kpc != 0.0:
-            conc, m200 = r200_kpc / rs_kpc, m200_from_r200(self.cosmology, z, r200_kpc)
+            conc, m200 = r200_kpc / rs_kpc, float(m200_from_r200(r200_kpc, rho_crit))
         else:
             raise LenstoolError(f"{where}: profile 12 needs two of concentration, m200, scale_radius[_kpc] and "
                                 "r200[_kpc] (a halo given by v_disp alone is not supported)")
@@ -429,11 +435,12 @@ class _Importer:
         f = potential.fields
         x, y = f.get("x", 0.0), f.get("y", 0.0)
         ra0, dec0 = self.reference.ra, self.reference.dec
+        x_wcs, y_wcs = sky_offsets(f.get("x_wcs", ra0), f.get("y_wcs", dec0), ra0, dec0)
         # Lenstool converts *_wcs values as they are read: the later of x_centre / x_centre_wcs wins.
         if "x_wcs" in f and potential.lines["x_wcs"] > potential.lines.get("x", 0):
-            x = -(f["x_wcs"] - ra0) * 3600.0 * math.cos(math.radians(dec0))
+            x = float(x_wcs)
         if "y_wcs" in f and potential.lines["y_wcs"] > potential.lines.get("y", 0):
-            y = (f["y_wcs"] - dec0) * 3600.0
+            y = float(y_wcs)
         return x, y
 
     def emass(self, potential: Potential) -> float:
@@ -529,9 +536,12 @@ class _Importer:
             elif key in ("v_disp", "sigma_e") and profile == "dPIE":
                 self.add_prior(*args, "sigma", flag, v1, v2, entry, potential)
             elif key in ("v_disp", "sigma_e") and profile == "SIE":
-                k = 4.0 * math.pi / C_KMS**2 * ARCSEC_PER_RADIAN
-                self.add_transformed_prior(*args, "theta_e", flag, v1, v2, entry, lambda s: k * s * s,
-                                           lambda s: 2.0 * k * s, potential)
+                if v1 < 0.0 or flag == 1 and v2 < 0.0:
+                    raise LenstoolError(f"{self.where(entry.line)}: {key} prior ({v1!r}, {v2!r}) reaches a negative "
+                                        "velocity dispersion: expected values >= 0 km/s")
+                self.add_transformed_prior(*args, "theta_e", flag, v1, v2, entry,
+                                           lambda s: float(b0_from_sigma(s, SIS_FACTOR)),
+                                           lambda s: 2.0 * float(b0_from_sigma(1.0, SIS_FACTOR)) * s, potential)
             elif key in ("core_radius", "cut_radius") and profile == "dPIE":
                 self.add_prior(*args, "r_core" if key == "core_radius" else "r_cut", flag, v1, v2, entry, potential)
             elif key in ("core_radius_kpc", "cut_radius_kpc") and profile == "dPIE":
@@ -812,5 +822,5 @@ def _family_of(row: dict) -> str:
         return "main_lens_mass"
     if profile == "dPIE":
         return "host_halo" if row["r_core"] >= HOST_MIN_CORE or row["sigma"] >= HOST_MIN_SIGMA else "main_lens_mass"
-    sigma = math.sqrt(row["theta_e"] / (4.0 * math.pi * ARCSEC_PER_RADIAN)) * C_KMS
+    sigma = float(sigma_from_b0(row["theta_e"], SIS_FACTOR))
     return "host_halo" if sigma >= HOST_MIN_SIGMA or row["r_core"] >= HOST_MIN_CORE else "main_lens_mass"
