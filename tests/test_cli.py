@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from clusterlens import load_model
 from clusterlens.cli import main
 
@@ -53,6 +55,7 @@ def _example_copy(tmp_path):
     return tmp_path / "model"
 
 
+@pytest.mark.slow
 def test_error_paths_are_one_message_each(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model = _example_copy(tmp_path)
