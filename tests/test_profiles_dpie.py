@@ -61,7 +61,8 @@ def test_mean_convergence_inside_ellipse_of_elliptical_profile_by_quadrature():
 
 @pytest.mark.parametrize("q", [1.0, 0.7, 0.25])
 def test_kappa_contours_have_axis_ratio_q_and_match_design_formula(q):
-    """kappa is the DESIGN.md formula with rho^2 = x'^2/(1+eps)^2 + y'^2/(1-eps)^2, eps = (1-q)/(1+q)."""
+    """kappa is the formula of docs/conventions.md#dpie with rho^2 = x'^2/(1+eps)^2 + y'^2/(1-eps)^2,
+    eps = (1-q)/(1+q)."""
     b0, rc, rt, angle = 1.1, 0.3, 5.0, 20.0
     x, y = _points(n=50)
     phi = np.deg2rad(angle)
