@@ -1,6 +1,6 @@
 """Typed rows of every CSV family (pydantic v2).
 
-One row is one profile of one galaxy (docs/conventions.md#families). Rows with a ``profile`` column are discriminated
+One row is one profile of one galaxy (DESIGN.md). Rows with a ``profile`` column are discriminated
 unions: each profile declares exactly its parameters, so a filled cell that the profile does not use
 is an error instead of being silently ignored. Units are in each field's description and in
 ``json_schema_extra["unit"]`` (used by the printed tables and the JSON Schemas).
