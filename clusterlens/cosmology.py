@@ -1,6 +1,6 @@
 """Cosmology: astropy models, cached distance ratios and lens-unit conversions.
 
-One cosmology per dataset (DESIGN.md). Distances are angular-diameter distances
+One cosmology per dataset (docs/conventions.md#cosmology). Distances are angular-diameter distances
 in Mpc. Lensing amplitudes are quoted at D_LS/D_S = 1 ("at infinity"); a source at
 z_s multiplies every deflection by ``distance_ratio(cosmo, z_lens, z_s)``.
 """

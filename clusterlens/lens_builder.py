@@ -39,7 +39,8 @@ def member_arrays(tier) -> dict[str, np.ndarray]:
 
 
 def tier_group_from_arrays(relation, arrays: dict[str, np.ndarray], label: str) -> MassComponents:
-    """Members (``member_arrays``) as one dPIE group, parameters from the scaling relation (DESIGN.md)."""
+    """Members (``member_arrays``) as one dPIE group, parameters from the scaling relation
+    (docs/conventions.md#scaling-relations)."""
     mag = np.where(np.isnan(arrays["mag"]), relation.mag_ref - 2.5 * arrays["log_luminosity"], arrays["mag"])
     sigma, r_core, r_cut = member_parameters(mag, relation.mag_ref, relation.sigma_ref,
                                              relation.r_core_ref, relation.r_cut_ref, relation.sigma_slope,
@@ -51,7 +52,8 @@ def tier_group_from_arrays(relation, arrays: dict[str, np.ndarray], label: str) 
 
 
 def tier_group(tier) -> MassComponents:
-    """A tier's members as one dPIE group, parameters from the tier's scaling relation (DESIGN.md)."""
+    """A tier's members as one dPIE group, parameters from the tier's scaling relation
+    (docs/conventions.md#scaling-relations)."""
     return tier_group_from_arrays(tier.relation, member_arrays(tier), f"tier:{tier.name}")
 
 

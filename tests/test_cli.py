@@ -60,6 +60,7 @@ def _example_copy(tmp_path):
     return tmp_path / "model"
 
 
+@pytest.mark.slow
 def test_error_paths_are_one_message_each(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model = _example_copy(tmp_path)

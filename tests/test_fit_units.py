@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,26 @@ def test_posterior_quantiles_match_the_gaussian(gaussian_run):
             assert abs(row[column] - (likelihood.mean[i] + k * likelihood.sigma[i])) < 0.3 * likelihood.sigma[i]
     assert summary["truth"].isna().all()
     assert list(summary["label"]) == likelihood.parameters.labels
+
+
+def test_summary_quantiles_are_dynestys_weighted_quantiles():
+    """p16, median, p84 (and p2.5, p97.5) of summary.csv are dynesty's weighted quantiles of the samples,
+    with weights exp(logwt) normalised (a synthetic weighted sample set: no sampler run)."""
+    from dynesty.utils import quantile
+
+    parameters = Parameters.from_model(uniform_model())
+    rng = np.random.default_rng(3)
+    samples = rng.normal(size=(400, len(parameters))) * [1e14, 10.0, 5.0] + [1e15, 300.0, 150.0]
+    logwt = rng.normal(-1000.0, 2.0, 400)
+    results = SimpleNamespace(samples=samples, logwt=logwt, logl=rng.normal(size=400))
+    summary = parameter_summary(results, parameters)
+    weights = np.exp(logwt - logwt.max())
+    weights /= weights.sum()
+    for i, row in summary.iterrows():
+        p16, p50, p84 = quantile(samples[:, i], [0.16, 0.5, 0.84], weights=weights)
+        p2, p97 = quantile(samples[:, i], [0.025, 0.975], weights=weights)
+        assert (row["p16"], row["median"], row["p84"], row["p2.5"], row["p97.5"]) == (p16, p50, p84, p2, p97)
+        assert row["max_likelihood"] == samples[np.argmax(results.logl), i]
 
 
 def test_equal_weight_samples_are_seeded_and_follow_the_posterior(gaussian_run):

@@ -6,6 +6,7 @@ from scipy.optimize import minimize
 
 from clusterlens import ClusterModel
 from clusterlens.errors import InvalidParameters, LikelihoodError
+from clusterlens.fit.chi2 import chi2_flux
 from clusterlens.fit.likelihood import make_likelihood
 from clusterlens.lens import Lens
 from clusterlens.solver import find_images
@@ -125,14 +126,15 @@ def test_flux_term_solves_the_intrinsic_flux(truth):
     out = like.evaluate(values)
     im = like.images
     mu = np.abs(out["magnification"])
+    numeric = 0.0
     for k in range(im.n_systems):
         sel = im.system == k
-        numeric = minimize(lambda f: np.sum((im.flux[sel] - mu[sel] * f[0]) ** 2 / im.flux_sigma[sel] ** 2), x0=[5.0],
-                           method="Nelder-Mead", options={"xatol": 1e-12, "fatol": 1e-14}).fun
-        like_k = np.sum(((im.flux[sel] - mu[sel] * (np.sum(im.flux[sel] * mu[sel]) / np.sum(mu[sel] ** 2))) ** 2)
-                        / im.flux_sigma[sel] ** 2)
-        assert like_k == pytest.approx(numeric, rel=1e-6)
+        numeric += minimize(lambda f: np.sum((im.flux[sel] - mu[sel] * f[0]) ** 2 / im.flux_sigma[sel] ** 2),
+                            x0=[5.0], method="Nelder-Mead", options={"xatol": 1e-12, "fatol": 1e-14}).fun
     assert out["chi2_flux"] > 0
+    assert out["chi2_flux"] == pytest.approx(numeric, rel=1e-6)
+    # the likelihood's flux term is chi2_flux of its own predicted magnifications
+    assert like.chi2(values)["chi2_flux"] == chi2_flux(im.flux, im.flux_sigma, out["magnification"], im.system)
 
 
 @pytest.mark.parametrize("prior, invalid, valid", [

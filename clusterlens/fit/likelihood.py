@@ -53,6 +53,7 @@ from ..model import ClusterModel, Tier
 from ..registry import MASS_PROFILES
 from ..solver import polish
 from ..units import DAYS_PER_MPC_ARCSEC2
+from .chi2 import chi2_flux
 from .parameters import Parameters
 
 #: Predicted images closer than this [arcsec] are one image (polish converges to ~1e-12 arcsec; an
@@ -357,14 +358,9 @@ class PointLikelihood:
         return im.x + (a22 * dx - a12 * dy) / det, im.y + (a11 * dy - a12 * dx) / det
 
     def _flux_chi2(self, mu: np.ndarray) -> float:
+        """Flux chi2 at the magnifications ``mu`` (:func:`clusterlens.fit.chi2.chi2_flux`)."""
         im = self.images
-        ok = np.isfinite(im.flux)
-        w = np.where(ok, 1.0 / np.where(ok, im.flux_sigma, 1.0) ** 2, 0.0)
-        amu = np.abs(mu)
-        f = np.where(ok, im.flux, 0.0)
-        n = im.n_systems
-        intrinsic = _sum_by(im.system, w * f * amu, n) / np.maximum(_sum_by(im.system, w * amu * amu, n), 1e-300)
-        return float(np.sum(w * (f - amu * intrinsic[im.system]) ** 2))
+        return chi2_flux(im.flux, im.flux_sigma, mu, im.system)
 
     def _delay_chi2(self, q, scale, src_x, src_y, redshifts) -> float:
         """Time-delay chi2 with each system's unobservable delay zero point solved analytically."""

@@ -379,7 +379,8 @@ class _Importer:
                     "r_core": r_core, "r_cut": r_cut}
         if kind == "PIEMD":
             # kappa = (b0/2)/sqrt(rc^2 + rho^2), rho^2 = x'^2/(1+eps)^2 + y'^2/(1-eps)^2, b0 = 6 pi (sigma/c)^2,
-            # is the cored SIE of DESIGN.md with theta_e = b0 / s, r_core = rc / s, s = (1+q)/(2 sqrt q).
+            # is the cored SIE (docs/conventions.md#sie-cored) with theta_e = b0 / s, r_core = rc / s,
+            # s = (1+q)/(2 sqrt q).
             if "sigma" not in f:
                 raise LenstoolError(f"{where}: profile 8 needs 'v_disp'")
             q = q_from_emass(emass)

@@ -1,7 +1,8 @@
 """FITS images with a celestial WCS that matches the model's x, y convention, written deterministically.
 
-Sky convention (:func:`clusterlens.units.sky_offsets`): x = -(RA - RA0) cos(Dec0) 3600 (positive to the West), y = (Dec - Dec0) 3600
-(positive to the North), arcsec. The WCS is a gnomonic (TAN) projection about the reference point
+Sky convention (:func:`clusterlens.units.sky_offsets`, docs/conventions.md#positions-on-the-sky):
+x = -(RA - RA0) cos(Dec0) 3600 (positive to the West), y = (Dec - Dec0) 3600 (positive to the North),
+arcsec. The WCS is a gnomonic (TAN) projection about the reference point
 (CRVAL = RA0, Dec0) with CDELT1 = -pixel_scale/3600 (RA increases to the East, i.e. towards lower
 column index, as x increases with it) and CDELT2 = +pixel_scale/3600, so the intermediate world
 coordinates are exactly (-x, y)/3600 deg. CRPIX puts x = y = 0 where the model grid has it:
