@@ -20,6 +20,9 @@ the same axes (x West, y North) in both codes, ``scale`` = D_LS/D_S multiplying 
   them;
 - NFW (kappa_s, r_s) -> ``NFW`` (Rs = r_s, alpha_Rs = scale 4 kappa_s r_s (1 - ln 2)), the deflection
   at r_s (:mod:`clusterlens.profiles.nfw`);
+- PseudoEllipticalNFW (kappa_s, r_s, epsilon, angle) -> ``NFW_ELLIPSE_POTENTIAL`` (Rs, alpha_Rs as NFW,
+  e1 + i e2 = c exp(2 i angle) with c = epsilon / (1 + sqrt(1 - epsilon^2)), since lenstronomy's potential
+  ellipticity is 2c/(1 + c^2); :mod:`clusterlens.profiles.enfw`);
 - ExternalShear (gamma, angle) -> ``SHEAR`` (gamma1 = scale gamma cos 2 angle, gamma2 = scale
   gamma sin 2 angle), centred on the reference point.
 """
@@ -35,10 +38,10 @@ from .profiles.sie import CORE_FLOOR
 if TYPE_CHECKING:
     from lenstronomy.LensModel.lens_model import LensModel
 
-#: lenstronomy model(s) of each clusterlens mass profile (module docstring).
-COUNTERPARTS = {"dPIE": "NIE - NIE", "SIE": "NIE", "NFW": "NFW", "ExternalShear": "SHEAR"}
 #: q = 1 is written as this axis ratio (lenstronomy's ellipticity has no orientation at q = 1).
 ROUND_Q = 1.0 - 1e-12
+
+Models = list[tuple[str, dict[str, float]]]
 
 
 def _ellipticity(q: float, angle: float) -> tuple[float, float]:
@@ -49,6 +52,52 @@ def _ellipticity(q: float, angle: float) -> tuple[float, float]:
     return float(eps * np.cos(phi)), float(eps * np.sin(phi))
 
 
+def _centre(p: dict[str, float]) -> dict[str, float]:
+    return {"center_x": p["center_x"], "center_y": p["center_y"]}
+
+
+def _dpie(p: dict[str, float], scale: float) -> Models:
+    q = min(p["q"], ROUND_Q)
+    f = 2 * np.sqrt(q) / (1 + q)
+    rc, rt = max(p["r_core"], CORE_FLOOR), p["r_cut"]
+    theta = float(scale * p["b0"] * rt / (rt - rc) * f)
+    e1, e2 = _ellipticity(q, p["angle"])
+    return [("NIE", {"theta_E": theta, "s_scale": float(f * rc), "e1": e1, "e2": e2, **_centre(p)}),
+            ("NIE", {"theta_E": -theta, "s_scale": float(f * rt), "e1": e1, "e2": e2, **_centre(p)})]
+
+
+def _sie(p: dict[str, float], scale: float) -> Models:
+    e1, e2 = _ellipticity(p["q"], p["angle"])
+    return [("NIE", {"theta_E": float(scale * p["theta_e"]), "s_scale": max(p["r_core"], CORE_FLOOR),
+                     "e1": e1, "e2": e2, **_centre(p)})]
+
+
+def _nfw_normalisation(p: dict[str, float], scale: float) -> dict[str, float]:
+    return {"Rs": p["r_s"], "alpha_Rs": float(scale * 4 * p["kappa_s"] * p["r_s"] * (1 - np.log(2))), **_centre(p)}
+
+
+def _nfw(p: dict[str, float], scale: float) -> Models:
+    return [("NFW", _nfw_normalisation(p, scale))]
+
+
+def _pseudo_elliptical_nfw(p: dict[str, float], scale: float) -> Models:
+    c = p["epsilon"] / (1 + np.sqrt(1 - p["epsilon"] ** 2))
+    phi = 2 * np.deg2rad(p["angle"])
+    return [("NFW_ELLIPSE_POTENTIAL", {**_nfw_normalisation(p, scale), "e1": float(c * np.cos(phi)),
+                                       "e2": float(c * np.sin(phi))})]
+
+
+def _shear(p: dict[str, float], scale: float) -> Models:
+    phi = 2 * np.deg2rad(p["angle"])
+    return [("SHEAR", {"gamma1": float(scale * p["gamma"] * np.cos(phi)),
+                       "gamma2": float(scale * p["gamma"] * np.sin(phi))})]
+
+
+#: lenstronomy model(s) of one component of each clusterlens mass profile (module docstring).
+COUNTERPARTS = {"dPIE": _dpie, "SIE": _sie, "NFW": _nfw, "PseudoEllipticalNFW": _pseudo_elliptical_nfw,
+                "ExternalShear": _shear}
+
+
 def to_lenstronomy(lens: Lens, scale: float = 1.0) -> tuple[list[str], list[dict[str, float]]]:
     """(lens_model_list, kwargs_list) of lenstronomy for ``lens`` at D_LS/D_S = ``scale`` (module docstring).
 
@@ -57,37 +106,15 @@ def to_lenstronomy(lens: Lens, scale: float = 1.0) -> tuple[list[str], list[dict
     names: list[str] = []
     kwargs: list[dict[str, float]] = []
     for group in lens.groups:
-        if group.profile not in COUNTERPARTS:
+        convert = COUNTERPARTS.get(group.profile)
+        if convert is None:
             raise ValueError(f"no lenstronomy counterpart for profile {group.profile!r} (group {group.label!r}): "
                              f"expected one of {', '.join(COUNTERPARTS)}")
-        p = {key: value.tolist() for key, value in group.params.items()}
+        columns = {key: value.tolist() for key, value in group.params.items()}
         for i in range(group.size):
-            if group.profile == "ExternalShear":
-                phi = 2 * np.deg2rad(p["angle"][i])
-                names.append("SHEAR")
-                kwargs.append({"gamma1": float(scale * p["gamma"][i] * np.cos(phi)),
-                               "gamma2": float(scale * p["gamma"][i] * np.sin(phi))})
-                continue
-            centre = {"center_x": p["center_x"][i], "center_y": p["center_y"][i]}
-            if group.profile == "dPIE":
-                q = min(p["q"][i], ROUND_Q)
-                f = 2 * np.sqrt(q) / (1 + q)
-                rc, rt = max(p["r_core"][i], CORE_FLOOR), p["r_cut"][i]
-                theta = float(scale * p["b0"][i] * rt / (rt - rc) * f)
-                e1, e2 = _ellipticity(q, p["angle"][i])
-                names += ["NIE", "NIE"]
-                kwargs += [{"theta_E": theta, "s_scale": float(f * rc), "e1": e1, "e2": e2, **centre},
-                           {"theta_E": -theta, "s_scale": float(f * rt), "e1": e1, "e2": e2, **centre}]
-            elif group.profile == "SIE":
-                e1, e2 = _ellipticity(p["q"][i], p["angle"][i])
-                names.append("NIE")
-                kwargs.append({"theta_E": float(scale * p["theta_e"][i]), "s_scale": max(p["r_core"][i], CORE_FLOOR),
-                               "e1": e1, "e2": e2, **centre})
-            else:  # NFW
-                names.append("NFW")
-                kwargs.append({"Rs": p["r_s"][i],
-                               "alpha_Rs": float(scale * 4 * p["kappa_s"][i] * p["r_s"][i] * (1 - np.log(2))),
-                               **centre})
+            for name, model in convert({key: values[i] for key, values in columns.items()}, scale):
+                names.append(name)
+                kwargs.append(model)
     return names, kwargs
 
 

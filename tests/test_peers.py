@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from clusterlens.lens import Lens, MassComponents
-from clusterlens.peers import lenstronomy_model, to_lenstronomy
+from clusterlens.peers import COUNTERPARTS, lenstronomy_model, to_lenstronomy
+from clusterlens.registry import MASS_PROFILES
 
 
 def _lens() -> Lens:
@@ -17,12 +18,19 @@ def _lens() -> Lens:
         MassComponents("dPIE", {"center_x": [3.0, -4.0], "center_y": [1.0, 6.0], "b0": [0.8, 0.5],
                                 "r_core": [0.1, 0.0], "r_cut": [12.0, 8.0], "q": [0.6, 1.0], "angle": [35.0, -20.0]}),
         MassComponents("ExternalShear", {"gamma": [0.05], "angle": [33.0]}),
+        MassComponents("PseudoEllipticalNFW", {"center_x": [-2.0], "center_y": [3.0], "kappa_s": [0.1], "r_s": [25.0],
+                                               "epsilon": [0.18], "angle": [70.0]}),
     ])
+
+
+def test_every_registered_mass_profile_has_a_counterpart():
+    assert set(COUNTERPARTS) == set(MASS_PROFILES)
+    assert {group.profile for group in _lens().groups} == set(MASS_PROFILES)
 
 
 def test_one_model_per_component_two_per_dpie_and_amplitudes_scale_linearly():
     names, kwargs = to_lenstronomy(_lens())
-    assert names == ["NFW", "NIE", "NIE", "NIE", "NIE", "NIE", "SHEAR"]
+    assert names == ["NFW", "NIE", "NIE", "NIE", "NIE", "NIE", "SHEAR", "NFW_ELLIPSE_POTENTIAL"]
     half_names, half = to_lenstronomy(_lens(), scale=0.5)
     assert half_names == names
     amplitudes = {"alpha_Rs", "theta_E", "gamma1", "gamma2"}
