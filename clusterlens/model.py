@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from . import csvio
+from . import atomic, csvio
 from .csvio import FamilyTable
 from .dataset import FILENAME as DATASET_FILENAME
 from .dataset import DatasetConfig, dataset_text, read_dataset
@@ -446,9 +446,7 @@ def save_model(model: ClusterModel, folder: str | os.PathLike, overwrite: bool =
             what = ", ".join([*(f"overwrite {n}" for n in changed), *(f"remove {n}" for n in stale)])
             raise FileExistsError(f"{folder}: saving this model would {what} (a family this model does not "
                                   "have would otherwise load with it); pass overwrite=True (CLI: --overwrite)")
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        csvio.atomic_write_bytes(folder / name, data)
+    atomic.write_files(folder, files)
     for name in stale:
         (folder / name).unlink()
     return folder
