@@ -10,6 +10,10 @@ from .model import ClusterModel, load_model, save_model
 from .simulation import ensure_dataset, simulate
 from .solver import ImageFinder
 from .solver import find_images
+from .fit.prior_rules import prior_problems as _prior_problems
+from .model import MODEL_CHECKS as _MODEL_CHECKS
+
+_MODEL_CHECKS.append(_prior_problems)  # check_model reports the priors the fit cannot use (fit.prior_rules)
 
 __version__ = "0.1.0"
 

@@ -7,7 +7,7 @@ earlier folder is recognised as up to date, so these byte schemes must not chang
 from __future__ import annotations
 
 import hashlib
-from typing import Mapping
+from collections.abc import Mapping
 
 
 def sha256(data: bytes) -> str:

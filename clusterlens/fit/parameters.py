@@ -15,8 +15,9 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 from scipy import special, stats
 
-from ..model import ClusterModel, prior_targets
 from ..families import FAMILIES
+from ..model import ClusterModel
+from .prior_rules import prior_targets
 
 
 def distribution(prior) -> stats.rv_continuous:
