@@ -6,9 +6,10 @@
     model = clusterlens.fit.with_priors(model, [dict(family="main_lens_mass", galaxy="BCG",
                                                      parameter="sigma", prior="uniform", lower=200, upper=500)])
 
-Modules: ``parameters`` (free cells, prior transform), ``likelihood`` (source/image-plane chi2),
-``sampler`` (dynesty: seeded, checkpointed, pools), ``results`` (files of a finished fit),
-``priors`` (priors in Python), ``run`` (the orchestration above).
+Modules: ``prior_rules`` (which cells a prior may free), ``parameters`` (free cells, prior
+transform), ``likelihood`` (source/image-plane chi2), ``sampler`` (dynesty: seeded, checkpointed,
+pools), ``results`` (files of a finished fit), ``priors`` (priors in Python), ``run`` (the
+orchestration above).
 """
 from .parameters import FreeParameter, Parameters
 from .priors import read_priors, replace_priors, with_priors
