@@ -1,23 +1,26 @@
-"""Read and write one CSV family: strict parsing with file:line:column errors, exact atomic writes.
+"""Read and write one CSV family: strict parsing with file:line:column errors, exact atomic writes;
+and :func:`csv_text`, the one CSV format every clusterlens CSV file is written in.
 
 Reading never stops at the first problem: every problem of a file is collected and returned, and
 ``read_family`` raises them together as one :class:`~clusterlens.errors.ModelError`.
 Writing is byte-stable: canonical column order, floats as the shortest repr that round-trips,
-blank cells for unused columns, ``\\n`` line endings, written to a temporary file then renamed.
+blank cells for unused columns, ``\\n`` line endings, written atomically (:mod:`clusterlens.atomic`).
 """
 from __future__ import annotations
 
 import csv
 import io
+import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ValidationError
 
+from . import atomic
 from .errors import ModelError, Problem
 from .families import FAMILIES, Family
 
@@ -212,14 +215,35 @@ def duplicate_key_problems(family: Family, rows: Sequence[BaseModel], lines: Seq
 
 # ---------------------------------------------------------------- writing
 def format_value(value) -> str:
-    """A cell's text: floats as the shortest string that round-trips, None as blank."""
+    """A cell's text: floats (Python or numpy) as the shortest string that round-trips, None and NaN
+    as blank, numpy integers as integers, anything else as ``str``."""
     if value is None:
         return ""
-    if isinstance(value, float):
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if math.isnan(value):
+            return ""
         if value == 0 or 1e-4 <= abs(value) < 1e6:
             return repr(value)
         return np.format_float_scientific(value, unique=True, trim="-")
+    if isinstance(value, np.integer):
+        return str(int(value))
     return str(value)
+
+
+def csv_text(columns: Sequence[str], rows: Iterable[Sequence]) -> str:
+    """The CSV text every clusterlens CSV file is written as: a header line of ``columns``, one line
+    per row of cells (:func:`format_value`), quoted only where needed, ``\\n`` line endings."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([format_value(v) for v in row] for row in rows)
+    return out.getvalue()
+
+
+def frame_text(frame: pd.DataFrame) -> str:
+    """:func:`csv_text` of a DataFrame's columns and rows (the index is not written)."""
+    return csv_text(list(frame.columns), frame.itertuples(index=False))
 
 
 def used_columns(family: Family, rows: Sequence[BaseModel]) -> list[str]:
@@ -231,48 +255,15 @@ def used_columns(family: Family, rows: Sequence[BaseModel]) -> list[str]:
 
 
 def family_text(family: Family, rows: Sequence[BaseModel]) -> str:
+    """A family file's text: the used columns in canonical order (:func:`used_columns`), one line per row."""
     columns = used_columns(family, rows)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        values = row.model_dump()
-        writer.writerow([format_value(values.get(c)) for c in columns])
-    return out.getvalue()
+    dumps = (row.model_dump() for row in rows)
+    return csv_text(columns, ([values.get(c) for c in columns] for values in dumps))
 
 
 def write_family(rows: Sequence[BaseModel] | FamilyTable, path: str | os.PathLike, family: Family | str | None = None) -> Path:
-    """Write rows as ``path`` atomically (temporary file in the same folder, then rename)."""
+    """Write rows as ``path`` atomically (:func:`clusterlens.atomic.write_text`)."""
     if isinstance(rows, FamilyTable):
         family, rows = rows.family, rows.rows
     family = family_for_path(path) if family is None else FAMILIES[family] if isinstance(family, str) else family
-    path = Path(path)
-    atomic_write_text(path, family_text(family, rows))
-    return path
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def user_mode(bits: int = 0o666) -> int:
-    """``bits`` less the process umask: the mode a plainly created file (0o666) or folder (0o777) gets."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return bits & ~mask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, user_mode())  # mkstemp makes 0600; give the file the user's usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    return atomic.write_text(path, family_text(family, rows))

@@ -23,7 +23,7 @@ def _header(family, column: str, separator: str = "\n") -> Text:
 
 def _free_cells(model) -> dict[tuple[str, int, str], str]:
     """(family, row index, column) -> prior description for every cell a prior frees."""
-    from .model import prior_targets
+    from .fit.prior_rules import prior_targets
 
     free = {}
     if any(p.family not in model.tables for p in model.priors):

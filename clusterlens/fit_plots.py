@@ -2,7 +2,7 @@
 
 Figures are built without pyplot state (:func:`clusterlens.plot.new_figure`) and written with
 :func:`clusterlens.plot.png_bytes` (no software or date stamp: the same data give the same bytes)
-through ``csvio.atomic_write_bytes``. Axes are arcsec from the dataset reference point, x positive
+through :func:`clusterlens.atomic.write_bytes`. Axes are arcsec from the dataset reference point, x positive
 to the West (to the right: North up, East left), computed from ``dataset.toml``'s ``[imaging]``
 grid rather than from the FITS WCS.
 """
@@ -13,14 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import csvio
+from . import atomic
 from .plot import asinh_stretch, new_figure, png_bytes
 
 
 def save_png(figure, path: str | Path) -> Path:
     """Write ``figure`` as a deterministic PNG, atomically."""
-    csvio.atomic_write_bytes(Path(path), png_bytes(figure))
-    return Path(path)
+    return atomic.write_bytes(path, png_bytes(figure))
 
 
 def parameter_labels(summary: pd.DataFrame) -> list[str]:

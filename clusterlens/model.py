@@ -11,25 +11,23 @@ import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from . import csvio
+from . import atomic, csvio
 from .csvio import FamilyTable
 from .dataset import FILENAME as DATASET_FILENAME
 from .dataset import DatasetConfig, dataset_text, read_dataset, validate_dataset
 from .errors import ModelError, Problem
-from .families import FAMILIES, Family
+from .families import FAMILIES
+from .fit.prior_rules import prior_problems
 from .units import as_arcsec
 
 LENS_FAMILIES = ("host_halo", "main_lens_mass", "scaling_galaxies")
 SOURCE_FAMILIES = ("source_light", "source_point")
-#: Families whose numeric cells a prior may free.
-PARAMETER_FAMILIES = ("host_halo", "main_lens_mass", "scaling_relations", "scaling_galaxies",
-                      "source_light", "source_point")
 
 
 @dataclass(frozen=True)
@@ -261,8 +259,9 @@ def _where(model: ClusterModel, family: str, index: int) -> tuple[str, int | Non
 
 
 def check_model(model: ClusterModel) -> list[Problem]:
-    """Cross-family problems: redshifts, tiers, joins and priors. Empty list when the model is coherent."""
-    return [*_redshift_problems(model), *_tier_problems(model), *_join_problems(model), *_prior_problems(model)]
+    """Cross-family problems: redshifts, tiers, joins and priors (every check of ``MODEL_CHECKS``, in
+    order). Empty list when the model is coherent."""
+    return [problem for check in MODEL_CHECKS for problem in check(model)]
 
 
 def _redshift_problems(model: ClusterModel) -> list[Problem]:
@@ -336,87 +335,13 @@ def _join_problems(model: ClusterModel) -> list[Problem]:
     return problems
 
 
-def prior_targets(model: ClusterModel, prior) -> list[tuple[int, BaseModel]]:
-    """The (row index, row) pairs of ``prior.family`` that ``prior`` applies to."""
-    key = FAMILIES[prior.family].key[0]
-    return [(i, r) for i, r in enumerate(model.rows(prior.family))
-            if prior.galaxy == "*" or getattr(r, key) == prior.galaxy]
-
-
-#: Cells no prior may free, by family: what the fit solves itself or cannot vary.
-FIXED_CELLS = {
-    "host_halo": {"redshift": "the lens redshift is fixed (one lens plane)"},
-    "main_lens_mass": {"redshift": "the lens redshift is fixed (one lens plane)"},
-    "scaling_galaxies": {"redshift": "the lens redshift is fixed (one lens plane)"},
-    "source_point": {"x": "source positions are solved analytically for each system",
-                     "y": "source positions are solved analytically for each system",
-                     "flux": "intrinsic fluxes are solved analytically for each system"},
-}
-
-
-def _representative(prior) -> float:
-    """A value inside the prior's support (its mean or the middle of its bounds)."""
-    if prior.prior == "loguniform":
-        return (prior.lower * prior.upper) ** 0.5
-    if prior.prior == "truncnormal":
-        return min(max(prior.mean, prior.lower), prior.upper)
-    return prior.mean if prior.mean is not None else 0.5 * (prior.lower + prior.upper)
-
-
-def _freed_row_problem(row, prior) -> str | None:
-    """Why ``row`` cannot take values of ``prior`` in its blank cell (e.g. mag on a luminosity member,
-    q of a spherical NFW), or None. A filled cell is valid at its CSV value, so it is not checked."""
-    from pydantic import ValidationError
-
-    try:
-        type(row).model_validate({**row.model_dump(exclude_none=True), prior.parameter: _representative(prior)})
-    except ValidationError as err:
-        return err.errors()[0]["msg"].removeprefix("Value error, ")
-    return None
-
-
-def _prior_problems(model: ClusterModel) -> list[Problem]:
-    problems = []
-    claimed: dict[tuple[str, int, str], int | None] = {}
-    for i, prior in enumerate(model.priors):
-        file, line = _where(model, "priors", i)
-        if prior.family not in PARAMETER_FAMILIES:
-            problems.append(Problem(file, f"unknown family: expected one of {', '.join(PARAMETER_FAMILIES)}",
-                                    line=line, column="family", value=prior.family))
-            continue
-        family = FAMILIES[prior.family]
-        targets = prior_targets(model, prior)
-        if not targets:
-            what = "matches no row" if prior.galaxy == "*" else f"is not a {family.key[0]} of {family.filename}"
-            problems.append(Problem(file, f"{prior.galaxy!r} {what}", line=line, column="galaxy", value=prior.galaxy))
-            continue
-        reason = FIXED_CELLS.get(prior.family, {}).get(prior.parameter)
-        if reason:
-            problems.append(Problem(file, f"cannot be free: {reason}", line=line, column="parameter",
-                                    value=prior.parameter))
-            continue
-        for index, row in targets:
-            numeric = family.numeric_columns(getattr(row, "profile", None))
-            blank = prior.parameter in numeric and getattr(row, prior.parameter) is None
-            if blank and (why := _freed_row_problem(row, prior)):
-                problems.append(Problem(file, f"{prior.parameter} is blank in {family.name} row "
-                                              f"{getattr(row, family.key[0])!r} and filling it makes the row "
-                                              f"invalid: {why}", line=line, column="parameter",
-                                        value=prior.parameter))
-                break
-            if prior.parameter not in numeric:
-                problems.append(Problem(file, f"not a numeric parameter of {family.name} "
-                                              f"{getattr(row, 'profile', '') or ''} rows: expected one of {', '.join(numeric)}",
-                                        line=line, column="parameter", value=prior.parameter))
-                break
-            cell = (prior.family, index, prior.parameter)
-            if cell in claimed:
-                problems.append(Problem(file, f"a second prior for {prior.family} row {getattr(row, family.key[0])!r} "
-                                              f"{prior.parameter} (first at line {claimed[cell]})",
-                                        line=line, column="parameter", value=prior.parameter))
-                break
-            claimed[cell] = line
-    return problems
+#: The checks :func:`check_model` runs, each ``check(model) -> [Problem, ...]``. The prior checks
+#: belong to the fit, which imports this module: ``clusterlens/__init__.py`` appends
+#: :func:`clusterlens.fit.prior_rules.prior_problems`, so every import of clusterlens has them.
+#: The cross-family checks of :func:`check_model`, in order; the prior rules are the fit's
+#: (:mod:`clusterlens.fit.prior_rules`).
+MODEL_CHECKS: tuple[Callable[[ClusterModel], list[Problem]], ...] = (_redshift_problems, _tier_problems,
+                                                                     _join_problems, prior_problems)
 
 
 # ---------------------------------------------------------------- folders
@@ -477,9 +402,7 @@ def save_model(model: ClusterModel, folder: str | os.PathLike, overwrite: bool =
             what = ", ".join([*(f"overwrite {n}" for n in changed), *(f"remove {n}" for n in stale)])
             raise FileExistsError(f"{folder}: saving this model would {what} (a family this model does not "
                                   "have would otherwise load with it); pass overwrite=True (CLI: --overwrite)")
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        csvio.atomic_write_bytes(folder / name, data)
+    atomic.write_files(folder, files)
     for name in stale:
         (folder / name).unlink()
     return folder

@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from .csvio import atomic_write_text
+from . import atomic
 from .dataset import DatasetConfig
 from .families import FAMILIES
 
@@ -28,12 +28,9 @@ def schema_texts() -> dict[str, str]:
 
 def write_schemas(folder: str | Path = "schemas") -> list[Path]:
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in schema_texts().items():
-        atomic_write_text(folder / name, text)
-        written.append(folder / name)
-    return written
+    texts = schema_texts()
+    atomic.write_files(folder, {name: text.encode("utf-8") for name, text in texts.items()})
+    return [folder / name for name in texts]
 
 
 if __name__ == "__main__":

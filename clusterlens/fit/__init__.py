@@ -6,15 +6,42 @@
     model = clusterlens.fit.with_priors(model, [dict(family="main_lens_mass", galaxy="BCG",
                                                      parameter="sigma", prior="uniform", lower=200, upper=500)])
 
-Modules: ``parameters`` (free cells, prior transform), ``likelihood`` (source/image-plane chi2),
-``sampler`` (dynesty: seeded, checkpointed, pools), ``results`` (files of a finished fit),
-``priors`` (priors in Python), ``run`` (the orchestration above).
+Modules: ``prior_rules`` (which cells a prior may free), ``parameters`` (free cells, prior
+transform), ``likelihood`` (source/image-plane chi2), ``sampler`` (dynesty: seeded, checkpointed,
+pools), ``results`` (files of a finished fit), ``priors`` (priors in Python), ``pipeline`` (``fit`` and
+``run``, the orchestration above).
+
+The public names are imported on first use (PEP 562): importing one submodule (e.g.
+``clusterlens.fit.prior_rules``, which :mod:`clusterlens.model` uses) does not load the sampler.
 """
-from .parameters import FreeParameter, Parameters
-from .priors import read_priors, replace_priors, with_priors
-from .results import FitResult, read_results
-from .run import fit, run
-from .sampler import SamplerSettings
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+#: public name -> the submodule defining it
+_PUBLIC = {"FreeParameter": "parameters", "Parameters": "parameters", "read_priors": "priors",
+           "replace_priors": "priors", "with_priors": "priors", "FitResult": "results", "read_results": "results",
+           "fit": "pipeline", "run": "pipeline", "SamplerSettings": "sampler"}
 
 __all__ = ["FitResult", "FreeParameter", "Parameters", "SamplerSettings", "fit", "read_priors", "read_results",
            "replace_priors", "run", "with_priors"]
+
+if TYPE_CHECKING:
+    from .parameters import FreeParameter, Parameters
+    from .pipeline import fit, run
+    from .priors import read_priors, replace_priors, with_priors
+    from .results import FitResult, read_results
+    from .sampler import SamplerSettings
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

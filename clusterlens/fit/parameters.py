@@ -17,7 +17,8 @@ from scipy import special, stats
 
 from ..errors import InvalidParameters
 from ..families import FAMILIES
-from ..model import ClusterModel, prior_targets
+from ..model import ClusterModel
+from .prior_rules import prior_targets
 
 
 def distribution(prior) -> stats.rv_continuous:

@@ -1,7 +1,7 @@
 """A finished fit as files: posterior samples, parameter summary, run summary and best-fit model folders.
 
-``write_results(folder, ...)`` writes, each file atomically (``csvio.atomic_write_bytes``) and each
-model folder through a temporary folder renamed into place:
+``write_results(folder, ...)`` writes, each file atomically (:func:`clusterlens.atomic.write_files`)
+and each model folder through a temporary folder swapped into place (``atomic.replaced_folder``):
 
 - ``samples.csv``: equal-weight posterior samples (systematic resampling of dynesty's weighted
   samples, seeded), one column per free parameter label ``family.key.column`` plus ``log_likelihood``;
@@ -22,19 +22,16 @@ model folder through a temporary folder renamed into place:
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .. import csvio
+from .. import atomic, csvio
 from ..families import FAMILIES
 from ..model import ClusterModel, load_model, save_model
 
@@ -88,24 +85,6 @@ def parameter_summary(results, parameters, truth: np.ndarray | None = None) -> p
 
 
 # ---------------------------------------------------------------- files
-def frame_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV bytes of ``frame``: floats as the shortest repr that round-trips, blank for missing values."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(frame.columns)
-    for row in frame.itertuples(index=False):
-        writer.writerow([_cell(v) for v in row])
-    return out.getvalue().encode("utf-8")
-
-
-def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, (float, np.floating)):
-        return csvio.format_value(float(value))
-    return str(value)
-
-
 def json_bytes(data: dict) -> bytes:
     return (json.dumps(_plain(data), indent=2) + "\n").encode("utf-8")
 
@@ -155,24 +134,10 @@ def fitted_model(likelihood, values: np.ndarray) -> ClusterModel:
 
 
 def write_model_folder(model: ClusterModel, folder: Path) -> Path:
-    """Save ``model`` as ``folder`` through a temporary sibling folder renamed into place."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
-    try:
-        os.chmod(tmp, csvio.user_mode(0o777))  # mkdtemp's 0700 would hide the folder from the user's group
+    """Save ``model`` as ``folder``, replacing it whole (:func:`clusterlens.atomic.replaced_folder`)."""
+    with atomic.replaced_folder(folder) as tmp:
         save_model(model, tmp)
-        old = None
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old.{os.getpid()}")
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        if old is not None:
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return folder
+    return Path(folder)
 
 
 def write_results(folder: Path, results, likelihood, info: dict, truth: np.ndarray | None, seed: int) -> "FitResult":
@@ -205,15 +170,14 @@ def write_results(folder: Path, results, likelihood, info: dict, truth: np.ndarr
                            "values": dict(zip(labels, best)), "chi2": likelihood.chi2(best)},
         "seed": seed,
     }
-    csvio.atomic_write_bytes(folder / SAMPLES, frame_bytes(samples))
-    csvio.atomic_write_bytes(folder / SUMMARY, frame_bytes(summary))
-    csvio.atomic_write_bytes(folder / SUMMARY_JSON, json_bytes(info))
+    atomic.write_files(folder, {SAMPLES: csvio.frame_text(samples).encode(), SUMMARY: csvio.frame_text(summary).encode(),
+                                SUMMARY_JSON: json_bytes(info)})
     write_model_folder(model_without_data(fitted_model(likelihood, best)), folder / MAX_LIKELIHOOD)
     try:
         median = fitted_model(likelihood, summary["median"].to_numpy(float))
     except ValueError as err:
         info["median_model"] = f"not written: {err}"
-        csvio.atomic_write_bytes(folder / SUMMARY_JSON, json_bytes(info))
+        atomic.write_bytes(folder / SUMMARY_JSON, json_bytes(info))
         if (folder / MEDIAN).exists():
             shutil.rmtree(folder / MEDIAN)
     else:

@@ -34,7 +34,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from ..csvio import atomic_write_text
+from .. import atomic
 from ..units import SIS_FACTOR, b0_from_sigma, sigma_from_b0
 from .catalogues import Reference, format_catalogue, image_system
 from .convert import dq_demass, emass_from_q, preimage
@@ -63,18 +63,18 @@ def write_par(model, path, overwrite: bool = False) -> Path:
     path = Path(path)
     writer = _Writer(model, path)
     files = writer.files()
-    with tempfile.TemporaryDirectory() as stage:  # the directives re-read the written blocks
+    with tempfile.TemporaryDirectory() as stage:  # a scratch copy: the directives re-read the written blocks
         for name, text in files.items():
             (Path(stage) / name).write_text(text, encoding="utf-8")
         files[path.name] += writer.directives(Path(stage) / path.name)
+    contents = {name: text.encode("utf-8") for name, text in files.items()}
     if not overwrite:
-        changed = [n for n, text in files.items()
-                   if (path.parent / n).exists() and (path.parent / n).read_bytes() != text.encode("utf-8")]
+        changed = [n for n, data in contents.items()
+                   if (path.parent / n).exists() and (path.parent / n).read_bytes() != data]
         if changed:
             raise FileExistsError(f"{path.parent}: would overwrite {', '.join(changed)} with different content; "
                                   "pass overwrite=True (CLI: --overwrite) to replace them")
-    for name, text in files.items():
-        atomic_write_text(path.parent / name, text)
+    atomic.write_files(path.parent, contents)  # every file staged before the first is replaced
     return path
 
 

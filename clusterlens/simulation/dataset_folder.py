@@ -20,13 +20,7 @@ list (files clusterlens did not write) is refused unless ``overwrite=True``.
 """
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +29,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from .. import csvio
+from .. import atomic, csvio
 from ..dataset import FILENAME as DATASET_FILENAME
 from ..errors import ModelError, Problem
+from ..digest import file_digests, sha256
 from ..families import FAMILIES
 from ..model import ClusterModel, load_model
 from ..registry import LIGHT_PROFILES
@@ -133,10 +128,6 @@ def input_files(model_folder: Path) -> dict[str, bytes]:
     return {n: (model_folder / n).read_bytes() for n in names if (model_folder / n).is_file()}
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _version() -> str:
     from .. import __version__
 
@@ -167,23 +158,6 @@ def _settings_cards(model: ClusterModel, seed: int, content: str, unit: str | No
         ("OVERSAMP", s.oversampling, "ray-traced sub-pixels per pixel side"),
         ("SEED", seed, "simulation seed"),
     ]
-
-
-def _true_images_text(table: pd.DataFrame) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(points.TRUE_COLUMNS)
-    for record in table[points.TRUE_COLUMNS].itertuples(index=False):
-        writer.writerow([_cell(v) for v in record])
-    return out.getvalue()
-
-
-def _cell(value) -> str:
-    if isinstance(value, (float, np.floating)):
-        return "" if not np.isfinite(value) else csvio.format_value(float(value))
-    if isinstance(value, (np.integer,)):
-        return str(int(value))
-    return csvio.format_value(value)
 
 
 def preview_png(model: ClusterModel, image: SimulatedImage, observed: list) -> bytes:
@@ -235,15 +209,15 @@ def dataset_files(model: ClusterModel, inputs: dict[str, bytes], seed: int) -> d
                                               _settings_cards(model, seed, "noise_map (1 sigma)", "electron/s"))
     files[PSF] = fits_output.fits_bytes(image.psf, psf_wcs, _settings_cards(model, seed, "psf (sum 1)", None))
     files[POINTS] = csvio.family_text(FAMILIES["point_datasets"], observed).encode()
-    files[TRUE_IMAGES] = _true_images_text(true_images).encode()
+    files[TRUE_IMAGES] = csvio.frame_text(true_images[points.TRUE_COLUMNS]).encode()
     files[PREVIEW] = preview_png(model, image, observed)
     manifest = {
         "clusterlens_version": _version(),
         "seed": seed,
         "imaging": model.dataset.imaging.model_dump(mode="json"),
         "points": model.dataset.points.model_dump(mode="json"),
-        "inputs": {name: sha256(data) for name, data in sorted(inputs.items())},
-        "outputs": {name: sha256(data) for name, data in sorted(files.items())},
+        "inputs": file_digests(inputs),
+        "outputs": file_digests(files),
     }
     files[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
     return files
@@ -294,29 +268,11 @@ def _check_destination(out: Path, overwrite: bool) -> None:
 
 
 def _write_folder(out: Path, files: dict[str, bytes], overwrite: bool) -> None:
-    """Write ``files`` into a temporary sibling of ``out``, then swap it into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        os.chmod(tmp, csvio.user_mode(0o777))
-        for name, data in files.items():
-            (tmp / name).write_bytes(data)
+    """Write ``files`` into a temporary sibling of ``out``, then swap it into place
+    (:func:`clusterlens.atomic.replaced_folder`); the destination is checked again just before."""
+    with atomic.replaced_folder(out) as tmp:
+        atomic.write_files(tmp, files)
         _check_destination(out, overwrite)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.rmdir(old)
-            os.rename(out, old)
-            try:
-                os.rename(tmp, out)
-            except BaseException:
-                os.rename(old, out)
-                raise
-            shutil.rmtree(old)
-        else:
-            os.rename(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
 
 
 def simulate(model_folder, out_folder, *, seed: int = 0, overwrite: bool = False) -> Path:
@@ -351,7 +307,7 @@ def stale_reason(model_folder, dataset_folder, seed: int) -> str | None:
         return f"made by clusterlens {manifest.get('clusterlens_version')}, this is {_version()}"
     if manifest.get("seed") != seed:
         return f"seed {manifest.get('seed')} in the manifest, {seed} asked"
-    current = {n: sha256(d) for n, d in input_files(model_folder).items()}
+    current = file_digests(input_files(model_folder))
     recorded = manifest.get("inputs", {})
     changed = sorted(n for n in set(current) | set(recorded) if current.get(n) != recorded.get(n))
     if changed:

@@ -24,7 +24,6 @@ more than one core needs the usual ``if __name__ == "__main__":`` guard.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -35,7 +34,8 @@ from typing import Iterable, Mapping
 import numpy as np
 from rich.console import Console
 
-from .. import csvio
+from .. import atomic
+from ..digest import digest_files
 from ..model import ClusterModel, load_model, model_files
 from ..simulation.dataset_folder import MANIFEST
 from . import results as results_io
@@ -80,10 +80,7 @@ def run_record(model: ClusterModel, likelihood: str, likelihood_options: dict, s
                labels: list[str]) -> dict:
     """What a results folder holds a fit of: the sha256 of the dataset's model files (priors
     included), the likelihood and the sampler settings. Equal records = the same chain."""
-    digest = hashlib.sha256()
-    for name, data in sorted(model_files(model).items()):
-        digest.update(name.encode() + b"\0" + data + b"\0")
-    return {"dataset_sha256": digest.hexdigest(), "likelihood": likelihood,
+    return {"dataset_sha256": digest_files(model_files(model)), "likelihood": likelihood,
             "likelihood_options": likelihood_options, "sampler": settings.as_dict(), "labels": labels}
 
 
@@ -167,7 +164,7 @@ def prepare_folder(out: Path, record: dict, resume: bool, overwrite: bool, updat
             raise FileExistsError(f"{out} holds {'a finished' if finished else 'an interrupted'} run of this fit: "
                                   f"pass --resume to {'rewrite its results' if finished else 'continue it'}, or "
                                   "--overwrite to start again")
-    csvio.atomic_write_bytes(out / RUN_RECORD, results_io.json_bytes(record))
+    atomic.write_bytes(out / RUN_RECORD, results_io.json_bytes(record))
     return False
 
 

@@ -1,0 +1,111 @@
+"""Which cells a ``priors.csv`` row may free, and the problems of one that may not.
+
+A prior names a family, a row key (``galaxy``, ``tier`` or ``name``; ``*`` for every row) and a
+numeric column; :func:`prior_targets` finds its rows. :func:`prior_problems` reports, with the
+prior's file and line: a family without free cells, a key matching no row, a cell the fit solves
+itself or keeps fixed (``FIXED_CELLS``), a non-numeric column, a blank cell whose row would be
+invalid once filled (e.g. ``mag`` of a member given by luminosity), and a cell freed twice.
+
+:func:`clusterlens.model.check_model` runs :func:`prior_problems` with the model's own checks, so
+``load_model`` and ``ClusterModel.from_records`` report them. This module reads the model only through
+its ``rows``/``tables`` (no import of :mod:`clusterlens.model` at run time), so the model can import it.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import Problem
+from ..families import FAMILIES
+
+if TYPE_CHECKING:
+    from ..model import ClusterModel
+
+#: Families whose numeric cells a prior may free.
+PARAMETER_FAMILIES = ("host_halo", "main_lens_mass", "scaling_relations", "scaling_galaxies",
+                      "source_light", "source_point")
+
+#: Cells no prior may free, by family: what the fit solves itself or cannot vary.
+FIXED_CELLS = {
+    "host_halo": {"redshift": "the lens redshift is fixed (one lens plane)"},
+    "main_lens_mass": {"redshift": "the lens redshift is fixed (one lens plane)"},
+    "scaling_galaxies": {"redshift": "the lens redshift is fixed (one lens plane)"},
+    "source_point": {"x": "source positions are solved analytically for each system",
+                     "y": "source positions are solved analytically for each system",
+                     "flux": "intrinsic fluxes are solved analytically for each system"},
+}
+
+
+def prior_targets(model: ClusterModel, prior) -> list[tuple[int, BaseModel]]:
+    """The (row index, row) pairs of ``prior.family`` that ``prior`` applies to."""
+    key = FAMILIES[prior.family].key[0]
+    return [(i, r) for i, r in enumerate(model.rows(prior.family))
+            if prior.galaxy == "*" or getattr(r, key) == prior.galaxy]
+
+
+def _representative(prior) -> float:
+    """A value inside the prior's support (its mean or the middle of its bounds)."""
+    if prior.prior == "loguniform":
+        return (prior.lower * prior.upper) ** 0.5
+    if prior.prior == "truncnormal":
+        return min(max(prior.mean, prior.lower), prior.upper)
+    return prior.mean if prior.mean is not None else 0.5 * (prior.lower + prior.upper)
+
+
+def _freed_row_problem(row, prior) -> str | None:
+    """Why ``row`` cannot take values of ``prior`` in its blank cell (e.g. mag on a luminosity member,
+    q of a spherical NFW), or None. A filled cell is valid at its CSV value, so it is not checked."""
+    try:
+        type(row).model_validate({**row.model_dump(exclude_none=True), prior.parameter: _representative(prior)})
+    except ValidationError as err:
+        return err.errors()[0]["msg"].removeprefix("Value error, ")
+    return None
+
+
+def prior_problems(model: ClusterModel) -> list[Problem]:
+    """Every problem of the model's priors (module docstring); empty when the fit can use them all."""
+    table = model.tables.get("priors")
+    if table is None:
+        return []
+    file = table.source
+    problems = []
+    claimed: dict[tuple[str, int, str], int | None] = {}
+    for prior, line in zip(table.rows, table.lines):
+        if prior.family not in PARAMETER_FAMILIES:
+            problems.append(Problem(file, f"unknown family: expected one of {', '.join(PARAMETER_FAMILIES)}",
+                                    line=line, column="family", value=prior.family))
+            continue
+        family = FAMILIES[prior.family]
+        targets = prior_targets(model, prior)
+        if not targets:
+            what = "matches no row" if prior.galaxy == "*" else f"is not a {family.key[0]} of {family.filename}"
+            problems.append(Problem(file, f"{prior.galaxy!r} {what}", line=line, column="galaxy", value=prior.galaxy))
+            continue
+        reason = FIXED_CELLS.get(prior.family, {}).get(prior.parameter)
+        if reason:
+            problems.append(Problem(file, f"cannot be free: {reason}", line=line, column="parameter",
+                                    value=prior.parameter))
+            continue
+        for index, row in targets:
+            numeric = family.numeric_columns(getattr(row, "profile", None))
+            blank = prior.parameter in numeric and getattr(row, prior.parameter) is None
+            if blank and (why := _freed_row_problem(row, prior)):
+                problems.append(Problem(file, f"{prior.parameter} is blank in {family.name} row "
+                                              f"{getattr(row, family.key[0])!r} and filling it makes the row "
+                                              f"invalid: {why}", line=line, column="parameter",
+                                        value=prior.parameter))
+                break
+            if prior.parameter not in numeric:
+                problems.append(Problem(file, f"not a numeric parameter of {family.name} "
+                                              f"{getattr(row, 'profile', '') or ''} rows: expected one of {', '.join(numeric)}",
+                                        line=line, column="parameter", value=prior.parameter))
+                break
+            cell = (prior.family, index, prior.parameter)
+            if cell in claimed:
+                problems.append(Problem(file, f"a second prior for {prior.family} row {getattr(row, family.key[0])!r} "
+                                              f"{prior.parameter} (first at line {claimed[cell]})",
+                                        line=line, column="parameter", value=prior.parameter))
+                break
+            claimed[cell] = line
+    return problems
