@@ -10,7 +10,7 @@ import pytest
 
 from clusterlens import load_model
 from clusterlens.lenstool import LenstoolError, LenstoolWarning, export_lenstool, read_par, write_par
-from clusterlens.lenstool.convert import emass_from_q, preimage, q_from_emass
+from clusterlens.registry.lenstool_rules import emass_from_q, preimage, q_from_emass
 from clusterlens.model import ClusterModel, model_files
 from conftest import EXAMPLE
 

@@ -1,76 +1,18 @@
-"""Unit and parameter conversions between Lenstool's conventions and the clusterlens CSV columns.
+"""Lengths in kpc (``core_radius_kpc``, ``corekpc``, ...) become arcsec with the angular diameter
+distance of the model's cosmology at the lens redshift: theta [arcsec] = l [kpc] / (D_A [kpc] * pi / 648000).
 
-- ``ellipticite`` of profile 81 (and of a potfile member) is emass = (a^2 - b^2)/(a^2 + b^2) of the
-  mass ellipse, so q = b/a = sqrt((1 - emass)/(1 + emass)) and emass = (1 - q^2)/(1 + q^2).
-- Lengths given in kpc (``core_radius_kpc``, ``corekpc``, ...) become arcsec with the angular
-  diameter distance of the model's cosmology at the lens redshift:
-  theta [arcsec] = l [kpc] / (D_A [kpc] * pi / 648000).
-- Potfile slopes: sigma ~ L^(1/vdslope) and r_cut ~ L^(2/slope), so sigma_slope = 1/vdslope and
-  r_cut_slope = 2/slope (Lenstool fixes r_core ~ L^(1/2)).
-
-Writing a model back must give the same numbers when read again, so the inverse conversions
-(:func:`emass_from_q`, :func:`preimage`) return the float whose forward conversion reproduces the
-value exactly whenever such a float exists next to the analytic inverse.
+The Lenstool conventions the profiles' codecs share (ellipticities, exact inverses) are in
+:mod:`clusterlens.registry.lenstool_rules`.
 """
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import astropy.units as u
-import numpy as np
 
 ARCSEC_PER_RADIAN = 648000.0 / math.pi
-
-
-def q_from_emass(emass: float) -> float:
-    """Axis ratio b/a from Lenstool's emass = (a^2 - b^2)/(a^2 + b^2), 0 <= emass < 1."""
-    return math.sqrt((1.0 - emass) / (1.0 + emass))
-
-
-def emass_from_q(q: float) -> float:
-    """Lenstool's emass for axis ratio ``q``; ``q_from_emass`` of the result equals ``q`` whenever possible."""
-    return preimage(q_from_emass, q, (1.0 - q * q) / (1.0 + q * q))
-
-
-def dq_demass(emass: float) -> float:
-    """Derivative dq/d(emass) of :func:`q_from_emass` (used to carry a normal prior from emass to q)."""
-    return -1.0 / (q_from_emass(emass) * (1.0 + emass) ** 2)
-
-
-def emass_from_epot(epot: float) -> float:
-    """emass from Lenstool's potential ellipticity epot = (a - b)/(a + b) (keyword ``ellip_pot``)."""
-    return 2.0 * epot / (1.0 + epot * epot)
-
-
-def preimage(forward: Callable[[float], float], value: float, guess: float, steps: int = 64) -> float:
-    """A float ``x`` within ``steps`` ulps of ``guess`` with ``forward(x) == value``; ``guess`` if none.
-
-    Among several such floats the one with the shortest decimal form wins (then the nearest), so a
-    value read from a file (``ellipticite 0.205``) is written back as it was. This makes a written
-    parameter read back bit-for-bit: e.g. a potfile ``vdslope`` v with 1/v equal to sigma_slope.
-    """
-    below, above = [guess], [guess]
-    for _ in range(steps):
-        below.append(math.nextafter(below[-1], -math.inf))
-        above.append(math.nextafter(above[-1], math.inf))
-    candidates = [(len(repr(x)), distance, x) for distance, pair in enumerate(zip(below, above))
-                  for x in pair if forward(x) == value]
-    return min(candidates)[2] if candidates else guess
 
 
 def kpc_per_arcsec(cosmology, z: float) -> float:
     """Proper kpc per arcsec at redshift ``z`` (angular diameter distance of ``cosmology``)."""
     return float(cosmology.angular_diameter_distance(z).to_value(u.kpc)) / ARCSEC_PER_RADIAN
-
-
-def m200_from_r200(cosmology, z: float, r200_kpc: float) -> float:
-    """M200 [Msun] inside r200 [kpc]: 200 times the critical density at ``z`` (Lenstool's NFW definition)."""
-    rho_crit = cosmology.critical_density(z).to_value(u.Msun / u.kpc**3)
-    return float(200.0 * rho_crit * 4.0 / 3.0 * np.pi * r200_kpc**3)
-
-
-def r200_from_m200(cosmology, z: float, m200: float) -> float:
-    """r200 [kpc] of a halo of mass ``m200`` [Msun] (inverse of :func:`m200_from_r200`)."""
-    rho_crit = cosmology.critical_density(z).to_value(u.Msun / u.kpc**3)
-    return float((3.0 * m200 / (4.0 * np.pi * 200.0 * rho_crit)) ** (1.0 / 3.0))
