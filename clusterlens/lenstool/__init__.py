@@ -10,8 +10,27 @@
 """
 from .chi2 import ImagePlaneChi2, image_plane_chi2
 from .exporter import export_lenstool, write_par
-from .importer import HOST_MIN_CORE, HOST_MIN_SIGMA, LenstoolImport, import_lenstool, par_records, read_par
+from .importer import (
+           HOST_MIN_CORE,
+           HOST_MIN_SIGMA,
+           LenstoolImport,
+           import_lenstool,
+           par_records,
+           read_par,
+)
 from .parfile import LenstoolError, LenstoolWarning
 
-__all__ = ["read_par", "import_lenstool", "par_records", "write_par", "export_lenstool", "LenstoolError",
-           "LenstoolWarning", "LenstoolImport", "HOST_MIN_CORE", "HOST_MIN_SIGMA", "image_plane_chi2", "ImagePlaneChi2"]
+__all__ = [
+           "HOST_MIN_CORE",
+           "HOST_MIN_SIGMA",
+           "ImagePlaneChi2",
+           "LenstoolError",
+           "LenstoolImport",
+           "LenstoolWarning",
+           "export_lenstool",
+           "image_plane_chi2",
+           "import_lenstool",
+           "par_records",
+           "read_par",
+           "write_par",
+]

@@ -9,7 +9,7 @@ function c = forward(u) (an ellipticity for q, a slope for its inverse, ...) kee
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 from .convert import kpc_per_arcsec
 from .parfile import Entry, LenstoolError, LenstoolWarning, ParFile

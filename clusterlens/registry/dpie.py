@@ -10,13 +10,40 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from ..columns import X, Y, Angle, AxisRatio, Galaxy, PositiveRadius, Radius, Redshift, Row, VelocityDispersion
-from ..columns import check_core_below_cut
+from ..columns import (
+    Angle,
+    AxisRatio,
+    Galaxy,
+    PositiveRadius,
+    Radius,
+    Redshift,
+    Row,
+    VelocityDispersion,
+    X,
+    Y,
+    check_core_below_cut,
+)
 from ..cosmology import dpie_b0_arcsec
 from ..profiles import dpie
-from . import Amplitude, LenstoolCodec, LenstoolContext, LenstoolLimit, MassFunctions, MassProfile, column_array
-from .lenstool_rules import (ANGLE_LIMIT, CENTRE_KEYWORDS, CENTRE_LIMITS, HOST_MIN_CORE, HOST_MIN_SIGMA, Q_FROM_EMASS,
-                             emass_from_q, q_from_emass)
+from . import (
+    Amplitude,
+    LenstoolCodec,
+    LenstoolContext,
+    LenstoolLimit,
+    MassFunctions,
+    MassProfile,
+    column_array,
+)
+from .lenstool_rules import (
+    ANGLE_LIMIT,
+    CENTRE_KEYWORDS,
+    CENTRE_LIMITS,
+    HOST_MIN_CORE,
+    HOST_MIN_SIGMA,
+    Q_FROM_EMASS,
+    emass_from_q,
+    q_from_emass,
+)
 
 try:
     from ..profiles import dpie_numba as _compiled

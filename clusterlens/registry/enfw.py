@@ -16,11 +16,29 @@ from typing import Annotated, Literal
 
 from pydantic import model_validator
 
-from ..columns import X, Y, Angle, Galaxy, Redshift, Row, column
+from ..columns import Angle, Galaxy, Redshift, Row, X, Y, column
 from ..profiles import enfw
-from . import LenstoolCodec, LenstoolContext, LenstoolLimit, MassFunctions, MassProfile, column_array
-from .nfw import (HALO_FIELDS, HALO_LIMIT_KEYWORDS, HALO_LIMITS, Concentration, ConcentrationRelation, Mass200,
-                  check_one_concentration, halo_from_lenstool, halo_parameters, is_round, write_halo)
+from . import (
+    LenstoolCodec,
+    LenstoolContext,
+    LenstoolLimit,
+    MassFunctions,
+    MassProfile,
+    column_array,
+)
+from .nfw import (
+    HALO_FIELDS,
+    HALO_LIMIT_KEYWORDS,
+    HALO_LIMITS,
+    Concentration,
+    ConcentrationRelation,
+    Mass200,
+    check_one_concentration,
+    halo_from_lenstool,
+    halo_parameters,
+    is_round,
+    write_halo,
+)
 
 
 class PseudoEllipticalNFWMass(Row):

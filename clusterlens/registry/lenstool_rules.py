@@ -16,7 +16,7 @@ This module imports nothing from :mod:`clusterlens.lenstool`, which reads the re
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from . import LenstoolLimit
 

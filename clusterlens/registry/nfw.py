@@ -13,11 +13,24 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..columns import X, Y, Galaxy, Redshift, Row, column
+from ..columns import Galaxy, Redshift, Row, X, Y, column
 from ..cosmology import concentration_from_relation, nfw_lensing_parameters
 from ..profiles import nfw
-from . import LenstoolCodec, LenstoolContext, LenstoolLimit, MassFunctions, MassProfile, column_array
-from .lenstool_rules import ANGLE_LIMIT, CENTRE_KEYWORDS, CENTRE_LIMITS, m200_from_r200, r200_from_m200
+from . import (
+    LenstoolCodec,
+    LenstoolContext,
+    LenstoolLimit,
+    MassFunctions,
+    MassProfile,
+    column_array,
+)
+from .lenstool_rules import (
+    ANGLE_LIMIT,
+    CENTRE_KEYWORDS,
+    CENTRE_LIMITS,
+    m200_from_r200,
+    r200_from_m200,
+)
 
 Mass200 = Annotated[float, column("Msun", "mass inside r200 (200 x critical density)", gt=0)]
 Concentration = Annotated[float | None, column("", "concentration r200/r_s", None, gt=0, le=100)]

@@ -9,7 +9,15 @@ from typing import Annotated, Literal
 
 from ..columns import Angle, Galaxy, Redshift, Row, column
 from ..profiles import shear
-from . import Amplitude, LenstoolCodec, LenstoolContext, LenstoolLimit, MassFunctions, MassProfile, columns_as_arrays
+from . import (
+    Amplitude,
+    LenstoolCodec,
+    LenstoolContext,
+    LenstoolLimit,
+    MassFunctions,
+    MassProfile,
+    columns_as_arrays,
+)
 from .lenstool_rules import ANGLE_LIMIT
 
 

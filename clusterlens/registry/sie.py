@@ -9,11 +9,29 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from ..columns import X, Y, Angle, AxisRatio, Galaxy, Radius, Redshift, Row, column
+from ..columns import Angle, AxisRatio, Galaxy, Radius, Redshift, Row, X, Y, column
 from ..profiles import sie
-from . import Amplitude, LenstoolCodec, LenstoolContext, LenstoolLimit, MassFunctions, MassProfile, columns_as_arrays
-from .lenstool_rules import (ANGLE_LIMIT, ARCSEC_PER_RADIAN, C_KMS, CENTRE_KEYWORDS, CENTRE_LIMITS, HOST_MIN_CORE,
-                             HOST_MIN_SIGMA, emass_from_q, preimage, q_from_emass)
+from . import (
+    Amplitude,
+    LenstoolCodec,
+    LenstoolContext,
+    LenstoolLimit,
+    MassFunctions,
+    MassProfile,
+    columns_as_arrays,
+)
+from .lenstool_rules import (
+    ANGLE_LIMIT,
+    ARCSEC_PER_RADIAN,
+    C_KMS,
+    CENTRE_KEYWORDS,
+    CENTRE_LIMITS,
+    HOST_MIN_CORE,
+    HOST_MIN_SIGMA,
+    emass_from_q,
+    preimage,
+    q_from_emass,
+)
 
 
 class SIEMass(Row):
