@@ -24,7 +24,7 @@ import numpy as np
 import clusterlens
 from clusterlens.fit.likelihood import make_likelihood
 from clusterlens.fit.priors import replace_priors
-from clusterlens.fit.sampler import available_cores, single_threaded_lens
+from clusterlens.fit.sampler import available_cores
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "datasets" / "example_cluster"
@@ -58,17 +58,16 @@ def main() -> None:
     print(f"{len(model.point_datasets)} observed images, {sum(len(t.members) for t in model.tiers)} members; "
           f"{args.calls} prior draws per timing (calls/s, best of {REPEATS})")
     rng = np.random.default_rng(1)
-    with single_threaded_lens():
-        for title, case in cases.items():
-            parameters = make_likelihood(case).parameters
-            unit = rng.random((args.calls, len(parameters)))
-            values = np.array([parameters.transform(u) for u in unit])
-            print(f"{title}, {len(parameters)} free parameters")
-            print(f"  prior transform:               {best_rate(parameters.transform, unit):8.0f}")
-            for kind in ("source", "image"):
-                for cache in (True, False):
-                    rate = best_rate(make_likelihood(case, kind, cache=cache), values)
-                    print(f"  {kind + '-plane':12s} likelihood, cache {'on ' if cache else 'off'}: {rate:8.0f}")
+    for title, case in cases.items():
+        parameters = make_likelihood(case).parameters
+        unit = rng.random((args.calls, len(parameters)))
+        values = np.array([parameters.transform(u) for u in unit])
+        print(f"{title}, {len(parameters)} free parameters")
+        print(f"  prior transform:               {best_rate(parameters.transform, unit):8.0f}")
+        for kind in ("source", "image"):
+            for cache in (True, False):
+                rate = best_rate(make_likelihood(case, kind, cache=cache, threads=1), values)
+                print(f"  {kind + '-plane':12s} likelihood, cache {'on ' if cache else 'off'}: {rate:8.0f}")
     if args.full:
         from clusterlens.fit import fit
 

@@ -2,8 +2,8 @@
 
 Prints member-point pairs per second for deflection and deflection + Hessian on a
 200 x 200 grid and on 100 points, for clusterlens's numba and numpy backends (evaluations of
->= 1e6 pairs split over the usable cores; CLUSTERLENS_THREADS=1 for one) and for lenstronomy on the same model (each dPIE as a difference of two NIE, see
-clusterlens.profiles.dpie), with ratios. Timings are the best of a few repeats;
+>= 1e6 pairs split over the usable cores; CLUSTERLENS_THREADS=1 for one) and for lenstronomy on the same model (each dPIE as a difference of two NIE,
+clusterlens.peers), with ratios. Timings are the best of a few repeats;
 on a shared machine they are noisy.
 
 Run: python benchmarks/bench_lens.py
@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from clusterlens.lens import Lens, MassComponents, default_threads
+from clusterlens.peers import lenstronomy_model
 
 N_MEMBERS = 300
 SEED = 20240611
@@ -43,27 +44,6 @@ def cluster_groups(seed: int = SEED) -> list[MassComponents]:
     return [halo, members]
 
 
-def lenstronomy_model(groups):
-    """The same lens in lenstronomy: NFW(Rs, alpha_Rs) and NIE(theta, f rc) - NIE(theta, f rt) per member."""
-    from lenstronomy.LensModel.lens_model import LensModel
-
-    halo, members = groups[0].params, groups[1].params
-    names = ["NFW"]
-    kwargs = [dict(Rs=halo["r_s"][0], alpha_Rs=4 * halo["kappa_s"][0] * halo["r_s"][0] * (1 - np.log(2)),
-                   center_x=halo["center_x"][0], center_y=halo["center_y"][0])]
-    for i in range(groups[1].size):
-        q, angle = members["q"][i], np.deg2rad(members["angle"][i])
-        f = 2 * np.sqrt(q) / (1 + q)
-        rc, rt = members["r_core"][i], members["r_cut"][i]
-        theta = members["b0"][i] * rt / (rt - rc) * f
-        eps = (1 - q) / (1 + q)
-        common = dict(e1=eps * np.cos(2 * angle), e2=eps * np.sin(2 * angle),
-                      center_x=members["center_x"][i], center_y=members["center_y"][i])
-        names += ["NIE", "NIE"]
-        kwargs += [dict(theta_E=theta, s_scale=f * rc, **common), dict(theta_E=-theta, s_scale=f * rt, **common)]
-    return LensModel(names), kwargs
-
-
 def best_time(func, repeats: int) -> float:
     best = np.inf
     for _ in range(repeats):
@@ -86,7 +66,7 @@ def main() -> None:
 
     fast, slow = Lens(groups, backend="numba"), Lens(groups, backend="numpy")
     fast.deflection_and_hessian(px[:2], py[:2])  # compile (or load the cached kernel) before timing
-    peer, peer_kwargs = lenstronomy_model(groups)
+    peer, peer_kwargs = lenstronomy_model(slow)
     # correctness of the comparison itself
     ref = peer.alpha(px, py, peer_kwargs)
     got = fast.deflection(px, py)

@@ -10,7 +10,7 @@ bright dPIE galaxies and 300 dPIE members from a scaling relation (seeded).  Pri
   merge roots): every brute-force image must be among ours (to 1e-6 arcsec); half of the
   sources are random inside the main caustic, half next to random caustic points;
 * lenstronomy's ``LensEquationSolver`` on the same lens (each dPIE a difference of two NIE,
-  see clusterlens.profiles.dpie) for a few sources: its time per source and whether its images
+  clusterlens.peers) for a few sources: its time per source and whether its images
   are a subset of ours.
 
 Timings on a shared machine are noisy.
@@ -29,11 +29,13 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.distance import pdist
 
-from clusterlens.cosmology import distance_ratio, dpie_b0_arcsec, make_cosmology, nfw_lensing_parameters
+from clusterlens.cosmology import distance_ratio, make_cosmology, nfw_lensing_parameters
 from clusterlens.lens import Lens, MassComponents
 from clusterlens.maps import PixelGrid, caustics, critical_curves
+from clusterlens.peers import lenstronomy_model
 from clusterlens.scaling import member_parameters
 from clusterlens.solver import ImageFinder
+from clusterlens.units import b0_from_sigma
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from inversion import brute_force_images, matched  # noqa: E402  (the tests' independent reference)
@@ -50,40 +52,17 @@ def cluster_groups(cosmo, seed: int = SEED) -> list[MassComponents]:
                                   "r_s": [float(r_s)]}, "host_halo")
     main = MassComponents("dPIE", {
         "center_x": [0.0, 24.0, -27.0], "center_y": [0.0, 16.0, -19.0],
-        "b0": dpie_b0_arcsec(np.array([380.0, 280.0, 260.0])), "r_core": [0.4, 0.25, 0.2],
+        "b0": b0_from_sigma(np.array([380.0, 280.0, 260.0])), "r_core": [0.4, 0.25, 0.2],
         "r_cut": [80.0, 45.0, 40.0], "q": [0.65, 0.75, 0.8], "angle": [30.0, 110.0, -20.0]}, "main_lens_mass")
     radius = np.abs(rng.normal(0.0, 45.0, N_MEMBERS)) + 2.0
     phi = rng.uniform(0.0, 2 * np.pi, N_MEMBERS)
     mag = rng.uniform(18.0, 24.0, N_MEMBERS)
     sigma, r_core, r_cut = member_parameters(mag, 19.0, 200.0, 0.05, 15.0, 0.25, 0.5, 0.5)
     members = MassComponents("dPIE", {
-        "center_x": radius * np.cos(phi), "center_y": radius * np.sin(phi), "b0": dpie_b0_arcsec(sigma),
+        "center_x": radius * np.cos(phi), "center_y": radius * np.sin(phi), "b0": b0_from_sigma(sigma),
         "r_core": r_core, "r_cut": r_cut, "q": rng.uniform(0.5, 1.0, N_MEMBERS),
         "angle": rng.uniform(0.0, 180.0, N_MEMBERS)}, "tier:members")
     return [halo, main, members]
-
-
-def lenstronomy_model(groups, scale):
-    """The same lens (at this scale) in lenstronomy: NFW(Rs, alpha_Rs), dPIE = NIE - NIE."""
-    from lenstronomy.LensModel.lens_model import LensModel
-
-    halo = groups[0].params
-    names = ["NFW"]
-    kwargs = [{"Rs": halo["r_s"][0], "alpha_Rs": scale * 4 * halo["kappa_s"][0] * halo["r_s"][0] * (1 - np.log(2)),
-               "center_x": halo["center_x"][0], "center_y": halo["center_y"][0]}]
-    for group in groups[1:]:
-        p = group.params
-        for i in range(group.size):
-            q, angle = p["q"][i], np.radians(p["angle"][i])
-            f = 2 * np.sqrt(q) / (1 + q)
-            rc, rt = p["r_core"][i], p["r_cut"][i]
-            theta = scale * p["b0"][i] * rt / (rt - rc) * f
-            eps = (1 - q) / (1 + q)
-            common = {"e1": eps * np.cos(2 * angle), "e2": eps * np.sin(2 * angle),
-                      "center_x": p["center_x"][i], "center_y": p["center_y"][i]}
-            names += ["NIE", "NIE"]
-            kwargs += [{"theta_E": theta, "s_scale": f * rc, **common}, {"theta_E": -theta, "s_scale": f * rt, **common}]
-    return LensModel(names), kwargs
 
 
 def main() -> None:
@@ -171,7 +150,7 @@ def main() -> None:
     if args.lenstronomy_sources:
         from lenstronomy.LensModel.Solver.lens_equation_solver import LensEquationSolver
 
-        model, kwargs = lenstronomy_model(groups, scale)
+        model, kwargs = lenstronomy_model(lens, scale)
         solver = LensEquationSolver(model)
         window = 2 * (max(abs(v) for v in box) + 1)
         for k in range(args.lenstronomy_sources):

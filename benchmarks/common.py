@@ -11,8 +11,8 @@ Inputs (all in this repository):
 
 Helpers: repeated timings with their spread (:func:`time_calls`), the peak traced memory of one
 call (:func:`peak_mb`), a wall-clock limit for peers that may run for minutes
-(:func:`with_time_limit`), and the lenstronomy twin of a clusterlens ``Lens``
-(:func:`lenstronomy_lens`). Positions in arcsec (x West, y North), times in seconds.
+(:func:`with_time_limit`) and the agreement of a lenstronomy twin (:func:`clusterlens.peers.lenstronomy_model`)
+with clusterlens (:func:`worst_relative_difference`). Positions in arcsec (x West, y North), times in seconds.
 """
 from __future__ import annotations
 
@@ -275,57 +275,6 @@ def standard_lens_inputs():
 
 
 # ---------------------------------------------------------------------------------------- lenstronomy twin
-def lenstronomy_lens(lens: Lens, scale: float = 1.0):
-    """(LensModel, kwargs): ``lens`` at D_LS/D_S = ``scale`` in lenstronomy.
-
-    dPIE = NIE(theta, s = f r_core) - NIE(theta, s = f r_cut) with f = 2 sqrt(q)/(1+q) and
-    theta = scale b0 r_cut/(r_cut - r_core) f (cores below clusterlens's floor raised to it, as
-    clusterlens does; q = 1 becomes 1 - 1e-12 as lenstronomy clips it anyway); SIE = NIE(theta_E,
-    s = r_core); NFW: alpha_Rs = 4 kappa_s r_s (1 - ln 2); ExternalShear: SHEAR(gamma1, gamma2).
-    The mapping is the one tests/test_lens.py checks against lenstronomy."""
-    from lenstronomy.LensModel.lens_model import LensModel
-
-    from clusterlens.profiles.dpie import CORE_FLOOR
-
-    names, kwargs = [], []
-
-    def ellipticity(q, angle):
-        eps = (1 - q) / (1 + q)
-        phi = 2 * np.deg2rad(angle)
-        return eps * np.cos(phi), eps * np.sin(phi)
-
-    for group in lens.groups:
-        p = group.params
-        for i in range(group.size):
-            if group.profile == "dPIE":
-                q = min(p["q"][i], 1 - 1e-12)
-                f = 2 * np.sqrt(q) / (1 + q)
-                rc, rt = max(p["r_core"][i], CORE_FLOOR), p["r_cut"][i]
-                theta = scale * p["b0"][i] * rt / (rt - rc) * f
-                e1, e2 = ellipticity(q, p["angle"][i])
-                common = dict(e1=e1, e2=e2, center_x=p["center_x"][i], center_y=p["center_y"][i])
-                names += ["NIE", "NIE"]
-                kwargs += [dict(theta_E=theta, s_scale=f * rc, **common),
-                           dict(theta_E=-theta, s_scale=f * rt, **common)]
-            elif group.profile == "SIE":
-                e1, e2 = ellipticity(min(p["q"][i], 1 - 1e-12), p["angle"][i])
-                names.append("NIE")
-                kwargs.append(dict(theta_E=scale * p["theta_e"][i], s_scale=p["r_core"][i], e1=e1, e2=e2,
-                                   center_x=p["center_x"][i], center_y=p["center_y"][i]))
-            elif group.profile == "NFW":
-                names.append("NFW")
-                kwargs.append(dict(Rs=p["r_s"][i], alpha_Rs=scale * 4 * p["kappa_s"][i] * p["r_s"][i] * (1 - np.log(2)),
-                                   center_x=p["center_x"][i], center_y=p["center_y"][i]))
-            elif group.profile == "ExternalShear":
-                phi = 2 * np.deg2rad(p["angle"][i])
-                names.append("SHEAR")
-                kwargs.append(dict(gamma1=scale * p["gamma"][i] * np.cos(phi),
-                                   gamma2=scale * p["gamma"][i] * np.sin(phi)))
-            else:
-                raise ValueError(f"no lenstronomy twin for profile {group.profile!r}")
-    return LensModel(names), kwargs
-
-
 def worst_relative_difference(lens: Lens, peer, peer_kwargs, x, y) -> float:
     """max |alpha_clusterlens - alpha_lenstronomy| / |alpha_lenstronomy| at the points (a check that the
     peer computes the same lens)."""

@@ -15,7 +15,7 @@ Cases (benchmarks/README.md explains each figure):
 - simulating the example cluster (clusterlens.simulate into a temporary folder);
 - with --with-fit, the full example fit (clusterlens.fit.run into a temporary folder; minutes).
 
-lenstronomy runs live on the same lens (each dPIE as a difference of two NIE, common.lenstronomy_lens);
+lenstronomy runs live on the same lens (each dPIE as a difference of two NIE, clusterlens.peers.lenstronomy_model);
 autolens cannot be installed here and is reported as such; the figures issue #8 quotes for both
 (1 NFW + 300 dPIE, measured by the issue author on this machine) are printed next to ours.
 Times are the median over repeats with the [min-max] range; peak MB is tracemalloc's peak during one
@@ -45,10 +45,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
     EXAMPLE, LENSTOOL_TWO_AMPLIFICATION_MAPS, QUOTED, Timing, a2744_best, a2744_likelihood_model, covering_grid,
-    format_seconds, lenstronomy_lens, machine, max_rss_mb, observed_positions, peak_mb, peers, prior_draws,
+    format_seconds, machine, max_rss_mb, observed_positions, peak_mb, peers, prior_draws,
     standard_lens_inputs, time_calls, time_each, with_time_limit, worst_relative_difference)
 
 from clusterlens.lens import Lens  # noqa: E402
+from clusterlens.peers import lenstronomy_model  # noqa: E402
 
 LENSTRONOMY_SOLVER_LIMIT = 120.0  # seconds
 MAP_REDSHIFTS = (2.0, 4.0)
@@ -95,7 +96,7 @@ def lens_throughput(s: Settings) -> list[Row]:
     n_components = sum(g.size for g in lens.groups)
     x, y = observed_positions(model)
     gx, gy = covering_grid(x, y, 200)
-    peer, kw = lenstronomy_lens(lens)
+    peer, kw = lenstronomy_model(lens)
     worst = worst_relative_difference(lens, peer, kw, x, y)
     rows = []
     for where, (px, py), repeats, peer_repeats in (
@@ -124,7 +125,7 @@ def lens_throughput(s: Settings) -> list[Row]:
     if s.quick:
         live = "skipped (--quick)"
     else:
-        twins = [lenstronomy_lens(lens, model.distance_ratio(z)) for z in MAP_REDSHIFTS]
+        twins = [lenstronomy_model(lens, model.distance_ratio(z)) for z in MAP_REDSHIFTS]
         live = time_calls(lambda: [m.magnification(gx, gy, k) for m, k in twins], 1, warmup=0)
     rows.append(Row(f"two 200x200 magnification maps, z_s = {MAP_REDSHIFTS[0]:g}, {MAP_REDSHIFTS[1]:g}", t,
                     f"{2 * gx.size / t.median:.3g} pixels/s", peak_mb(two_maps), live,
@@ -136,7 +137,7 @@ def standard_case(s: Settings) -> list[Row]:
     """The issue's 1 NFW + 300 dPIE lens: deflections on a 200 x 200 grid and at 100 points."""
     groups, (gx, gy), (px, py) = standard_lens_inputs()
     lens = Lens(groups)
-    peer, kw = lenstronomy_lens(lens)
+    peer, kw = lenstronomy_model(lens)
     worst = worst_relative_difference(lens, peer, kw, px, py)
     n_components = sum(g.size for g in groups)
     rows = []
@@ -160,7 +161,7 @@ def likelihoods(s: Settings) -> list[Row]:
     x, y = observed_positions(model)
     quoted_source = [(p, QUOTED[p]["source_likelihood"]) for p in ("lenstronomy", "autolens")]
     quoted_image = [(p, QUOTED[p]["image_likelihood"]) for p in ("lenstronomy", "autolens")]
-    peer, kw = lenstronomy_lens(model.lens)
+    peer, kw = lenstronomy_model(model.lens)
     lens_work = time_calls(lambda: (peer.alpha(x, y, kw), peer.hessian(x, y, kw)), s.n(20, 3))
     rows = []
     cases = (("source", True, "source plane, fixed-lens cache", s.n(200, 20), lens_work, quoted_source),
@@ -208,7 +209,7 @@ def image_finding(s: Settings) -> list[Row]:
     else:
         from lenstronomy.LensModel.Solver.lens_equation_solver import LensEquationSolver
 
-        peer, kw = lenstronomy_lens(lens, scale)
+        peer, kw = lenstronomy_model(lens, scale)
         solver = LensEquationSolver(peer)
         window = 2 * (float(np.max(np.abs(np.concatenate([x, y])))) + 5.0)
         result, elapsed, finished = with_time_limit(

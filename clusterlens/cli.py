@@ -1,17 +1,25 @@
 """The ``clusterlens`` command line. Every command calls the public API; bad input exits 1 with the
-list of problems (file:line: column value: expectation) and never a Python traceback."""
+list of problems (file:line: column value: expectation) and no Python traceback unless ``--traceback``
+is given (for bug reports). Each command imports what it needs when it runs, so ``--help`` is quick."""
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import warnings
 from pathlib import Path
 
-from rich.console import Console
+from ._version import __version__
+from .errors import LikelihoodError, ModelError
+from .sampling_methods import BOUNDS, METHODS
 
-from .errors import ModelError
 
-console = Console()
+@functools.cache
+def _console():
+    """The rich console of the commands' output (rich is imported by the first command that prints)."""
+    from rich.console import Console
+
+    return Console()
 
 
 def _validate(args) -> int:
@@ -19,7 +27,7 @@ def _validate(args) -> int:
 
     model = load_model(args.folder)
     counts = ", ".join(f"{len(t)} {n}" for n, t in model.tables.items())
-    console.print(f"[green]valid[/green] {args.folder}: {counts}")
+    _console().print(f"[green]valid[/green] {args.folder}: {counts}")
     return 0
 
 
@@ -34,7 +42,7 @@ def _schemas(args) -> int:
     from .schemas import write_schemas
 
     for path in write_schemas(args.out):
-        console.print(str(path))
+        _console().print(str(path))
     return 0
 
 
@@ -42,17 +50,14 @@ def _fit_options(args) -> dict:
     return dict(likelihood=args.likelihood, nlive=args.nlive, cores=args.cores, resume=args.resume,
                 overwrite=args.overwrite, bound=args.bound, sample_method=args.sample, dlogz=args.dlogz,
                 dynamic=args.dynamic, queue_size=args.queue_size, checkpoint_every=args.checkpoint_every,
-                plots=not args.no_plots, progress=not args.quiet, priors=args.priors, console=console)
+                plots=not args.no_plots, progress=not args.quiet, priors=args.priors, console=_console())
 
 
 def _fitting(command) -> int:
-    from .fit.sampler import MPIUnavailable, RootFailed
+    from .fit.sampler import RootFailed
 
     try:
         result = command()
-    except MPIUnavailable as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
     except RootFailed:
         return 1
     except KeyboardInterrupt:
@@ -60,7 +65,7 @@ def _fitting(command) -> int:
               file=sys.stderr)
         return 130
     if result is not None:
-        console.print(f"[green]wrote[/green] {result.folder}")
+        _console().print(f"[green]wrote[/green] {result.folder}")
     return 0
 
 
@@ -84,8 +89,8 @@ def _simulate(args) -> int:
     from .simulation import simulate, summary_table
 
     folder = simulate(args.model_folder, args.out_folder, seed=args.seed, overwrite=args.overwrite)
-    console.print(summary_table(folder))
-    console.print(f"[green]wrote[/green] {folder} (seed {args.seed})")
+    _console().print(summary_table(folder))
+    _console().print(f"[green]wrote[/green] {folder} (seed {args.seed})")
     return 0
 
 
@@ -94,7 +99,7 @@ def _import_lenstool(args) -> int:
 
     folder = import_lenstool(args.par, args.images, args.out, position_sigma=args.position_sigma,
                              overwrite=args.overwrite)
-    console.print(f"[green]imported[/green] {args.par} -> {folder}")
+    _console().print(f"[green]imported[/green] {args.par} -> {folder}")
     return 0
 
 
@@ -102,13 +107,11 @@ def _export_lenstool(args) -> int:
     from .lenstool import export_lenstool
 
     path = export_lenstool(args.folder, args.out, overwrite=args.overwrite)
-    console.print(f"[green]exported[/green] {args.folder} -> {path}")
+    _console().print(f"[green]exported[/green] {args.folder} -> {path}")
     return 0
 
 
 def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
-    from .fit.sampler import BOUNDS, METHODS
-
     p.add_argument("--priors", type=Path, default=None, help="a priors CSV replacing the folder's priors.csv")
     p.add_argument("--likelihood", choices=("source", "image"), default="source",
                    help="source-plane (default, fast) or image-plane chi2 of the multiple images")
@@ -129,8 +132,13 @@ def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress line")
 
 
+TRACEBACK_HELP = "on an error, show the Python traceback (for a bug report) instead of the one-line message"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clusterlens", description="Cluster strong-lens modelling where CSV files are the model.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--traceback", action="store_true", help=TRACEBACK_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check a model folder; exit 1 with every problem listed")
@@ -188,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schemas", help="regenerate the JSON Schemas of every row type")
     p.add_argument("--out", type=Path, default=Path("schemas"))
     p.set_defaults(func=_schemas)
+    for p in sub.choices.values():  # --traceback after the command too; SUPPRESS keeps one given before it
+        p.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS, help=TRACEBACK_HELP)
     return parser
 
 
@@ -196,19 +206,31 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); return the exit status. Warnings
+    print as one ``warning:`` line meanwhile (the caller's ``warnings.showwarning`` is restored)."""
     args = build_parser().parse_args(argv)
-    warnings.showwarning = _show_warning
-    try:
-        return args.func(args)
-    except ModelError as err:
-        print(err.report(), file=sys.stderr)
-        return 1
-    except (OSError, ValueError, RuntimeError) as err:  # files, bad values, a sampler that cannot start
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return args.func(args)
+        except (OSError, ValueError, RuntimeError, KeyboardInterrupt) as err:
+            if args.traceback:
+                raise
+            return _report(err)
+
+
+def _report(err: BaseException) -> int:
+    """One message for an error of the commands (files, bad values, a sampler that cannot start)."""
+    if isinstance(err, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
         return 130
+    if isinstance(err, ModelError):
+        print(err.report(), file=sys.stderr)
+        return 1
+    print(f"error: {err}", file=sys.stderr)
+    if isinstance(err, LikelihoodError):
+        print("this is a bug: run the command again with --traceback and report the output", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

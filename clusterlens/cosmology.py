@@ -1,6 +1,6 @@
 """Cosmology: astropy models, cached distance ratios and lens-unit conversions.
 
-One cosmology per dataset (DESIGN.md). Distances are angular-diameter distances
+One cosmology per dataset (docs/conventions.md#cosmology). Distances are angular-diameter distances
 in Mpc. Lensing amplitudes are quoted at D_LS/D_S = 1 ("at infinity"); a source at
 z_s multiplies every deflection by ``distance_ratio(cosmo, z_lens, z_s)``.
 """
@@ -14,12 +14,10 @@ from dataclasses import dataclass
 
 import astropy.units as u
 import numpy as np
-from astropy import constants
 from astropy.cosmology import FlatLambdaCDM, LambdaCDM, realizations
 from astropy.cosmology import FLRW
 
-ARCSEC = math.pi / (180.0 * 3600.0)
-"""One arcsecond in radians."""
+from .units import ARCSEC, DAYS_PER_MPC_ARCSEC2, G_OVER_C2, arcsec_from_length, r200_from_m200
 
 _SPEC_KEYS = {"name", "H0", "Om0", "Ode0", "Ob0", "Tcmb0", "sigma8", "ns"}
 
@@ -118,8 +116,6 @@ def _distance_between(cosmo: FLRW, z1: float, z2: float) -> float:
 
 @functools.lru_cache(maxsize=4096)
 def _distance_ratio(key: _CosmologyKey, z_lens: float, z_source: float) -> float:
-    if z_source <= z_lens:
-        return 0.0
     d_ls = _distance_between(key.cosmo, z_lens, z_source)
     return d_ls / float(key.cosmo.angular_diameter_distance(z_source).to_value(u.Mpc))
 
@@ -142,16 +138,21 @@ def _redshift(name: str, value) -> float:
 
 
 def distance_ratio(cosmo: FLRW, z_lens: float, z_source):
-    """D_LS / D_S (dimensionless, cached); 0 for a source at or in front of the lens.
+    """D_LS / D_S (dimensionless, cached) of a source behind the lens; ValueError for z_source <= z_lens
+    (a source at or in front of the lens is not lensed by it).
 
     ``z_source`` may be a scalar or an array (elementwise, each value cached).
     """
     key = _key(cosmo)
     z_lens = _redshift("z_lens", z_lens)
+    redshifts = [_redshift("z_source", z) for z in np.ravel(z_source)]
+    in_front = [z for z in redshifts if z <= z_lens]
+    if in_front:
+        raise ValueError(f"z_source must exceed the lens redshift {z_lens}, got {in_front[:5]}: "
+                         "a source at or in front of the lens is not lensed by it")
     if np.ndim(z_source) == 0:
-        return _distance_ratio(key, z_lens, _redshift("z_source", z_source))
-    flat = [_distance_ratio(key, z_lens, _redshift("z_source", z)) for z in np.ravel(z_source)]
-    return np.reshape(flat, np.shape(z_source))
+        return _distance_ratio(key, z_lens, redshifts[0])
+    return np.reshape([_distance_ratio(key, z_lens, z) for z in redshifts], np.shape(z_source))
 
 
 def time_delay_distance(cosmo: FLRW, z_lens: float, z_source: float) -> float:
@@ -161,11 +162,6 @@ def time_delay_distance(cosmo: FLRW, z_lens: float, z_source: float) -> float:
         raise ValueError(f"time delays need z_source > z_lens, got z_source={z_source}, z_lens={z_lens}")
     d_l, d_s, d_ls = _distances(_key(cosmo), z_lens, z_source)
     return (1.0 + z_lens) * d_l * d_s / d_ls
-
-
-_MPC_OVER_C_IN_DAYS = (u.Mpc / constants.c).to_value(u.day)
-#: Days of delay per (Mpc of time-delay distance x arcsec^2 of Fermat potential): dt = D_dt / c * dphi.
-DAYS_PER_MPC_ARCSEC2 = _MPC_OVER_C_IN_DAYS * ARCSEC**2
 
 
 def time_delay_days(cosmo: FLRW, z_lens: float, z_source: float, fermat_difference):
@@ -178,9 +174,6 @@ def time_delay_days(cosmo: FLRW, z_lens: float, z_source: float, fermat_differen
     return d_dt * DAYS_PER_MPC_ARCSEC2 * np.asarray(fermat_difference, dtype=float)
 
 
-_G_OVER_C2 = (constants.G / constants.c**2).to_value(u.Mpc / u.Msun)
-
-
 def sigma_crit_inf(cosmo: FLRW, z_lens: float) -> float:
     """Sigma_crit at D_LS/D_S = 1, c^2 / (4 pi G D_L), in Msun per arcsec^2.
 
@@ -188,19 +181,8 @@ def sigma_crit_inf(cosmo: FLRW, z_lens: float) -> float:
     """
     z_lens = _redshift("z_lens", z_lens)
     d_l = _distances(_key(cosmo), z_lens, z_lens)[0]
-    per_mpc2 = 1.0 / (4.0 * math.pi * _G_OVER_C2 * d_l)
+    per_mpc2 = 1.0 / (4.0 * math.pi * G_OVER_C2 * d_l)
     return per_mpc2 * (d_l * ARCSEC) ** 2
-
-
-_C_KMS = constants.c.to_value(u.km / u.s)
-
-
-def dpie_b0_arcsec(sigma_kms):
-    """dPIE lens strength b0 = 6 pi (sigma/c)^2 in arcsec at D_LS/D_S = 1 (Lenstool fiducial sigma, km/s)."""
-    sigma = np.asarray(sigma_kms, dtype=float)
-    if np.any(~np.isfinite(sigma)) or np.any(sigma < 0):
-        raise ValueError(f"sigma must be finite and >= 0 km/s, got {sigma}")
-    return 6.0 * math.pi * (sigma / _C_KMS) ** 2 / ARCSEC
 
 
 def nfw_lensing_parameters(cosmo: FLRW, z_lens: float, m200, concentration):
@@ -220,12 +202,11 @@ def nfw_lensing_parameters(cosmo: FLRW, z_lens: float, m200, concentration):
         raise ValueError(f"concentration must be finite and > 0, got {c}")
     key = _key(cosmo)
     rho_crit = _critical_density(key, z_lens)
-    r200 = (3.0 * m200 / (4.0 * math.pi * 200.0 * rho_crit)) ** (1.0 / 3.0)
-    r_s = r200 / c
+    r_s = r200_from_m200(m200, rho_crit) / c
     rho_s = (200.0 / 3.0) * rho_crit * c**3 / (np.log1p(c) - c / (1.0 + c))
     d_l = _distances(key, z_lens, z_lens)[0]
-    sigma_crit_mpc2 = 1.0 / (4.0 * math.pi * _G_OVER_C2 * d_l)
-    return rho_s * r_s / sigma_crit_mpc2, r_s / d_l / ARCSEC
+    sigma_crit_mpc2 = 1.0 / (4.0 * math.pi * G_OVER_C2 * d_l)
+    return rho_s * r_s / sigma_crit_mpc2, arcsec_from_length(r_s, d_l)
 
 
 @functools.lru_cache(maxsize=32)
@@ -273,11 +254,15 @@ def concentration_from_relation(cosmo: FLRW, z_lens: float, m200, relation_name:
     m200 = np.asarray(m200, dtype=float)
     if np.any(~(np.isfinite(m200) & (m200 > 0))):
         raise ValueError(f"m200 must be finite and > 0 Msun, got {m200}")
-    colossus_cosmology.setCurrent(_colossus_cosmology(_key(cosmo)))
     h = cosmo.H0.to_value(u.km / u.s / u.Mpc) / 100.0
-    c, valid = colossus_concentration.concentration(
-        m200 * h, "200c", z_lens, model=relation_name, range_return=True, range_warning=False
-    )
+    previous = colossus_cosmology.current_cosmo  # colossus reads a global cosmology: restore the caller's
+    colossus_cosmology.setCurrent(_colossus_cosmology(_key(cosmo)))
+    try:
+        c, valid = colossus_concentration.concentration(
+            m200 * h, "200c", z_lens, model=relation_name, range_return=True, range_warning=False
+        )
+    finally:
+        colossus_cosmology.setCurrent(previous)
     if not np.all(valid):
         warnings.warn(
             f"m200 = {m200} Msun at z = {z_lens} is (partly) outside the calibrated range of the "

@@ -114,6 +114,12 @@ def read_dataset(path: str | Path) -> DatasetConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         return _raise([Problem(str(path), f"not valid TOML: {err}", line=getattr(err, "lineno", None))])
+    return validate_dataset(data, str(path), text)
+
+
+def validate_dataset(data, source: str, text: str = "") -> DatasetConfig:
+    """``data`` (dataset.toml as a dict) validated; raise ModelError naming each bad key, with its line
+    in ``text`` (the TOML it was read from, if any); ``source`` names the input in messages."""
     try:
         return DatasetConfig.model_validate(data)
     except ValidationError as err:
@@ -121,7 +127,7 @@ def read_dataset(path: str | Path) -> DatasetConfig:
         for e in err.errors():
             key = ".".join(str(p) for p in e["loc"])
             leaf = str(e["loc"][-1]) if e["loc"] else None
-            problems.append(Problem(str(path), e["msg"].removeprefix("Value error, "),
+            problems.append(Problem(source, e["msg"].removeprefix("Value error, "),
                                     line=_line_of(text, leaf), column=key or None,
                                     value=None if e["type"] == "missing" else str(e.get("input"))))
         _raise(problems)

@@ -1,7 +1,7 @@
-"""Error reporting for user input: every problem names file, line, column, value and expectation.
+"""Error reporting: user input problems, parameter vectors outside a model's valid range, likelihood failures.
 
 Reading a model folder collects *all* problems before raising, so a user fixes a spreadsheet in
-one pass instead of one error per run.
+one pass instead of one error per run; every problem names file, line, column, value and expectation.
 """
 from __future__ import annotations
 
@@ -39,3 +39,13 @@ class ModelError(ValueError):
         count = len(self.problems)
         head = f"{count} problem{'s' if count != 1 else ''} in the model input:"
         return "\n".join([head, *(f"  {p}" for p in self.problems)])
+
+
+class InvalidParameters(ValueError):
+    """A parameter vector that makes a model row invalid (e.g. r_core >= r_cut, a source moved in front
+    of the lens): outside the model's domain, so the likelihood there is -inf. Not a bug."""
+
+
+class LikelihoodError(RuntimeError):
+    """A likelihood evaluation failed for another reason than :class:`InvalidParameters` (a bug to report);
+    the message names the parameter values, the original error is the ``__cause__``."""

@@ -39,7 +39,8 @@ THREAD_MIN_PAIRS = 1_000_000
 
 
 def default_threads() -> int:
-    """Threads for large evaluations: ``CLUSTERLENS_THREADS`` if set, else the usable cores."""
+    """Threads for large evaluations: the user's ``CLUSTERLENS_THREADS`` if set (clusterlens never sets
+    it; pass ``threads`` to :class:`Lens` to choose per lens), else the usable cores."""
     if "CLUSTERLENS_THREADS" in os.environ:
         return max(1, int(os.environ["CLUSTERLENS_THREADS"]))
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)

@@ -13,10 +13,10 @@ from itertools import groupby
 
 import numpy as np
 
-from .cosmology import dpie_b0_arcsec
 from .lens import Lens, MassComponents
 from .registry import column_array, mass_profile
 from .scaling import member_parameters
+from .units import b0_from_sigma
 
 
 def mass_group(rows, label: str, cosmology, z_lens: float) -> MassComponents:
@@ -39,19 +39,21 @@ def member_arrays(tier) -> dict[str, np.ndarray]:
 
 
 def tier_group_from_arrays(relation, arrays: dict[str, np.ndarray], label: str) -> MassComponents:
-    """Members (``member_arrays``) as one dPIE group, parameters from the scaling relation (DESIGN.md)."""
+    """Members (``member_arrays``) as one dPIE group, parameters from the scaling relation
+    (docs/conventions.md#scaling-relations)."""
     mag = np.where(np.isnan(arrays["mag"]), relation.mag_ref - 2.5 * arrays["log_luminosity"], arrays["mag"])
     sigma, r_core, r_cut = member_parameters(mag, relation.mag_ref, relation.sigma_ref,
                                              relation.r_core_ref, relation.r_cut_ref, relation.sigma_slope,
                                              relation.r_core_slope, relation.r_cut_slope)
-    params = {"center_x": arrays["x"], "center_y": arrays["y"], "b0": dpie_b0_arcsec(sigma),
+    params = {"center_x": arrays["x"], "center_y": arrays["y"], "b0": b0_from_sigma(sigma),
               "r_core": np.asarray(r_core, float), "r_cut": np.asarray(r_cut, float),
               "q": arrays["q"], "angle": arrays["angle"]}
     return MassComponents("dPIE", params, label, check=False)
 
 
 def tier_group(tier) -> MassComponents:
-    """A tier's members as one dPIE group, parameters from the tier's scaling relation (DESIGN.md)."""
+    """A tier's members as one dPIE group, parameters from the tier's scaling relation
+    (docs/conventions.md#scaling-relations)."""
     return tier_group_from_arrays(tier.relation, member_arrays(tier), f"tier:{tier.name}")
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import contourpy
 import numpy as np
 
+from .units import as_arcsec
+
 ROOT_ITERATIONS = 80
 ROOT_TOLERANCE = 1e-11  # arcsec along the grid edge
 
@@ -28,7 +30,7 @@ ROOT_TOLERANCE = 1e-11  # arcsec along the grid edge
 @dataclass(frozen=True)
 class PixelGrid:
     """Square pixels: ``shape`` = (ny, nx) pixels of side ``pixel_scale`` arcsec centred on
-    (center_x, center_y) arcsec."""
+    (center_x, center_y) arcsec (each may be given as an astropy Quantity in angle units)."""
 
     center_x: float
     center_y: float
@@ -36,6 +38,8 @@ class PixelGrid:
     pixel_scale: float
 
     def __post_init__(self):
+        for name in ("center_x", "center_y", "pixel_scale"):
+            object.__setattr__(self, name, as_arcsec(getattr(self, name), name))
         if not (np.isfinite(self.center_x) and np.isfinite(self.center_y)):
             raise ValueError(f"grid centre must be finite (arcsec), got ({self.center_x}, {self.center_y})")
         if len(self.shape) != 2 or any(int(n) != n or n < 2 for n in self.shape):
@@ -47,8 +51,9 @@ class PixelGrid:
     @classmethod
     def covering(cls, region, pixel_scale: float) -> "PixelGrid":
         """Smallest grid of ``pixel_scale`` pixels whose pixel centres span
-        region = (xmin, xmax, ymin, ymax) arcsec."""
-        xmin, xmax, ymin, ymax = (float(v) for v in region)
+        region = (xmin, xmax, ymin, ymax) arcsec (or astropy angle Quantities)."""
+        xmin, xmax, ymin, ymax = (float(v) for v in as_arcsec(region, "region"))
+        pixel_scale = as_arcsec(pixel_scale, "pixel_scale")
         if not (xmin < xmax and ymin < ymax):
             raise ValueError(f"region must be (xmin, xmax, ymin, ymax) with xmin < xmax, ymin < ymax, got {region!r}")
         nx = int(np.ceil((xmax - xmin) / pixel_scale - 1e-9)) + 1
@@ -92,8 +97,9 @@ def deflection_map(lens, grid: PixelGrid, scale: float = 1.0) -> tuple[np.ndarra
 
 
 def jacobian_determinant(lens, x, y, scale: float = 1.0) -> np.ndarray:
-    """det A = (1 - psi_xx)(1 - psi_yy) - psi_xy^2 with the Hessian at ``scale`` (dimensionless)."""
-    hxx, hxy, hyy = lens.hessian(x, y, scale=scale)
+    """det A = (1 - psi_xx)(1 - psi_yy) - psi_xy^2 at x, y [arcsec, or angle Quantities] with the Hessian
+    at ``scale`` (dimensionless)."""
+    hxx, hxy, hyy = lens.hessian(as_arcsec(x, "x"), as_arcsec(y, "y"), scale=scale)
     return (1.0 - hxx) * (1.0 - hyy) - hxy * hxy
 
 

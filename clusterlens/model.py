@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,9 +20,10 @@ from pydantic import BaseModel
 from . import csvio
 from .csvio import FamilyTable
 from .dataset import FILENAME as DATASET_FILENAME
-from .dataset import DatasetConfig, dataset_text, read_dataset
+from .dataset import DatasetConfig, dataset_text, read_dataset, validate_dataset
 from .errors import ModelError, Problem
 from .families import FAMILIES, Family
+from .units import as_arcsec
 
 LENS_FAMILIES = ("host_halo", "main_lens_mass", "scaling_galaxies")
 SOURCE_FAMILIES = ("source_light", "source_point")
@@ -57,18 +58,21 @@ class ClusterModel:
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def from_records(cls, records: dict[str, Sequence[dict]], dataset: dict | DatasetConfig) -> "ClusterModel":
-        """Build a model in Python from ``{family: [{column: value}, ...]}``; validated like CSV files."""
-        problems: list[Problem] = []
-        unknown = sorted(set(records) - set(FAMILIES))
-        if unknown:
-            raise ModelError([Problem("<records>", f"unknown family {u!r}: expected one of {', '.join(FAMILIES)}") for u in unknown])
+    def from_records(cls, records: Mapping[str, Sequence[Mapping]], dataset: Mapping | DatasetConfig) -> "ClusterModel":
+        """Build a model in Python from ``{family: [{column: value}, ...]}`` and the dataset.toml settings
+        (a dict or a DatasetConfig); validated like CSV files: every problem in one :class:`ModelError`."""
+        lists, problems = _record_lists(records)
         if not isinstance(dataset, DatasetConfig):
-            dataset = DatasetConfig.model_validate(dataset)
+            try:
+                dataset = validate_dataset(dataset, "<dataset>")
+            except ModelError as err:
+                problems += err.problems
         tables = {}
-        for name, recs in records.items():
+        for name, recs in lists.items():
             tables[name], found = csvio.validate_table(FAMILIES[name], enumerate(recs, start=1), f"<{name}>")
             problems += found
+        if problems:
+            raise ModelError(problems)
         model = cls(tables, dataset)
         problems += check_model(model)
         if problems:
@@ -191,7 +195,7 @@ class ClusterModel:
         return build_lens(self)
 
     def distance_ratio(self, z_source: float) -> float:
-        """D_LS/D_S for a source at ``z_source`` behind this model's lens."""
+        """D_LS/D_S for a source at ``z_source`` behind this model's lens (ValueError for z_source <= z_lens)."""
         from .cosmology import distance_ratio
 
         if self.z_lens is None:
@@ -199,28 +203,55 @@ class ClusterModel:
         return distance_ratio(self.cosmology, self.z_lens, float(z_source))
 
     def deflections(self, x, y, z_source: float):
-        """Deflection (alpha_x, alpha_y) [arcsec] at image-plane points x, y [arcsec] for a source at z_source."""
-        return self.lens.deflection(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+        """Deflection (alpha_x, alpha_y) [arcsec] at image-plane points x, y for a source at z_source.
+
+        Here and in the other lensing methods x, y are arcsec, or astropy Quantities in any angle unit.
+        """
+        return self.lens.deflection(*_image_points(x, y), scale=self.distance_ratio(z_source))
 
     def hessian(self, x, y, z_source: float):
         """(psi_xx, psi_xy, psi_yy) of the lensing potential for a source at z_source."""
-        return self.lens.hessian(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+        return self.lens.hessian(*_image_points(x, y), scale=self.distance_ratio(z_source))
 
     def convergence(self, x, y, z_source: float):
         """Convergence kappa for a source at z_source."""
-        return self.lens.convergence(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+        return self.lens.convergence(*_image_points(x, y), scale=self.distance_ratio(z_source))
 
     def shear(self, x, y, z_source: float):
         """Shear components (gamma_1, gamma_2) for a source at z_source."""
-        return self.lens.shear(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+        return self.lens.shear(*_image_points(x, y), scale=self.distance_ratio(z_source))
 
     def magnification(self, x, y, z_source: float):
         """Signed magnification 1/det(A) for a source at z_source."""
-        return self.lens.magnification(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+        return self.lens.magnification(*_image_points(x, y), scale=self.distance_ratio(z_source))
 
     def potential(self, x, y, z_source: float):
         """Lensing potential psi [arcsec^2] for a source at z_source."""
-        return self.lens.potential(np.asarray(x, float), np.asarray(y, float), scale=self.distance_ratio(z_source))
+        return self.lens.potential(*_image_points(x, y), scale=self.distance_ratio(z_source))
+
+
+def _image_points(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Image-plane x, y as float arrays in arcsec (angle Quantities converted, other units refused)."""
+    return np.asarray(as_arcsec(x, "x"), float), np.asarray(as_arcsec(y, "y"), float)
+
+
+def _record_lists(records) -> tuple[dict[str, list[Mapping]], list[Problem]]:
+    """``from_records``' families as lists of row dicts, with a problem for every other shape."""
+    if not isinstance(records, Mapping):
+        return {}, [Problem("<records>", f"expected a dict {{family: [row dicts]}}, got {type(records).__name__}")]
+    lists, problems = {}, []
+    for name, recs in records.items():
+        if name not in FAMILIES:
+            problems.append(Problem("<records>", f"unknown family {name!r}: expected one of {', '.join(FAMILIES)}"))
+        elif isinstance(recs, (str, bytes, Mapping)) or not isinstance(recs, Iterable):
+            problems.append(Problem(f"<{name}>", f"expected a list of row dicts, got {type(recs).__name__}"))
+        else:
+            lists[name] = list(recs)
+            problems += [Problem(f"<{name}>", f"expected a dict of column values, got {type(r).__name__}", line=i)
+                         for i, r in enumerate(lists[name], start=1) if not isinstance(r, Mapping)]
+            if any(not isinstance(r, Mapping) for r in lists[name]):
+                del lists[name]
+    return lists, problems
 
 
 # ---------------------------------------------------------------- whole-model checks

@@ -1,7 +1,7 @@
 """Luminosity scaling relations for cluster members (Lenstool potfile style).
 
 L / L_ref = 10^(0.4 (mag_ref - mag)) and, for X in (sigma, r_core, r_cut),
-X = X_ref (L / L_ref)^X_slope (DESIGN.md). Lenstool's potfile keywords map to
+X = X_ref (L / L_ref)^X_slope (docs/conventions.md#scaling-relations). Lenstool's potfile keywords map to
 sigma_slope = 1/vdslope, r_cut_slope = 2/slope, r_core_slope = 1/2 (Lenstool's
 documentation; the conversion lives in the Lenstool module). sigma in km/s, radii
 in arcsec.

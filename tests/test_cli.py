@@ -1,10 +1,17 @@
-"""The command line: help lists every command; Lenstool import/export round trip; no traceback on bad input."""
+"""The command line: help lists every command; Lenstool import/export round trip; no traceback on bad input
+unless --traceback; --version; warnings shown as one line during a command only; a quick start."""
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
-from clusterlens import load_model
+import pytest
+
+import clusterlens
+from clusterlens import ModelError, load_model
 from clusterlens.cli import main
+
+HEAVY = ("pandas", "astropy", "scipy", "matplotlib", "numba", "dynesty")
 
 DATA = Path(__file__).parent / "data" / "a2744"
 
@@ -53,6 +60,7 @@ def _example_copy(tmp_path):
     return tmp_path / "model"
 
 
+@pytest.mark.slow
 def test_error_paths_are_one_message_each(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model = _example_copy(tmp_path)
@@ -74,3 +82,69 @@ def test_error_paths_are_one_message_each(tmp_path, capsys, monkeypatch):
         assert words in err and "Traceback" not in err, (argv, err)
     assert (tmp_path / "foreign" / "notes.txt").read_text() == "mine"
     assert (tmp_path / "foreign" / "summary.csv").read_text() == "mine too"
+
+
+@pytest.mark.parametrize("argv", [["--traceback", "show", "nowhere"], ["show", "nowhere", "--traceback"]])
+def test_traceback_flag_raises_instead_of_the_one_line_message(tmp_path, capsys, argv):
+    argv = [str(tmp_path / a) if a == "nowhere" else a for a in argv]
+    with pytest.raises(ModelError, match="no such folder"):
+        main(argv)
+    assert main([a for a in argv if a != "--traceback"]) == 1
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_version_is_the_package_version(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0 and capsys.readouterr().out.strip() == f"clusterlens {clusterlens.__version__}"
+
+
+def test_warnings_print_as_one_line_only_while_a_command_runs(tmp_path, capsys, monkeypatch):
+    import clusterlens.schemas
+
+    def warn_and_write(out):
+        warnings.warn("a word of caution")
+        return []
+
+    monkeypatch.setattr(clusterlens.schemas, "write_schemas", warn_and_write)
+    before = warnings.showwarning
+    assert main(["schemas", "--out", str(tmp_path)]) == 0
+    assert warnings.showwarning is before
+    assert "warning: a word of caution" in capsys.readouterr().err
+
+
+def _modules_after(code: str) -> set[str]:
+    """Top-level modules loaded by ``code`` run in a fresh interpreter."""
+    script = f"import sys\n{code}\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return set(run.stdout.split())
+
+
+def test_import_and_help_load_no_heavy_library():
+    assert not _modules_after("import clusterlens") & set(HEAVY)
+    help_modules = _modules_after("from clusterlens.cli import main\ntry:\n    main(['--help'])\n"
+                                  "except SystemExit:\n    pass")
+    assert not help_modules & {*HEAVY, "rich"}
+
+
+def test_public_names_load_on_first_use():
+    assert set(clusterlens.__all__) <= set(dir(clusterlens))
+    for name in clusterlens.__all__:
+        assert getattr(clusterlens, name) is not None
+    with pytest.raises(AttributeError, match="no_such_name"):
+        clusterlens.no_such_name
+
+
+def test_a_likelihood_bug_says_how_to_report_it(tmp_path, capsys, monkeypatch):
+    import clusterlens.schemas
+    from clusterlens.errors import LikelihoodError
+
+    def broken(out):
+        raise LikelihoodError("the source-plane likelihood failed at x=1.0: ValueError: oops")
+
+    monkeypatch.setattr(clusterlens.schemas, "write_schemas", broken)
+    assert main(["schemas", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "error: the source-plane likelihood failed at x=1.0" in err and "--traceback" in err
+    with pytest.raises(LikelihoodError):
+        main(["schemas", "--out", str(tmp_path), "--traceback"])

@@ -7,6 +7,7 @@ import pytest
 from astropy.cosmology import FlatLambdaCDM, Planck18
 
 from clusterlens import cosmology
+from clusterlens.units import b0_from_sigma
 
 Z_LENS, Z_SOURCE = 0.308, 2.1
 
@@ -67,10 +68,27 @@ def test_distance_ratio_matches_astropy_and_is_cached(flat):
     assert cosmology._distance_ratio.cache_info().hits >= before + 2
     other = FlatLambdaCDM(H0=70, Om0=0.3000001)
     assert cosmology.distance_ratio(other, Z_LENS, Z_SOURCE) != cosmology.distance_ratio(flat, Z_LENS, Z_SOURCE)
-    ratios = cosmology.distance_ratio(flat, Z_LENS, np.array([[0.1, 1.0], [2.1, 9.0]]))
-    assert ratios.shape == (2, 2) and ratios[0, 0] == 0.0
+    ratios = cosmology.distance_ratio(flat, Z_LENS, np.array([[0.5, 1.0], [2.1, 9.0]]))
+    assert ratios.shape == (2, 2) and ratios[0, 0] > 0.0
     assert ratios[1, 0] == cosmology.distance_ratio(flat, Z_LENS, Z_SOURCE)
     assert np.all(np.diff(ratios.ravel()) > 0)
+
+
+@pytest.mark.parametrize("z_source", [Z_LENS, 0.1, np.array([0.1, 2.1]), np.array([[2.1], [Z_LENS]])])
+def test_distance_ratio_refuses_a_source_at_or_in_front_of_the_lens(flat, z_source):
+    with pytest.raises(ValueError, match="z_source must exceed the lens redshift 0.308"):
+        cosmology.distance_ratio(flat, Z_LENS, z_source)
+
+
+def test_concentration_leaves_the_callers_colossus_cosmology_current(flat):
+    from colossus.cosmology import cosmology as colossus_cosmology
+
+    mine = colossus_cosmology.setCosmology("planck15", persistence="")
+    cosmology.concentration_from_relation(flat, Z_LENS, 1e15, "duffy08")
+    assert colossus_cosmology.getCurrent() is mine
+    colossus_cosmology.setCurrent(None)  # none set before: none set after
+    cosmology.concentration_from_relation(flat, Z_LENS, 1e15, "duffy08")
+    assert colossus_cosmology.current_cosmo is None
 
 
 def test_sigma_crit_and_time_delay_match_lenstronomy(flat, lens_cosmo, lenstronomy_sigma_factor):
@@ -92,10 +110,11 @@ def test_dpie_b0_is_one_and_a_half_sis_einstein_radius(flat, lens_cosmo):
     ratio = cosmology.distance_ratio(flat, Z_LENS, Z_SOURCE)
     sigma = np.array([150.0, 300.0, 1200.0])
     np.testing.assert_allclose(
-        cosmology.dpie_b0_arcsec(sigma) * ratio, 1.5 * lens_cosmo.sis_sigma_v2theta_E(sigma), rtol=1e-12
+        b0_from_sigma(sigma) * ratio, 1.5 * lens_cosmo.sis_sigma_v2theta_E(sigma), rtol=1e-12
     )
+    np.testing.assert_allclose(b0_from_sigma(sigma, 4.0) * ratio, lens_cosmo.sis_sigma_v2theta_E(sigma), rtol=1e-12)
     # 6 pi (1000 km/s / c)^2 rad in arcsec, by hand
-    assert cosmology.dpie_b0_arcsec(1000.0) == pytest.approx(6 * math.pi / 299792.458**2 * 1e6 * 206264.80624709636)
+    assert b0_from_sigma(1000.0) == pytest.approx(6 * math.pi / 299792.458**2 * 1e6 * 206264.80624709636)
 
 
 def test_nfw_parameters_match_lenstronomy(flat, lens_cosmo, lenstronomy_sigma_factor):

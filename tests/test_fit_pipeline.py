@@ -164,6 +164,7 @@ def test_image_plane_fit_agrees_with_the_source_plane_fit(dataset, source_fit, t
         assert abs(other.loc[label, "max_likelihood"] - summary.loc[label, "max_likelihood"]) < 3 * error, label
 
 
+@pytest.mark.slow
 def test_cli_run_with_two_processes_matches_the_in_process_chain(model_folder, dataset, tmp_path, monkeypatch):
     """`clusterlens run` simulates the same dataset (same seed: same bytes) and fits it with a pool of 2
     processes; the chain equals a one-process fit proposing 2 points at a time (queue_size 2)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -73,6 +75,26 @@ def test_posterior_quantiles_match_the_gaussian(gaussian_run):
     assert list(summary["label"]) == likelihood.parameters.labels
 
 
+def test_summary_quantiles_are_dynestys_weighted_quantiles():
+    """p16, median, p84 (and p2.5, p97.5) of summary.csv are dynesty's weighted quantiles of the samples,
+    with weights exp(logwt) normalised (a synthetic weighted sample set: no sampler run)."""
+    from dynesty.utils import quantile
+
+    parameters = Parameters.from_model(uniform_model())
+    rng = np.random.default_rng(3)
+    samples = rng.normal(size=(400, len(parameters))) * [1e14, 10.0, 5.0] + [1e15, 300.0, 150.0]
+    logwt = rng.normal(-1000.0, 2.0, 400)
+    results = SimpleNamespace(samples=samples, logwt=logwt, logl=rng.normal(size=400))
+    summary = parameter_summary(results, parameters)
+    weights = np.exp(logwt - logwt.max())
+    weights /= weights.sum()
+    for i, row in summary.iterrows():
+        p16, p50, p84 = quantile(samples[:, i], [0.16, 0.5, 0.84], weights=weights)
+        p2, p97 = quantile(samples[:, i], [0.025, 0.975], weights=weights)
+        assert (row["p16"], row["median"], row["p84"], row["p2.5"], row["p97.5"]) == (p16, p50, p84, p2, p97)
+        assert row["max_likelihood"] == samples[np.argmax(results.logl), i]
+
+
 def test_equal_weight_samples_are_seeded_and_follow_the_posterior(gaussian_run):
     likelihood, results = gaussian_run
     labels = likelihood.parameters.labels
@@ -114,6 +136,44 @@ def test_queue_size_fixes_the_chain_and_changes_it():
 def test_sampler_settings_reject_bad_values(bad, message):
     with pytest.raises(ValueError, match=message):
         SamplerSettings(**bad)
+
+
+class EnvironmentWatcher(Gaussian):
+    """The Gaussian likelihood, noting the CLUSTERLENS_THREADS each call sees."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.seen: set[str | None] = set()
+
+    def __call__(self, values) -> float:
+        self.seen.add(os.environ.get("CLUSTERLENS_THREADS"))
+        return super().__call__(values)
+
+
+def test_sampling_leaves_the_environment_alone(monkeypatch):
+    monkeypatch.delenv("CLUSTERLENS_THREADS", raising=False)
+    likelihood = EnvironmentWatcher(uniform_model())
+    sample(likelihood, SamplerSettings(nlive=10, seed=1, queue_size=2, dlogz=50.0), progress=False)
+    assert likelihood.seen == {None}
+
+
+def test_fit_builds_its_likelihood_on_one_thread(tmp_path, monkeypatch):
+    """The sampler's processes are the parallelism: fit asks for one lens thread explicitly."""
+    import clusterlens.fit.likelihood
+    from clusterlens import save_model
+    from clusterlens.fit import fit
+
+    class Built(Exception):
+        pass
+
+    def make_likelihood(model, kind="source", **options):
+        raise Built(options)
+
+    monkeypatch.setattr(clusterlens.fit.likelihood, "make_likelihood", make_likelihood)
+    save_model(uniform_model(), tmp_path / "dataset")
+    with pytest.raises(Built) as caught:
+        fit(tmp_path / "dataset", out=tmp_path / "out", progress=False)
+    assert caught.value.args[0] == {"threads": 1}
 
 
 def test_sample_rejects_bad_cores_and_missing_checkpoint(tmp_path):

@@ -86,7 +86,7 @@ def test_cored_sie_is_written_as_the_equivalent_lenstool_piemd(tmp_path):
     block = re.search(r"^potentiel arc_lens\n(.*?)^\tend", text, flags=re.M | re.S).group(1)
     f = {line.split()[0]: float(line.split()[1]) for line in block.splitlines()}
     assert f["profil"] == 8
-    # Lenstool PIEMD kappa with the written numbers vs the SIE kappa of DESIGN.md, at random points
+    # Lenstool PIEMD kappa with the written numbers vs the SIE kappa of docs/conventions.md#sie-cored, at random points
     rng = np.random.default_rng(3)
     x, y = rng.uniform(-4, 4, 100), rng.uniform(-4, 4, 100)
     t = math.radians(f["angle_pos"])

@@ -279,6 +279,8 @@ def test_unsupported_profile_is_an_error_naming_block_and_line(tmp_path):
     (HEADER.replace("reference 3", "reference 0"), "'reference 0'"),
     (HEADER.replace("\twX", "\twX").replace("\tomegaX 0.7\n", "\tomegaX 0.7\n\twX -0.9\n"), "wX = -0.9"),
     (HEADER + dpie_block("A").replace("\tcut_radius 20.0\n", ""), "needs 'cut_radius'"),
+    (HEADER + "potentiel S\n\tprofil 1\n\tv_disp 300.0\n\tz_lens 0.3\n\tend\nlimit S\n\tv_disp 1 -100 400 0\n\tend\n",
+     r":17: v_disp prior \(-100.0, 400.0\) reaches a negative velocity dispersion"),
 ])
 def test_malformed_files_raise_clear_errors(tmp_path, text, match):
     with pytest.raises(LenstoolError, match=match):
@@ -321,6 +323,23 @@ def test_profiles_sis_nfw_shear_and_pie(tmp_path):
     kappa_lenstool = 0.5 * b0 / np.sqrt(0.25 + xp**2 / (1 + eps) ** 2 + yp**2 / (1 - eps) ** 2)
     kappa = sie.convergence(x, y, pie.x, pie.y, pie.theta_e, pie.r_core, pie.q, pie.angle)
     assert np.allclose(kappa, kappa_lenstool, rtol=1e-12)
+
+
+def test_wcs_centres_wrap_ra_across_zero(tmp_path):
+    """x_centre_wcs at RA 359.9995 with the reference at RA 0.001 is 0.0015 deg to the West (+x), not a turn away;
+    a larger RA is East (-x)."""
+    header = HEADER.replace("reference 3 10.0 -20.0", "reference 3 0.001 -30.0")
+
+    def wcs_block(name, ra, dec):
+        return dpie_block(name).replace("\tx_centre 0.0\n\ty_centre 1.0\n", f"\tx_centre_wcs {ra}\n\ty_centre_wcs {dec}\n")
+
+    text = header + wcs_block("west", 359.9995, -30.0) + wcs_block("east", 0.0015, -29.999) + "fini\n"
+    rows = {r.galaxy: r for r in read_par(write(tmp_path, text)).main_galaxies}
+    cos_dec0 = math.cos(math.radians(-30.0))
+    assert rows["west"].x == pytest.approx(0.0015 * cos_dec0 * 3600.0, rel=1e-9) and rows["west"].y == 0.0
+    assert rows["west"].x == pytest.approx(4.677, abs=1e-3)
+    assert rows["east"].x < 0.0 and rows["east"].x == pytest.approx(-0.0005 * cos_dec0 * 3600.0, rel=1e-9)
+    assert rows["east"].y == pytest.approx(3.6, rel=1e-9)
 
 
 def test_z_m_limit_redshifts_and_priors(tmp_path):

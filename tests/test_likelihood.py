@@ -5,7 +5,10 @@ import pytest
 from scipy.optimize import minimize
 
 from clusterlens import ClusterModel
+from clusterlens.errors import InvalidParameters, LikelihoodError
+from clusterlens.fit.chi2 import chi2_flux
 from clusterlens.fit.likelihood import make_likelihood
+from clusterlens.lens import Lens
 from clusterlens.solver import find_images
 from lensmodels import DATASET, small_cluster_records, with_exact_images, with_priors
 
@@ -35,7 +38,7 @@ def test_chi2_vanishes_at_the_truth(truth, kind):
 def test_fast_path_equals_full_recomputation(truth, kind):
     fast, full = make_likelihood(truth, kind), make_likelihood(truth, kind, cache=False)
     assert fast.lens.tier_modes[0][1] == "amplitude"
-    assert sorted(a[2] for a in fast.lens.amplitudes) == ["gamma", "sigma", "sigma_ref"]  # m200 is recomputed
+    assert sorted(a.column for a in fast.lens.amplitudes) == ["gamma", "sigma", "sigma_ref"]  # m200 is recomputed
     assert not full.lens.amplitudes
     assert all(mode == "recompute" for _, mode in full.lens.tier_modes)
     rng = np.random.default_rng(0)
@@ -79,9 +82,9 @@ def test_best_source_minimises_the_source_plane_chi2(truth):
 
         best = minimize(chi2, x0=[bx[sel].mean(), by[sel].mean()], method="Nelder-Mead",
                         options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})
-        assert out["source_x"][k] == pytest.approx(best.x[0], abs=1e-6)
-        assert out["source_y"][k] == pytest.approx(best.x[1], abs=1e-6)
-        assert out["chi2_images"][sel].sum() == pytest.approx(best.fun, rel=1e-6)
+        assert out.source_x[k] == pytest.approx(best.x[0], abs=1e-6)
+        assert out.source_y[k] == pytest.approx(best.x[1], abs=1e-6)
+        assert out.chi2_images[sel].sum() == pytest.approx(best.fun, rel=1e-6)
 
 
 def test_image_plane_predictions_are_images_of_the_best_source(truth):
@@ -96,12 +99,12 @@ def test_image_plane_predictions_are_images_of_the_best_source(truth):
     assert table["matched"].all()
     for k, name in enumerate(like.images.names):
         z = next(p.redshift for p in model.source_points if p.name == name)
-        found = find_images(model, out["source_x"][k], out["source_y"][k], z)
+        found = find_images(model, out.source_x[k], out.source_y[k], z)
         for row in table[table.name == name].itertuples():
             distance = np.hypot(found.x - row.x_pred, found.y - row.y_pred).min()
             assert distance < 1e-6
     expected = ((table.x_pred - table.x_obs) ** 2 + (table.y_pred - table.y_obs) ** 2) / table.sigma**2
-    assert out["chi2_pos"] == pytest.approx(expected.sum(), rel=1e-12)
+    assert out.chi2_pos == pytest.approx(expected.sum(), rel=1e-12)
 
 
 def test_missing_image_is_penalised(truth):
@@ -109,8 +112,8 @@ def test_missing_image_is_penalised(truth):
     rows[0] = rows[0].model_copy(update={"x": 150.0, "y": -150.0})  # no image can be there
     like = make_likelihood(truth.with_rows("point_datasets", rows), "image")
     out = like.evaluate(like.parameters.values(truth))
-    assert not out["matched"][0]
-    assert out["chi2_images"][0] >= (like.missing_distance / rows[0].sigma) ** 2
+    assert not out.matched[0]
+    assert out.chi2_images[0] >= (like.missing_distance / rows[0].sigma) ** 2
 
 
 def test_flux_term_solves_the_intrinsic_flux(truth):
@@ -122,23 +125,54 @@ def test_flux_term_solves_the_intrinsic_flux(truth):
     like = make_likelihood(model.with_rows("point_datasets", rows))
     out = like.evaluate(values)
     im = like.images
-    mu = np.abs(out["magnification"])
+    mu = np.abs(out.magnification)
+    numeric = 0.0
     for k in range(im.n_systems):
         sel = im.system == k
-        numeric = minimize(lambda f: np.sum((im.flux[sel] - mu[sel] * f[0]) ** 2 / im.flux_sigma[sel] ** 2), x0=[5.0],
-                           method="Nelder-Mead", options={"xatol": 1e-12, "fatol": 1e-14}).fun
-        like_k = np.sum(((im.flux[sel] - mu[sel] * (np.sum(im.flux[sel] * mu[sel]) / np.sum(mu[sel] ** 2))) ** 2)
-                        / im.flux_sigma[sel] ** 2)
-        assert like_k == pytest.approx(numeric, rel=1e-6)
-    assert out["chi2_flux"] > 0
+        numeric += minimize(lambda f: np.sum((im.flux[sel] - mu[sel] * f[0]) ** 2 / im.flux_sigma[sel] ** 2),
+                            x0=[5.0], method="Nelder-Mead", options={"xatol": 1e-12, "fatol": 1e-14}).fun
+    assert out.chi2_flux > 0
+    assert out.chi2_flux == pytest.approx(numeric, rel=1e-6)
+    # the likelihood's flux term is chi2_flux of its own predicted magnifications
+    assert like.chi2(values)["chi2_flux"] == chi2_flux(im.flux, im.flux_sigma, out.magnification, im.system)
 
 
-def test_invalid_parameters_give_minus_infinity(truth):
-    model = with_priors(truth, [{"family": "main_lens_mass", "galaxy": "BCG", "parameter": "r_cut", "prior": "uniform",
-                                 "lower": 0.01, "upper": 50.0}])
+@pytest.mark.parametrize("prior, invalid, valid", [
+    ({"family": "main_lens_mass", "galaxy": "BCG", "parameter": "r_cut", "lower": 0.01, "upper": 50.0},
+     0.1, 20.0),  # r_cut below the row's r_core
+    ({"family": "source_point", "galaxy": "src1", "parameter": "redshift", "lower": 0.1, "upper": 3.0},
+     0.2, 1.5),  # the source in front of the lens (z_lens 0.35)
+    ({"family": "scaling_relations", "galaxy": "members", "parameter": "r_cut_slope", "lower": 0.5, "upper": 5.0},
+     5.0, 0.5),  # faint members' r_cut below their r_core
+])
+def test_invalid_parameters_give_minus_infinity(truth, prior, invalid, valid):
+    model = with_priors(truth, [{**prior, "prior": "uniform"}])
     like = make_likelihood(model)
-    assert like([0.1]) == -np.inf  # r_cut below r_core
-    assert np.isfinite(like([20.0]))
+    with pytest.raises(InvalidParameters):
+        like.evaluate([invalid])
+    assert like([invalid]) == -np.inf
+    assert np.isfinite(like([valid]))
+
+
+def test_a_failure_other_than_invalid_parameters_propagates_with_the_values(truth, monkeypatch):
+    like = make_likelihood(truth)
+    values = like.parameters.values(truth)
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug in the lens")
+
+    monkeypatch.setattr(Lens, "deflection_and_hessian", broken)
+    with pytest.raises(LikelihoodError, match="a bug in the lens") as caught:
+        like(values)
+    assert f"host_halo.halo.m200={float(values[3])!r}" in str(caught.value)
+    assert isinstance(caught.value.__cause__, ValueError)
+
+
+def test_threads_reach_every_lens_the_likelihood_builds(truth):
+    one, three = make_likelihood(truth, "image", threads=1), make_likelihood(truth, "image", threads=3)
+    assert one.lens.full_lens({}).threads == 1 and three.lens.full_lens({}).threads == 3
+    values = one.parameters.transform(np.full(len(one.parameters), 0.4))
+    assert one(values) == three(values)
 
 
 def test_prior_on_a_source_position_is_refused(truth):
@@ -152,8 +186,8 @@ def test_free_source_redshift_changes_only_its_system(truth):
     model = with_priors(truth, [{"family": "source_point", "galaxy": "src1", "parameter": "redshift",
                                  "prior": "uniform", "lower": 1.0, "upper": 3.0}])
     like = make_likelihood(model)
-    at_truth = like.evaluate([1.5])["chi2_images"]
-    shifted = like.evaluate([2.0])["chi2_images"]
+    at_truth = like.evaluate([1.5]).chi2_images
+    shifted = like.evaluate([2.0]).chi2_images
     system = like.images.system
     assert np.all(shifted[system == 0] > at_truth[system == 0])
     assert np.allclose(shifted[system != 0], at_truth[system != 0], atol=1e-12)
@@ -214,5 +248,5 @@ def test_two_observed_images_on_one_model_image_count_one_as_missing(truth):
     twin = first.model_copy(update={"image": "z", "x": first.x + 0.02, "y": first.y - 0.01})
     like = make_likelihood(truth.with_rows("point_datasets", rows + [twin]), "image")
     out = like.evaluate(like.parameters.values(truth))
-    assert out["matched"][0] and not out["matched"][-1]  # the farther twin is the missing one
-    assert out["chi2_images"][-1] >= (like.missing_distance / twin.sigma) ** 2 * (1 - 1e-12)
+    assert out.matched[0] and not out.matched[-1]  # the farther twin is the missing one
+    assert out.chi2_images[-1] >= (like.missing_distance / twin.sigma) ** 2 * (1 - 1e-12)

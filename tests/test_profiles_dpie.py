@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from clusterlens.lens import Lens, MassComponents
+from clusterlens.peers import lenstronomy_model
 from clusterlens.profiles import dpie, sie
 
 RNG_SEED = 3
@@ -59,7 +61,8 @@ def test_mean_convergence_inside_ellipse_of_elliptical_profile_by_quadrature():
 
 @pytest.mark.parametrize("q", [1.0, 0.7, 0.25])
 def test_kappa_contours_have_axis_ratio_q_and_match_design_formula(q):
-    """kappa is the DESIGN.md formula with rho^2 = x'^2/(1+eps)^2 + y'^2/(1-eps)^2, eps = (1-q)/(1+q)."""
+    """kappa is the formula of docs/conventions.md#dpie with rho^2 = x'^2/(1+eps)^2 + y'^2/(1-eps)^2,
+    eps = (1-q)/(1+q)."""
     b0, rc, rt, angle = 1.1, 0.3, 5.0, 20.0
     x, y = _points(n=50)
     phi = np.deg2rad(angle)
@@ -131,17 +134,14 @@ def test_bad_parameters_raise(bad):
 
 
 def test_matches_lenstronomy_nie_difference():
-    """lenstronomy peer: dPIE = NIE(theta, s = f rc) - NIE(theta, s = f rt), theta = b0 F f, f = 2 sqrt(q)/(1+q)."""
-    lens_model = pytest.importorskip("lenstronomy.LensModel.lens_model")
+    """lenstronomy peer (clusterlens.peers): dPIE = NIE(theta, s = f rc) - NIE(theta, s = f rt),
+    theta = b0 F f, f = 2 sqrt(q)/(1+q)."""
+    pytest.importorskip("lenstronomy")
     x, y = _points(n=300, rmax=60.0)
     for b0, rc, rt, q, angle in [(1.3, 0.2, 4.0, 0.6, 33.0), (0.4, 0.05, 1.5, 0.3, -100.0), (2.0, 0.0, 30.0, 0.9, 5.0)]:
-        f = 2 * np.sqrt(q) / (1 + q)
-        theta = b0 * rt / (rt - rc) * f
-        eps = (1 - q) / (1 + q)
-        e1, e2 = eps * np.cos(2 * np.deg2rad(angle)), eps * np.sin(2 * np.deg2rad(angle))
-        common = dict(e1=e1, e2=e2, center_x=0.7, center_y=-0.4)
-        kwargs = [dict(theta_E=theta, s_scale=f * rc, **common), dict(theta_E=-theta, s_scale=f * rt, **common)]
-        model = lens_model.LensModel(["NIE", "NIE"])
+        params = dict(center_x=[0.7], center_y=[-0.4], b0=[b0], r_core=[rc], r_cut=[rt], q=[q], angle=[angle])
+        model, kwargs = lenstronomy_model(Lens([MassComponents("dPIE", params)]))
+        assert model.lens_model_list == ["NIE", "NIE"]
         ax_ref, ay_ref = model.alpha(x, y, kwargs)
         ax, ay = dpie.deflection(x, y, 0.7, -0.4, b0, rc, rt, q, angle)
         norm = np.hypot(ax_ref, ay_ref)

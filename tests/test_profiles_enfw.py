@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 from test_profiles_identities import _derivative, _points
 
+from clusterlens.lens import Lens, MassComponents
+from clusterlens.peers import lenstronomy_model
 from clusterlens.profiles import enfw, nfw
 
 CASES = {
@@ -14,14 +16,6 @@ CASES = {
 FUNCTIONS = ("deflection", "hessian", "convergence", "potential")
 
 
-def _lenstronomy_kwargs(center_x, center_y, kappa_s, r_s, epsilon, angle):
-    """NFW_ELLIPSE_POTENTIAL keywords: lenstronomy lenses with 2c/(1+c^2), c = |e1 + i e2|, as epsilon."""
-    c = epsilon / (1.0 + np.sqrt(1.0 - epsilon * epsilon))
-    phase = 2.0 * np.deg2rad(angle)
-    return {"Rs": r_s, "alpha_Rs": 4.0 * kappa_s * r_s * (1.0 - np.log(2.0)), "e1": c * np.cos(phase),
-            "e2": c * np.sin(phase), "center_x": center_x, "center_y": center_y}
-
-
 @pytest.mark.parametrize("name", ["moderate", "strong"])
 def test_matches_lenstronomy_nfw_ellipse_potential(name):
     """Deflection and potential to 1e-8; the Hessian against the derivative of lenstronomy's deflection.
@@ -29,10 +23,10 @@ def test_matches_lenstronomy_nfw_ellipse_potential(name):
     lenstronomy's own NFW_ELLIPSE_POTENTIAL Hessian is a one-sided difference with step 1e-10 (good to
     ~1e-3 only), so the peer Hessian here is a fourth-order central difference of its analytic deflection.
     """
-    lens_model = pytest.importorskip("lenstronomy.LensModel.lens_model")
+    pytest.importorskip("lenstronomy")
     params = CASES[name]
-    model = lens_model.LensModel(["NFW_ELLIPSE_POTENTIAL"])
-    kw = [_lenstronomy_kwargs(**params)]
+    model, kw = lenstronomy_model(Lens([MassComponents("PseudoEllipticalNFW", {k: [v] for k, v in params.items()})]))
+    assert model.lens_model_list == ["NFW_ELLIPSE_POTENTIAL"]
     rng = np.random.default_rng(5)
     r = np.exp(rng.uniform(np.log(0.05), np.log(200.0), 400))
     phase = rng.uniform(0, 2 * np.pi, 400)

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 from scipy import integrate
 
+from clusterlens.lens import Lens, MassComponents
+from clusterlens.peers import lenstronomy_model
 from clusterlens.profiles import nfw
 
 KAPPA_S, R_S = 0.3, 2.0
@@ -86,14 +88,14 @@ def test_bad_parameters_raise():
 
 
 def test_matches_lenstronomy_nfw():
-    """lenstronomy peer: NFW(Rs = r_s, alpha_Rs = 4 kappa_s r_s (1 - ln 2))."""
-    lens_model = pytest.importorskip("lenstronomy.LensModel.lens_model")
+    """lenstronomy peer (clusterlens.peers): NFW(Rs = r_s, alpha_Rs = 4 kappa_s r_s (1 - ln 2))."""
+    pytest.importorskip("lenstronomy")
     rng = np.random.default_rng(21)
     r = np.exp(rng.uniform(np.log(0.05), np.log(200.0), 400))
     phase = rng.uniform(0, 2 * np.pi, 400)
     x, y = 1.5 + r * np.cos(phase), -2.0 + r * np.sin(phase)
-    model = lens_model.LensModel(["NFW"])
-    kw = [dict(Rs=R_S, alpha_Rs=4 * KAPPA_S * R_S * (1 - np.log(2)), center_x=1.5, center_y=-2.0)]
+    params = dict(center_x=[1.5], center_y=[-2.0], kappa_s=[KAPPA_S], r_s=[R_S])
+    model, kw = lenstronomy_model(Lens([MassComponents("NFW", params)]))
     ax_ref, ay_ref = model.alpha(x, y, kw)
     ax, ay = nfw.deflection(x, y, 1.5, -2.0, KAPPA_S, R_S)
     norm = np.hypot(ax_ref, ay_ref)

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from clusterlens.lens import Lens, MassComponents
+from clusterlens.peers import lenstronomy_model
 from clusterlens.profiles import shear
 
 
@@ -31,14 +33,12 @@ def test_negative_gamma_is_rejected():
 
 
 def test_matches_lenstronomy_shear():
-    """lenstronomy peer: SHEAR with gamma1 = gamma cos 2 angle, gamma2 = gamma sin 2 angle."""
-    lens_model = pytest.importorskip("lenstronomy.LensModel.lens_model")
+    """lenstronomy peer (clusterlens.peers): SHEAR with gamma1 = gamma cos 2 angle, gamma2 = gamma sin 2 angle."""
+    pytest.importorskip("lenstronomy")
     rng = np.random.default_rng(4)
     x, y = rng.uniform(-50, 50, size=(2, 200))
     gamma, angle = 0.12, -58.0
-    g1, g2 = gamma * np.cos(2 * np.deg2rad(angle)), gamma * np.sin(2 * np.deg2rad(angle))
-    model = lens_model.LensModel(["SHEAR"])
-    kw = [dict(gamma1=g1, gamma2=g2, ra_0=0.0, dec_0=0.0)]
+    model, kw = lenstronomy_model(Lens([MassComponents("ExternalShear", dict(gamma=[gamma], angle=[angle]))]))
     ax_ref, ay_ref = model.alpha(x, y, kw)
     ax, ay = shear.deflection(x, y, gamma, angle)
     np.testing.assert_allclose(ax, ax_ref, rtol=1e-12, atol=1e-12)

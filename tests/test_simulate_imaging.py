@@ -1,6 +1,7 @@
 """Imaging physics of the simulator against independent facts: Sersic total flux, the mass-sheet
 magnification, a constant deflection's shift, the pixel-integrated Gaussian's moments, Poisson + read
-noise statistics, and the FITS WCS against the flat-sky x/y convention of DESIGN.md."""
+noise statistics, and the FITS WCS against the flat-sky x/y convention
+(docs/conventions.md#positions-on-the-sky)."""
 from __future__ import annotations
 
 import numpy as np

@@ -27,13 +27,14 @@ relative to an arbitrary zero point, so each system's offset T_k is solved analy
 squares) and chi2_td = sum_i ((dt_obs,i - t_i - T_k) / sigma_t,i)^2; every image's error counts.
 
 log L = -chi2 / 2 (the constant Gaussian normalisation is omitted). Parameters outside a row's
-physical range (e.g. r_core >= r_cut) give log L = -inf.
+physical range (e.g. r_core >= r_cut, a member of a free scaling relation with r_core >= r_cut, a
+source redshift in front of the lens) raise :class:`~clusterlens.errors.InvalidParameters` in
+:meth:`PointLikelihood.evaluate` and give log L = -inf; any other failure of a call is a bug and
+raises :class:`~clusterlens.errors.LikelihoodError` naming the parameter values.
 
-**Fast path** (:class:`LensAtImages`): lens groups whose rows hold no free cell are evaluated once
-at the observed images; a row whose only free cell is its amplitude (dPIE ``sigma``, SIE ``theta_e``,
-shear ``gamma``) and a tier whose only free cell is ``sigma_ref`` are evaluated once and rescaled
-exactly ((sigma/sigma_0)^2: b0 is proportional to sigma^2 for a dPIE and for every member of a tier;
-theta_e and gamma linearly); only groups with other free cells are recomputed per call.
+**Fast path** (:class:`~clusterlens.fit.lens_at_images.LensAtImages`): the fixed part of the lens is
+evaluated once at the observed images, amplitude-only rows are rescaled exactly, and only groups with
+other free cells are recomputed per call.
 """
 from __future__ import annotations
 
@@ -42,12 +43,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..cosmology import DAYS_PER_MPC_ARCSEC2, distance_ratio, time_delay_distance
+from ..cosmology import distance_ratio, time_delay_distance
+from ..errors import InvalidParameters, LikelihoodError
 from ..lens import Lens
-from ..lens_builder import mass_groups, member_arrays, tier_group, tier_group_from_arrays
-from ..model import ClusterModel, Tier
-from ..registry import MASS_PROFILES
+from ..model import ClusterModel
 from ..solver import polish
+from ..units import DAYS_PER_MPC_ARCSEC2
+from .chi2 import chi2_flux
+from .lens_at_images import LensAtImages
 from .parameters import Parameters
 
 #: Predicted images closer than this [arcsec] are one image (polish converges to ~1e-12 arcsec; an
@@ -94,133 +97,37 @@ def _sum_by(system: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(system, weights=values, minlength=n)
 
 
-class LensAtImages:
-    """The lens at fixed image-plane points, split into cached fixed parts and recomputed free parts.
+@dataclass(frozen=True)
+class Evaluation:
+    """Every term of the likelihood at one parameter vector (:meth:`PointLikelihood.evaluate`).
 
-    ``cache=False`` treats every group as free (the reference the fast path is tested against)."""
+    Per system: source_x, source_y [arcsec] (the solved best source). Per observed image:
+    magnification (signed), chi2_images (its positional chi2 term), x_pred, y_pred [arcsec] (its
+    predicted position), matched (False for a missing image of the image-plane likelihood). Totals:
+    chi2_pos, chi2_flux, chi2_td and chi2 = their sum.
+    """
 
-    def __init__(self, model: ClusterModel, parameters: Parameters, x: np.ndarray, y: np.ndarray,
-                 cache: bool = True, with_potential: bool = False):
-        self.model, self.parameters, self.x, self.y = model, parameters, x, y
-        self.with_potential = with_potential
-        affected = parameters.affected_rows() if cache else None
-        free_columns: dict[tuple[str, int], set[str]] = {}
-        for p in parameters.free:
-            free_columns.setdefault((p.family, p.index), set()).add(p.column)
-        #: (family, row index, column, base value, power, cached part): exact amplitude rescaling
-        self.amplitudes: list[tuple[str, int, str, float, float, np.ndarray]] = []
-        self.free_rows = {}
-        fixed_groups = []
-        for family in ("host_halo", "main_lens_mass"):
-            rows = self.model.rows(family)
-            free = set(range(len(rows))) if affected is None else affected.get(family, set())
-            self.free_rows[family] = []
-            for i in sorted(free):
-                # a row whose only free cell is its profile's amplitude (registry) is rescaled exactly
-                amplitude = MASS_PROFILES[rows[i].profile].amplitude
-                column, power = (amplitude.column, amplitude.power) if amplitude else (None, 0.0)
-                base = getattr(rows[i], column) if column else 0.0
-                if affected is not None and free_columns[(family, i)] == {column} and base > 0:
-                    part = self._evaluate(_groups(self.model, family, [rows[i]]))
-                    self.amplitudes.append((family, i, column, base, power, part))
-                else:
-                    self.free_rows[family].append(i)
-            fixed_groups += _groups(self.model, family, [r for i, r in enumerate(rows) if i not in free])
-        free_members = set() if affected is None else affected.get("scaling_galaxies", set())
-        member_index = {id(m): i for i, m in enumerate(self.model.rows("scaling_galaxies"))}
-        self.tier_modes = []
-        self._tier_members: dict[int, list[int]] = {}
-        self._tier_arrays: dict[int, dict] = {}
-        for t, tier in enumerate(self.model.tiers):
-            if not tier.members:
-                continue
-            indices = [member_index[id(m)] for m in tier.members]
-            touched_members = any(i in free_members for i in indices)
-            columns = free_columns.get(("scaling_relations", t), set())
-            if affected is None or touched_members or (columns and columns != {"sigma_ref"}):
-                mode = "recompute"
-                self._tier_members[t] = indices
-                if not touched_members:
-                    self._tier_arrays[t] = member_arrays(tier)
-            elif columns == {"sigma_ref"}:
-                mode = "amplitude"
-                part = self._evaluate([tier_group(tier)])
-                self.amplitudes.append(("scaling_relations", t, "sigma_ref", tier.relation.sigma_ref, 2.0, part))
-            else:
-                mode = "fixed"
-                fixed_groups.append(tier_group(tier))
-            self.tier_modes.append((t, mode))
-        self.fixed_groups = fixed_groups
-        self._fixed = self._evaluate(fixed_groups)
-        self._amplitude_parts = np.array([a[5] for a in self.amplitudes]).reshape(len(self.amplitudes), *self._fixed.shape)
-
-    def _evaluate(self, groups) -> np.ndarray:
-        """(5 or 6, N) array: ax, ay, hxx, hxy, hyy (, psi) at D_LS/D_S = 1."""
-        out = np.zeros((6 if self.with_potential else 5, self.x.size))
-        if groups:
-            lens = Lens(groups)
-            out[:5] = lens.deflection_and_hessian(self.x, self.y)
-            if self.with_potential:
-                out[5] = lens.potential(self.x, self.y)
-        return out
-
-    def free_groups(self, updated: dict) -> list:
-        """Groups holding free cells, built from the updated rows (``Parameters.updated_rows``)."""
-        groups = []
-        for family in ("host_halo", "main_lens_mass"):
-            base = self.model.rows(family)
-            changed = updated.get(family, {})
-            groups += _groups(self.model, family, [changed.get(i, base[i]) for i in self.free_rows[family]])
-        members = self.model.rows("scaling_galaxies")
-        changed_members = updated.get("scaling_galaxies", {})
-        for t, mode in self.tier_modes:
-            if mode != "recompute":
-                continue
-            tier = self.model.tiers[t]
-            relation = updated.get("scaling_relations", {}).get(t, tier.relation)
-            arrays = self._tier_arrays.get(t)
-            if arrays is None:
-                new_members = tuple(changed_members.get(i, members[i]) for i in self._tier_members[t])
-                arrays = member_arrays(Tier(relation, new_members))
-            groups.append(tier_group_from_arrays(relation, arrays, f"tier:{tier.name}"))
-        return groups
-
-    def _amplitude_row(self, updated: dict, family: str, index: int):
-        if family == "scaling_relations":
-            return updated.get(family, {}).get(index, self.model.tiers[index].relation)
-        return updated.get(family, {}).get(index, self.model.rows(family)[index])
-
-    def evaluate(self, updated: dict) -> np.ndarray:
-        """Lens quantities at the points for the updated rows: the cached part, the exactly rescaled
-        amplitude parts and the recomputed free part."""
-        total = self._fixed + self._evaluate(self.free_groups(updated))
-        if self.amplitudes:
-            factors = np.array([(getattr(self._amplitude_row(updated, family, i), column) / base) ** power
-                                for family, i, column, base, power, _ in self.amplitudes])
-            total += np.tensordot(factors, self._amplitude_parts, axes=1)
-        return total
-
-    def full_lens(self, updated: dict) -> Lens:
-        """The whole lens for the updated rows (for evaluations away from the cached points)."""
-        groups = list(self.fixed_groups) + self.free_groups(updated)
-        for family, i, _, _, _, _ in self.amplitudes:
-            row = self._amplitude_row(updated, family, i)
-            if family == "scaling_relations":
-                groups.append(tier_group(Tier(row, self.model.tiers[i].members)))
-            else:
-                groups += _groups(self.model, family, [row])
-        return Lens(groups)
-
-
-def _groups(model: ClusterModel, family: str, rows: list) -> list:
-    return mass_groups(rows, family, model.cosmology, model.z_lens)
+    source_x: np.ndarray
+    source_y: np.ndarray
+    magnification: np.ndarray
+    chi2_images: np.ndarray
+    x_pred: np.ndarray
+    y_pred: np.ndarray
+    matched: np.ndarray
+    chi2_pos: float
+    chi2_flux: float
+    chi2_td: float
+    chi2: float
 
 
 class PointLikelihood:
-    """log L(values) of the free parameters given point_datasets.csv (see the module docstring)."""
+    """log L(values) of the free parameters given point_datasets.csv (see the module docstring).
+
+    threads: threads of each lens evaluation (None: :func:`clusterlens.lens.default_threads`); a
+    sampler whose processes are the parallelism passes 1. Results do not depend on it, bit for bit."""
 
     def __init__(self, model: ClusterModel, kind: str = "source", cache: bool = True,
-                 missing_penalty: float = 10.0, missing_distance: float = 5.0):
+                 missing_penalty: float = 10.0, missing_distance: float = 5.0, threads: int | None = None):
         if kind not in ("source", "image"):
             raise ValueError(f"likelihood kind must be 'source' or 'image', got {kind!r}")
         self.model = model
@@ -239,7 +146,7 @@ class PointLikelihood:
         self.use_flux = bool(has(self.images.flux).any())
         self.use_delays = bool(has(self.images.time_delay).any())
         self.lens = LensAtImages(model, self.parameters, self.images.x, self.images.y, cache=cache,
-                                 with_potential=self.use_delays)
+                                 with_potential=self.use_delays, threads=threads)
         self._point_rows = {p.name: (i, p) for i, p in enumerate(model.source_points)}
         self._base_redshifts = np.array([self._point_rows[n][1].redshift for n in self.images.names])
         self._base_scales = np.array([model.distance_ratio(z) for z in self._base_redshifts])
@@ -256,7 +163,8 @@ class PointLikelihood:
             return self._base_scales
         z_lens = self.model.z_lens
         if np.any(redshifts <= z_lens):
-            raise ValueError("a source redshift is not behind the lens")
+            raise InvalidParameters(f"source redshifts {redshifts[redshifts <= z_lens]} are not behind the lens "
+                                    f"(z_lens {z_lens})")
         return np.array([distance_ratio(self.model.cosmology, z_lens, float(z)) for z in redshifts])
 
     def _source_plane(self, q: np.ndarray, scale_per_image: np.ndarray):
@@ -307,7 +215,7 @@ class PointLikelihood:
         return chi2, x, y, matched
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, values) -> dict:
+    def evaluate(self, values) -> Evaluation:
         """Every term of the fit at ``values``: chi2 per term, sources, predicted positions."""
         updated = self.parameters.updated_rows(self.model, values)
         q = self.lens.evaluate(updated)
@@ -315,17 +223,17 @@ class PointLikelihood:
         scales = self._scales(redshifts)
         scale = scales[self.images.system]
         src_x, src_y, det, sp_chi2 = self._source_plane(q, scale)
-        out = {"source_x": src_x, "source_y": src_y, "magnification": 1.0 / det}
         if self.kind == "image":
             chi2, x_pred, y_pred, matched = self._image_plane_chi2(updated, scale, src_x, src_y, sp_chi2)
         else:
             chi2, matched = sp_chi2, np.ones(sp_chi2.size, bool)
             x_pred, y_pred = self._linear_prediction(q, scale, src_x, src_y)
-        out.update(chi2_images=chi2, x_pred=x_pred, y_pred=y_pred, matched=matched, chi2_pos=float(chi2.sum()))
-        out["chi2_flux"] = self._flux_chi2(1.0 / det) if self.use_flux else 0.0
-        out["chi2_td"] = self._delay_chi2(q, scale, src_x, src_y, redshifts) if self.use_delays else 0.0
-        out["chi2"] = out["chi2_pos"] + out["chi2_flux"] + out["chi2_td"]
-        return out
+        chi2_pos = float(chi2.sum())
+        chi2_flux = self._flux_chi2(1.0 / det) if self.use_flux else 0.0
+        chi2_td = self._delay_chi2(q, scale, src_x, src_y, redshifts) if self.use_delays else 0.0
+        return Evaluation(source_x=src_x, source_y=src_y, magnification=1.0 / det, chi2_images=chi2,
+                          x_pred=x_pred, y_pred=y_pred, matched=matched, chi2_pos=chi2_pos, chi2_flux=chi2_flux,
+                          chi2_td=chi2_td, chi2=chi2_pos + chi2_flux + chi2_td)
 
     def _linear_prediction(self, q, scale, src_x, src_y):
         """Image positions implied by the source-plane fit: theta_i + A_i^-1 (beta_k - beta_i)."""
@@ -337,14 +245,9 @@ class PointLikelihood:
         return im.x + (a22 * dx - a12 * dy) / det, im.y + (a11 * dy - a12 * dx) / det
 
     def _flux_chi2(self, mu: np.ndarray) -> float:
+        """Flux chi2 at the magnifications ``mu`` (:func:`clusterlens.fit.chi2.chi2_flux`)."""
         im = self.images
-        ok = np.isfinite(im.flux)
-        w = np.where(ok, 1.0 / np.where(ok, im.flux_sigma, 1.0) ** 2, 0.0)
-        amu = np.abs(mu)
-        f = np.where(ok, im.flux, 0.0)
-        n = im.n_systems
-        intrinsic = _sum_by(im.system, w * f * amu, n) / np.maximum(_sum_by(im.system, w * amu * amu, n), 1e-300)
-        return float(np.sum(w * (f - amu * intrinsic[im.system]) ** 2))
+        return chi2_flux(im.flux, im.flux_sigma, mu, im.system)
 
     def _delay_chi2(self, q, scale, src_x, src_y, redshifts) -> float:
         """Time-delay chi2 with each system's unobservable delay zero point solved analytically."""
@@ -360,10 +263,16 @@ class PointLikelihood:
         return float(np.sum(w * (residual - offset[im.system]) ** 2))
 
     def __call__(self, values) -> float:
+        """log L at ``values``: -inf where they make a row invalid; any other failure raises
+        :class:`~clusterlens.errors.LikelihoodError` naming the values (its cause is the original error)."""
         try:
-            chi2 = self.evaluate(values)["chi2"]
-        except ValueError:
+            chi2 = self.evaluate(values).chi2
+        except InvalidParameters:
             return -np.inf
+        except Exception as err:
+            at = ", ".join(f"{label}={float(v)!r}" for label, v in zip(self.parameters.labels, values))
+            raise LikelihoodError(f"the {self.kind}-plane likelihood failed at {at or 'no free parameters'}: "
+                                  f"{type(err).__name__}: {err}") from err
         return -0.5 * chi2 if np.isfinite(chi2) else -np.inf
 
     def chi2(self, values) -> dict:
@@ -377,8 +286,8 @@ class PointLikelihood:
         n_constraints = 2 * (len(im.x) - im.n_systems)
         for measured in (np.isfinite(im.flux), np.isfinite(im.time_delay)):
             n_constraints += int(measured.sum()) - len(np.unique(im.system[measured]))
-        return {"chi2": out["chi2"], "chi2_pos": out["chi2_pos"], "chi2_flux": out["chi2_flux"],
-                "chi2_td": out["chi2_td"], "n_images": int(len(self.images.x)),
+        return {"chi2": out.chi2, "chi2_pos": out.chi2_pos, "chi2_flux": out.chi2_flux,
+                "chi2_td": out.chi2_td, "n_images": int(len(self.images.x)),
                 "dof": int(n_constraints - len(self.parameters))}
 
     def predicted_images(self, values) -> pd.DataFrame:
@@ -388,8 +297,8 @@ class PointLikelihood:
         im = self.images
         return pd.DataFrame({
             "name": [im.names[k] for k in im.system], "image": list(im.labels),
-            "x_obs": im.x, "y_obs": im.y, "x_pred": out["x_pred"], "y_pred": out["y_pred"],
-            "sigma": im.sigma, "matched": out["matched"], "chi2": out["chi2_images"],
+            "x_obs": im.x, "y_obs": im.y, "x_pred": out.x_pred, "y_pred": out.y_pred,
+            "sigma": im.sigma, "matched": out.matched, "chi2": out.chi2_images,
         })
 
 

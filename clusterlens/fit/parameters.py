@@ -15,8 +15,9 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 from scipy import special, stats
 
-from ..model import ClusterModel, prior_targets
+from ..errors import InvalidParameters
 from ..families import FAMILIES
+from ..model import ClusterModel, prior_targets
 
 
 def distribution(prior) -> stats.rv_continuous:
@@ -111,7 +112,8 @@ class Parameters:
     def updated_rows(self, model: ClusterModel, values: Sequence[float]) -> dict[str, dict[int, BaseModel]]:
         """Validated new rows holding ``values``: ``{family: {index: row}}``.
 
-        Raises ``ValueError`` when the values make a row invalid (e.g. r_core >= r_cut)."""
+        Raises :class:`~clusterlens.errors.InvalidParameters` when the values make a row invalid
+        (e.g. r_core >= r_cut)."""
         changes: dict[str, dict[int, dict]] = {}
         for p, value in zip(self.free, values):
             changes.setdefault(p.family, {}).setdefault(p.index, {})[p.column] = float(value)
@@ -124,7 +126,7 @@ class Parameters:
                 try:
                     out[family][index] = type(row).model_validate({**row.model_dump(exclude_none=True), **update})
                 except ValidationError as err:
-                    raise ValueError(f"{family} row {index + 1}: {err.errors()[0]['msg']}") from None
+                    raise InvalidParameters(f"{family} row {index + 1}: {err.errors()[0]['msg']}") from None
         return out
 
     def apply(self, model: ClusterModel, values: Sequence[float]) -> ClusterModel:

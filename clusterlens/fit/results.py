@@ -139,7 +139,7 @@ def fitted_model(likelihood, values: np.ndarray) -> ClusterModel:
     same galaxy move with it, so a re-simulation of the model puts its images where the fit does."""
     model = likelihood.parameters.apply(likelihood.model, values)
     solved = likelihood.evaluate(values)
-    position = dict(zip(likelihood.images.names, zip(solved["source_x"], solved["source_y"])))
+    position = dict(zip(likelihood.images.names, zip(solved.source_x, solved.source_y)))
     shift: dict[str, tuple[float, float]] = {}
     points = list(model.rows("source_point"))
     for i, row in enumerate(points):

@@ -210,7 +210,8 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     dataset_folder = Path(dataset_folder)
     model = load_dataset(dataset_folder, priors)
     options = dict(likelihood_options or {})
-    L = make_likelihood(model, kind=likelihood, **options)
+    # one lens thread per evaluation: the sampler's processes are the parallelism
+    L = make_likelihood(model, kind=likelihood, **{"threads": 1, **options})
     if len(L.parameters) == 0:
         raise ValueError(f"{dataset_folder}: no free parameters: add rows to priors.csv (or pass --priors)")
     ranks = mpi_world_size()

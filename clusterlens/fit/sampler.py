@@ -20,8 +20,9 @@ different number of processes.
 
 Parallelism.
 - ``cores > 1``: a ``multiprocessing`` pool of ``cores`` processes (spawned; each process
-  installs a copy of the likelihood once, then evaluates proposals; numba's parallel loops run
-  on one thread per process).
+  installs a copy of the likelihood once, then evaluates proposals on the threads the likelihood
+  was built with: :func:`clusterlens.fit.fit` builds it with ``threads=1``, the processes being
+  the parallelism).
 - MPI: launched as ``mpirun -n N clusterlens fit ...`` (detected from the launcher's environment,
   ``OMPI_COMM_WORLD_SIZE``, ``PMI_SIZE`` or ``MV2_COMM_WORLD_SIZE``), rank 0 samples and the other
   N - 1 ranks evaluate proposals through ``mpi4py.futures.MPICommExecutor``; every rank builds
@@ -42,10 +43,10 @@ from typing import Iterator
 
 import numpy as np
 
+from ..sampling_methods import BOUNDS, METHODS
+
 #: Environment variables by which MPI launchers (Open MPI, MPICH/Intel MPI/Hydra, MVAPICH) give the world size.
 MPI_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE")
-BOUNDS = ("none", "single", "multi", "balls", "cubes")
-METHODS = ("auto", "unif", "rwalk", "slice", "rslice")
 
 
 @dataclass(frozen=True)
@@ -93,27 +94,6 @@ _INSTALLED: dict = {}
 def install(likelihood) -> None:
     """Make ``likelihood`` the one :func:`log_likelihood` and :func:`prior_transform` evaluate in this process."""
     _INSTALLED["likelihood"] = likelihood
-
-
-def _install_in_worker(likelihood) -> None:
-    """Pool initializer: lens evaluations on one thread per process (the pool is the parallelism)."""
-    os.environ["CLUSTERLENS_THREADS"] = "1"
-    install(likelihood)
-
-
-@contextmanager
-def single_threaded_lens() -> Iterator[None]:
-    """Lens evaluations on one thread meanwhile (``CLUSTERLENS_THREADS``, restored after): the
-    sampling process and the pool's workers are the parallelism, not threads inside a call."""
-    before = os.environ.get("CLUSTERLENS_THREADS")
-    os.environ["CLUSTERLENS_THREADS"] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["CLUSTERLENS_THREADS"]
-        else:
-            os.environ["CLUSTERLENS_THREADS"] = before
 
 
 def _installed():
@@ -219,7 +199,7 @@ def parallel_pool(likelihood, cores: int, queue_size: int) -> Iterator:
     if cores > 1:
         import multiprocessing
 
-        with multiprocessing.get_context("spawn").Pool(cores, initializer=_install_in_worker,
+        with multiprocessing.get_context("spawn").Pool(cores, initializer=install,
                                                            initargs=(likelihood,)) as pool:
             yield pool
         return
@@ -313,6 +293,8 @@ def sample(likelihood, settings: SamplerSettings, *, cores: int = 1, checkpoint:
            checkpoint_every: float = 60.0, resume: bool = False, progress: bool = True):
     """Run nested sampling of ``likelihood``; return dynesty's ``Results`` (None on MPI ranks > 0).
 
+    The likelihood is evaluated as given: build a :class:`~clusterlens.fit.likelihood.PointLikelihood`
+    with ``threads=1`` when the processes are to be the only parallelism (``fit`` and ``run`` do).
     cores: processes evaluating proposals (ignored under MPI); checkpoint: file saved every
     ``checkpoint_every`` seconds and at the end; resume: continue from ``checkpoint`` (a finished
     run is returned as it is); progress: a status line on stderr.
@@ -324,7 +306,7 @@ def sample(likelihood, settings: SamplerSettings, *, cores: int = 1, checkpoint:
     checkpoint = None if checkpoint is None else Path(checkpoint)
     if resume and (checkpoint is None or not checkpoint.exists()):
         raise FileNotFoundError(f"cannot resume: no checkpoint {checkpoint}")
-    with single_threaded_lens(), parallel_pool(likelihood, cores, settings.queue_size) as pool:
+    with parallel_pool(likelihood, cores, settings.queue_size) as pool:
         if pool is WORKER:
             return None
         if resume:

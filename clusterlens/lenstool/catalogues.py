@@ -12,7 +12,7 @@ c8 = mag; members: c7 = mag, c8 = lum). Lines starting with ``#`` are comments, 
 
 Lenstool converts every position to absolute RA/Dec and then to arcsec from the ``runmode``
 reference (RA0, Dec0): x = -(RA - RA0) cos(Dec0) 3600, y = (Dec - Dec0) 3600, with RA - RA0
-wrapped into [-180, 180). These functions do the same, vectorised over a catalogue.
+wrapped into [-180, 180) (:func:`clusterlens.units.sky_offsets`), vectorised over a catalogue.
 """
 from __future__ import annotations
 
@@ -21,9 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..units import sky_offsets, sky_positions
 from .parfile import LenstoolError
-
-ARCSEC_PER_DEG = 3600.0
 
 
 @dataclass(frozen=True)
@@ -75,18 +74,7 @@ def to_absolute(x, y, reference: Reference) -> tuple[np.ndarray, np.ndarray]:
     x, y = np.asarray(x, float), np.asarray(y, float)
     if reference.code == 0:
         return x, y
-    ra = x / (-ARCSEC_PER_DEG * np.cos(np.deg2rad(reference.dec))) + reference.ra
-    dec = y / ARCSEC_PER_DEG + reference.dec
-    return ra, dec
-
-
-def to_relative(ra, dec, ra0: float, dec0: float) -> tuple[np.ndarray, np.ndarray]:
-    """Absolute RA, Dec [deg] -> x, y [arcsec] from (ra0, dec0), x positive to the West."""
-    dra = np.asarray(ra, float) - ra0
-    dra = np.where(dra >= 180.0, dra - 360.0, np.where(dra < -180.0, dra + 360.0, dra))
-    x = -dra * np.cos(np.deg2rad(dec0)) * ARCSEC_PER_DEG
-    y = (np.asarray(dec, float) - dec0) * ARCSEC_PER_DEG
-    return x, y
+    return sky_positions(x, y, reference.ra, reference.dec)
 
 
 @dataclass(frozen=True)
@@ -120,7 +108,7 @@ class Catalogue:
                 x[rows], y[rows] = self.x[rows], self.y[rows]
                 continue
             ra, dec = to_absolute(self.x[rows], self.y[rows], ref)
-            x[rows], y[rows] = to_relative(ra, dec, ra0, dec0)
+            x[rows], y[rows] = sky_offsets(ra, dec, ra0, dec0)
         return x, y
 
 

@@ -13,11 +13,11 @@ applies to the n-th potential; each limit keyword becomes a prior by the codec's
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from ..registry import MASS_PROFILES, LenstoolContext, LenstoolLimit, MassProfile
 from ..registry.lenstool_rules import emass_from_epot
+from ..units import sky_offsets
 from .keywords import field_of
 from .parfile import Block, Entry, LenstoolError
 from .reading import ParReader
@@ -122,14 +122,16 @@ def _error(reader: ParReader, potential: Potential, message: str, name: str | No
 
 
 def centre(reader: ParReader, potential: Potential) -> tuple[float, float]:
-    """(x, y) [arcsec]: Lenstool converts ``*_wcs`` values as read, so the later of the two keywords wins."""
+    """(x, y) [arcsec]: Lenstool converts ``*_wcs`` values as read (RA wrapped across 0, as
+    :func:`clusterlens.units.sky_offsets`), so the later of the two keywords wins."""
     f = potential.fields
     x, y = f.get("x", 0.0), f.get("y", 0.0)
     ra0, dec0 = reader.reference.ra, reader.reference.dec
+    x_wcs, y_wcs = sky_offsets(f.get("x_wcs", ra0), f.get("y_wcs", dec0), ra0, dec0)
     if "x_wcs" in f and potential.lines["x_wcs"] > potential.lines.get("x", 0):
-        x = -(f["x_wcs"] - ra0) * 3600.0 * math.cos(math.radians(dec0))
+        x = float(x_wcs)
     if "y_wcs" in f and potential.lines["y_wcs"] > potential.lines.get("y", 0):
-        y = (f["y_wcs"] - dec0) * 3600.0
+        y = float(y_wcs)
     return x, y
 
 
@@ -189,7 +191,7 @@ def add_limit_prior(reader: ParReader, potential: Potential, rule: LenstoolLimit
     """The prior of one ``limit`` line by ``rule``: checked, kpc -> arcsec, or through forward(u)."""
     if rule.check is not None:
         try:
-            v1, v2 = rule.check(flag, v1, v2)
+            v1, v2 = rule.check(entry.keyword, flag, v1, v2)
         except ValueError as err:
             raise LenstoolError(f"{reader.where(entry.line)}: {err}") from None
     if rule.kpc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 
-from .convert import kpc_per_arcsec
+from ..units import kpc_per_arcsec
 from .parfile import Entry, LenstoolError, LenstoolWarning, ParFile
 from .reference import read_cosmology, read_reference
 

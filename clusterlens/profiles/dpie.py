@@ -1,6 +1,6 @@
 """Dual pseudo-isothermal elliptical mass distribution (dPIE; Lenstool profile 81).
 
-Convergence (DESIGN.md; Eliasdottir et al. 2007, arXiv:0710.5636, appendix A, for
+Convergence (docs/conventions.md#dpie; Eliasdottir et al. 2007, arXiv:0710.5636, appendix A, for
 the circular form; Kassiola & Kovner 1993, ApJ 417, 450, for the ellipse)::
 
     kappa = (b0/2) r_cut/(r_cut - r_core) [(r_core^2 + rho^2)^-1/2 - (r_cut^2 + rho^2)^-1/2]

@@ -1,6 +1,6 @@
 """Sersic and core-Sersic surface brightness, and sub-pixel integration.
 
-Elliptical radius (DESIGN.md): r = sqrt(q x'^2 + y'^2 / q), with (x', y') the frame
+Elliptical radius (docs/conventions.md#sersic-and-sersiccore): r = sqrt(q x'^2 + y'^2 / q), with (x', y') the frame
 rotated counter-clockwise by ``angle`` degrees about the centre and q = b/a of the
 isophotes (major axis along x'). The ellipse r = R has area pi R^2, so fluxes do
 not depend on q. Positions and radii in arcsec; ``intensity`` in the caller's

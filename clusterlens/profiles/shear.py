@@ -1,7 +1,7 @@
 """External shear centred on the dataset reference point.
 
 psi = (g1/2)(x^2 - y^2) + g2 x y,  g1 = gamma cos(2 angle), g2 = gamma sin(2 angle)
-(DESIGN.md; e.g. Keeton 2001, astro-ph/0102341, section on external perturbations).
+(docs/conventions.md#externalshear; e.g. Keeton 2001, astro-ph/0102341, section on external perturbations).
 ``angle`` in degrees counter-clockwise from +x; ``gamma`` dimensionless at D_LS/D_S = 1;
 x, y in arcsec. lenstronomy's 'SHEAR' with gamma1 = g1, gamma2 = g2 (ra_0 = dec_0 = 0)
 is the same field.

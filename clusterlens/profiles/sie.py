@@ -1,6 +1,6 @@
 """Cored (non-singular) isothermal ellipsoid, the SIE when ``r_core = 0``.
 
-Convergence (DESIGN.md, intermediate-axis normalisation)::
+Convergence (docs/conventions.md#sie-cored, intermediate-axis normalisation)::
 
     kappa = theta_e / (2 sqrt(r_core^2 + q x'^2 + y'^2 / q))
 
@@ -177,7 +177,7 @@ def hessian(x, y, center_x, center_y, theta_e, r_core, q, angle):
 
 
 def convergence(x, y, center_x, center_y, theta_e, r_core, q, angle):
-    """kappa = theta_e / (2 sqrt(r_core^2 + q x'^2 + y'^2/q)), dimensionless (DESIGN.md)."""
+    """kappa = theta_e / (2 sqrt(r_core^2 + q x'^2 + y'^2/q)), dimensionless (docs/conventions.md#sie-cored)."""
     check_axis_ratio(q)
     check_nonnegative("theta_e", theta_e)
     check_nonnegative("r_core", r_core)

@@ -98,8 +98,8 @@ class LenstoolLimit:
     kpc per arcsec. forward/derivative: the column is forward(u) of the Lenstool quantity u, so a uniform
     prior keeps its bounds mapped and a normal one is linearised at its mean (both announced); inverse:
     u from a column value, for writing the prior back (:func:`.lenstool_rules.preimage` makes it exact).
-    check(flag, v1, v2) -> the values the conversion takes, raising ValueError (the reason) for values
-    outside the quantity's range.
+    check(keyword, flag, v1, v2) -> the values the conversion takes, raising ValueError (the reason) for
+    values outside the quantity's range.
     """
 
     column: str
@@ -107,7 +107,7 @@ class LenstoolLimit:
     forward: Callable[[float], float] | None = None
     derivative: Callable[[float], float] | None = None
     inverse: Callable[[float], float] | None = None
-    check: Callable[[int, float, float], tuple[float, float]] | None = None
+    check: Callable[[str, int, float, float], tuple[float, float]] | None = None
 
 
 @dataclass(frozen=True)

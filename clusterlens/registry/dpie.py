@@ -23,8 +23,8 @@ from ..columns import (
     Y,
     check_core_below_cut,
 )
-from ..cosmology import dpie_b0_arcsec
 from ..profiles import dpie
+from ..units import b0_from_sigma
 from . import (
     Amplitude,
     LenstoolCodec,
@@ -74,7 +74,7 @@ class DPIEMass(Row):
 def to_parameters(rows, cosmology, z_lens):
     """center_x, center_y [arcsec], b0 [arcsec], r_core, r_cut [arcsec], q, angle [deg]."""
     return {"center_x": column_array(rows, "x"), "center_y": column_array(rows, "y"),
-            "b0": dpie_b0_arcsec(column_array(rows, "sigma")), "r_core": column_array(rows, "r_core"),
+            "b0": b0_from_sigma(column_array(rows, "sigma")), "r_core": column_array(rows, "r_core"),
             "r_cut": column_array(rows, "r_cut"), "q": column_array(rows, "q"), "angle": column_array(rows, "angle")}
 
 

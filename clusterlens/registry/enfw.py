@@ -81,7 +81,7 @@ def read_lenstool(context: LenstoolContext) -> dict:
     return {"x": x, "y": y, "angle": f.get("theta", 0.0), "m200": m200, "concentration": conc, "epsilon": epsilon}
 
 
-def _epsilon_values(flag: int, v1: float, v2: float) -> tuple[float, float]:
+def _epsilon_values(keyword: str, flag: int, v1: float, v2: float) -> tuple[float, float]:
     """An ``ellipticite`` prior's values, checked below 1 and with negative bounds raised to 0."""
     if flag == 1 and max(v1, v2) >= 1.0 or flag == 3 and not 0.0 <= v1 < 1.0:
         raise ValueError(f"ellipticite prior ({v1!r}, {v2!r}) reaches epsilon >= 1: expected values below 1")

@@ -20,9 +20,6 @@ from collections.abc import Callable
 
 from . import LenstoolLimit
 
-C_KMS = 299792.458
-ARCSEC_PER_RADIAN = 648000.0 / math.pi
-
 #: A potential with a core at least this large [arcsec] is a host (cluster/group-scale) halo.
 HOST_MIN_CORE = 5.0
 #: A potential with a velocity dispersion at least this large [km/s] is a host halo.
@@ -65,17 +62,7 @@ def preimage(forward: Callable[[float], float], value: float, guess: float, step
     return min(candidates)[2] if candidates else guess
 
 
-def m200_from_r200(r200, rho_crit):
-    """Mass inside ``r200`` where the mean density is 200 ``rho_crit`` (r200 [kpc], rho_crit [Msun/kpc^3] -> Msun)."""
-    return 200.0 * rho_crit * 4.0 / 3.0 * math.pi * r200**3
-
-
-def r200_from_m200(m200, rho_crit):
-    """r200 [kpc] of mass ``m200`` [Msun] for rho_crit [Msun/kpc^3] (inverse of :func:`m200_from_r200`)."""
-    return (3.0 * m200 / (4.0 * math.pi * 200.0 * rho_crit)) ** (1.0 / 3.0)
-
-
-def _emass_values(flag: int, v1: float, v2: float) -> tuple[float, float]:
+def _emass_values(keyword: str, flag: int, v1: float, v2: float) -> tuple[float, float]:
     """An ``ellipticite`` prior's values, checked below 1 and with negative bounds raised to 0."""
     if flag == 1 and max(v1, v2) >= 1.0 or flag == 3 and not 0.0 <= v1 < 1.0:
         raise ValueError(f"ellipticite prior ({v1!r}, {v2!r}) reaches emass >= 1 (a line, q = 0): "

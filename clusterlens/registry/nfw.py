@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 from ..columns import Galaxy, Redshift, Row, X, Y, column
 from ..cosmology import concentration_from_relation, nfw_lensing_parameters
 from ..profiles import nfw
+from ..units import m200_from_r200, r200_from_m200
 from . import (
     LenstoolCodec,
     LenstoolContext,
@@ -28,8 +29,6 @@ from .lenstool_rules import (
     ANGLE_LIMIT,
     CENTRE_KEYWORDS,
     CENTRE_LIMITS,
-    m200_from_r200,
-    r200_from_m200,
 )
 
 Mass200 = Annotated[float, column("Msun", "mass inside r200 (200 x critical density)", gt=0)]
@@ -89,7 +88,7 @@ def halo_from_lenstool(context: LenstoolContext) -> tuple[float, float]:
     conc, m200 = f.get("beta", 0.0), f.get("masse", 0.0)
     rs_kpc = f["rckpc"] if f.get("rckpc", 0.0) != 0.0 else f.get("rc", 0.0) * d1
     r200_kpc = f["rcutkpc"] if "rcutkpc" in f else f.get("rcut", 0.0) * d1
-    rho_crit = context.cosmology.critical_density(context.redshift).to_value(u.Msun / u.kpc**3)
+    rho_crit = float(context.cosmology.critical_density(context.redshift).to_value(u.Msun / u.kpc**3))
     if conc != 0.0 and m200 != 0.0:
         pass
     elif conc != 0.0 and r200_kpc != 0.0:

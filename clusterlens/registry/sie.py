@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from ..columns import Angle, AxisRatio, Galaxy, Radius, Redshift, Row, X, Y, column
 from ..profiles import sie
+from ..units import SIS_FACTOR, b0_from_sigma, sigma_from_b0
 from . import (
     Amplitude,
     LenstoolCodec,
@@ -22,8 +23,6 @@ from . import (
 )
 from .lenstool_rules import (
     ANGLE_LIMIT,
-    ARCSEC_PER_RADIAN,
-    C_KMS,
     CENTRE_KEYWORDS,
     CENTRE_LIMITS,
     HOST_MIN_CORE,
@@ -63,14 +62,9 @@ _SIS_FIELDS = frozenset({"type", "nid", "x", "y", "x_wcs", "y_wcs", "epot", "ema
 _PIEMD_FIELDS = _SIS_FIELDS | {"rc", "rckpc"}
 
 
-def _strength(sigma: float, factor: float) -> float:
-    """Lenstool's isothermal strength factor pi (sigma/c)^2 [arcsec] (6: PIEMD b0, 4: SIS theta_e)."""
-    return factor * math.pi * (sigma / C_KMS) ** 2 * ARCSEC_PER_RADIAN
-
-
-def _sigma(strength: float, factor: float) -> float:
-    """sigma [km/s] whose :func:`_strength` with ``factor`` is ``strength`` [arcsec]."""
-    return C_KMS * math.sqrt(strength / (factor * math.pi * ARCSEC_PER_RADIAN))
+def _sis_theta_e(sigma: float) -> float:
+    """theta_e [arcsec] of a profile-1 ``v_disp`` sigma [km/s]: 4 pi (sigma/c)^2."""
+    return float(b0_from_sigma(sigma, SIS_FACTOR))
 
 
 def _stretch(q: float) -> float:
@@ -80,7 +74,8 @@ def _stretch(q: float) -> float:
 
 def read_lenstool(context: LenstoolContext) -> dict:
     """Profile 8: kappa = (b0/2)/sqrt(rc^2 + rho^2), rho^2 = x'^2/(1+eps)^2 + y'^2/(1-eps)^2, b0 = 6 pi
-    (sigma/c)^2, is the cored SIE with theta_e = b0 / s, r_core = rc / s, s = (1+q)/(2 sqrt q).
+    (sigma/c)^2, is the cored SIE (docs/conventions.md#sie-cored) with theta_e = b0 / s, r_core = rc / s,
+    s = (1+q)/(2 sqrt q).
     Profiles 1 and 0 with no ellipticity: the SIS, theta_e = 4 pi (sigma/c)^2, q = 1, r_core = 0."""
     f = context.fields
     x, y = context.centre()
@@ -90,33 +85,41 @@ def read_lenstool(context: LenstoolContext) -> dict:
             raise context.error("profile 8 needs 'v_disp'")
         q = q_from_emass(emass)
         stretch = _stretch(q)
-        return {"x": x, "y": y, "q": q, "angle": f.get("theta", 0.0), "theta_e": _strength(f["sigma"], 6.0) / stretch,
+        return {"x": x, "y": y, "q": q, "angle": f.get("theta", 0.0), "theta_e": float(b0_from_sigma(f["sigma"])) / stretch,
                 "r_core": context.radius("rc", "rckpc", 0.0) / stretch}
     if f["type"] == 1 and emass != 0.0:
         raise context.error("an elliptical profile 1 (pseudo-elliptical potential) has no exact clusterlens "
                             "equivalent: expected ellipticite 0, or profile 81", "emass")
     if "sigma" not in f:
         raise context.error(f"profile {f['type']} needs 'v_disp'")
-    return {"x": x, "y": y, "q": 1.0, "angle": 0.0, "theta_e": _strength(f["sigma"], 4.0), "r_core": 0.0}
+    return {"x": x, "y": y, "q": 1.0, "angle": 0.0, "theta_e": _sis_theta_e(f["sigma"]), "r_core": 0.0}
 
 
 def write_lenstool(row, cosmology, z_lens) -> dict:
     """A singular round SIE as profile 1 (SIS); any other as the equivalent profile 8 (PIEMD)."""
     if row.q == 1.0 and row.r_core == 0.0:
-        sigma = preimage(lambda s: _strength(s, 4.0), row.theta_e, _sigma(row.theta_e, 4.0))
+        sigma = preimage(_sis_theta_e, row.theta_e, float(sigma_from_b0(row.theta_e, SIS_FACTOR)))
         return {"type": 1, "x": row.x, "y": row.y, "emass": 0.0, "theta": row.angle, "sigma": sigma}
     stretch = _stretch(row.q)
     return {"type": 8, "x": row.x, "y": row.y, "emass": emass_from_q(row.q), "theta": row.angle,
-            "rc": row.r_core * stretch, "sigma": _sigma(row.theta_e * stretch, 6.0)}
+            "rc": row.r_core * stretch, "sigma": float(sigma_from_b0(row.theta_e * stretch))}
 
 
 def is_host(row) -> bool:
     """A host halo when the SIS sigma of theta_e or r_core reach the host thresholds."""
-    return _sigma(row["theta_e"], 4.0) >= HOST_MIN_SIGMA or row["r_core"] >= HOST_MIN_CORE
+    return float(sigma_from_b0(row["theta_e"], SIS_FACTOR)) >= HOST_MIN_SIGMA or row["r_core"] >= HOST_MIN_CORE
 
 
-_K_SIS = 4.0 * math.pi / C_KMS**2 * ARCSEC_PER_RADIAN  # theta_e = _K_SIS sigma^2
-_SIS_SIGMA_LIMIT = LenstoolLimit("theta_e", forward=lambda s: _K_SIS * s * s, derivative=lambda s: 2.0 * _K_SIS * s)
+def _sigma_values(keyword: str, flag: int, v1: float, v2: float) -> tuple[float, float]:
+    """A velocity-dispersion prior's values, checked >= 0 km/s."""
+    if v1 < 0.0 or flag == 1 and v2 < 0.0:
+        raise ValueError(f"{keyword} prior ({v1!r}, {v2!r}) reaches a negative velocity dispersion: expected values "
+                         ">= 0 km/s")
+    return v1, v2
+
+
+_SIS_SIGMA_LIMIT = LenstoolLimit("theta_e", forward=_sis_theta_e, derivative=lambda s: 2.0 * _sis_theta_e(1.0) * s,
+                                 check=_sigma_values)
 
 LENSTOOL = LenstoolCodec(
     profils={8: _PIEMD_FIELDS, 1: _SIS_FIELDS, 0: _SIS_FIELDS}, read=read_lenstool, write=write_lenstool,

@@ -1,7 +1,8 @@
 """FITS images with a celestial WCS that matches the model's x, y convention, written deterministically.
 
-Sky convention (DESIGN.md): x = -(RA - RA0) cos(Dec0) 3600 (positive to the West), y = (Dec - Dec0) 3600
-(positive to the North), arcsec. The WCS is a gnomonic (TAN) projection about the reference point
+Sky convention (:func:`clusterlens.units.sky_offsets`, docs/conventions.md#positions-on-the-sky):
+x = -(RA - RA0) cos(Dec0) 3600 (positive to the West), y = (Dec - Dec0) 3600 (positive to the North),
+arcsec. The WCS is a gnomonic (TAN) projection about the reference point
 (CRVAL = RA0, Dec0) with CDELT1 = -pixel_scale/3600 (RA increases to the East, i.e. towards lower
 column index, as x increases with it) and CDELT2 = +pixel_scale/3600, so the intermediate world
 coordinates are exactly (-x, y)/3600 deg. CRPIX puts x = y = 0 where the model grid has it:
@@ -20,6 +21,8 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from ..units import ARCSEC_PER_DEG
+
 
 def celestial_wcs(reference: tuple[float, float], shape: Sequence[int], pixel_scale: float,
                   center_x: float = 0.0, center_y: float = 0.0) -> WCS:
@@ -30,7 +33,7 @@ def celestial_wcs(reference: tuple[float, float], shape: Sequence[int], pixel_sc
     wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
     wcs.wcs.cunit = ["deg", "deg"]
     wcs.wcs.crval = [ra0, dec0]
-    wcs.wcs.cdelt = [-pixel_scale / 3600.0, pixel_scale / 3600.0]
+    wcs.wcs.cdelt = [-pixel_scale / ARCSEC_PER_DEG, pixel_scale / ARCSEC_PER_DEG]
     wcs.wcs.crpix = [(nx + 1) / 2.0 - center_x / pixel_scale, (ny + 1) / 2.0 - center_y / pixel_scale]
     wcs.wcs.radesys = "ICRS"
     wcs.wcs.set()

@@ -1,8 +1,8 @@
 """Imaging simulator physics: ray-traced extended sources, a pixel-integrated Gaussian PSF and CCD noise.
 
-Pure functions (arrays in, arrays out); no file I/O. Conventions (DESIGN.md): x positive to the West,
-y to the North, both in arcsec from the dataset reference point. An image of ``shape = (ny, nx)`` has
-pixel (row i, column j) centred at::
+Pure functions (arrays in, arrays out); no file I/O. Conventions (docs/conventions.md#positions-on-the-sky):
+x positive to the West, y to the North, both in arcsec from the dataset reference point. An image of
+``shape = (ny, nx)`` has pixel (row i, column j) centred at::
 
     x_j = center_x + (j - (nx - 1) / 2) * pixel_scale,   y_i = center_y + (i - (ny - 1) / 2) * pixel_scale
 

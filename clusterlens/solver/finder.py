@@ -24,7 +24,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .. import cosmology
-from ..cosmology import DAYS_PER_MPC_ARCSEC2
+from ..units import DAYS_PER_MPC_ARCSEC2, as_arcsec
 from .geometry import signed_areas
 from .index import SourcePlaneIndex, accept_candidates, fold_padding
 from .mesh import build_mesh
@@ -252,7 +252,11 @@ def find_images(model, x_source, y_source, z_source: float, **options: Any) -> p
     ``model`` is any object with ``lens`` (clusterlens.lens.Lens), ``z_lens`` and ``cosmology``;
     the deflection scale D_LS/D_S and the time-delay distance come from clusterlens.cosmology.
     options: as :func:`find_lens_images` (region, min_abs_magnification, mesh options).
+    The source position and ``region`` may also be astropy Quantities in any angle unit.
     """
+    x_source, y_source = as_arcsec(x_source, "x_source"), as_arcsec(y_source, "y_source")
+    if options.get("region") is not None:
+        options["region"] = as_arcsec(options["region"], "region")
     z_source = float(z_source)
     if model.z_lens is None:
         raise ValueError("the model has no lens rows (host_halo, main_lens_mass or scaling_galaxies)")

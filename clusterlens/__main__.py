@@ -1,0 +1,6 @@
+"""``python -m clusterlens``: the command line (:mod:`clusterlens.cli`)."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,2 @@
+"""The clusterlens version: defined here once (pyproject.toml reads it)."""
+__version__ = "0.1.0"

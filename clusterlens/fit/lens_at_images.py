@@ -1,0 +1,170 @@
+"""The lens at the observed images, split into a cached fixed part and recomputed free parts.
+
+The likelihood's fast path: lens groups whose rows hold no free cell are evaluated once at the
+observed images; a row whose only free cell is its profile's amplitude (the registry's
+:class:`~clusterlens.registry.Amplitude`: dPIE ``sigma``, SIE ``theta_e``, shear ``gamma``) and a tier
+whose only free cell is ``sigma_ref`` are evaluated once and rescaled exactly ((sigma/sigma_0)^2: b0
+is proportional to sigma^2 for a dPIE and for every member of a tier; theta_e and gamma linearly);
+only groups with other free cells are recomputed per call. Quantities at D_LS/D_S = 1: deflections
+in arcsec, Hessian dimensionless, potential in arcsec^2.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InvalidParameters
+from ..lens import Lens
+from ..lens_builder import mass_groups, member_arrays, tier_group, tier_group_from_arrays
+from ..model import ClusterModel, Tier
+from ..registry import MASS_PROFILES
+from .parameters import Parameters
+
+
+@dataclass(frozen=True)
+class AmplitudePart:
+    """A row (or tier) whose only free cell is its amplitude: its cached lens quantities ``part`` at
+    ``column = base`` and the power that rescales them, part x (value / base) ** power."""
+
+    family: str
+    index: int
+    column: str
+    base: float
+    power: float
+    part: np.ndarray
+
+
+class LensAtImages:
+    """The lens at fixed image-plane points, split into cached fixed parts and recomputed free parts.
+
+    ``cache=False`` treats every group as free (the reference the fast path is tested against);
+    ``threads``: threads of every :class:`~clusterlens.lens.Lens` built (None: its default)."""
+
+    def __init__(self, model: ClusterModel, parameters: Parameters, x: np.ndarray, y: np.ndarray,
+                 cache: bool = True, with_potential: bool = False, threads: int | None = None):
+        self.model, self.parameters, self.x, self.y = model, parameters, x, y
+        self.with_potential = with_potential
+        self.threads = threads
+        affected = parameters.affected_rows() if cache else None
+        free_columns: dict[tuple[str, int], set[str]] = {}
+        for p in parameters.free:
+            free_columns.setdefault((p.family, p.index), set()).add(p.column)
+        #: rows and tiers whose only free cell is their amplitude: cached, rescaled exactly
+        self.amplitudes: list[AmplitudePart] = []
+        self.free_rows = {}
+        fixed_groups = []
+        for family in ("host_halo", "main_lens_mass"):
+            rows = self.model.rows(family)
+            free = set(range(len(rows))) if affected is None else affected.get(family, set())
+            self.free_rows[family] = []
+            for i in sorted(free):
+                # a row whose only free cell is its profile's amplitude (registry) is rescaled exactly
+                amplitude = MASS_PROFILES[rows[i].profile].amplitude
+                column, power = (amplitude.column, amplitude.power) if amplitude else (None, 0.0)
+                base = getattr(rows[i], column) if column else 0.0
+                if affected is not None and free_columns[(family, i)] == {column} and base > 0:
+                    part = self._evaluate(_groups(self.model, family, [rows[i]]))
+                    self.amplitudes.append(AmplitudePart(family, i, column, base, power, part))
+                else:
+                    self.free_rows[family].append(i)
+            fixed_groups += _groups(self.model, family, [r for i, r in enumerate(rows) if i not in free])
+        free_members = set() if affected is None else affected.get("scaling_galaxies", set())
+        member_index = {id(m): i for i, m in enumerate(self.model.rows("scaling_galaxies"))}
+        self.tier_modes = []
+        self._tier_members: dict[int, list[int]] = {}
+        self._tier_arrays: dict[int, dict] = {}
+        for t, tier in enumerate(self.model.tiers):
+            if not tier.members:
+                continue
+            indices = [member_index[id(m)] for m in tier.members]
+            touched_members = any(i in free_members for i in indices)
+            columns = free_columns.get(("scaling_relations", t), set())
+            if affected is None or touched_members or (columns and columns != {"sigma_ref"}):
+                mode = "recompute"
+                self._tier_members[t] = indices
+                if not touched_members:
+                    self._tier_arrays[t] = member_arrays(tier)
+            elif columns == {"sigma_ref"}:
+                mode = "amplitude"
+                part = self._evaluate([tier_group(tier)])
+                self.amplitudes.append(AmplitudePart("scaling_relations", t, "sigma_ref", tier.relation.sigma_ref, 2.0,
+                                                     part))
+            else:
+                mode = "fixed"
+                fixed_groups.append(tier_group(tier))
+            self.tier_modes.append((t, mode))
+        self.fixed_groups = fixed_groups
+        self._fixed = self._evaluate(fixed_groups)
+        self._amplitude_parts = np.array([a.part for a in self.amplitudes]).reshape(len(self.amplitudes),
+                                                                                    *self._fixed.shape)
+
+    def _evaluate(self, groups) -> np.ndarray:
+        """(5 or 6, N) array: ax, ay, hxx, hxy, hyy (, psi) at D_LS/D_S = 1."""
+        out = np.zeros((6 if self.with_potential else 5, self.x.size))
+        if groups:
+            lens = Lens(groups, threads=self.threads)
+            out[:5] = lens.deflection_and_hessian(self.x, self.y)
+            if self.with_potential:
+                out[5] = lens.potential(self.x, self.y)
+        return out
+
+    def free_groups(self, updated: dict) -> list:
+        """Groups holding free cells, built from the updated rows (``Parameters.updated_rows``)."""
+        groups = []
+        for family in ("host_halo", "main_lens_mass"):
+            base = self.model.rows(family)
+            changed = updated.get(family, {})
+            groups += _groups(self.model, family, [changed.get(i, base[i]) for i in self.free_rows[family]])
+        members = self.model.rows("scaling_galaxies")
+        changed_members = updated.get("scaling_galaxies", {})
+        for t, mode in self.tier_modes:
+            if mode != "recompute":
+                continue
+            tier = self.model.tiers[t]
+            relation = updated.get("scaling_relations", {}).get(t, tier.relation)
+            arrays = self._tier_arrays.get(t)
+            if arrays is None:
+                new_members = tuple(changed_members.get(i, members[i]) for i in self._tier_members[t])
+                arrays = member_arrays(Tier(relation, new_members))
+            groups.append(_valid_members(tier_group_from_arrays(relation, arrays, f"tier:{tier.name}")))
+        return groups
+
+    def _amplitude_row(self, updated: dict, family: str, index: int):
+        if family == "scaling_relations":
+            return updated.get(family, {}).get(index, self.model.tiers[index].relation)
+        return updated.get(family, {}).get(index, self.model.rows(family)[index])
+
+    def evaluate(self, updated: dict) -> np.ndarray:
+        """Lens quantities at the points for the updated rows: the cached part, the exactly rescaled
+        amplitude parts and the recomputed free part."""
+        total = self._fixed + self._evaluate(self.free_groups(updated))
+        if self.amplitudes:
+            factors = np.array([(getattr(self._amplitude_row(updated, a.family, a.index), a.column) / a.base) ** a.power
+                                for a in self.amplitudes])
+            total += np.tensordot(factors, self._amplitude_parts, axes=1)
+        return total
+
+    def full_lens(self, updated: dict) -> Lens:
+        """The whole lens for the updated rows (for evaluations away from the cached points)."""
+        groups = list(self.fixed_groups) + self.free_groups(updated)
+        for a in self.amplitudes:
+            row = self._amplitude_row(updated, a.family, a.index)
+            if a.family == "scaling_relations":
+                groups.append(tier_group(Tier(row, self.model.tiers[a.index].members)))
+            else:
+                groups += _groups(self.model, a.family, [row])
+        return Lens(groups, threads=self.threads)
+
+
+def _valid_members(group):
+    """``group`` (a tier's members) unless the parameters give a member r_core >= r_cut (InvalidParameters)."""
+    bad = ~(group.params["r_core"] < group.params["r_cut"])
+    if np.any(bad):
+        raise InvalidParameters(f"{group.label}: {int(bad.sum())} member(s) with r_core >= r_cut, e.g. r_core "
+                                f"{group.params['r_core'][bad][0]!r}, r_cut {group.params['r_cut'][bad][0]!r}")
+    return group
+
+
+def _groups(model: ClusterModel, family: str, rows: list) -> list:
+    return mass_groups(rows, family, model.cosmology, model.z_lens)
