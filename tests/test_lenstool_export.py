@@ -10,8 +10,8 @@ import pytest
 
 from clusterlens import load_model
 from clusterlens.lenstool import LenstoolError, LenstoolWarning, export_lenstool, read_par, write_par
-from clusterlens.registry.lenstool_rules import emass_from_q, preimage, q_from_emass
 from clusterlens.model import ClusterModel, model_files
+from clusterlens.registry.lenstool_rules import emass_from_q, preimage, q_from_emass
 from conftest import EXAMPLE
 
 DATA = Path(__file__).parent / "data" / "a2744"
