@@ -10,8 +10,8 @@ import pytest
 
 from clusterlens import load_model
 from clusterlens.lenstool import LenstoolError, LenstoolWarning, export_lenstool, read_par, write_par
-from clusterlens.lenstool.convert import emass_from_q, preimage, q_from_emass
 from clusterlens.model import ClusterModel, model_files
+from clusterlens.registry.lenstool_rules import emass_from_q, preimage, q_from_emass
 from conftest import EXAMPLE
 
 DATA = Path(__file__).parent / "data" / "a2744"
@@ -137,3 +137,24 @@ def test_free_source_redshift_is_written_as_z_m_limit(tmp_path):
     text = write_par(free, tmp_path / "free.par").read_text()
     assert "\tz_m_limit 1 4.1 1 3.0 4.0 0.0\n" in text and "\tforme -2\n" in text and "#clusterlens-" not in text
     assert_same(quiet(read_par, tmp_path / "free.par"), free)
+
+
+def test_elliptical_nfw_is_written_as_profile_12_and_reads_back_exactly(tmp_path):
+    halo = {"galaxy": "halo", "profile": "PseudoEllipticalNFW", "x": 1.5, "y": -2.0, "redshift": 0.3,
+            "angle": 25.123456789, "m200": 1.2345678912e15, "concentration": 4.56789, "epsilon": 0.23456789}
+    priors = [{"family": "host_halo", "galaxy": "halo", "parameter": "epsilon", "prior": "uniform", "lower": 0.1,
+               "upper": 0.4},
+              {"family": "host_halo", "galaxy": "halo", "parameter": "angle", "prior": "normal", "mean": 25.0,
+               "sigma": 3.0},
+              {"family": "host_halo", "galaxy": "halo", "parameter": "m200", "prior": "uniform", "lower": 1e14,
+               "upper": 1e16}]
+    model = ClusterModel.from_records({"host_halo": [halo], "priors": priors},
+                                      {"reference": {"ra": 10.0, "dec": -20.0}, "cosmology": {"H0": 70.0, "Om0": 0.3}})
+    text = write_par(model, tmp_path / "enfw.par").read_text()
+    assert "#clusterlens-" not in text  # all of it is Lenstool's own profile 12 and limit block
+    block = re.search(r"^potentiel halo\n(.*?)^\tend", text, flags=re.M | re.S).group(1)
+    assert [line.split()[0] for line in block.splitlines()] == \
+        ["profil", "x_centre", "y_centre", "ellipticite", "angle_pos", "concentration", "m200", "z_lens"]
+    assert "\tprofil 12\n" in block and "\tellipticite 0.23456789\n" in block and "\tangle_pos 25.123456789\n" in block
+    assert "\tellipticite 1 0.1 0.4 0.0\n" in text and "\tangle_pos 3 25.0 3.0 0.0\n" in text
+    assert_same(read_par(tmp_path / "enfw.par"), model)

@@ -375,3 +375,75 @@ def test_catalogue_reference_codes(tmp_path):
     assert points["1.1"].x == pytest.approx(-(ra - 10.0) * math.cos(math.radians(-20.0)) * 3600, abs=1e-9)
     assert points["1.1"].y == pytest.approx((dec + 20.0) * 3600, abs=1e-9)
     assert points["2.1"].x == pytest.approx(1.0, abs=1e-9) and points["2.1"].y == pytest.approx(1.0, abs=1e-9)
+
+
+# ----------------------------------------------------------------------------------- elliptical NFW (profile 12)
+def enfw_block(name="halo", ellipticity="\tellipticite 0.3\n"):
+    return (f"potentiel {name}\n\tprofil 12\n\tx_centre 1.5\n\ty_centre -2.0\n{ellipticity}\tangle_pos 25.0\n"
+            "\tconcentration 5.0\n\tm200 1e15\n\tz_lens 0.3\n\tend\n")
+
+
+def lenstool_nfw_numbers(m200, concentration, z_lens):
+    """kappa_s and r_s [arcsec] at D_LS/D_S = 1 of Lenstool's (m200, c), from astropy alone: r200 where the
+    mean density is 200 rho_crit, r_s = r200/c, kappa_s = rho_s r_s / (c^2 / (4 pi G D_L))."""
+    from astropy import constants
+
+    cosmo = FlatLambdaCDM(H0=70.0, Om0=0.3)
+    rho_crit = cosmo.critical_density(z_lens).to_value(u.Msun / u.Mpc**3)
+    r200 = (3 * m200 / (4 * math.pi * 200 * rho_crit)) ** (1 / 3)
+    r_s = r200 / concentration
+    rho_s = 200 / 3 * rho_crit * concentration**3 / (math.log(1 + concentration) - concentration / (1 + concentration))
+    d_l = cosmo.angular_diameter_distance(z_lens).to_value(u.Mpc)
+    sigma_crit = (constants.c**2 / (4 * math.pi * constants.G * d_l * u.Mpc)).to_value(u.Msun / u.Mpc**2)
+    return rho_s * r_s / sigma_crit, r_s / d_l * 648000 / math.pi
+
+
+def test_elliptical_nfw_imports_as_pseudo_elliptical_nfw_and_lenses_as_lenstool(tmp_path):
+    model = read_par(write(tmp_path, HEADER + enfw_block() + dpie_block("gal") + "fini\n"))
+    (halo,) = model.host_halo
+    assert (halo.profile, halo.x, halo.y, halo.epsilon, halo.angle, halo.m200, halo.concentration) == \
+        ("PseudoEllipticalNFW", 1.5, -2.0, 0.3, 25.0, 1e15, 5.0)
+    # Lenstool lenses profile 12 with epsilon = ellipticite in the frame of angle_pos (profiles.enfw docstring)
+    from clusterlens.profiles import enfw
+
+    kappa_s, r_s = lenstool_nfw_numbers(1e15, 5.0, 0.3)
+    rng = np.random.default_rng(11)
+    x, y = rng.uniform(-40, 40, 50), rng.uniform(-40, 40, 50)
+    only_halo = model.with_rows("main_lens_mass", [])
+    z_source = 2.0
+    ax, ay = only_halo.deflections(x, y, z_source)
+    ratio = only_halo.distance_ratio(z_source)
+    ex, ey = enfw.deflection(x, y, 1.5, -2.0, kappa_s, r_s, 0.3, 25.0)
+    np.testing.assert_allclose(ax, ratio * ex, rtol=1e-10)
+    np.testing.assert_allclose(ay, ratio * ey, rtol=1e-10)
+    # and as lenstronomy's NFW_ELLIPSE_POTENTIAL for those numbers (e1 + i e2 = c exp(2i angle), 2c/(1+c^2) = eps)
+    lens_model = pytest.importorskip("lenstronomy.LensModel.lens_model")
+    c = 0.3 / (1 + math.sqrt(1 - 0.3**2))
+    kwargs = {"Rs": r_s, "alpha_Rs": 4 * kappa_s * r_s * (1 - math.log(2)), "e1": c * math.cos(math.radians(50)),
+              "e2": c * math.sin(math.radians(50)), "center_x": 1.5, "center_y": -2.0}
+    lx, ly = lens_model.LensModel(["NFW_ELLIPSE_POTENTIAL"]).alpha(x, y, [kwargs])
+    np.testing.assert_allclose(ax, ratio * lx, rtol=1e-6)
+    np.testing.assert_allclose(ay, ratio * ly, rtol=1e-6)
+
+
+def test_profile_12_ellipticity_picks_the_profile_and_ellip_pot_gives_three_times_it(tmp_path):
+    text = HEADER + enfw_block("round", "\tellipticite 0.0\n") + enfw_block("pot", "\tellip_pot 0.1\n") + "fini\n"
+    rows = {r.galaxy: r for r in read_par(write(tmp_path, text)).host_halo}
+    assert rows["round"].profile == "NFW" and rows["round"].q is None
+    assert rows["pot"].profile == "PseudoEllipticalNFW" and rows["pot"].epsilon == pytest.approx(0.3, rel=1e-15)
+    with pytest.raises(LenstoolError, match=r"model.par:15: potentiel bad: ellipticite 1.2 out of range"):
+        par_records(write(tmp_path, HEADER + enfw_block("bad", "\tellipticite 1.2\n") + "fini\n"))
+
+
+def test_limit_on_an_elliptical_nfw_ellipticite_is_a_prior_on_epsilon(tmp_path):
+    limit = "limit halo\n\tellipticite 1 0.1 0.5 0.0\n\tangle_pos 3 25.0 5.0 0.0\n\tm200 1 5e14 2e15 0.0\n\tend\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LenstoolWarning)  # epsilon is the Lenstool number itself: no conversion
+        model = read_par(write(tmp_path, HEADER + enfw_block() + limit + "fini\n"))
+    priors = {p.parameter: p for p in model.priors}
+    assert set(priors) == {"epsilon", "angle", "m200"} and {p.family for p in model.priors} == {"host_halo"}
+    assert (priors["epsilon"].prior, priors["epsilon"].lower, priors["epsilon"].upper) == ("uniform", 0.1, 0.5)
+    assert (priors["angle"].mean, priors["angle"].sigma) == (25.0, 5.0)
+    bad = limit.replace("0.1 0.5", "0.1 1.5")
+    with pytest.raises(LenstoolError, match="reaches epsilon >= 1"):
+        par_records(write(tmp_path, HEADER + enfw_block() + bad + "fini\n"))

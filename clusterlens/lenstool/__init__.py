@@ -5,13 +5,34 @@
 - :func:`write_par` / :func:`export_lenstool`: ClusterModel / model folder -> ``.par`` + catalogues
   (:mod:`.exporter`); ``read_par(write_par(model))`` reproduces the model exactly.
 - :func:`image_plane_chi2`: Lenstool's image-plane chi2 (``forme -2``) of a model's multiple images.
-- :mod:`.parfile` is the syntax, :mod:`.catalogues` the catalogue formats and coordinates,
-  :mod:`.convert` the unit and ellipticity conversions.
+- :mod:`.parfile` is the syntax, :mod:`.keywords` the keyword table, :mod:`.catalogues` the
+  catalogue formats and coordinates; each block kind has its reader (:mod:`.reference`,
+  :mod:`.potentials`, :mod:`.potfiles`, :mod:`.images`, :mod:`.directives`). What is specific to a
+  mass profile is its Lenstool codec in :mod:`clusterlens.registry`.
 """
 from .chi2 import ImagePlaneChi2, image_plane_chi2
 from .exporter import export_lenstool, write_par
-from .importer import HOST_MIN_CORE, HOST_MIN_SIGMA, LenstoolImport, import_lenstool, par_records, read_par
+from .importer import (
+           HOST_MIN_CORE,
+           HOST_MIN_SIGMA,
+           LenstoolImport,
+           import_lenstool,
+           par_records,
+           read_par,
+)
 from .parfile import LenstoolError, LenstoolWarning
 
-__all__ = ["read_par", "import_lenstool", "par_records", "write_par", "export_lenstool", "LenstoolError",
-           "LenstoolWarning", "LenstoolImport", "HOST_MIN_CORE", "HOST_MIN_SIGMA", "image_plane_chi2", "ImagePlaneChi2"]
+__all__ = [
+           "HOST_MIN_CORE",
+           "HOST_MIN_SIGMA",
+           "ImagePlaneChi2",
+           "LenstoolError",
+           "LenstoolImport",
+           "LenstoolWarning",
+           "export_lenstool",
+           "image_plane_chi2",
+           "import_lenstool",
+           "par_records",
+           "read_par",
+           "write_par",
+]

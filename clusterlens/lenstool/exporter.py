@@ -2,11 +2,10 @@
 
 The ``.par`` describes the lens in Lenstool's own terms, so Lenstool can run it:
 
-- host_halo and main_lens_mass rows -> ``potentiel`` blocks, in that order: dPIE -> profile 81,
-  SIE -> profile 8 (PIEMD; a cored isothermal ellipsoid with theta_e, r_core is a PIEMD with
-  b0 = theta_e (1+q)/(2 sqrt q) and core r_core (1+q)/(2 sqrt q)), NFW -> profile 12 (m200 and
-  concentration; a named mass-concentration relation is evaluated), ExternalShear -> profile 14.
-  Each potential with priors is followed by its ``limit`` block (Lenstool matches them by order,
+- host_halo and main_lens_mass rows -> ``potentiel`` blocks, in that order, each written by its
+  profile's Lenstool codec (:mod:`clusterlens.registry`; e.g. a cored SIE is the equivalent PIEMD,
+  profile 8, an NFW halo profile 12 with m200 and its concentration), with the keywords of
+  :data:`.keywords.WRITTEN_WITH`; the codec names the ``limit`` keyword of each column. Each potential with priors is followed by its ``limit`` block (Lenstool matches them by order,
   so the potentials before it get an empty one); ``grille nlens_opt`` counts them.
 - each tier -> a ``potfile`` block and the catalogue ``<tier>.cat`` (a = 1, b = q, theta = angle);
   Lenstool's potfile fixes r_core ~ L^(1/2), so a tier with another r_core_slope is an error.
@@ -15,19 +14,15 @@ The ``.par`` describes the lens in Lenstool's own terms, so Lenstool can run it:
   ``sigposArcsec`` and ``z_m_limit`` lines for free redshifts.
 - ``dataset.toml`` -> ``runmode reference 3 RA DEC`` and ``cosmologie`` (H0, omegaM, omegaX).
 
-Numbers are written with ``repr`` and the inverse conversions of :mod:`.convert`, so that reading
-the file back gives the same floats. Whatever the Lenstool format cannot hold exactly (a
+Numbers are written with ``repr`` and exact inverse conversions
+(:func:`clusterlens.registry.lenstool_rules.preimage`), so that reading the file back gives the same floats. Whatever the Lenstool format cannot hold exactly (a
 loguniform prior, a blank member q, a named cosmology, source light, a source position that is
 not the mean of its images, ...) is written after ``fini``, where Lenstool never reads, as
-``#clusterlens`` directives: ``#clusterlens-family NAME`` followed by one
-``#clusterlens-row NAME {json}`` per row replaces that family on import, and
-``#clusterlens-dataset {json}`` restores the dataset settings. :func:`write_par` writes them only
-for the families whose Lenstool form does not read back exactly, so ``read_par(write_par(m))``
+``#clusterlens`` directives (:mod:`.directives`), written only for the families whose Lenstool form does not read back exactly, so ``read_par(write_par(m))``
 reproduces ``m`` exactly, and a model imported from Lenstool is written without any directive.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import tempfile
@@ -35,10 +30,12 @@ import warnings
 from pathlib import Path
 
 from .. import atomic
-from ..units import SIS_FACTOR, b0_from_sigma, sigma_from_b0
+from ..registry import LenstoolLimit, mass_profile
+from ..registry.lenstool_rules import preimage
 from .catalogues import Reference, format_catalogue, image_system
-from .convert import dq_demass, emass_from_q, preimage
-from .importer import _Importer
+from .directives import directive_lines
+from .importer import read_blocks
+from .keywords import POTFILE_PRIORS, WRITTEN_WITH
 from .parfile import LenstoolError, LenstoolWarning, parse_par
 
 _FLAGS = {"uniform": 1, "normal": 3}
@@ -143,57 +140,23 @@ class _Writer:
                 for i, block in enumerate(blocks)]
 
     def potential(self, row) -> list[str]:
-        out = [f"potentiel {row.galaxy}"]
-        if row.profile == "dPIE":
-            out += [_line("profil", 81), _line("x_centre", row.x), _line("y_centre", row.y),
-                    _line("ellipticite", emass_from_q(row.q)), _line("angle_pos", row.angle),
-                    _line("core_radius", row.r_core), _line("cut_radius", row.r_cut), _line("v_disp", row.sigma)]
-        elif row.profile == "SIE":
-            stretch = (1.0 + row.q) / (2.0 * math.sqrt(row.q))
-            b0 = row.theta_e * stretch
-            if row.q == 1.0 and row.r_core == 0.0:
-                sigma = preimage(_sis_theta_e, row.theta_e, float(sigma_from_b0(row.theta_e, SIS_FACTOR)))
-                out += [_line("profil", 1), _line("x_centre", row.x), _line("y_centre", row.y),
-                        _line("ellipticite", 0.0), _line("angle_pos", row.angle), _line("v_disp", sigma)]
-            else:
-                out += [_line("profil", 8), _line("x_centre", row.x), _line("y_centre", row.y),
-                        _line("ellipticite", emass_from_q(row.q)), _line("angle_pos", row.angle),
-                        _line("core_radius", row.r_core * stretch), _line("v_disp", float(sigma_from_b0(b0)))]
-        elif row.profile == "NFW":
-            concentration = row.concentration
-            if concentration is None:
-                from ..cosmology import concentration_from_relation
-
-                concentration = float(concentration_from_relation(self.cosmology, self.z_lens, row.m200,
-                                                                  row.mc_relation))
-            out += [_line("profil", 12), _line("x_centre", row.x), _line("y_centre", row.y),
-                    _line("ellipticite", 0.0), _line("angle_pos", 0.0 if row.angle is None else row.angle),
-                    _line("concentration", float(concentration)), _line("m200", float(row.m200))]
-        elif row.profile == "ExternalShear":
-            out += [_line("profil", 14), _line("gamma", row.gamma), _line("angle_pos", row.angle)]
-        else:  # pragma: no cover - rows.py admits no other lens profile
+        codec = mass_profile(row.profile).lenstool
+        if codec is None:
             raise LenstoolError(f"{row.galaxy}: no Lenstool profile for {row.profile!r}")
-        return out + [_line("z_lens", row.redshift), "\tend"]
+        fields = codec.write(row, self.cosmology, self.z_lens)
+        lines = [_line(codec.keywords.get(name, WRITTEN_WITH[name]), value) for name, value in fields.items()]
+        return [f"potentiel {row.galaxy}", *lines, _line(WRITTEN_WITH["z"], row.redshift), "\tend"]
 
     def limit(self, family: str, row) -> list[str] | None:
-        keywords = {
-            "dPIE": {"x": "x_centre", "y": "y_centre", "angle": "angle_pos", "sigma": "v_disp",
-                     "r_core": "core_radius", "r_cut": "cut_radius", "q": "ellipticite"},
-            "SIE": {"x": "x_centre", "y": "y_centre", "angle": "angle_pos"},
-            "NFW": {"x": "x_centre", "y": "y_centre", "concentration": "concentration", "m200": "m200"},
-            "ExternalShear": {"gamma": "gamma", "angle": "angle_pos"},
-        }[row.profile]
+        codec = mass_profile(row.profile).lenstool
         lines = []
         for index, prior in enumerate(self.model.priors):
-            if prior.family != family or prior.galaxy != row.galaxy or prior.parameter not in keywords:
+            if prior.family != family or prior.galaxy != row.galaxy or prior.parameter not in codec.limit_keywords:
                 continue
             if prior.prior not in _FLAGS:
                 continue
-            keyword = keywords[prior.parameter]
-            if prior.parameter == "q":
-                values = _ellipticity_prior(prior)
-            else:
-                values = (prior.lower, prior.upper) if prior.prior == "uniform" else (prior.mean, prior.sigma)
+            keyword = codec.limit_keywords[prior.parameter]
+            values = _limit_values(codec.limits[keyword], prior)
             lines.append(_line(keyword, _FLAGS[prior.prior], float(values[0]), float(values[1]), 0.0))
             self.priors_written.add(index)
         return [f"limit {row.galaxy}", *lines, "\tend"] if lines else None
@@ -224,15 +187,14 @@ class _Writer:
             vdslope = preimage(lambda s: 1.0 / s, rel.sigma_slope, 1.0 / rel.sigma_slope)
             out += [f"potfile{number}", _line("filein", 1, name), _line("zlens", float(z)), _line("type", 81),
                     _line("core", rel.r_core_ref), _line("mag0", rel.mag_ref),
-                    self.potfile_parameter("sigma", rel, "sigma_ref", rel.sigma_ref),
-                    self.potfile_parameter("cut", rel, "r_cut_ref", rel.r_cut_ref),
-                    self.potfile_parameter("slope", rel, "r_cut_slope", slope),
-                    self.potfile_parameter("vdslope", rel, "sigma_slope", vdslope),
+                    self.potfile_parameter("sigma", rel, rel.sigma_ref), self.potfile_parameter("cut", rel, rel.r_cut_ref),
+                    self.potfile_parameter("slope", rel, slope), self.potfile_parameter("vdslope", rel, vdslope),
                     _line("vdscatter", 0, 0.0, 0.0), _line("rcutscatter", 0, 0.0, 0.0), "\tend"]
         return out
 
-    def potfile_parameter(self, keyword: str, rel, parameter: str, value: float) -> str:
+    def potfile_parameter(self, keyword: str, rel, value: float) -> str:
         """``keyword flag v1 v2``: flag 0 writes the value; a prior writes its bounds (Lenstool starts at v1)."""
+        parameter = POTFILE_PRIORS[keyword]
         for index, prior in enumerate(self.model.priors):
             if (prior.family, prior.galaxy, prior.parameter) != ("scaling_relations", rel.tier, parameter):
                 continue
@@ -292,54 +254,29 @@ class _Writer:
                 warnings.warn(f"prior {prior.family} {prior.galaxy} {prior.parameter} ({prior.prior}) has no Lenstool "
                               "form: kept only in a #clusterlens directive", LenstoolWarning, stacklevel=4)
 
-    # ------------------------------------------------------------------ directives
     def directives(self, path: Path) -> str:
-        """Directive lines for what the written Lenstool blocks do not reproduce exactly ('' if nothing)."""
-        from ..dataset import DatasetConfig
-        from ..model import ClusterModel, model_files
-
+        """Directive lines for what the written Lenstool blocks at ``path`` do not reproduce exactly."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LenstoolWarning)
-            native = _Importer(parse_par(path), None, None).run()
-        lines = []
-        dataset = DatasetConfig.model_validate(native.dataset)
-        if dataset != self.model.dataset:
-            lines.append(f"#clusterlens-dataset {json.dumps(self.model.dataset.model_dump(mode='json', exclude_none=True))}")
-        try:
-            native_files = model_files(ClusterModel.from_records(native.records, self.model.dataset))
-        except ValueError:
-            native_files = {}
-        mine = model_files(self.model)
-        for family in sorted(set(native.records) | set(self.model.tables)):
-            filename = f"{family}.csv"
-            if native_files.get(filename) == mine.get(filename):
-                continue
-            if family not in self.model.tables:
-                lines.append(f"#clusterlens-family {family} absent")
-                continue
-            lines.append(f"#clusterlens-family {family}")
-            for row in self.model.rows(family):
-                lines.append(f"#clusterlens-row {family} {json.dumps(row.model_dump(mode='json', exclude_none=True))}")
-        return "\n".join(lines) + "\n" if lines else ""
+            native = read_blocks(parse_par(path))
+        return directive_lines(self.model, native.records, native.dataset)
 
 
 def _is_image_id(image: str, name: str) -> bool:
     return len(image) >= 2 and image_system(image) == name
 
 
-def _sis_theta_e(sigma: float) -> float:
-    """theta_e [arcsec] the importer reads from a profile-1 ``v_disp`` sigma [km/s]."""
-    return float(b0_from_sigma(sigma, SIS_FACTOR))
-
-
-def _ellipticity_prior(prior) -> tuple[float, float]:
-    """A prior on q as a prior on Lenstool's emass: the bounds map exactly, a normal one is linearised
-    (the inverse of the importer's conversion, value for value)."""
+def _limit_values(rule: LenstoolLimit, prior) -> tuple[float, float]:
+    """The Lenstool ``v1 v2`` of a uniform or normal prior on ``rule.column``: plain values, or through
+    ``rule.inverse`` (bounds map exactly, a normal prior is linearised: the inverse of the importer's
+    conversion, value for value)."""
+    if rule.forward is None:
+        return (prior.lower, prior.upper) if prior.prior == "uniform" else (prior.mean, prior.sigma)
     if prior.prior == "uniform":
-        return emass_from_q(min(prior.upper, 1.0)), emass_from_q(max(prior.lower, 1e-300))
-    emass = emass_from_q(prior.mean)
-    slope = abs(dq_demass(emass))
-    return emass, preimage(lambda s: slope * s, prior.sigma, prior.sigma / slope)
+        return tuple(sorted((rule.inverse(prior.lower), rule.inverse(prior.upper))))
+    mean = rule.inverse(prior.mean)
+    slope = abs(rule.derivative(mean))
+    return mean, preimage(lambda s: slope * s, prior.sigma, prior.sigma / slope)
 
 
 def _inverse_slope_prior(prior, numerator: float) -> tuple[float, float]:

@@ -5,7 +5,9 @@ that interprets a CSV ``profile`` value: its CSV name, its pydantic row (the col
 ``main_lens_mass.csv`` / ``host_halo.csv`` or ``source_light.csv`` for that profile), its pure
 functions in :mod:`clusterlens.profiles`, the conversion of a row's CSV units into the functions'
 parameters (at D_LS/D_S = 1), the column that scales the whole profile (the likelihood's exact
-rescaling fast path) and its Lenstool codec. The rows' discriminated unions (:mod:`clusterlens.rows`),
+rescaling fast path) and its Lenstool codec (:class:`LenstoolCodec`: the ``profil`` numbers it reads,
+the fields, ``limit`` keywords and host rule; the Lenstool conventions it converts with are in
+:mod:`.lenstool_rules`). The rows' discriminated unions (:mod:`clusterlens.rows`),
 the lens builder, the likelihood, the JSON schemas, the printed tables and the Lenstool import and
 export all read this registry; none of them names a profile.
 
@@ -16,7 +18,7 @@ Adding a mass profile: its pure functions in ``clusterlens/profiles/<name>.py``,
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import import_module
 from types import ModuleType
 from typing import Any
@@ -62,6 +64,79 @@ class Amplitude:
 
 
 @dataclass(frozen=True)
+class LenstoolContext:
+    """What the Lenstool importer knows about one ``potentiel`` block when a codec reads it.
+
+    fields: Lenstool field -> value (the names of :data:`clusterlens.lenstool.keywords.POTENTIAL_FIELDS`:
+    ``sigma`` [km/s], ``rc``/``rcut`` [arcsec], ``rckpc``/``rcutkpc`` [kpc], ``emass``, ``theta`` [deg], ...);
+    redshift: the lens redshift (> 0); kpc_per_arcsec: proper kpc per arcsec there in ``cosmology``
+    (an astropy cosmology). centre() -> (x, y) [arcsec from the reference], the later of
+    ``x_centre``/``x_centre_wcs`` winning; emass() -> the mass ellipticity (a^2-b^2)/(a^2+b^2) from
+    ``ellipticite`` or ``ellip_pot``, checked to be in [0, 1); radius(arcsec_field, kpc_field, default) ->
+    a length [arcsec] from either form, as Lenstool chooses; error(message, field=None) -> the
+    LenstoolError to raise, naming the file, the line of ``field`` (else of the block) and the potential;
+    warn(message) issues a LenstoolWarning.
+    """
+
+    name: str
+    fields: Mapping[str, Any]
+    redshift: float
+    kpc_per_arcsec: float
+    cosmology: Any
+    centre: Callable[[], tuple[float, float]]
+    emass: Callable[[], float]
+    radius: Callable[[str, str, Any], Any]
+    error: Callable[..., Exception]
+    warn: Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LenstoolLimit:
+    """How a Lenstool ``limit`` keyword (``flag v1 v2``) becomes a prior on the CSV column ``column``.
+
+    Plain: the values are the column's. kpc: the values are lengths in kpc, divided by the potential's
+    kpc per arcsec. forward/derivative: the column is forward(u) of the Lenstool quantity u, so a uniform
+    prior keeps its bounds mapped and a normal one is linearised at its mean (both announced); inverse:
+    u from a column value, for writing the prior back (:func:`.lenstool_rules.preimage` makes it exact).
+    check(keyword, flag, v1, v2) -> the values the conversion takes, raising ValueError (the reason) for
+    values outside the quantity's range.
+    """
+
+    column: str
+    kpc: bool = False
+    forward: Callable[[float], float] | None = None
+    derivative: Callable[[float], float] | None = None
+    inverse: Callable[[float], float] | None = None
+    check: Callable[[str, int, float, float], tuple[float, float]] | None = None
+
+
+@dataclass(frozen=True)
+class LenstoolCodec:
+    """A mass profile's Lenstool form: what it reads from and writes to ``potentiel`` and ``limit`` blocks.
+
+    profils: the Lenstool ``profil`` numbers the profile is read from -> the Lenstool fields it uses
+    there (another field with a non-zero value is ignored with a warning). takes(fields): for a number
+    two profiles share, whether this one takes the block (None: it is the only one). read(context) ->
+    the row's columns other than galaxy, profile and redshift. write(row, cosmology, z_lens) ->
+    {Lenstool field: value} of the ``potentiel`` block, ``type`` (the profil number) first, in the
+    order written; ``keywords``: the keyword a field is written with where it is not the one of
+    :data:`clusterlens.lenstool.keywords.WRITTEN_WITH`. limits: ``limit`` keyword -> its rule;
+    limit_keywords: column -> the keyword its prior is written with (a rule of ``limits`` with that
+    keyword, plain or with an inverse). host(row): whether the imported row (a dict) is a cluster- or
+    group-scale halo, written to host_halo.csv rather than main_lens_mass.csv.
+    """
+
+    profils: Mapping[int, frozenset[str]]
+    read: Callable[[LenstoolContext], dict[str, Any]]
+    write: Callable[[Any, Any, float], dict[str, Any]]
+    host: Callable[[Mapping[str, Any]], bool]
+    limits: Mapping[str, LenstoolLimit] = field(default_factory=dict)
+    limit_keywords: Mapping[str, str] = field(default_factory=dict)
+    takes: Callable[[Mapping[str, Any]], bool] | None = None
+    keywords: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class MassProfile:
     """One mass profile: CSV name, row, functions, unit conversion, amplitude, Lenstool codec.
 
@@ -69,7 +144,8 @@ class MassProfile:
     row) from validated rows of this profile; lengths in arcsec, amplitudes at D_LS/D_S = 1.
     compiled: optional accelerated sums over many components (``member_table(**parameters)`` and
     ``add(x, y, table, deflection, hessian)``, as :mod:`clusterlens.profiles.dpie_numba`).
-    lenstool: how the profile reads from and writes to a Lenstool ``potentiel`` block.
+    lenstool: how the profile reads from and writes to Lenstool ``potentiel`` and ``limit`` blocks (None: no
+    Lenstool equivalent).
     """
 
     name: str
@@ -78,7 +154,7 @@ class MassProfile:
     to_parameters: Callable[[Sequence[Any], Any, float], dict[str, np.ndarray]]
     amplitude: Amplitude | None = None
     compiled: ModuleType | None = None
-    lenstool: Any = None
+    lenstool: LenstoolCodec | None = None
 
 
 @dataclass(frozen=True)

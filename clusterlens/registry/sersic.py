@@ -3,7 +3,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from ..columns import X, Y, Angle, AxisRatio, Galaxy, PositiveRadius, Redshift, Row, column
+from ..columns import (
+    Angle,
+    AxisRatio,
+    Galaxy,
+    PositiveRadius,
+    Redshift,
+    Row,
+    X,
+    Y,
+    column,
+)
 from ..profiles import sersic
 from . import LightProfile, columns_as_arrays
 
