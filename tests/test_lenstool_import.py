@@ -116,7 +116,7 @@ def test_best_par_images_systems_and_redshifts(best):
     systems = {p.name for p in best.point_datasets}
     assert len(systems) == 29 == len(best.source_points)
     assert {"1", "5", "105", "134", "147", "64"} <= systems and "34" not in systems  # 34.x are commented out
-    for point, (image, x, y, _) in zip(best.point_datasets, raw):
+    for point, (image, x, y, _) in zip(best.point_datasets, raw, strict=True):
         assert point.image == image and point.name == image.rsplit(".", 1)[0]
         assert point.x == pytest.approx(x, abs=1e-9) and point.y == pytest.approx(y, abs=1e-9)
         assert point.sigma == 0.5
@@ -170,14 +170,16 @@ def test_slspec_priors(spec):
             priors["host_halo", "O1", "x"].sigma) == ("normal", -1.588, 0.906)
     assert (priors["host_halo", "O1", "sigma"].lower, priors["host_halo", "O1", "sigma"].upper) == (600.0, 725.0)
     r_core = priors["host_halo", "O1", "r_core"]
-    assert (r_core.mean, r_core.sigma) == (pytest.approx(93.702 / KPC_PER_ARCSEC), pytest.approx(7.677 / KPC_PER_ARCSEC))
+    assert (r_core.mean, r_core.sigma) == (pytest.approx(93.702 / KPC_PER_ARCSEC),
+                                           pytest.approx(7.677 / KPC_PER_ARCSEC))
     q = priors["host_halo", "O2", "q"]
     assert (q.prior, q.lower, q.upper) == ("uniform", pytest.approx(q_of(0.55)), pytest.approx(q_of(0.25)))
     assert priors["main_lens_mass", "O7", "r_cut"].upper == pytest.approx(150.0 / KPC_PER_ARCSEC)
     assert priors["main_lens_mass", "O4", "sigma"].prior == "normal"
     assert ("host_halo", "O1", "angle") in priors and ("main_lens_mass", "O7", "sigma") in priors
     cut = priors["scaling_relations", "new_potfile_with_ASTRODEEP_data", "r_cut_ref"]
-    assert (cut.mean, cut.sigma) == (pytest.approx(12.716939 / KPC_PER_ARCSEC), pytest.approx(0.924764 / KPC_PER_ARCSEC))
+    assert (cut.mean, cut.sigma) == (pytest.approx(12.716939 / KPC_PER_ARCSEC),
+                                     pytest.approx(0.924764 / KPC_PER_ARCSEC))
     for tier in ("potfile_cl_N-NW-S3", "potfile_cl_S1-S2-S4"):
         p = priors["scaling_relations", tier, "sigma_ref"]
         assert (p.prior, p.lower, p.upper) == ("uniform", 10.0, 300.0)
@@ -200,7 +202,7 @@ def test_slspec_potfile_tiers_and_members(spec):
         lines = [line.split() for line in (DATA / f"{name}.txt").read_text().splitlines()
                  if line.strip() and not line.startswith("#")]
         assert len(tier.members) == len(lines) > 0
-        for member, words in zip(tier.members, lines):
+        for member, words in zip(tier.members, lines, strict=True):
             a, b = float(words[3]), float(words[4])
             assert member.galaxy == words[0] and member.tier == name
             assert (member.x, member.y, member.mag) == (float(words[1]), float(words[2]), float(words[6]))
@@ -242,7 +244,8 @@ def write(tmp_path, text, name="model.par"):
 
 def test_repeated_names_are_renamed_with_a_warning_and_never_dropped(tmp_path):
     blocks = "".join(dpie_block(n, x=i) for i, n in enumerate(["A", "B", "A", "C", "B", "A", "D", "C"]))
-    skipped = "grille\n\tnombre 128\n\tend\ncline\n\tnplan 0\n\tend\nchamp\n\txmin -60\n\tend\nsource\n\tz_source 1\n\tend\n"
+    skipped = ("grille\n\tnombre 128\n\tend\ncline\n\tnplan 0\n\tend\nchamp\n\txmin -60\n\tend\n"
+               "source\n\tz_source 1\n\tend\n")
     path = write(tmp_path, HEADER + skipped + blocks + "fini\n")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -331,7 +334,8 @@ def test_wcs_centres_wrap_ra_across_zero(tmp_path):
     header = HEADER.replace("reference 3 10.0 -20.0", "reference 3 0.001 -30.0")
 
     def wcs_block(name, ra, dec):
-        return dpie_block(name).replace("\tx_centre 0.0\n\ty_centre 1.0\n", f"\tx_centre_wcs {ra}\n\ty_centre_wcs {dec}\n")
+        return dpie_block(name).replace("\tx_centre 0.0\n\ty_centre 1.0\n",
+                                        f"\tx_centre_wcs {ra}\n\ty_centre_wcs {dec}\n")
 
     text = header + wcs_block("west", 359.9995, -30.0) + wcs_block("east", 0.0015, -29.999) + "fini\n"
     rows = {r.galaxy: r for r in read_par(write(tmp_path, text)).main_galaxies}

@@ -5,8 +5,9 @@ The ``.par`` describes the lens in Lenstool's own terms, so Lenstool can run it:
 - host_halo and main_lens_mass rows -> ``potentiel`` blocks, in that order, each written by its
   profile's Lenstool codec (:mod:`clusterlens.registry`; e.g. a cored SIE is the equivalent PIEMD,
   profile 8, an NFW halo profile 12 with m200 and its concentration), with the keywords of
-  :data:`.keywords.WRITTEN_WITH`; the codec names the ``limit`` keyword of each column. Each potential with priors is followed by its ``limit`` block (Lenstool matches them by order,
-  so the potentials before it get an empty one); ``grille nlens_opt`` counts them.
+  :data:`.keywords.WRITTEN_WITH`; the codec names the ``limit`` keyword of each column. Each
+  potential with priors is followed by its ``limit`` block (Lenstool matches them by order, so the
+  potentials before it get an empty one); ``grille nlens_opt`` counts them.
 - each tier -> a ``potfile`` block and the catalogue ``<tier>.cat`` (a = 1, b = q, theta = angle);
   Lenstool's potfile fixes r_core ~ L^(1/2), so a tier with another r_core_slope is an error.
 - source_point and point_datasets rows -> the image catalogue ``<par name>_images.cat`` (arcsec
@@ -15,11 +16,13 @@ The ``.par`` describes the lens in Lenstool's own terms, so Lenstool can run it:
 - ``dataset.toml`` -> ``runmode reference 3 RA DEC`` and ``cosmologie`` (H0, omegaM, omegaX).
 
 Numbers are written with ``repr`` and exact inverse conversions
-(:func:`clusterlens.registry.lenstool_rules.preimage`), so that reading the file back gives the same floats. Whatever the Lenstool format cannot hold exactly (a
-loguniform prior, a blank member q, a named cosmology, source light, a source position that is
-not the mean of its images, ...) is written after ``fini``, where Lenstool never reads, as
-``#clusterlens`` directives (:mod:`.directives`), written only for the families whose Lenstool form does not read back exactly, so ``read_par(write_par(m))``
-reproduces ``m`` exactly, and a model imported from Lenstool is written without any directive.
+(:func:`clusterlens.registry.lenstool_rules.preimage`), so that reading the file back gives the
+same floats. Whatever the Lenstool format cannot hold exactly (a loguniform prior, a blank member
+q, a named cosmology, source light, a source position that is not the mean of its images, ...) is
+written after ``fini``, where Lenstool never reads, as ``#clusterlens`` directives
+(:mod:`.directives`), written only for the families whose Lenstool form does not read back exactly,
+so ``read_par(write_par(m))`` reproduces ``m`` exactly, and a model imported from Lenstool is
+written without any directive.
 """
 from __future__ import annotations
 
@@ -127,7 +130,8 @@ class _Writer:
 
     # ------------------------------------------------------------------ potentials and limits
     def potentials(self) -> list[tuple[list[str], list[str] | None]]:
-        rows = [("host_halo", r) for r in self.model.host_halo] + [("main_lens_mass", r) for r in self.model.main_galaxies]
+        rows = ([("host_halo", r) for r in self.model.host_halo]
+                + [("main_lens_mass", r) for r in self.model.main_galaxies])
         blocks, limits = [], []
         for family, row in rows:
             if row.redshift != self.z_lens:
@@ -187,7 +191,8 @@ class _Writer:
             vdslope = preimage(lambda s: 1.0 / s, rel.sigma_slope, 1.0 / rel.sigma_slope)
             out += [f"potfile{number}", _line("filein", 1, name), _line("zlens", float(z)), _line("type", 81),
                     _line("core", rel.r_core_ref), _line("mag0", rel.mag_ref),
-                    self.potfile_parameter("sigma", rel, rel.sigma_ref), self.potfile_parameter("cut", rel, rel.r_cut_ref),
+                    self.potfile_parameter("sigma", rel, rel.sigma_ref),
+                    self.potfile_parameter("cut", rel, rel.r_cut_ref),
                     self.potfile_parameter("slope", rel, slope), self.potfile_parameter("vdslope", rel, vdslope),
                     _line("vdscatter", 0, 0.0, 0.0), _line("rcutscatter", 0, 0.0, 0.0), "\tend"]
         return out
@@ -227,7 +232,7 @@ class _Writer:
             rows.append((lenstool_id, p.x, p.y, 0.0, 0.0, 0.0, sources[p.name].redshift, 0.0))
         lines = [_line("forme", -2), _line("sigposArcsec", float(sigma))]  # image-plane chi2 (lenstool.chi2)
         first_image = {}
-        for row, p in zip(rows, points):
+        for row, p in zip(rows, points, strict=True):
             first_image.setdefault(p.name, row[0])
         for index, prior in enumerate(self.model.priors):
             if prior.family != "source_point" or prior.parameter != "redshift" or prior.prior not in _FLAGS:

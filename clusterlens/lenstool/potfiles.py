@@ -18,7 +18,8 @@ from .reading import ParReader
 
 
 def read_potfile(reader: ParReader, block: Block, taken: set[str]):
-    """A ``potfile`` block -> (its scaling_relations row, its members), None without a catalogue; priors to ``reader``."""
+    """A ``potfile`` block -> (its scaling_relations row, its members), or None without a catalogue;
+    its priors go to ``reader``."""
     for entry in block.entries:
         if entry.keyword not in POTFILE_KEYWORDS and not entry.keyword.startswith(("vdscat", "rcutscat")):
             reader.warn(f"line {entry.line}: unknown keyword '{entry.keyword}' in '{block.name}': ignored")
@@ -97,7 +98,8 @@ def read_potfile(reader: ParReader, block: Block, taken: set[str]):
     if corekpc_entry is not None and core is not None:
         reader.warn(f"line {corekpc_entry.line}: both 'core' and 'corekpc' given: 'core' is used, as in Lenstool")
     relation = {"tier": tier, "profile": profile_reading(81, {}).name, "mag_ref": mag0, "sigma_ref": s1,
-                "r_core_ref": r_core, "r_cut_ref": c1 * kpc, "sigma_slope": 1.0 / v1, "r_core_slope": 0.5, "r_cut_slope": 2.0 / l1}
+                "r_core_ref": r_core, "r_cut_ref": c1 * kpc, "sigma_slope": 1.0 / v1, "r_core_slope": 0.5,
+                "r_cut_slope": 2.0 / l1}
     catalogue = read_catalogue(catalogue_path, "potfile catalogue")
     return relation, tier_members(reader, catalogue, tier, z, ftype)
 

@@ -12,8 +12,9 @@ the lens builder, the likelihood, the JSON schemas, the printed tables and the L
 export all read this registry; none of them names a profile.
 
 Adding a mass profile: its pure functions in ``clusterlens/profiles/<name>.py``, its declaration in
-``clusterlens/registry/<name>.py`` (a ``PROFILES`` tuple; the elliptical NFW, :mod:`.enfw`, is the worked example), its module name appended to
-:data:`DECLARATIONS` (the order fixes the canonical CSV column order), and its tests.
+``clusterlens/registry/<name>.py`` (a ``PROFILES`` tuple; the elliptical NFW, :mod:`.enfw`, is the
+worked example), its module name appended to :data:`DECLARATIONS` (the order fixes the canonical CSV
+column order), and its tests (docs/architecture.md#the-profile-registry).
 """
 from __future__ import annotations
 

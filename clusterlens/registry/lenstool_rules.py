@@ -57,7 +57,7 @@ def preimage(forward: Callable[[float], float], value: float, guess: float, step
     for _ in range(steps):
         below.append(math.nextafter(below[-1], -math.inf))
         above.append(math.nextafter(above[-1], math.inf))
-    candidates = [(len(repr(x)), distance, x) for distance, pair in enumerate(zip(below, above))
+    candidates = [(len(repr(x)), distance, x) for distance, pair in enumerate(zip(below, above, strict=True))
                   for x in pair if forward(x) == value]
     return min(candidates)[2] if candidates else guess
 

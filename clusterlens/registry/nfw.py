@@ -136,7 +136,8 @@ HALO_LIMIT_KEYWORDS = {**CENTRE_KEYWORDS, "concentration": "concentration", "m20
 
 LENSTOOL = LenstoolCodec(
     profils={12: HALO_FIELDS}, takes=is_round, read=read_lenstool, host=lambda row: True,
-    write=lambda row, cosmology, z_lens: write_halo(row, cosmology, z_lens, 0.0, 0.0 if row.angle is None else row.angle),
+    write=lambda row, cosmology, z_lens: write_halo(row, cosmology, z_lens, 0.0,
+                                                    0.0 if row.angle is None else row.angle),
     limits=HALO_LIMITS, limit_keywords=HALO_LIMIT_KEYWORDS)
 
 PROFILES = (MassProfile("NFW", NFWMass, MassFunctions.of(nfw), halo_parameters, lenstool=LENSTOOL),)

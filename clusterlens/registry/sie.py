@@ -55,8 +55,6 @@ def to_parameters(rows, cosmology, z_lens):
     return columns_as_arrays(rows, _COLUMNS)
 
 
-
-
 # ------------------------------------------------------------------ Lenstool: profiles 8 (PIEMD), 1 and 0 (SIS)
 _SIS_FIELDS = frozenset({"type", "nid", "x", "y", "x_wcs", "y_wcs", "epot", "emass", "theta", "sigma", "z", "mag"})
 _PIEMD_FIELDS = _SIS_FIELDS | {"rc", "rckpc"}
@@ -85,7 +83,8 @@ def read_lenstool(context: LenstoolContext) -> dict:
             raise context.error("profile 8 needs 'v_disp'")
         q = q_from_emass(emass)
         stretch = _stretch(q)
-        return {"x": x, "y": y, "q": q, "angle": f.get("theta", 0.0), "theta_e": float(b0_from_sigma(f["sigma"])) / stretch,
+        return {"x": x, "y": y, "q": q, "angle": f.get("theta", 0.0),
+                "theta_e": float(b0_from_sigma(f["sigma"])) / stretch,
                 "r_core": context.radius("rc", "rckpc", 0.0) / stretch}
     if f["type"] == 1 and emass != 0.0:
         raise context.error("an elliptical profile 1 (pseudo-elliptical potential) has no exact clusterlens "
