@@ -328,6 +328,29 @@ def test_profiles_sis_nfw_shear_and_pie(tmp_path):
     assert np.allclose(kappa, kappa_lenstool, rtol=1e-12)
 
 
+def test_velocity_dispersion_priors_follow_the_profile_they_came_from(tmp_path):
+    """A v_disp prior becomes a theta_e prior by the potential's own conversion: 4 pi (sigma/c)^2 for a
+    profile-1 SIS, 6 pi (sigma/c)^2 / s with s = (1+q)/(2 sqrt q) for a profile-8 PIEMD (its b0 / s)."""
+    text = HEADER + (
+        "potentiel sis\n\tprofil 1\n\tv_disp 300.0\n\tz_lens 0.3\n\tend\nlimit sis\n\tv_disp 1 200 400 0\n\tend\n"
+        "potentiel pie\n\tprofil 8\n\tellipticite 0.3\n\tcore_radius 0.5\n\tv_disp 250\n\tz_lens 0.3\n\tend\n"
+        "limit pie\n\tv_disp 1 200 300 0\n\tend\nfini\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LenstoolWarning)
+        model = read_par(write(tmp_path, text))
+    priors = {p.galaxy: p for p in model.priors}
+    arcsec = 648000 / math.pi
+    assert (priors["sis"].lower, priors["sis"].upper) == pytest.approx(
+        (4 * math.pi * (200 / C_KMS) ** 2 * arcsec, 4 * math.pi * (400 / C_KMS) ** 2 * arcsec), rel=1e-12)
+    q = q_of(0.3)
+    s = (1 + q) / (2 * math.sqrt(q))
+    assert (priors["pie"].lower, priors["pie"].upper) == pytest.approx(
+        (6 * math.pi * (200 / C_KMS) ** 2 * arcsec / s, 6 * math.pi * (300 / C_KMS) ** 2 * arcsec / s), rel=1e-12)
+    # the row's own theta_e lies inside its prior, by the same conversion
+    pie = next(r for r in model.main_galaxies if r.galaxy == "pie")
+    assert priors["pie"].lower < pie.theta_e < priors["pie"].upper
+
+
 def test_wcs_centres_wrap_ra_across_zero(tmp_path):
     """x_centre_wcs at RA 359.9995 with the reference at RA 0.001 is 0.0015 deg to the West (+x), not a turn away;
     a larger RA is East (-x)."""

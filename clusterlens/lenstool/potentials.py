@@ -171,7 +171,8 @@ def radius(reader: ParReader, potential: Potential, arcsec_key: str, kpc_key: st
 
 def read_limit(reader: ParReader, block: Block, potential: Potential) -> None:
     """Priors from a ``limit`` block on ``potential``: each free keyword by its codec rule, others warn."""
-    limits = potential.profile.lenstool.limits
+    codec = potential.profile.lenstool
+    limits = codec.limits if codec.limits_for is None else codec.limits_for(potential.fields, potential.row)
     for entry in block.entries:
         flag = entry.integer(0, "the prior flag", reader.path)
         if flag == 0:

@@ -123,7 +123,8 @@ class LenstoolCodec:
     order written; ``keywords``: the keyword a field is written with where it is not the one of
     :data:`clusterlens.lenstool.keywords.WRITTEN_WITH`. limits: ``limit`` keyword -> its rule;
     limit_keywords: column -> the keyword its prior is written with (a rule of ``limits`` with that
-    keyword, plain or with an inverse). host(row): whether the imported row (a dict) is a cluster- or
+    keyword, plain or with an inverse); limits_for(fields, row): the rules for one potential where they
+depend on its Lenstool fields or imported row (None: ``limits`` for every potential). host(row): whether the imported row (a dict) is a cluster- or
     group-scale halo, written to host_halo.csv rather than main_lens_mass.csv.
     """
 
@@ -133,6 +134,7 @@ class LenstoolCodec:
     host: Callable[[Mapping[str, Any]], bool]
     limits: Mapping[str, LenstoolLimit] = field(default_factory=dict)
     limit_keywords: Mapping[str, str] = field(default_factory=dict)
+    limits_for: Callable[[Mapping[str, Any], Mapping[str, Any]], Mapping[str, LenstoolLimit]] | None = None
     takes: Callable[[Mapping[str, Any]], bool] | None = None
     keywords: Mapping[str, str] = field(default_factory=dict)
 

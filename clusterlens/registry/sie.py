@@ -119,11 +119,24 @@ def _sigma_values(keyword: str, flag: int, v1: float, v2: float) -> tuple[float,
 
 _SIS_SIGMA_LIMIT = LenstoolLimit("theta_e", forward=_sis_theta_e, derivative=lambda s: 2.0 * _sis_theta_e(1.0) * s,
                                  check=_sigma_values)
+_LIMITS = {**CENTRE_LIMITS, **ANGLE_LIMIT, "v_disp": _SIS_SIGMA_LIMIT, "sigma_e": _SIS_SIGMA_LIMIT}
+
+
+def limits_for(fields, row) -> dict[str, LenstoolLimit]:
+    """The limit rules of one potential: a profile-8 ``v_disp`` prior becomes a prior on theta_e =
+    6 pi (sigma/c)^2 / s with the row's stretch s = (1+q)/(2 sqrt q) (:func:`read_lenstool`); profiles 1
+    and 0 use theta_e = 4 pi (sigma/c)^2."""
+    if fields["type"] != 8:
+        return _LIMITS
+    stretch = _stretch(row["q"])
+    rule = LenstoolLimit("theta_e", forward=lambda s: float(b0_from_sigma(s)) / stretch,
+                         derivative=lambda s: 2.0 * float(b0_from_sigma(1.0)) * s / stretch, check=_sigma_values)
+    return {**_LIMITS, "v_disp": rule, "sigma_e": rule}
+
 
 LENSTOOL = LenstoolCodec(
     profils={8: _PIEMD_FIELDS, 1: _SIS_FIELDS, 0: _SIS_FIELDS}, read=read_lenstool, write=write_lenstool,
-    host=is_host, limits={**CENTRE_LIMITS, **ANGLE_LIMIT, "v_disp": _SIS_SIGMA_LIMIT, "sigma_e": _SIS_SIGMA_LIMIT},
-    limit_keywords={**CENTRE_KEYWORDS, "angle": "angle_pos"})
+    host=is_host, limits=_LIMITS, limit_keywords={**CENTRE_KEYWORDS, "angle": "angle_pos"}, limits_for=limits_for)
 
 PROFILES = (MassProfile("SIE", SIEMass, MassFunctions.of(sie), to_parameters, Amplitude("theta_e", 1.0),
                         lenstool=LENSTOOL),)
