@@ -124,8 +124,9 @@ class LenstoolCodec:
     :data:`clusterlens.lenstool.keywords.WRITTEN_WITH`. limits: ``limit`` keyword -> its rule;
     limit_keywords: column -> the keyword its prior is written with (a rule of ``limits`` with that
     keyword, plain or with an inverse); limits_for(fields, row): the rules for one potential where they
-depend on its Lenstool fields or imported row (None: ``limits`` for every potential). host(row): whether the imported row (a dict) is a cluster- or
-    group-scale halo, written to host_halo.csv rather than main_lens_mass.csv.
+    depend on its Lenstool fields or imported row (None: ``limits`` for every potential). host(row):
+    whether the imported row (a dict) is a cluster- or group-scale halo, written to host_halo.csv rather
+    than main_lens_mass.csv.
     """
 
     profils: Mapping[int, frozenset[str]]
