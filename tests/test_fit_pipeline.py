@@ -21,7 +21,6 @@ import clusterlens
 from clusterlens.cli import main
 from clusterlens.fit import fit, read_results
 from clusterlens.fit_plots import corner_plot
-
 from fit_cluster import TRUTH, write_model
 
 SEED = 11

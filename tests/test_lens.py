@@ -5,10 +5,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from clusterlens.registry import MASS_PROFILES
 from clusterlens.lens import Lens, MassComponents
 from clusterlens.peers import lenstronomy_model
 from clusterlens.profiles import dpie, nfw
+from clusterlens.registry import MASS_PROFILES
 
 HAS_NUMBA = MASS_PROFILES["dPIE"].compiled is not None
 

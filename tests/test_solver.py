@@ -11,7 +11,7 @@ from scipy.optimize import brentq
 from clusterlens.lens import Lens, MassComponents
 from clusterlens.maps import PixelGrid, caustics, critical_curves
 from clusterlens.peers import lenstronomy_model
-from clusterlens.solver import ImageFinder, find_lens_images, find_images, polish
+from clusterlens.solver import ImageFinder, find_images, find_lens_images, polish
 from inversion import brute_force_images, matched
 
 
