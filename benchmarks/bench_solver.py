@@ -39,7 +39,7 @@ from clusterlens.units import b0_from_sigma
 
 # the tests' independent reference inversion
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from inversion import brute_force_images, matched  # noqa: E402 -- needs tests/ on sys.path (line above)
+from inversion import brute_force_images, matched
 
 Z_LENS, Z_SOURCE = 0.4, 2.0
 N_MEMBERS = 300

@@ -47,7 +47,7 @@ from clusterlens.peers import lenstronomy_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402 -- needs benchmarks/ on sys.path (set above) however run.py is started
+from common import (
     EXAMPLE,
     LENSTOOL_TWO_AMPLIFICATION_MAPS,
     QUOTED,

@@ -33,7 +33,7 @@ from clusterlens.fit.likelihood import make_likelihood
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402 -- needs benchmarks/ on sys.path (set above) however scaling.py is started
+from common import (
     Timing,
     format_seconds,
     machine,

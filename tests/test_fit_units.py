@@ -244,7 +244,7 @@ def test_mpi_world_size_reads_the_launchers_variables():
 
 def test_mpi_launch_without_mpi4py_says_how_to_install_it(monkeypatch):
     try:
-        import mpi4py  # noqa: F401
+        import mpi4py  # noqa: F401 -- imported only to learn whether it is installed
     except ImportError:
         pass
     else:
