@@ -12,16 +12,14 @@ Run: python benchmarks/bench_a2744.py
 from __future__ import annotations
 
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from common import best_of
-
 from clusterlens.lenstool import LenstoolWarning, par_records, read_par, write_par
 from clusterlens.lenstool.chi2 import image_plane_chi2
+from common import best_of
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "a2744"
 

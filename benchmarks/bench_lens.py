@@ -2,9 +2,9 @@
 
 Prints member-point pairs per second for deflection and deflection + Hessian on a
 200 x 200 grid and on 100 points, for clusterlens's numba and numpy backends (evaluations of
->= 1e6 pairs split over the usable cores; CLUSTERLENS_THREADS=1 for one) and for lenstronomy on the same model (each dPIE as a difference of two NIE,
-clusterlens.peers), with ratios. Timings are the best of a few repeats;
-on a shared machine they are noisy.
+>= 1e6 pairs split over the usable cores; CLUSTERLENS_THREADS=1 for one) and for lenstronomy on the
+same model (each dPIE as a difference of two NIE, clusterlens.peers), with ratios. Timings are the
+best of a few repeats; on a shared machine they are noisy.
 
 Run: python benchmarks/bench_lens.py
 """
@@ -44,11 +44,12 @@ def cluster_groups(seed: int = SEED) -> list[MassComponents]:
     return [halo, members]
 
 
-def best_time(func, repeats: int) -> float:
+def best_time(func, repeats: int, *args) -> float:
+    """Shortest of ``repeats`` calls ``func(*args)`` (seconds)."""
     best = np.inf
     for _ in range(repeats):
         start = time.perf_counter()
-        func()
+        func(*args)
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -72,23 +73,24 @@ def main() -> None:
     got = fast.deflection(px, py)
     worst = np.max(np.abs(np.array(got) - np.array(ref)) / np.hypot(*ref))
     print(f"model: 1 NFW + {N_MEMBERS} elliptical dPIE ({n_pairs_per_point} components); clusterlens threads "
-          f"{default_threads()} for >= 1e6 pairs (numba {numba.__version__}); os.cpu_count() {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
+          f"{default_threads()} for >= 1e6 pairs (numba {numba.__version__}); os.cpu_count() {os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.2f}")
     print(f"max |alpha_clusterlens - alpha_lenstronomy| / |alpha| on 100 points: {worst:.1e}")
     print(f"{'points':>14} {'quantity':>20} {'numba pairs/s':>14} {'numpy pairs/s':>14} "
           f"{'lenstronomy':>12} {'numba/lenst.':>12} {'numpy/lenst.':>12} {'numba ms':>9}")
+    jobs = {  # quantity: (ours(lens, x, y), theirs(x, y))
+        "deflection": (lambda lens, x, y: lens.deflection(x, y), lambda x, y: peer.alpha(x, y, peer_kwargs)),
+        "deflection+hessian": (
+            lambda lens, x, y: lens.deflection_and_hessian(x, y),
+            lambda x, y: (peer.alpha(x, y, peer_kwargs), peer.hessian(x, y, peer_kwargs)),
+        ),
+    }
     for label, (x, y, repeats) in cases.items():
         pairs = x.size * n_pairs_per_point
-        jobs = {
-            "deflection": (lambda lens: lens.deflection(x, y), lambda: peer.alpha(x, y, peer_kwargs)),
-            "deflection+hessian": (
-                lambda lens: lens.deflection_and_hessian(x, y),
-                lambda: (peer.alpha(x, y, peer_kwargs), peer.hessian(x, y, peer_kwargs)),
-            ),
-        }
         for quantity, (ours, theirs) in jobs.items():
-            t_fast = best_time(lambda: ours(fast), repeats)
-            t_slow = best_time(lambda: ours(slow), repeats)
-            t_peer = best_time(theirs, max(1, repeats // 3))
+            t_fast = best_time(ours, repeats, fast, x, y)
+            t_slow = best_time(ours, repeats, slow, x, y)
+            t_peer = best_time(theirs, max(1, repeats // 3), x, y)
             print(f"{label:>14} {quantity:>20} {pairs / t_fast:14.3e} {pairs / t_slow:14.3e} {pairs / t_peer:12.3e} "
                   f"{t_peer / t_fast:12.1f} {t_peer / t_slow:12.1f} {1e3 * t_fast:9.2f}")
 

@@ -37,8 +37,9 @@ from clusterlens.scaling import member_parameters
 from clusterlens.solver import ImageFinder
 from clusterlens.units import b0_from_sigma
 
+# the tests' independent reference inversion
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from inversion import brute_force_images, matched  # noqa: E402  (the tests' independent reference)
+from inversion import brute_force_images, matched
 
 Z_LENS, Z_SOURCE = 0.4, 2.0
 N_MEMBERS = 300
@@ -127,7 +128,8 @@ def main() -> None:
     # brute force over a box holding every image: |theta - beta| <= max |alpha|
     amax = float(np.max(np.hypot(*lens.deflection(*np.meshgrid(np.linspace(-100, 100, 201),
                                                                   np.linspace(-100, 100, 201)), scale=scale))))
-    box = (float(xs.min()) - amax - 2, float(xs.max()) + amax + 2, float(ys.min()) - amax - 2, float(ys.max()) + amax + 2)
+    box = (float(xs.min()) - amax - 2, float(xs.max()) + amax + 2,
+           float(ys.min()) - amax - 2, float(ys.max()) + amax + 2)
     start = time.perf_counter()
     brute = brute_force_images(lens, xs, ys, scale, box, args.brute_spacing)
     t_brute = time.perf_counter() - start
@@ -138,7 +140,8 @@ def main() -> None:
         hit = matched(ours[["x", "y"]].to_numpy(), reference)
         missed += [(k, *reference[i]) for i in np.flatnonzero(~hit)]
         if len(ours):
-            found_by_brute = matched(reference, ours[["x", "y"]].to_numpy()) if len(reference) else np.zeros(len(ours), bool)
+            found_by_brute = (matched(reference, ours[["x", "y"]].to_numpy()) if len(reference)
+                              else np.zeros(len(ours), bool))
             extra_mu += list(np.abs(ours["magnification"].to_numpy()[~found_by_brute]))
     print(f"brute force: box {tuple(round(v, 1) for v in box)}, spacing {args.brute_spacing}\", {t_brute:.0f} s, "
           f"{n_brute} images; ours {len(table)}; brute-force images we miss: {len(missed)}")

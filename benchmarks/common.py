@@ -79,7 +79,8 @@ class Timing:
     def __str__(self) -> str:
         if len(self.seconds) == 1:
             return f"{format_seconds(self.median)} (n=1)"
-        return f"{format_seconds(self.median)} [{format_seconds(self.low)}-{format_seconds(self.high)}] n={len(self.seconds)}"
+        spread = f"[{format_seconds(self.low)}-{format_seconds(self.high)}]"
+        return f"{format_seconds(self.median)} {spread} n={len(self.seconds)}"
 
 
 def best_of(function, repeats: int = 3):
@@ -198,7 +199,7 @@ def machine() -> str:
 
 
 # ---------------------------------------------------------------------------------------- A2744
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def a2744_best() -> ClusterModel:
     """best.par (258 explicit dPIE potentials) with the 83 catalogue images at sigma = 0.5"."""
     with warnings.catch_warnings():
@@ -206,7 +207,7 @@ def a2744_best() -> ClusterModel:
         return read_par(A2744 / "best.par", images=A2744 / "img_mul_constraints.cat", position_sigma=POSITION_SIGMA)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def a2744_tiers() -> ClusterModel:
     """A2744_SLspec.par (6 potentials O1, O2, O4-O7 and 3 potfile tiers, 258 dPIE in all) with the
     83 catalogue images at sigma = 0.5" and the .par's own priors."""

@@ -29,12 +29,20 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from clusterlens.fit.likelihood import make_likelihood
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (Timing, format_seconds, machine, prior_draws, random_dpie_lens,  # noqa: E402
-                    synthetic_model, time_calls, time_each)
-
-from clusterlens.fit.likelihood import make_likelihood  # noqa: E402
+from common import (
+    Timing,
+    format_seconds,
+    machine,
+    prior_draws,
+    random_dpie_lens,
+    synthetic_model,
+    time_calls,
+    time_each,
+)
 
 os.environ.setdefault("CLUSTERLENS_THREADS", "1")  # single-threaded: CPU time measures the work itself
 

@@ -84,18 +84,19 @@ def sources() -> tuple[list[dict], list[dict]]:
     return light, points
 
 
-PRIORS = [
-    {"family": "host_halo", "galaxy": "halo", "parameter": "m200", "prior": "loguniform", "lower": 3e14, "upper": 4e15},
-    {"family": "host_halo", "galaxy": "halo", "parameter": "concentration", "prior": "uniform", "lower": 2.0, "upper": 12.0},
-    {"family": "host_halo", "galaxy": "halo", "parameter": "x", "prior": "uniform", "lower": -5.0, "upper": 5.0},
-    {"family": "host_halo", "galaxy": "halo", "parameter": "y", "prior": "uniform", "lower": -5.0, "upper": 5.0},
-    {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "sigma", "prior": "uniform", "lower": 200.0, "upper": 500.0},
-    {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "r_cut", "prior": "uniform", "lower": 5.0, "upper": 100.0},
-    {"family": "main_lens_mass", "galaxy": "shear", "parameter": "gamma", "prior": "uniform", "lower": 0.0, "upper": 0.2},
-    {"family": "main_lens_mass", "galaxy": "shear", "parameter": "angle", "prior": "uniform", "lower": -45.0, "upper": 90.0},
-    {"family": "scaling_relations", "galaxy": "members", "parameter": "sigma_ref", "prior": "uniform", "lower": 100.0, "upper": 250.0},
-    {"family": "scaling_relations", "galaxy": "members", "parameter": "r_cut_ref", "prior": "uniform", "lower": 2.0, "upper": 40.0},
-]
+PRIOR_COLUMNS = ("family", "galaxy", "parameter", "prior", "lower", "upper")
+PRIORS = [dict(zip(PRIOR_COLUMNS, row, strict=True)) for row in [
+    ("host_halo", "halo", "m200", "loguniform", 3e14, 4e15),
+    ("host_halo", "halo", "concentration", "uniform", 2.0, 12.0),
+    ("host_halo", "halo", "x", "uniform", -5.0, 5.0),
+    ("host_halo", "halo", "y", "uniform", -5.0, 5.0),
+    ("main_lens_mass", "BCG", "sigma", "uniform", 200.0, 500.0),
+    ("main_lens_mass", "BCG", "r_cut", "uniform", 5.0, 100.0),
+    ("main_lens_mass", "shear", "gamma", "uniform", 0.0, 0.2),
+    ("main_lens_mass", "shear", "angle", "uniform", -45.0, 90.0),
+    ("scaling_relations", "members", "sigma_ref", "uniform", 100.0, 250.0),
+    ("scaling_relations", "members", "r_cut_ref", "uniform", 2.0, 40.0),
+]]
 
 
 def build(seed: int) -> ClusterModel:

@@ -27,7 +27,7 @@ def records() -> dict:
     rng = np.random.default_rng(7)
     members = [{"galaxy": f"m{i:02d}", "x": float(x), "y": float(y), "mag": float(m), "q": 0.8, "angle": 10.0 * i}
                for i, (x, y, m) in enumerate(zip(rng.uniform(-28, 28, 20), rng.uniform(-28, 28, 20),
-                                                 np.sort(rng.uniform(18.5, 22.0, 20))))]
+                                                 np.sort(rng.uniform(18.5, 22.0, 20)), strict=True))]
     return {
         "host_halo": [{"galaxy": "halo", "profile": "NFW", "x": 0.0, "y": 0.0, "redshift": 0.35,
                        "m200": TRUTH["host_halo.halo.m200"], "concentration": 5.0}],

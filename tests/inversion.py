@@ -44,7 +44,7 @@ def brute_force_images(lens, xs, ys, scale, region, spacing, tolerance=1e-6):
         bx[start:start + rows], by[start:start + rows] = gx - ax, gy - ay
     ny, nx = bx.shape
     owners, sx0, sy0 = [], [], []
-    for k, (sx, sy) in enumerate(zip(xs, ys)):
+    for k, (sx, sy) in enumerate(zip(xs, ys, strict=True)):
         dist = np.hypot(bx - sx, by - sy)
         flat = np.flatnonzero(dist.ravel() < 20 * spacing)
         i, j = np.divmod(flat, nx)
@@ -63,7 +63,7 @@ def brute_force_images(lens, xs, ys, scale, region, spacing, tolerance=1e-6):
     for k in range(xs.size):
         found = []
         sel = (owner == k) & (res < 1e-9)
-        for px, py in zip(x[sel], y[sel]):
+        for px, py in zip(x[sel], y[sel], strict=True):
             if not any(np.hypot(px - f[0], py - f[1]) < tolerance for f in found):
                 found.append((px, py))
         out.append(np.array(found).reshape(-1, 2))

@@ -51,7 +51,7 @@ def test_write_replaces_content_and_leaves_no_temporary_file(tmp_path):
     path = tmp_path / "sub" / "file.csv"
     atomic.write_bytes(path, b"old")
     assert atomic.write_text(path, "new é") == path
-    assert path.read_bytes() == "new é".encode("utf-8")
+    assert path.read_bytes() == "new é".encode()
     assert sorted(p.name for p in path.parent.iterdir()) == ["file.csv"]
 
 

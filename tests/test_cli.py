@@ -29,7 +29,8 @@ def test_import_export_lenstool_round_trip(tmp_path, capsys):
     assert len(model.main_galaxies) + len(model.host_halo) == 258 and len(model.point_datasets) == 83
     assert main(["export-lenstool", str(tmp_path / "a2744"), "--out", str(tmp_path / "out" / "best.par")]) == 0
     assert main(["import-lenstool", str(tmp_path / "out" / "best.par"), "--images",
-                 str(tmp_path / "out" / "best_images.cat"), "--position-sigma", "0.5", "--out", str(tmp_path / "again")]) == 0
+                 str(tmp_path / "out" / "best_images.cat"), "--position-sigma", "0.5",
+                 "--out", str(tmp_path / "again")]) == 0
     for path in (tmp_path / "a2744").glob("*.csv"):
         assert path.read_bytes() == (tmp_path / "again" / path.name).read_bytes(), path.name
 
@@ -67,7 +68,8 @@ def test_error_paths_are_one_message_each(tmp_path, capsys, monkeypatch):
     (tmp_path / "foreign").mkdir()
     (tmp_path / "foreign" / "notes.txt").write_text("mine")
     (tmp_path / "foreign" / "summary.csv").write_text("mine too")
-    (tmp_path / "p.csv").write_text("family,galaxy,parameter,prior,lower,upper\nmain_lens_mass,BCG,sigma,uniform,1.0,\n")
+    (tmp_path / "p.csv").write_text("family,galaxy,parameter,prior,lower,upper\n"
+                                    "main_lens_mass,BCG,sigma,uniform,1.0,\n")
     cases = [
         (["fit", str(model), "--nlive", "20"], "no point_datasets.csv rows"),
         (["run", str(tmp_path / "missing")], "no such folder"),
@@ -103,7 +105,7 @@ def test_warnings_print_as_one_line_only_while_a_command_runs(tmp_path, capsys, 
     import clusterlens.schemas
 
     def warn_and_write(out):
-        warnings.warn("a word of caution")
+        warnings.warn("a word of caution", stacklevel=2)
         return []
 
     monkeypatch.setattr(clusterlens.schemas, "write_schemas", warn_and_write)
@@ -132,7 +134,7 @@ def test_public_names_load_on_first_use():
     for name in clusterlens.__all__:
         assert getattr(clusterlens, name) is not None
     with pytest.raises(AttributeError, match="no_such_name"):
-        clusterlens.no_such_name
+        _ = clusterlens.no_such_name
 
 
 def test_a_likelihood_bug_says_how_to_report_it(tmp_path, capsys, monkeypatch):

@@ -2,9 +2,13 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clusterlens import ModelError, load_model
 from clusterlens.cli import main
+from clusterlens.csvio import parse_family
+from clusterlens.families import FAMILIES
 
 
 def edit(folder: Path, name: str, old: str, new: str, count: int = 1) -> None:
@@ -29,7 +33,8 @@ CASES = [
     ("missing-required-column", lambda f: _drop_column(f, "source_point.csv", "redshift"),
      "source_point.csv", 1, "redshift", "missing required column"),
     ("blank-required-cell", lambda f: edit(f, ML, BCG, BCG.replace(",340.0,", ",,")), ML, 2, "sigma", "blank"),
-    ("text-in-number", lambda f: edit(f, ML, BCG, BCG.replace("340.0", "three hundred")), ML, 2, "sigma", "expected a number"),
+    ("text-in-number", lambda f: edit(f, ML, BCG, BCG.replace("340.0", "three hundred")), ML, 2, "sigma",
+     "expected a number"),
     ("nan", lambda f: edit(f, ML, BCG, BCG.replace("0.75", "nan")), ML, 2, "q", "finite"),
     ("inf", lambda f: edit(f, ML, BCG, BCG.replace("340.0", "inf")), ML, 2, "sigma", "finite"),
     ("q-above-one", lambda f: edit(f, ML, BCG, BCG.replace("0.75", "1.5")), ML, 2, "q", "<= 1"),
@@ -37,7 +42,8 @@ CASES = [
     ("negative-radius", lambda f: edit(f, ML, BCG, BCG.replace("0.15", "-0.15")), ML, 2, "r_core", ">= 0"),
     ("negative-redshift", lambda f: edit(f, "source_point.csv", "src1,s1,1.2,0.8,1.0", "src1,s1,1.2,0.8,-1.0"),
      "source_point.csv", 2, "redshift", "> 0"),
-    ("core-above-cut", lambda f: edit(f, ML, BCG, BCG.replace("0.15,35.0", "40.0,35.0")), ML, 2, "r_core", "smaller than r_cut"),
+    ("core-above-cut", lambda f: edit(f, ML, BCG, BCG.replace("0.15,35.0", "40.0,35.0")), ML, 2, "r_core",
+     "smaller than r_cut"),
     ("tier-core-above-cut", lambda f: edit(f, "scaling_relations.csv", "0.05,12.0", "13.0,12.0"),
      "scaling_relations.csv", 2, "r_core_ref", "smaller than r_cut_ref"),
     ("duplicate-key", lambda f: append(f, ML, BCG), ML, 6, "galaxy", "duplicate"),
@@ -50,15 +56,17 @@ CASES = [
      "multi-plane"),
     ("unused-cell", lambda f: edit(f, ML, BCG, BCG + "0.1"), ML, 2, "gamma", "does not use"),
     ("unknown-tier", lambda f: _member_tier(f, "faint"), "scaling_galaxies.csv", 2, "tier", "not in scaling_relations"),
-    ("points-without-source", lambda f: (f / "point_datasets.csv").write_text("name,image,x,y,sigma\nzz,a,1.0,2.0,0.04\n"),
+    ("points-without-source",
+     lambda f: (f / "point_datasets.csv").write_text("name,image,x,y,sigma\nzz,a,1.0,2.0,0.04\n"),
      "point_datasets.csv", 2, "name", "no source_point.csv row"),
     ("prior-unknown-parameter", lambda f: append(f, "priors.csv", "main_lens_mass,BCG,theta_e,uniform,1.0,2.0"),
      "priors.csv", 12, "parameter", "not a numeric parameter"),
     ("prior-lower-above-upper", lambda f: append(f, "priors.csv", "main_lens_mass,G2,sigma,uniform,300.0,200.0"),
      "priors.csv", 12, "lower", "smaller than upper"),
-    ("prior-wildcard-nothing", lambda f: ((f / "priors.csv").write_text(
-        "family,galaxy,parameter,prior,lower,upper\nsource_light,*,x,uniform,-1.0,1.0\n"), (f / "source_light.csv").write_text(
-        "galaxy,profile,x,y,redshift,q,angle,intensity,effective_radius,sersic_index\n")),
+    ("prior-wildcard-nothing", lambda f: (
+        (f / "priors.csv").write_text("family,galaxy,parameter,prior,lower,upper\nsource_light,*,x,uniform,-1.0,1.0\n"),
+        (f / "source_light.csv").write_text(
+            "galaxy,profile,x,y,redshift,q,angle,intensity,effective_radius,sersic_index\n")),
      "priors.csv", 2, "galaxy", "matches no row"),
     ("prior-unknown-galaxy", lambda f: append(f, "priors.csv", "main_lens_mass,G9,sigma,uniform,100.0,200.0"),
      "priors.csv", 12, "galaxy", "is not a galaxy"),
@@ -72,7 +80,8 @@ CASES = [
      "priors.csv", 12, None, "lower > 0"),
     ("empty-file", lambda f: (f / ML).write_text(""), ML, 1, None, "empty file"),
     ("semicolons", lambda f: (f / ML).write_text((f / ML).read_text().replace(",", ";")), ML, 1, None, "semicolons"),
-    ("non-utf8", lambda f: (f / ML).write_bytes((f / ML).read_bytes().replace(b"G2", b"G\xe92")), ML, 3, None, "not UTF-8"),
+    ("non-utf8", lambda f: (f / ML).write_bytes((f / ML).read_bytes().replace(b"G2", b"G\xe92")), ML, 3, None,
+     "not UTF-8"),
     ("duplicated-header", lambda f: edit(f, ML, "q,angle,sigma", "q,q,sigma"), ML, 1, "q", "duplicated column"),
     ("ragged-row", lambda f: edit(f, ML, BCG, BCG + ",extra"), ML, 2, None, "cells like the header"),
     ("nfw-two-concentrations", lambda f: (f / "host_halo.csv").write_text(
@@ -84,7 +93,8 @@ CASES = [
     ("unknown-mc-relation", lambda f: (f / "host_halo.csv").write_text(
         "galaxy,profile,x,y,redshift,m200,mc_relation\nhalo,NFW,0.0,0.0,0.4,1e15,madeup\n"),
      "host_halo.csv", 2, "mc_relation", "duffy08"),
-    ("member-without-brightness", lambda f: _member_mag(f, ""), "scaling_galaxies.csv", 2, None, "exactly one of mag or luminosity"),
+    ("member-without-brightness", lambda f: _member_mag(f, ""), "scaling_galaxies.csv", 2, None,
+     "exactly one of mag or luminosity"),
     ("point-flux-without-error", lambda f: (f / "point_datasets.csv").write_text(
         "name,image,x,y,sigma,flux\ns1,a,1.0,2.0,0.04,12.0\n"), "point_datasets.csv", 2, None, "flux and flux_sigma"),
     ("duplicate-source-name", lambda f: edit(f, "source_point.csv", "src2,s2,", "src2,s1,"),
@@ -95,11 +105,13 @@ CASES = [
      "priors.csv", 12, "parameter", "solved analytically"),
     ("prior-makes-row-invalid", lambda f: append(f, "priors.csv", "host_halo,halo,q,uniform,0.5,0.9"),
      "priors.csv", 12, "parameter", "makes the row invalid"),
-    ("family-file-is-a-folder", lambda f: ((f / "scaling_relations.csv").unlink(), (f / "scaling_relations.csv").mkdir()),
+    ("family-file-is-a-folder",
+     lambda f: ((f / "scaling_relations.csv").unlink(), (f / "scaling_relations.csv").mkdir()),
      "scaling_relations.csv", None, None, "is a folder"),
     ("dataset-not-utf8", lambda f: (f / "dataset.toml").write_bytes((f / "dataset.toml").read_bytes().replace(
         b"example_cluster", b"exampl\xe9")), "dataset.toml", 1, None, "not UTF-8"),
-    ("dataset-bad-ra", lambda f: edit(f, "dataset.toml", "ra = 64.0381", "ra = 400.0"), "dataset.toml", 4, "reference.ra", "less than 360"),
+    ("dataset-bad-ra", lambda f: edit(f, "dataset.toml", "ra = 64.0381", "ra = 400.0"), "dataset.toml", 4,
+     "reference.ra", "less than 360"),
     ("dataset-missing-cosmology", lambda f: edit(f, "dataset.toml", '[cosmology]\nname = "Planck18"\n', ""),
      "dataset.toml", None, "cosmology", "Field required"),
 ]
@@ -189,12 +201,6 @@ def test_prior_on_a_filled_cell_may_reach_invalid_values(example_copy):
     append(example_copy, "priors.csv", "main_lens_mass,G2,r_core,uniform,0.0,100.0")
     assert len(load_model(example_copy).priors) == 11
 
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from clusterlens.csvio import parse_family  # noqa: E402
-from clusterlens.families import FAMILIES  # noqa: E402
 
 CELL = st.text(alphabet=st.sampled_from(list("abc019.-+eEnaifINF ,;\"\t\n\r\xe9")), max_size=8)
 

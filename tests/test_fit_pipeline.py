@@ -21,7 +21,6 @@ import clusterlens
 from clusterlens.cli import main
 from clusterlens.fit import fit, read_results
 from clusterlens.fit_plots import corner_plot
-
 from fit_cluster import TRUTH, write_model
 
 SEED = 11
@@ -68,7 +67,7 @@ def test_max_likelihood_model_loads_and_reproduces_the_observed_images(source_fi
     assert {"dataset.toml", "priors.csv", "host_halo.csv", "main_lens_mass.csv", "scaling_relations.csv",
             "scaling_galaxies.csv", "source_point.csv"} <= names
     model = clusterlens.load_model(folder)
-    best = dict(zip(source_fit.labels, source_fit.max_likelihood_values))
+    best = dict(zip(source_fit.labels, source_fit.max_likelihood_values, strict=True))
     assert model.host_halo[0].m200 == best["host_halo.halo.m200"]
     assert model.main_galaxies[0].sigma == best["main_lens_mass.BCG.sigma"]
     # re-simulating the best-fit model puts every image within 4 sigma of the observed one
@@ -192,7 +191,8 @@ def test_cli_run_with_two_processes_matches_the_in_process_chain(model_folder, d
     results_edited = tmp_path / "results" / "edited"
     shutil.copytree(results, results_edited)  # the results of the unedited model, as after an edit in place
     assert main(["run", str(edited), *argv[2:]]) == 0
-    assert (results_edited / "dataset" / "main_lens_mass.csv").read_bytes() == (edited / "main_lens_mass.csv").read_bytes()
+    copied = (results_edited / "dataset" / "main_lens_mass.csv").read_bytes()
+    assert copied == (edited / "main_lens_mass.csv").read_bytes()
     refit = read_results(results_edited / "fit_source")
     assert not refit.samples.equals(pooled.samples)
 

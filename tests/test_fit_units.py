@@ -14,10 +14,9 @@ import pytest
 from clusterlens.errors import ModelError
 from clusterlens.fit import Parameters, SamplerSettings, with_priors
 from clusterlens.fit import sampler as sampler_module
-from clusterlens.fit.results import equal_weight_samples, parameter_summary
 from clusterlens.fit.pipeline import RUN_RECORD, FolderLock, prepare_folder
+from clusterlens.fit.results import equal_weight_samples, parameter_summary
 from clusterlens.fit.sampler import ProgressReport, mpi_world_size, sample
-
 from fit_cluster import model as tiny_model
 
 WIDTHS = {"m200": (5e14, 1.5e15), "sigma": (250.0, 400.0), "sigma_ref": (100.0, 220.0)}
@@ -245,7 +244,7 @@ def test_mpi_world_size_reads_the_launchers_variables():
 
 def test_mpi_launch_without_mpi4py_says_how_to_install_it(monkeypatch):
     try:
-        import mpi4py  # noqa: F401
+        import mpi4py  # noqa: F401 -- imported only to learn whether it is installed
     except ImportError:
         pass
     else:

@@ -5,10 +5,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from clusterlens.registry import MASS_PROFILES
 from clusterlens.lens import Lens, MassComponents
 from clusterlens.peers import lenstronomy_model
 from clusterlens.profiles import dpie, nfw
+from clusterlens.registry import MASS_PROFILES
 
 HAS_NUMBA = MASS_PROFILES["dPIE"].compiled is not None
 
@@ -134,7 +134,7 @@ def test_derived_quantities_from_the_hessian():
     mu = model.magnification(x, y, scale)
     np.testing.assert_allclose(mu, 1 / ((1 - hxx) * (1 - hyy) - hxy**2), rtol=1e-15)
     both = model.deflection_and_hessian(x, y, scale)
-    for got, want in zip(both, model.deflection(x, y, scale) + (hxx, hxy, hyy)):
+    for got, want in zip(both, model.deflection(x, y, scale) + (hxx, hxy, hyy), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
 
 
@@ -165,7 +165,7 @@ def test_numba_kernel_agrees_with_numpy_reference():
     y = np.concatenate([rng.uniform(-40, 40, 3000), tier.params["center_y"][:10], [2e4, 50.0]])
     fast = Lens([tier], backend="numba").deflection_and_hessian(x, y)
     slow = Lens([tier], backend="numpy").deflection_and_hessian(x, y)
-    for got, want in zip(fast, slow):
+    for got, want in zip(fast, slow, strict=True):
         assert np.all(np.isfinite(got))
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.max(np.abs(want)))
     # deflection-only and Hessian-only calls use the same kernel branches
@@ -248,7 +248,7 @@ def test_threads_split_points_without_changing_a_bit():
     for backend in ("numpy", "numba"):
         one = Lens([members, halo], backend=backend, threads=1)
         three = Lens([members, halo], backend=backend, threads=3)
-        for a, b in zip(one.deflection_and_hessian(x, y), three.deflection_and_hessian(x, y)):
+        for a, b in zip(one.deflection_and_hessian(x, y), three.deflection_and_hessian(x, y), strict=True):
             assert np.array_equal(a, b)
         assert np.array_equal(one.potential(x, y), three.potential(x, y))
 
@@ -287,5 +287,5 @@ def test_one_pass_deflection_and_hessian_equals_the_separate_functions(name):
     params = ({"center_x": 1.0, "center_y": -2.0, "kappa_s": 0.2, "r_s": 15.0} if name == "nfw"
               else {"gamma": 0.07, "angle": 33.0})
     both = module.deflection_and_hessian(x, y, **params)
-    for got, want in zip(both, (*module.deflection(x, y, **params), *module.hessian(x, y, **params))):
+    for got, want in zip(both, (*module.deflection(x, y, **params), *module.hessian(x, y, **params)), strict=True):
         assert np.array_equal(got, want)

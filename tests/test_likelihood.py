@@ -13,10 +13,14 @@ from clusterlens.solver import find_images
 from lensmodels import DATASET, small_cluster_records, with_exact_images, with_priors
 
 PRIORS = [
-    {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "sigma", "prior": "uniform", "lower": 250.0, "upper": 400.0},
-    {"family": "scaling_relations", "galaxy": "members", "parameter": "sigma_ref", "prior": "uniform", "lower": 100.0, "upper": 250.0},
-    {"family": "main_lens_mass", "galaxy": "shear", "parameter": "gamma", "prior": "uniform", "lower": 0.0, "upper": 0.15},
-    {"family": "host_halo", "galaxy": "halo", "parameter": "m200", "prior": "loguniform", "lower": 5e14, "upper": 2e15},
+    {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "sigma", "prior": "uniform",
+     "lower": 250.0, "upper": 400.0},
+    {"family": "scaling_relations", "galaxy": "members", "parameter": "sigma_ref", "prior": "uniform",
+     "lower": 100.0, "upper": 250.0},
+    {"family": "main_lens_mass", "galaxy": "shear", "parameter": "gamma", "prior": "uniform",
+     "lower": 0.0, "upper": 0.15},
+    {"family": "host_halo", "galaxy": "halo", "parameter": "m200", "prior": "loguniform",
+     "lower": 5e14, "upper": 2e15},
 ]
 
 
@@ -69,18 +73,18 @@ def test_best_source_minimises_the_source_plane_chi2(truth):
     im = like.images
     bx, by = im.x - scale * q[0], im.y - scale * q[1]
     a11, a12, a22 = 1 - scale * q[2], -scale * q[3], 1 - scale * q[4]
+
+    def chi2(beta, sel):
+        total = 0.0
+        for i in np.flatnonzero(sel):
+            a = np.array([[a11[i], a12[i]], [a12[i], a22[i]]])
+            d = np.linalg.solve(a, np.array([bx[i] - beta[0], by[i] - beta[1]]))
+            total += d @ d / im.sigma[i] ** 2
+        return total
+
     for k in range(im.n_systems):
         sel = im.system == k
-
-        def chi2(beta):
-            total = 0.0
-            for i in np.flatnonzero(sel):
-                a = np.array([[a11[i], a12[i]], [a12[i], a22[i]]])
-                d = np.linalg.solve(a, np.array([bx[i] - beta[0], by[i] - beta[1]]))
-                total += d @ d / im.sigma[i] ** 2
-            return total
-
-        best = minimize(chi2, x0=[bx[sel].mean(), by[sel].mean()], method="Nelder-Mead",
+        best = minimize(chi2, x0=[bx[sel].mean(), by[sel].mean()], args=(sel,), method="Nelder-Mead",
                         options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})
         assert out.source_x[k] == pytest.approx(best.x[0], abs=1e-6)
         assert out.source_y[k] == pytest.approx(best.x[1], abs=1e-6)
@@ -121,16 +125,20 @@ def test_flux_term_solves_the_intrinsic_flux(truth):
     like = make_likelihood(model)
     values = like.parameters.values(model)
     assert like.chi2(values)["chi2_flux"] < 1e-12
-    rows = [r.model_copy(update={"flux": r.flux * (1.1 if i % 2 else 0.95)}) for i, r in enumerate(model.point_datasets)]
+    rows = [r.model_copy(update={"flux": r.flux * (1.1 if i % 2 else 0.95)})
+            for i, r in enumerate(model.point_datasets)]
     like = make_likelihood(model.with_rows("point_datasets", rows))
     out = like.evaluate(values)
     im = like.images
     mu = np.abs(out.magnification)
+
+    def flux_chi2(f, sel):
+        return np.sum((im.flux[sel] - mu[sel] * f[0]) ** 2 / im.flux_sigma[sel] ** 2)
+
     numeric = 0.0
     for k in range(im.n_systems):
-        sel = im.system == k
-        numeric += minimize(lambda f: np.sum((im.flux[sel] - mu[sel] * f[0]) ** 2 / im.flux_sigma[sel] ** 2),
-                            x0=[5.0], method="Nelder-Mead", options={"xatol": 1e-12, "fatol": 1e-14}).fun
+        numeric += minimize(flux_chi2, x0=[5.0], args=(im.system == k,), method="Nelder-Mead",
+                            options={"xatol": 1e-12, "fatol": 1e-14}).fun
     assert out.chi2_flux > 0
     assert out.chi2_flux == pytest.approx(numeric, rel=1e-6)
     # the likelihood's flux term is chi2_flux of its own predicted magnifications

@@ -23,16 +23,20 @@ def test_example_priors_give_ten_parameters():
 
 def test_wildcard_frees_every_row(model):
     params = Parameters.from_model(with_priors(model, [
-        {"family": "scaling_galaxies", "galaxy": "*", "parameter": "q", "prior": "uniform", "lower": 0.3, "upper": 1.0}]))
+        {"family": "scaling_galaxies", "galaxy": "*", "parameter": "q", "prior": "uniform", "lower": 0.3,
+         "upper": 1.0}]))
     assert len(params) == len(model.rows("scaling_galaxies"))
     assert params.labels[0] == "scaling_galaxies.m0.q"
 
 
 def test_transforms_are_the_prior_quantiles(model):
     params = Parameters.from_model(with_priors(model, [
-        {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "sigma", "prior": "uniform", "lower": 200.0, "upper": 400.0},
-        {"family": "host_halo", "galaxy": "halo", "parameter": "m200", "prior": "loguniform", "lower": 1e14, "upper": 1e16},
-        {"family": "main_lens_mass", "galaxy": "G2", "parameter": "sigma", "prior": "normal", "mean": 220.0, "sigma": 10.0},
+        {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "sigma", "prior": "uniform", "lower": 200.0,
+         "upper": 400.0},
+        {"family": "host_halo", "galaxy": "halo", "parameter": "m200", "prior": "loguniform", "lower": 1e14,
+         "upper": 1e16},
+        {"family": "main_lens_mass", "galaxy": "G2", "parameter": "sigma", "prior": "normal", "mean": 220.0,
+         "sigma": 10.0},
         {"family": "main_lens_mass", "galaxy": "shear", "parameter": "gamma", "prior": "truncnormal", "lower": 0.0,
          "upper": 0.1, "mean": 0.05, "sigma": 0.1},
     ]))
@@ -44,7 +48,8 @@ def test_transforms_are_the_prior_quantiles(model):
 
 def test_apply_writes_values_into_rows(model):
     model = with_priors(model, [
-        {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "r_cut", "prior": "uniform", "lower": 1.0, "upper": 50.0},
+        {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "r_cut", "prior": "uniform", "lower": 1.0,
+         "upper": 50.0},
         {"family": "scaling_relations", "galaxy": "members", "parameter": "sigma_ref", "prior": "uniform", "lower": 1.0,
          "upper": 500.0}])
     params = Parameters.from_model(model)

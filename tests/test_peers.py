@@ -34,7 +34,7 @@ def test_one_model_per_component_two_per_dpie_and_amplitudes_scale_linearly():
     half_names, half = to_lenstronomy(_lens(), scale=0.5)
     assert half_names == names
     amplitudes = {"alpha_Rs", "theta_E", "gamma1", "gamma2"}
-    for full, scaled in zip(kwargs, half):
+    for full, scaled in zip(kwargs, half, strict=True):
         assert full.keys() == scaled.keys()
         for key, value in full.items():
             assert scaled[key] == pytest.approx(0.5 * value if key in amplitudes else value, rel=1e-15)

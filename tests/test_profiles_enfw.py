@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from test_profiles_identities import _derivative, _points
 
 from clusterlens.lens import Lens, MassComponents
 from clusterlens.peers import lenstronomy_model
 from clusterlens.profiles import enfw, nfw
+from test_profiles_identities import _derivative, _points
 
 CASES = {
     "moderate": {"center_x": 0.3, "center_y": -0.2, "kappa_s": 0.3, "r_s": 2.0, "epsilon": 0.2, "angle": 37.0},

@@ -133,6 +133,7 @@ def test_wcs_matches_the_flat_sky_convention(tmp_path):
     np.testing.assert_allclose(y_sky, y, atol=1e-4)
     # the reference point is at x = y = 0, and x > 0 is West (lower RA)
     px, py = read.world_to_pixel(SkyCoord(ra0, dec0, unit="deg"))
-    assert (cx + (px - (shape[1] - 1) / 2) * pixel, cy + (py - (shape[0] - 1) / 2) * pixel) == pytest.approx((0, 0), abs=1e-9)
+    reference = (cx + (px - (shape[1] - 1) / 2) * pixel, cy + (py - (shape[0] - 1) / 2) * pixel)
+    assert reference == pytest.approx((0, 0), abs=1e-9)
     west = read.pixel_to_world(px + 5, py)
     assert west.ra.deg < ra0

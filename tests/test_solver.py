@@ -11,7 +11,7 @@ from scipy.optimize import brentq
 from clusterlens.lens import Lens, MassComponents
 from clusterlens.maps import PixelGrid, caustics, critical_curves
 from clusterlens.peers import lenstronomy_model
-from clusterlens.solver import ImageFinder, find_lens_images, find_images, polish
+from clusterlens.solver import ImageFinder, find_images, find_lens_images, polish
 from inversion import brute_force_images, matched
 
 
@@ -133,7 +133,7 @@ def test_cored_isothermal_third_image_matches_line_roots():
     values = np.array([along(t) for t in grid[::100]])
     coarse = grid[::100]
     roots = [brentq(along, a, b, xtol=1e-14) for a, b, fa, fb in
-             zip(coarse[:-1], coarse[1:], values[:-1], values[1:]) if fa * fb < 0]
+             zip(coarse[:-1], coarse[1:], values[:-1], values[1:], strict=True) if fa * fb < 0]
     assert len(roots) == 3
     assert len(table) == 3
     np.testing.assert_allclose(np.sort(table["x"]), np.sort(roots), atol=1e-9)
@@ -308,7 +308,7 @@ def test_cored_dpie_central_image_matches_line_roots():
     grid = np.linspace(-4, 4, 801)
     values = along(grid)
     roots = [brentq(lambda t: along(t)[0], a, b, xtol=1e-14)
-             for a, b, fa, fb in zip(grid[:-1], grid[1:], values[:-1], values[1:]) if fa * fb < 0]
+             for a, b, fa, fb in zip(grid[:-1], grid[1:], values[:-1], values[1:], strict=True) if fa * fb < 0]
     assert len(roots) == 3 and len(table) == 3
     t = (table["x"] - centre[0]) * direction[0] + (table["y"] - centre[1]) * direction[1]
     np.testing.assert_allclose(np.sort(t), np.sort(roots), atol=1e-9)

@@ -57,7 +57,8 @@ def test_kpc_arcsec_conversions_against_astropy_cosmology():
     expected = cosmo.arcsec_per_kpc_proper(z).to_value(u.arcsec / u.kpc) * 100.0
     np.testing.assert_allclose(units.arcsec_from_length(100.0, d_a), expected, rtol=1e-13)
     np.testing.assert_allclose(units.length_from_arcsec(expected, d_a), 100.0, rtol=1e-13)
-    assert units.kpc_per_arcsec(cosmo, 0.308) == pytest.approx(1.0 / cosmo.arcsec_per_kpc_proper(0.308).value, rel=1e-13)
+    expected_kpc = 1.0 / cosmo.arcsec_per_kpc_proper(0.308).value
+    assert units.kpc_per_arcsec(cosmo, 0.308) == pytest.approx(expected_kpc, rel=1e-13)
 
 
 def test_r200_m200_round_trip_and_mean_density():

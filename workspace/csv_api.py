@@ -96,8 +96,8 @@ mismatches = 0
 for family, rows in records.items():
     text_rows = (OUT / f"{family}.csv").read_text().splitlines()
     header = text_rows[0].split(",")
-    for line_no, (written, row) in enumerate(zip(rows, loaded.rows(family)), start=2):
-        cells = dict(zip(header, text_rows[line_no - 1].split(",")))
+    for line_no, (written, row) in enumerate(zip(rows, loaded.rows(family), strict=True), start=2):
+        cells = dict(zip(header, text_rows[line_no - 1].split(","), strict=True))
         for column, value in written.items():
             back = getattr(row, column)
             same = back == value

@@ -42,7 +42,7 @@ def main() -> None:
     parameters = clusterlens.fit.Parameters.from_model(model)
     console.print(f"priors.csv frees {len(parameters)} cells (label = family.galaxy.column, CSV value = the truth "
                   "the simulator uses):")
-    for p, value in zip(parameters.free, parameters.values(model)):
+    for p, value in zip(parameters.free, parameters.values(model), strict=True):
         bounds = (p.prior.lower, p.prior.upper) if p.prior.lower is not None else (p.prior.mean, p.prior.sigma)
         console.print(f"  {p.label:40s} {value:<12.6g} {p.prior.prior}{bounds}")
 

@@ -30,7 +30,8 @@ def main() -> None:
     priors = [
         dict(family="host_halo", galaxy="halo", parameter="m200", prior="loguniform", lower=3e14, upper=4e15),
         dict(family="main_lens_mass", galaxy="BCG", parameter="sigma", prior="uniform", lower=200, upper=500),
-        dict(family="scaling_relations", galaxy="members", parameter="sigma_ref", prior="uniform", lower=100, upper=250),
+        dict(family="scaling_relations", galaxy="members", parameter="sigma_ref", prior="uniform",
+             lower=100, upper=250),
     ]
     result = clusterlens.fit.fit(dataset, priors=priors, out=HERE / "output" / "start_here_fit", nlive=50,
                                  resume=True, overwrite=True, console=console)
