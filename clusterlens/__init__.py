@@ -9,10 +9,10 @@ command line start fast; ``clusterlens.load_model`` etc. work as plain attribute
 """
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
 from ._version import __version__
+from .lazy import lazy_exports
 
 #: public name -> the submodule defining it
 _PUBLIC = {"read_family": "csvio", "write_family": "csvio", "ModelError": "errors", "Problem": "errors",
@@ -30,13 +30,4 @@ if TYPE_CHECKING:
     from .solver import ImageFinder, find_images
 
 
-def __getattr__(name: str):
-    if name not in _PUBLIC:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC, globals())

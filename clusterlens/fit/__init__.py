@@ -16,8 +16,9 @@ The public names are imported on first use (PEP 562): importing one submodule (e
 """
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 
 #: public name -> the submodule defining it
 _PUBLIC = {"FreeParameter": "parameters", "Parameters": "parameters", "read_priors": "priors",
@@ -35,13 +36,4 @@ if TYPE_CHECKING:
     from .sampler import SamplerSettings
 
 
-def __getattr__(name: str):
-    if name not in _PUBLIC:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC, globals())
