@@ -12,9 +12,9 @@ import csv
 import io
 import math
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,9 +41,8 @@ class FamilyTable:
 def family_for_path(path: str | os.PathLike) -> Family:
     stem = Path(path).name.removesuffix(".csv")
     if stem not in FAMILIES:
-        raise ModelError(
-            [Problem(str(path), f"unknown family file name: expected one of {', '.join(f.filename for f in FAMILIES.values())}")]
-        )
+        expected = ", ".join(f.filename for f in FAMILIES.values())
+        raise ModelError([Problem(str(path), f"unknown family file name: expected one of {expected}")])
     return FAMILIES[stem]
 
 
@@ -65,7 +64,8 @@ def parse_family(path: str | os.PathLike, family: Family | str | None = None) ->
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         return _empty(family, name), [
-            Problem(name, f"bytes {data[err.start:err.start + 4]!r} are not UTF-8: save the file as UTF-8 CSV", line=line)
+            Problem(name, f"bytes {data[err.start:err.start + 4]!r} are not UTF-8: save the file as UTF-8 CSV",
+                    line=line)
         ]
     return parse_text(text, family, name)
 
@@ -74,7 +74,8 @@ def parse_text(text: str, family: Family, name: str) -> tuple[FamilyTable, list[
     """Validate CSV text of ``family``; ``name`` is used in messages."""
     if not text.strip():
         return _empty(family, name), [
-            Problem(name, f"empty file: expected a header line with columns {', '.join(family.always_required)}", line=1)
+            Problem(name, f"empty file: expected a header line with columns {', '.join(family.always_required)}",
+                    line=1)
         ]
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -91,9 +92,10 @@ def parse_text(text: str, family: Family, name: str) -> tuple[FamilyTable, list[
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != len(header):
-                problems.append(Problem(name, f"expected {len(header)} cells like the header, found {len(cells)}", line=line))
+                problems.append(Problem(name, f"expected {len(header)} cells like the header, found {len(cells)}",
+                                        line=line))
                 continue
-            records.append((line, {h: c.strip() for h, c in zip(header, cells) if c.strip() != ""}))
+            records.append((line, {h: c.strip() for h, c in zip(header, cells, strict=True) if c.strip() != ""}))
     except csv.Error as err:
         problems.append(Problem(name, f"unreadable CSV: {err}", line=reader.line_num))
     table, row_problems = validate_table(family, records, name)
@@ -202,7 +204,7 @@ def _expectation(error: dict) -> str:
 def duplicate_key_problems(family: Family, rows: Sequence[BaseModel], lines: Sequence, name: str) -> list[Problem]:
     first: dict[tuple, int | None] = {}
     problems = []
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         key = tuple(getattr(row, k) for k in family.key)
         if key in first:
             where = f"line {first[key]}" if first[key] is not None else "an earlier row"
@@ -261,7 +263,8 @@ def family_text(family: Family, rows: Sequence[BaseModel]) -> str:
     return csv_text(columns, ([values.get(c) for c in columns] for values in dumps))
 
 
-def write_family(rows: Sequence[BaseModel] | FamilyTable, path: str | os.PathLike, family: Family | str | None = None) -> Path:
+def write_family(rows: Sequence[BaseModel] | FamilyTable, path: str | os.PathLike,
+                 family: Family | str | None = None) -> Path:
     """Write rows as ``path`` atomically (:func:`clusterlens.atomic.write_text`)."""
     if isinstance(rows, FamilyTable):
         family, rows = rows.family, rows.rows

@@ -56,7 +56,8 @@ def family_table(model, name: str, all_rows: bool = False, free=None) -> Table:
             lo = csvio.format_value(float(values.min())) if numeric and len(values) else ""
             hi = csvio.format_value(float(values.max())) if numeric and len(values) else ""
             table.add_row(_header(family, column, " "), str(len(values)), lo, hi)
-        table.caption = f"{len(rows)} rows summarised; show all with model.show(all_rows=True) or `clusterlens show --all`"
+        table.caption = (f"{len(rows)} rows summarised; "
+                         "show all with model.show(all_rows=True) or `clusterlens show --all`")
         return table
     for column in columns:
         table.add_column(_header(family, column), justify="left" if column in family.key else "right")

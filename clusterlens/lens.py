@@ -25,6 +25,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -149,7 +150,7 @@ class Lens:
             stop = start + chunk
             result = function(x[start:stop, None], y[start:stop, None], **params)
             result = result if isinstance(result, tuple) else (result,)
-            for out, part in zip(outputs, result):
+            for out, part in zip(outputs, result, strict=True):
                 out[start:stop] += np.sum(part, axis=1)
 
     def _slices(self, n_points: int) -> list[slice]:
@@ -157,7 +158,7 @@ class Lens:
         pairs = n_points * sum(g.size for g in self.groups)
         parts = min(self.threads, n_points) if pairs >= THREAD_MIN_PAIRS else 1
         edges = np.linspace(0, n_points, parts + 1).astype(int)
-        return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+        return [slice(a, b) for a, b in pairwise(edges)]
 
     def _run_sliced(self, work, n_points: int) -> None:
         """Call ``work(slice)`` for every point slice, on threads when there are several."""

@@ -8,10 +8,10 @@ names that join, priors that match cells) and raises one :class:`ModelError` lis
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -56,7 +56,7 @@ class ClusterModel:
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def from_records(cls, records: Mapping[str, Sequence[Mapping]], dataset: Mapping | DatasetConfig) -> "ClusterModel":
+    def from_records(cls, records: Mapping[str, Sequence[Mapping]], dataset: Mapping | DatasetConfig) -> ClusterModel:
         """Build a model in Python from ``{family: [{column: value}, ...]}`` and the dataset.toml settings
         (a dict or a DatasetConfig); validated like CSV files: every problem in one :class:`ModelError`."""
         lists, problems = _record_lists(records)
@@ -77,7 +77,7 @@ class ClusterModel:
             raise ModelError(problems)
         return model
 
-    def with_rows(self, family: str, rows: Iterable[BaseModel]) -> "ClusterModel":
+    def with_rows(self, family: str, rows: Iterable[BaseModel]) -> ClusterModel:
         """A copy with ``family``'s rows replaced (line numbers are kept where the count matches)."""
         rows = tuple(rows)
         old = self.tables.get(family)
@@ -307,7 +307,8 @@ def _tier_problems(model: ClusterModel) -> list[Problem]:
             if len(relations) != 1:
                 expected = "a tier from scaling_relations.csv" if relations else "a scaling_relations.csv with one tier"
                 problems.append(Problem(file, f"blank tier needs exactly one tier: expected {expected} "
-                                              f"({', '.join(sorted(tiers)) or 'none defined'})", line=line, column="tier"))
+                                              f"({', '.join(sorted(tiers)) or 'none defined'})",
+                                        line=line, column="tier"))
         elif member.tier not in tiers:
             problems.append(Problem(file, f"tier not in scaling_relations.csv: expected one of "
                                           f"{', '.join(sorted(tiers)) or '(none defined)'}",
@@ -349,7 +350,8 @@ def load_model(folder: str | os.PathLike) -> ClusterModel:
     """Read every family CSV present in ``folder`` and ``dataset.toml``; validate everything together."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ModelError([Problem(str(folder), "no such folder: expected a model folder with dataset.toml and family CSVs")])
+        raise ModelError([Problem(str(folder), "no such folder: expected a model folder with dataset.toml "
+                                               "and family CSVs")])
     problems: list[Problem] = []
     dataset = None
     dataset_path = folder / DATASET_FILENAME
@@ -381,7 +383,7 @@ def load_model(folder: str | os.PathLike) -> ClusterModel:
 def model_files(model: ClusterModel) -> dict[str, bytes]:
     """The exact bytes ``save_model`` writes, by file name."""
     files = {DATASET_FILENAME: dataset_text(model.dataset).encode()}
-    for name, table in model.tables.items():
+    for table in model.tables.values():
         files[table.family.filename] = csvio.family_text(table.family, table.rows).encode()
     return files
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, model_validator
 
-from .columns import X, Y, Galaxy, Name, PositiveRadius, Radius, Redshift, Row, check_core_below_cut, column
+from .columns import Galaxy, Name, PositiveRadius, Radius, Redshift, Row, X, Y, check_core_below_cut, column
 from .registry import LIGHT_PROFILES, MASS_PROFILES
 
 

@@ -74,7 +74,7 @@ class ObservedImages:
     time_delay_sigma: np.ndarray
 
     @classmethod
-    def from_model(cls, model: ClusterModel) -> "ObservedImages":
+    def from_model(cls, model: ClusterModel) -> ObservedImages:
         rows = model.point_datasets
         if not rows:
             raise ValueError("the dataset has no point_datasets.csv rows to fit")
@@ -270,7 +270,8 @@ class PointLikelihood:
         except InvalidParameters:
             return -np.inf
         except Exception as err:
-            at = ", ".join(f"{label}={float(v)!r}" for label, v in zip(self.parameters.labels, values))
+            # not strict: a values vector of the wrong length is one way to fail, and the message must still be made
+            at = ", ".join(f"{label}={float(v)!r}" for label, v in zip(self.parameters.labels, values, strict=False))
             raise LikelihoodError(f"the {self.kind}-plane likelihood failed at {at or 'no free parameters'}: "
                                   f"{type(err).__name__}: {err}") from err
         return -0.5 * chi2 if np.isfinite(chi2) else -np.inf

@@ -7,9 +7,9 @@ the model's rows. Every other cell keeps its CSV value.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -73,7 +73,7 @@ class Parameters:
     free: tuple[FreeParameter, ...]
 
     @classmethod
-    def from_model(cls, model: ClusterModel) -> "Parameters":
+    def from_model(cls, model: ClusterModel) -> Parameters:
         free = []
         for prior in model.priors:
             key = FAMILIES[prior.family].key[0]
@@ -90,10 +90,10 @@ class Parameters:
 
     def transform(self, unit: Sequence[float]) -> np.ndarray:
         """Map a point of the unit hypercube to parameter values (inverse CDF of each prior)."""
-        return np.array([quantile(p.prior, u) for p, u in zip(self.free, unit)], dtype=float)
+        return np.array([quantile(p.prior, u) for p, u in zip(self.free, unit, strict=True)], dtype=float)
 
     def log_prior(self, values: Sequence[float]) -> float:
-        return float(sum(d.logpdf(v) for d, v in zip(self._dists, values)))
+        return float(sum(d.logpdf(v) for d, v in zip(self._dists, values, strict=True)))
 
     @cached_property
     def _dists(self) -> list:
@@ -116,7 +116,7 @@ class Parameters:
         Raises :class:`~clusterlens.errors.InvalidParameters` when the values make a row invalid
         (e.g. r_core >= r_cut)."""
         changes: dict[str, dict[int, dict]] = {}
-        for p, value in zip(self.free, values):
+        for p, value in zip(self.free, values, strict=True):
             changes.setdefault(p.family, {}).setdefault(p.index, {})[p.column] = float(value)
         out: dict[str, dict[int, BaseModel]] = {}
         for family, rows in changes.items():

@@ -71,7 +71,7 @@ def prior_problems(model: ClusterModel) -> list[Problem]:
     file = table.source
     problems = []
     claimed: dict[tuple[str, int, str], int | None] = {}
-    for prior, line in zip(table.rows, table.lines):
+    for prior, line in zip(table.rows, table.lines, strict=True):
         if prior.family not in PARAMETER_FAMILIES:
             problems.append(Problem(file, f"unknown family: expected one of {', '.join(PARAMETER_FAMILIES)}",
                                     line=line, column="family", value=prior.family))
@@ -98,7 +98,8 @@ def prior_problems(model: ClusterModel) -> list[Problem]:
                 break
             if prior.parameter not in numeric:
                 problems.append(Problem(file, f"not a numeric parameter of {family.name} "
-                                              f"{getattr(row, 'profile', '') or ''} rows: expected one of {', '.join(numeric)}",
+                                              f"{getattr(row, 'profile', '') or ''} rows: "
+                                              f"expected one of {', '.join(numeric)}",
                                         line=line, column="parameter", value=prior.parameter))
                 break
             cell = (prior.family, index, prior.parameter)

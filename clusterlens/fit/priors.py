@@ -14,7 +14,7 @@ sigma); it is validated exactly like a CSV row, and the resulting model is check
 from __future__ import annotations
 
 import os
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from .. import csvio
 from ..errors import ModelError

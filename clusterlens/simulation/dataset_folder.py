@@ -31,8 +31,8 @@ from rich.table import Table
 
 from .. import atomic, csvio
 from ..dataset import FILENAME as DATASET_FILENAME
-from ..errors import ModelError, Problem
 from ..digest import file_digests, sha256
+from ..errors import ModelError, Problem
 from ..families import FAMILIES
 from ..model import ClusterModel, load_model
 from ..registry import LIGHT_PROFILES
