@@ -179,19 +179,19 @@ class Lens:
 
         def work(part: slice) -> None:
             px, py = fx[part], fy[part]
-            a = [out[part] for out in alpha] if deflection else None
-            h = [out[part] for out in hess] if hessian else None
+            a = [out[part] for out in alpha] if alpha is not None else None
+            h = [out[part] for out in hess] if hess is not None else None
             for index, group in enumerate(self.groups):
                 compiled = self._tables.get(index)
                 if compiled is not None:
                     compiled[0].add(px, py, compiled[1], a, h)
                     continue
-                if deflection and hessian and MASS_PROFILES[group.profile].functions.deflection_and_hessian:
+                if a is not None and h is not None and MASS_PROFILES[group.profile].functions.deflection_and_hessian:
                     self._numpy_sum(group, "deflection_and_hessian", px, py, a + h)
                     continue
-                if deflection:
+                if a is not None:
                     self._numpy_sum(group, "deflection", px, py, a)
-                if hessian:
+                if h is not None:
                     self._numpy_sum(group, "hessian", px, py, h)
 
         self._run_sliced(work, fx.size)

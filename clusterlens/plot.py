@@ -64,7 +64,8 @@ def preview_figure(
     figure = new_figure()
     ax = figure.add_subplot()
     stretched, vmin, vmax = asinh_stretch(data, softening)
-    ax.imshow(stretched, origin="lower", extent=tuple(extent), cmap="gray", vmin=vmin, vmax=vmax,
+    xmin, xmax, ymin, ymax = extent
+    ax.imshow(stretched, origin="lower", extent=(xmin, xmax, ymin, ymax), cmap="gray", vmin=vmin, vmax=vmax,
               interpolation="nearest")
     palette = _palette(len(critical_curves))
     for colour, (label, curves) in zip(palette, critical_curves.items(), strict=True):

@@ -19,7 +19,8 @@ from collections.abc import Iterable, Mapping
 from .. import csvio
 from ..errors import ModelError
 from ..families import FAMILIES
-from ..model import ClusterModel, check_model
+from ..model import ClusterModel
+from ..model_checks import check_model
 
 PRIORS = FAMILIES["priors"]
 
