@@ -123,11 +123,17 @@ def test_best_par_images_systems_and_redshifts(best):
     z_of = {image.rsplit(".", 1)[0]: z for image, _, _, z in raw}
     for source in best.source_points:
         assert source.galaxy == source.name and source.redshift == z_of[source.name]
-        xs = [p.x for p in best.point_datasets if p.name == source.name]
-        ys = [p.y for p in best.point_datasets if p.name == source.name]
-        assert (source.x, source.y) == (pytest.approx(np.mean(xs), abs=1e-12), pytest.approx(np.mean(ys), abs=1e-12))
+        # the source-plane position: the |mu|-weighted mean of the back-traced images (best.par says
+        # "#Image plane optimization", Lenstool's forme -2)
+        xs = np.array([p.x for p in best.point_datasets if p.name == source.name])
+        ys = np.array([p.y for p in best.point_datasets if p.name == source.name])
+        ax, ay = best.deflections(xs, ys, source.redshift)
+        weight = np.abs(best.magnification(xs, ys, source.redshift))
+        assert source.x == pytest.approx(np.sum(weight * (xs - ax)) / weight.sum(), abs=1e-9)
+        assert source.y == pytest.approx(np.sum(weight * (ys - ay)) / weight.sum(), abs=1e-9)
     assert best.reference == (3.586259, -30.400174)
     assert best.dataset.cosmology.H0 == 70.0 and best.dataset.cosmology.Om0 == 0.3
+    assert (best.dataset.fit.likelihood, best.dataset.fit.forme) == ("lenstool", -2)
 
 
 def test_result_file_header_is_kept():
@@ -183,8 +189,12 @@ def test_slspec_priors(spec):
     for tier in ("potfile_cl_N-NW-S3", "potfile_cl_S1-S2-S4"):
         p = priors["scaling_relations", tier, "sigma_ref"]
         assert (p.prior, p.lower, p.upper) == ("uniform", 10.0, 300.0)
-    # the two ellipticity priors become q priors, announced with their lines; nothing else warns
-    assert len(messages) == 2 and "line 46" in messages[0] and "line 65" in messages[1]
+    # the two ellipticity priors become q priors, announced with their lines, and the two group-scale
+    # 'corekpc 150.0' / 'corekpc 400.0' are read as Lenstool reads them (flag 150, value .0); nothing else warns
+    assert len(messages) == 4 and "line 46" in messages[0] and "line 65" in messages[1]
+    assert "line 139" in messages[2] and "'corekpc 150.0'" in messages[2] and "flag 150, value 0.0" in messages[2]
+    assert "line 165" in messages[3] and "'corekpc 400.0'" in messages[3]
+    assert not any(p.parameter == "r_core_ref" for p in model.priors)
 
 
 def test_slspec_potfile_tiers_and_members(spec):
@@ -197,7 +207,8 @@ def test_slspec_potfile_tiers_and_members(spec):
     assert deep.r_cut_ref == pytest.approx(12.716939 / KPC_PER_ARCSEC, rel=1e-12)
     assert (deep.sigma_slope, deep.r_core_slope, deep.r_cut_slope) == (0.25, 0.5, 0.5)
     groups = tiers["potfile_cl_S1-S2-S4"].relation
-    assert groups.r_core_ref == pytest.approx(400.0 / KPC_PER_ARCSEC) and groups.mag_ref == 27.0
+    assert groups.r_core_ref == 0.0 and groups.mag_ref == 27.0  # 'corekpc 400.0': flag 400, value .0
+    assert tiers["potfile_cl_N-NW-S3"].relation.r_core_ref == 0.0
     for name, tier in tiers.items():
         lines = [line.split() for line in (DATA / f"{name}.txt").read_text().splitlines()
                  if line.strip() and not line.startswith("#")]
@@ -379,7 +390,11 @@ def test_z_m_limit_redshifts_and_priors(tmp_path):
              "\tz_m_limit 1 7.1 0 2.5 0 0\n\tz_m_limit 0 8a 1 5 6 0.1\n\tend\n")
     model = read_par(write(tmp_path, HEADER + image + dpie_block("A") + "fini\n"))
     z = {s.name: s.redshift for s in model.source_points}
-    assert z == {"4": 2.17, "7": 2.5, "8": 1.5}  # header best z, fixed z_m_limit, catalogue (inactive line)
+    assert (z["7"], z["8"]) == (2.5, 1.5)  # fixed z_m_limit, catalogue (inactive line)
+    # free: Lenstool samples D_LS/D_S; the header's dlsds 0.812 (not its printed z 2.170) is the best value
+    cosmo = FlatLambdaCDM(H0=70.0, Om0=0.3)
+    ratio = cosmo.angular_diameter_distance(0.3, z["4"]) / cosmo.angular_diameter_distance(z["4"])
+    assert ratio.to_value(u.dimensionless_unscaled) == pytest.approx(0.812, abs=1e-12) and z["4"] != 2.17
     (prior,) = model.priors
     assert (prior.family, prior.galaxy, prior.parameter, prior.lower, prior.upper) == \
         ("source_point", "4", "redshift", 1.0, 3.0)

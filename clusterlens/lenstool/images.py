@@ -9,7 +9,8 @@ source-plane position of the built model (:mod:`.sources`); its redshift comes f
 from ``z_m_limit``. A free ``z_m_limit`` redshift (Lenstool samples D_LS/D_S of the system) takes the
 redshift whose D_LS/D_S in the model cosmology is the ``dlsds`` of a result file's ``#ID z:Z dlsds:D``
 header line (:func:`redshift_of_dlsds`), and a prior. ``forme`` (Lenstool's statistic: < 0 image
-plane, >= 0 source plane) becomes [fit] ``likelihood = "lenstool"`` and ``forme`` -2, -1 or 0.
+plane, >= 0 source plane) becomes [fit] ``likelihood = "lenstool"`` and ``forme`` -2, -1 or 0
+(:func:`fit_settings`).
 """
 from __future__ import annotations
 
@@ -63,19 +64,27 @@ def read_images(reader: ParReader, lens_names: set[str], images_path: Path | Non
     return sources, images
 
 
-def fit_settings(reader: ParReader) -> dict:
+def fit_settings(reader: ParReader) -> dict | None:
     """The [fit] table of an imported model: likelihood "lenstool" with the image block's ``forme``
-    (Lenstool's default 1, a source-plane chi2, when the block has none)."""
+    (Lenstool's default 1, a source-plane chi2, when the block has none). A result file without an image
+    block (best.par) names its statistic in its header: ``#Image plane optimization`` is forme -2,
+    ``#Source plane optimization`` forme 0; None when nothing says."""
     block = reader.par.single("image")
-    entry = block.last("forme") if block is not None else None
+    if block is None:
+        texts = {text.strip("# ").lower() for text, _ in reader.par.header}
+        if "image plane optimization" in texts:
+            return {"likelihood": "lenstool", "forme": -2}
+        if "source plane optimization" in texts:
+            return {"likelihood": "lenstool", "forme": 0}
+        return None
+    entry = block.last("forme")
     forme = 1 if entry is None else entry.integer(0, "the statistic number", reader.path)
     if forme in (-2, -1, 0):
         return {"likelihood": "lenstool", "forme": forme}
     kept = 0 if forme > 0 else -2
-    where = f"line {entry.line}" if entry is not None else "image block"
-    reader.warn(f"{where}: forme {forme} ({'source' if forme > 0 else 'image'}-plane chi2"
-                f"{', Lenstool default' if entry is None else ''}) is recorded as the closest statistic clusterlens "
-                f"has: forme {kept}")
+    where = f"line {entry.line}" if entry is not None else f"line {block.line}: image block without 'forme':"
+    reader.warn(f"{where} forme {forme} ({'source' if forme > 0 else 'image'}-plane chi2) is recorded as the "
+                f"closest statistic clusterlens has: forme {kept}")
     return {"likelihood": "lenstool", "forme": kept}
 
 
@@ -120,13 +129,13 @@ def redshift_of_dlsds(cosmology, z_lens: float, dlsds: float) -> float:
     from scipy.optimize import brentq
 
     def ratio(z):
-        return float(cosmology.angular_diameter_distance_z1z2(z_lens, z) / cosmology.angular_diameter_distance(z))
+        return float(cosmology.angular_diameter_distance(z_lens, z) / cosmology.angular_diameter_distance(z))
 
     low, high = z_lens * (1.0 + 1e-9) + 1e-9, 20.0
     if not 0.0 < dlsds < ratio(high):
         raise ValueError(f"dlsds {dlsds!r} is not the D_LS/D_S of a source between z = {z_lens!r} and 20 "
                          f"(0 to {ratio(high):.6f})")
-    return float(brentq(lambda z: ratio(z) - dlsds, low, high, xtol=1e-12, rtol=4e-16))
+    return float(brentq(lambda z: ratio(z) - dlsds, low, high, xtol=1e-14, rtol=1e-15))
 
 
 def z_m_limit_names(reader: ParReader, entry: Entry) -> tuple[list[str], int]:

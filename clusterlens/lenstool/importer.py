@@ -127,14 +127,16 @@ def _read(reader: ParReader, images: Path | None, position_sigma: float | None,
     if sources:
         records["source_point"] = sources
         records["point_datasets"] = points
-        dataset["fit"] = fit_settings(reader)
+        fit = fit_settings(reader)
+        if fit is not None:
+            dataset["fit"] = fit
         place_sources(records, dataset)
     return LenstoolImport(records, dataset, read_header(reader.par))
 
 
 def place_sources(records: dict, dataset: dict) -> None:
     """Move each source_point record to its source-plane position in the lens of ``records``
-    (:func:`.sources.source_positions` with the dataset's forme); left at the mean of its images when
+    (:func:`.sources.source_positions` with the dataset's forme, else -2); left at the mean of its images when
     the records are not a valid model (building it later reports why)."""
     from ..model import ClusterModel
 
@@ -142,7 +144,7 @@ def place_sources(records: dict, dataset: dict) -> None:
         model = ClusterModel.from_records(records, dataset)
     except ValueError:
         return
-    positions = source_positions(model, dataset["fit"]["forme"])
+    positions = source_positions(model, dataset.get("fit", {}).get("forme", -2))
     for source in records["source_point"]:
         source["x"], source["y"] = positions[source["name"]]
 
