@@ -27,8 +27,8 @@ from typing import Annotated, Literal
 import tomli_w
 from pydantic import Field, ValidationError, model_validator
 
-from .errors import ModelError, Problem
 from .columns import Row
+from .errors import ModelError, Problem
 
 
 class Reference(Row):

@@ -179,6 +179,7 @@ def system_redshifts(reader: ParReader, block: Block | None, catalogue: Catalogu
             if flag == 0:
                 redshifts[system] = v1
                 continue
+            z: float | None
             if best is not None and z_lens is not None:
                 try:
                     z = redshift_of_dlsds(reader.cosmology, z_lens, best)
@@ -186,8 +187,7 @@ def system_redshifts(reader: ParReader, block: Block | None, catalogue: Catalogu
                     raise LenstoolError(f"{reader.where(entry.line)}: system {system!r}: {err}") from None
             else:
                 z = values.pop() if len(values) == 1 else None
-                inside = z is not None and (flag == 3 or min(v1, v2) <= z <= max(v1, v2))
-                if not inside or z <= 0:
+                if z is None or z <= 0 or not (flag == 3 or min(v1, v2) <= z <= max(v1, v2)):
                     z = v1 if flag == 3 else 0.5 * (v1 + v2)
             redshifts[system] = z
             reader.add_prior("source_point", system, "redshift", flag, v1, v2, entry)

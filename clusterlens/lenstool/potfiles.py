@@ -45,7 +45,8 @@ def scan_flag_values(entry: Entry, path) -> tuple[int, float | None, float | Non
     if match is None:
         raise LenstoolError(f"{path}:{entry.line}: '{entry.keyword}' needs 'flag value1 value2' (an integer "
                             f"flag first), got {text!r}")
-    flag, position, values = int(match.group(1)), match.end(), []
+    flag, position = int(match.group(1)), match.end()
+    values: list[float | None] = []
     for _ in range(2):
         match = _FLOAT.match(text, position)
         if match is None:
@@ -104,9 +105,9 @@ def potfile_relation(reader: ParReader, block: Block, taken: set[str]):
                 "r_core_slope": 0.5,
                 "r_cut_slope": 2.0 / parameters.value("r_cut_slope", ("slope", "m200slope"), inverse=2.0)}
     for name in ("vdscatter", "rcutscatter"):
-        entry = block.last(name)
-        if entry is not None and entry.integer(0, "the flag", reader.path) != 0:
-            reader.warn(f"line {entry.line}: '{name}' (random scatter about the scaling relation) is not "
+        scatter = block.last(name)
+        if scatter is not None and scatter.integer(0, "the flag", reader.path) != 0:
+            reader.warn(f"line {scatter.line}: '{name}' (random scatter about the scaling relation) is not "
                         "supported: ignored")
     return {**relation, "_z": z}, catalogue_path, ftype
 
@@ -133,11 +134,12 @@ class _Parameters:
         Lenstool's default), and its prior; ``inverse``: the column is inverse / value (a slope)."""
         reader, block = self.reader, self.block
         entry, scale = block.last(*arcsec), 1.0
+        kpc_entry = block.last(*kpc) if kpc else None
         flag, v1, v2 = scan_flag_values(entry, reader.path) if entry is not None else (0, None, None)
-        if v1 is None and kpc and block.last(*kpc) is not None:
-            entry, scale = block.last(*kpc), 1.0 / self.kpc_per_arcsec
-            flag, v1, v2 = scan_flag_values(entry, reader.path)
-        if v1 is None:
+        if v1 is None and kpc_entry is not None:
+            entry, scale = kpc_entry, 1.0 / self.kpc_per_arcsec
+            flag, v1, v2 = scan_flag_values(kpc_entry, reader.path)
+        if entry is None or v1 is None:
             if entry is None and arcsec[0] in DEFAULTS:
                 reader.warn(f"line {block.line}: {block.name} has no '{arcsec[0]}': Lenstool's default "
                             f"{DEFAULTS[arcsec[0]]!r} is used")
@@ -145,9 +147,9 @@ class _Parameters:
             names = "' or '".join(arcsec + kpc)
             raise LenstoolError(f"{self.where} needs '{names}' with a value: Lenstool reads 'flag value1 value2' "
                                 f"(found {'nothing' if entry is None else repr(' '.join(entry.values))})")
-        if kpc and entry.keyword in arcsec and block.last(*kpc) is not None:
-            reader.warn(f"line {block.last(*kpc).line}: both '{entry.keyword}' and '{block.last(*kpc).keyword}' "
-                        f"given: '{entry.keyword}' is used, as in Lenstool")
+        if kpc_entry is not None and entry is not kpc_entry:
+            reader.warn(f"line {kpc_entry.line}: both '{entry.keyword}' and '{kpc_entry.keyword}' given: "
+                        f"'{entry.keyword}' is used, as in Lenstool")
         if flag in (1, 3):
             if v2 is None:
                 raise LenstoolError(f"{reader.where(entry.line)}: '{entry.keyword}' flag {flag} needs two values "

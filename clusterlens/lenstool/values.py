@@ -74,10 +74,10 @@ def apply_result(reader: ParReader, result: LenstoolResult, potentials: list[Pot
             reader.warn(f"line {potential.block.line}: potentiel {potential.name}: the result file has no "
                         f"potentiel {' or '.join(names)}: its values are kept")
             continue
-        if match.profile is not potential.profile:
+        if match.row["profile"] != potential.row["profile"]:
             raise LenstoolError(f"{result.reader.where(match.block.line)}: potentiel {match.name} is a "
-                                f"{match.profile.name}, but potentiel {potential.name} of the optimisation file "
-                                f"(line {potential.block.line}) is a {potential.profile.name}")
+                                f"{match.row['profile']}, but potentiel {potential.name} of the optimisation file "
+                                f"(line {potential.block.line}) is a {potential.row['profile']}")
         potential.row.update({k: v for k, v in match.row.items() if k != "galaxy"})
     for number, relation in enumerate(tiers):
         estimates = _member_estimates(relation, [m for m in members if m["tier"] == relation["tier"]], by_name)
