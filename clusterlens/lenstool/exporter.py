@@ -35,6 +35,7 @@ import warnings
 from pathlib import Path
 
 from .. import atomic
+from ..model import load_model
 from ..registry import LenstoolLimit, mass_profile
 from ..registry.lenstool_rules import preimage
 from .catalogues import Reference, format_catalogue, image_system
@@ -50,8 +51,6 @@ _SINGLE_CHARACTERS = "123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW
 
 def export_lenstool(folder, out_par, overwrite: bool = False) -> Path:
     """``clusterlens export-lenstool``: load the model folder ``folder`` and write ``out_par`` (+ catalogues)."""
-    from ..model import load_model
-
     return write_par(load_model(folder), out_par, overwrite=overwrite)
 
 
