@@ -126,7 +126,8 @@ def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--dlogz", type=float, default=None, help="stop when the remaining log-evidence is below this")
     p.add_argument("--dynamic", action="store_true", help="dynamic nested sampling (posterior-weighted)")
     p.add_argument("--queue-size", type=int, default=None,
-                   help="points proposed at once (default: the number of cores); give it to get the same chain on any machine")
+                   help="points proposed at once (default: the number of cores); "
+                        "give it to get the same chain on any machine")
     p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between checkpoints (default 60)")
     p.add_argument("--no-plots", action="store_true", help="skip corner.png and images.png")
     p.add_argument("--quiet", action="store_true", help="no progress line")
@@ -136,7 +137,8 @@ TRACEBACK_HELP = "on an error, show the Python traceback (for a bug report) inst
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="clusterlens", description="Cluster strong-lens modelling where CSV files are the model.")
+    parser = argparse.ArgumentParser(prog="clusterlens",
+                                     description="Cluster strong-lens modelling where CSV files are the model.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--traceback", action="store_true", help=TRACEBACK_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import astropy.units as u
 import numpy as np
-from astropy.cosmology import FlatLambdaCDM, LambdaCDM, realizations
-from astropy.cosmology import FLRW
+from astropy.cosmology import FLRW, FlatLambdaCDM, LambdaCDM, realizations
 
 from .units import ARCSEC, DAYS_PER_MPC_ARCSEC2, G_OVER_C2, arcsec_from_length, r200_from_m200
 

@@ -12,25 +12,33 @@ import csv
 import io
 import math
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from . import atomic
+from .columns import Row
 from .errors import ModelError, Problem
 from .families import FAMILIES, Family
 
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
+#: The row type of a :class:`FamilyTable` (covariant: a table of priors is a table of rows).
+RowT = TypeVar("RowT", bound=Row, covariant=True)
+
 
 @dataclass(frozen=True)
-class FamilyTable:
+class FamilyTable(Generic[RowT]):
     """The validated rows of one family and the 1-based line each came from (None when built in Python)."""
 
     family: Family
-    rows: tuple[BaseModel, ...]
+    rows: tuple[RowT, ...]
     lines: tuple[int | None, ...]
     source: str
 
@@ -41,13 +49,12 @@ class FamilyTable:
 def family_for_path(path: str | os.PathLike) -> Family:
     stem = Path(path).name.removesuffix(".csv")
     if stem not in FAMILIES:
-        raise ModelError(
-            [Problem(str(path), f"unknown family file name: expected one of {', '.join(f.filename for f in FAMILIES.values())}")]
-        )
+        expected = ", ".join(f.filename for f in FAMILIES.values())
+        raise ModelError([Problem(str(path), f"unknown family file name: expected one of {expected}")])
     return FAMILIES[stem]
 
 
-def read_family(path: str | os.PathLike, family: Family | str | None = None) -> FamilyTable:
+def read_family(path: str | os.PathLike, family: Family | str | None = None) -> FamilyTable[Row]:
     """Read and validate one family CSV; raise :class:`ModelError` listing every problem."""
     table, problems = parse_family(path, family)
     if problems:
@@ -55,7 +62,8 @@ def read_family(path: str | os.PathLike, family: Family | str | None = None) -> 
     return table
 
 
-def parse_family(path: str | os.PathLike, family: Family | str | None = None) -> tuple[FamilyTable, list[Problem]]:
+def parse_family(path: str | os.PathLike,
+                 family: Family | str | None = None) -> tuple[FamilyTable[Row], list[Problem]]:
     """Parse one family CSV, returning the valid rows and the list of problems (possibly empty)."""
     family = family_for_path(path) if family is None else FAMILIES[family] if isinstance(family, str) else family
     name = str(path)
@@ -65,16 +73,18 @@ def parse_family(path: str | os.PathLike, family: Family | str | None = None) ->
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         return _empty(family, name), [
-            Problem(name, f"bytes {data[err.start:err.start + 4]!r} are not UTF-8: save the file as UTF-8 CSV", line=line)
+            Problem(name, f"bytes {data[err.start:err.start + 4]!r} are not UTF-8: save the file as UTF-8 CSV",
+                    line=line)
         ]
     return parse_text(text, family, name)
 
 
-def parse_text(text: str, family: Family, name: str) -> tuple[FamilyTable, list[Problem]]:
+def parse_text(text: str, family: Family, name: str) -> tuple[FamilyTable[Row], list[Problem]]:
     """Validate CSV text of ``family``; ``name`` is used in messages."""
     if not text.strip():
         return _empty(family, name), [
-            Problem(name, f"empty file: expected a header line with columns {', '.join(family.always_required)}", line=1)
+            Problem(name, f"empty file: expected a header line with columns {', '.join(family.always_required)}",
+                    line=1)
         ]
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -91,16 +101,17 @@ def parse_text(text: str, family: Family, name: str) -> tuple[FamilyTable, list[
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != len(header):
-                problems.append(Problem(name, f"expected {len(header)} cells like the header, found {len(cells)}", line=line))
+                problems.append(Problem(name, f"expected {len(header)} cells like the header, found {len(cells)}",
+                                        line=line))
                 continue
-            records.append((line, {h: c.strip() for h, c in zip(header, cells) if c.strip() != ""}))
+            records.append((line, {h: c.strip() for h, c in zip(header, cells, strict=True) if c.strip() != ""}))
     except csv.Error as err:
         problems.append(Problem(name, f"unreadable CSV: {err}", line=reader.line_num))
     table, row_problems = validate_table(family, records, name)
     return table, problems + row_problems
 
 
-def _empty(family: Family, name: str) -> FamilyTable:
+def _empty(family: Family, name: str) -> FamilyTable[Row]:
     return FamilyTable(family, (), (), name)
 
 
@@ -138,8 +149,8 @@ _MESSAGES = {
 }
 
 
-def validate_table(family: Family, records: Iterable[tuple[int | None, dict]],
-                   source: str) -> tuple[FamilyTable, list[Problem]]:
+def validate_table(family: Family, records: Iterable[tuple[int | None, Mapping[str, Any]]],
+                   source: str) -> tuple[FamilyTable[Row], list[Problem]]:
     """A family's table from ``(line, {column: value})`` records (None or "" = blank cell), with the
     problems of every bad cell and every duplicate key; ``source`` names the input in messages."""
     cleaned = [(line, {k: v for k, v in record.items() if v is not None and v != ""}) for line, record in records]
@@ -149,10 +160,12 @@ def validate_table(family: Family, records: Iterable[tuple[int | None, dict]],
 
 
 def validate_records(
-    family: Family, records: Iterable[tuple[int | None, dict]], name: str
-) -> tuple[list[BaseModel], list[int | None], list[Problem]]:
+    family: Family, records: Iterable[tuple[int | None, Mapping[str, Any]]], name: str
+) -> tuple[list[Row], list[int | None], list[Problem]]:
     """Validate ``(line, {column: value})`` records into rows; collect a Problem per bad cell."""
-    rows, lines, problems = [], [], []
+    rows: list[Row] = []
+    lines: list[int | None] = []
+    problems: list[Problem] = []
     for line, record in records:
         try:
             rows.append(family.adapter.validate_python(record))
@@ -162,7 +175,7 @@ def validate_records(
     return rows, lines, problems
 
 
-def _problem(error: dict, record: dict, family: Family, name: str, line: int | None) -> Problem:
+def _problem(error: ErrorDetails, record: Mapping[str, Any], family: Family, name: str, line: int | None) -> Problem:
     kind = error["type"]
     loc = [part for part in error["loc"] if isinstance(part, str) and part not in family.variants]
     column = loc[0] if loc else None
@@ -180,15 +193,13 @@ def _problem(error: dict, record: dict, family: Family, name: str, line: int | N
         value = record.get(column) if column else None
         return Problem(name, message, line=line, column=column, value=value)
     value = record.get(column) if column is not None else None
-    message = _MESSAGES.get(kind)
-    if message is None:
-        message = f"expected {_expectation(error)}"
+    message = _MESSAGES[kind] if kind in _MESSAGES else f"expected {_expectation(error)}"
     if kind == "missing" and "profile" in record:
         message += f" (profile {record['profile']} needs it)"
     return Problem(name, message, line=line, column=column, value=value if value is None else str(value))
 
 
-def _expectation(error: dict) -> str:
+def _expectation(error: ErrorDetails) -> str:
     ctx = error.get("ctx", {})
     bounds = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
     parts = [f"{sym} {ctx[key]}" for key, sym in bounds.items() if key in ctx]
@@ -199,10 +210,11 @@ def _expectation(error: dict) -> str:
     return error["msg"].lower()
 
 
-def duplicate_key_problems(family: Family, rows: Sequence[BaseModel], lines: Sequence, name: str) -> list[Problem]:
+def duplicate_key_problems(family: Family, rows: Sequence[Row], lines: Sequence[int | None],
+                           name: str) -> list[Problem]:
     first: dict[tuple, int | None] = {}
     problems = []
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         key = tuple(getattr(row, k) for k in family.key)
         if key in first:
             where = f"line {first[key]}" if first[key] is not None else "an earlier row"
@@ -214,7 +226,7 @@ def duplicate_key_problems(family: Family, rows: Sequence[BaseModel], lines: Seq
 
 
 # ---------------------------------------------------------------- writing
-def format_value(value) -> str:
+def format_value(value: object) -> str:
     """A cell's text: floats (Python or numpy) as the shortest string that round-trips, None and NaN
     as blank, numpy integers as integers, anything else as ``str``."""
     if value is None:
@@ -231,7 +243,7 @@ def format_value(value) -> str:
     return str(value)
 
 
-def csv_text(columns: Sequence[str], rows: Iterable[Sequence]) -> str:
+def csv_text(columns: Sequence[str], rows: Iterable[Iterable[object]]) -> str:
     """The CSV text every clusterlens CSV file is written as: a header line of ``columns``, one line
     per row of cells (:func:`format_value`), quoted only where needed, ``\\n`` line endings."""
     out = io.StringIO()
@@ -246,7 +258,7 @@ def frame_text(frame: pd.DataFrame) -> str:
     return csv_text(list(frame.columns), frame.itertuples(index=False))
 
 
-def used_columns(family: Family, rows: Sequence[BaseModel]) -> list[str]:
+def used_columns(family: Family, rows: Sequence[Row]) -> list[str]:
     """Canonical-order columns that some row fills, plus the columns every row requires."""
     used = set(family.always_required)
     for row in rows:
@@ -254,14 +266,15 @@ def used_columns(family: Family, rows: Sequence[BaseModel]) -> list[str]:
     return [c for c in family.columns if c in used]
 
 
-def family_text(family: Family, rows: Sequence[BaseModel]) -> str:
+def family_text(family: Family, rows: Sequence[Row]) -> str:
     """A family file's text: the used columns in canonical order (:func:`used_columns`), one line per row."""
     columns = used_columns(family, rows)
     dumps = (row.model_dump() for row in rows)
     return csv_text(columns, ([values.get(c) for c in columns] for values in dumps))
 
 
-def write_family(rows: Sequence[BaseModel] | FamilyTable, path: str | os.PathLike, family: Family | str | None = None) -> Path:
+def write_family(rows: Sequence[Row] | FamilyTable[Row], path: str | os.PathLike,
+                 family: Family | str | None = None) -> Path:
     """Write rows as ``path`` atomically (:func:`clusterlens.atomic.write_text`)."""
     if isinstance(rows, FamilyTable):
         family, rows = rows.family, rows.rows

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import codecs
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 import tomli_w
 from pydantic import Field, ValidationError, model_validator
 
-from .errors import ModelError, Problem
 from .columns import Row
+from .errors import ModelError, Problem
 
 
 class Reference(Row):
@@ -111,13 +112,13 @@ def read_dataset(path: str | Path) -> DatasetConfig:
         _raise([Problem(str(path), f"bytes {data[err.start:err.start + 4]!r} are not UTF-8: save the file as UTF-8",
                         line=line)])
     try:
-        data = tomllib.loads(text)
+        values = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        return _raise([Problem(str(path), f"not valid TOML: {err}", line=getattr(err, "lineno", None))])
-    return validate_dataset(data, str(path), text)
+        _raise([Problem(str(path), f"not valid TOML: {err}", line=getattr(err, "lineno", None))])
+    return validate_dataset(values, str(path), text)
 
 
-def validate_dataset(data, source: str, text: str = "") -> DatasetConfig:
+def validate_dataset(data: Mapping[str, Any], source: str, text: str = "") -> DatasetConfig:
     """``data`` (dataset.toml as a dict) validated; raise ModelError naming each bad key, with its line
     in ``text`` (the TOML it was read from, if any); ``source`` names the input in messages."""
     try:
@@ -133,7 +134,7 @@ def validate_dataset(data, source: str, text: str = "") -> DatasetConfig:
         _raise(problems)
 
 
-def _raise(problems):
+def _raise(problems: list[Problem]) -> NoReturn:
     raise ModelError(problems)
 
 

@@ -6,26 +6,34 @@ Large tiers (more than ``MAX_ROWS`` members) are summarised as count and per-col
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from . import csvio
+from .families import Family
+
+if TYPE_CHECKING:
+    from .model import ClusterModel
+
+#: (family, row index, column) -> the prior that frees the cell, as text
+FreeCells = dict[tuple[str, int, str], str]
 
 MAX_ROWS = 25
 
 
-def _header(family, column: str, separator: str = "\n") -> Text:
+def _header(family: Family, column: str, separator: str = "\n") -> Text:
     unit = family.unit(column)
     return Text(f"{column}{separator}[{unit}]" if unit else column)
 
 
-def _free_cells(model) -> dict[tuple[str, int, str], str]:
+def _free_cells(model: ClusterModel) -> FreeCells:
     """(family, row index, column) -> prior description for every cell a prior frees."""
     from .fit.prior_rules import prior_targets
 
-    free = {}
+    free: FreeCells = {}
     if any(p.family not in model.tables for p in model.priors):
         return free
     for prior in model.priors:
@@ -37,7 +45,7 @@ def _free_cells(model) -> dict[tuple[str, int, str], str]:
     return free
 
 
-def family_table(model, name: str, all_rows: bool = False, free=None) -> Table:
+def family_table(model: ClusterModel, name: str, all_rows: bool = False, free: FreeCells | None = None) -> Table:
     table_rows = model.tables[name]
     family = table_rows.family
     rows = table_rows.rows
@@ -51,12 +59,13 @@ def family_table(model, name: str, all_rows: bool = False, free=None) -> Table:
         table.add_column("max", justify="right")
         frame = model.to_dataframes()[name]
         for column in columns:
-            values = frame[column].dropna()
+            filled = frame[column].dropna()
             numeric = column in family.numeric_columns()
-            lo = csvio.format_value(float(values.min())) if numeric and len(values) else ""
-            hi = csvio.format_value(float(values.max())) if numeric and len(values) else ""
-            table.add_row(_header(family, column, " "), str(len(values)), lo, hi)
-        table.caption = f"{len(rows)} rows summarised; show all with model.show(all_rows=True) or `clusterlens show --all`"
+            lo = csvio.format_value(float(filled.min())) if numeric and len(filled) else ""
+            hi = csvio.format_value(float(filled.max())) if numeric and len(filled) else ""
+            table.add_row(_header(family, column, " "), str(len(filled)), lo, hi)
+        table.caption = (f"{len(rows)} rows summarised; "
+                         "show all with model.show(all_rows=True) or `clusterlens show --all`")
         return table
     for column in columns:
         table.add_column(_header(family, column), justify="left" if column in family.key else "right")
@@ -74,7 +83,7 @@ def family_table(model, name: str, all_rows: bool = False, free=None) -> Table:
     return table
 
 
-def model_renderable(model, all_rows: bool = False) -> Group:
+def model_renderable(model: ClusterModel, all_rows: bool = False) -> Group:
     ref = model.dataset.reference
     cosmo = model.dataset.cosmology
     cosmo_text = cosmo.name or ", ".join(f"{k}={v}" for k, v in cosmo.model_dump(exclude_none=True).items())
@@ -85,7 +94,7 @@ def model_renderable(model, all_rows: bool = False) -> Group:
         f"z_lens={model.z_lens!r}  tiers={len(model.tiers)}",
     )
     free = _free_cells(model)
-    parts = [head]
+    parts: list[RenderableType] = [head]
     for name in model.tables:
         parts.append(family_table(model, name, all_rows=all_rows, free=free))
     if free:
@@ -97,17 +106,18 @@ def model_renderable(model, all_rows: bool = False) -> Group:
     return Group(*parts)
 
 
-def print_model(model, all_rows: bool = False, console: Console | None = None) -> None:
+def print_model(model: ClusterModel, all_rows: bool = False, console: Console | None = None) -> None:
     (console or Console()).print(model_renderable(model, all_rows=all_rows))
 
 
-def render_text(model, width: int = 160) -> str:
-    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False)
+def render_text(model: ClusterModel, width: int = 160) -> str:
+    text = io.StringIO()
+    console = Console(file=text, width=width, color_system=None, force_terminal=False)
     console.print(model_renderable(model))
-    return console.file.getvalue()
+    return text.getvalue()
 
 
-def render_html(model) -> str:
+def render_html(model: ClusterModel) -> str:
     console = Console(record=True, file=io.StringIO(), width=160)
     console.print(model_renderable(model))
     return console.export_html(inline_styles=True)

@@ -12,10 +12,11 @@ from . import rows
 
 @dataclass(frozen=True)
 class Family:
-    """One CSV family: ``<name>.csv`` holding rows of ``row_type`` (a model or a discriminated union)."""
+    """One CSV family: ``<name>.csv`` holding rows of ``row_type`` (a :class:`~clusterlens.columns.Row`
+    class or a discriminated union of them, :func:`typing.Annotated` on ``profile``)."""
 
     name: str
-    row_type: object
+    row_type: typing.Any  # a type form (class or Annotated union): no static type names both
     key: tuple[str, ...]
     description: str
 
@@ -105,3 +106,9 @@ FAMILIES: dict[str, Family] = {
         Family("priors", rows.Prior, ("family", "galaxy", "parameter"), "free parameters of a fit"),
     )
 }
+
+#: The families whose rows are registered mass profiles (:class:`~clusterlens.rows.MassRow`).
+MASS_FAMILIES = ("host_halo", "main_lens_mass")
+#: The families of the lens and of the sources: every row names its galaxy (:class:`~clusterlens.rows.GalaxyRow`).
+LENS_FAMILIES = (*MASS_FAMILIES, "scaling_galaxies")
+SOURCE_FAMILIES = ("source_light", "source_point")

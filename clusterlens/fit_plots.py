@@ -47,8 +47,8 @@ def corner_plot(samples: pd.DataFrame, summary: pd.DataFrame, path: str | Path) 
             lo, hi = spans[i]
             spans[i] = (min(lo, t), max(hi, t))
     side = 1.9 * len(labels) + 0.6
-    fig = corner.corner(data, fig=new_figure(side, side), labels=parameter_labels(summary), range=spans,
-                        truths=[float(t) if np.isfinite(t) else None for t in truth] if np.isfinite(truth).any() else None,
+    truths = [float(t) if np.isfinite(t) else None for t in truth] if np.isfinite(truth).any() else None
+    fig = corner.corner(data, fig=new_figure(side, side), labels=parameter_labels(summary), range=spans, truths=truths,
                         truth_color="tab:red", quantiles=[0.16, 0.5, 0.84], show_titles=True, title_fmt=".3g",
                         levels=1.0 - np.exp(-0.5 * np.array([1.0, 2.0, 3.0]) ** 2), plot_datapoints=False,
                         fill_contours=True, label_kwargs={"fontsize": 9}, title_kwargs={"fontsize": 8})

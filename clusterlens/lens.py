@@ -25,6 +25,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -149,7 +150,7 @@ class Lens:
             stop = start + chunk
             result = function(x[start:stop, None], y[start:stop, None], **params)
             result = result if isinstance(result, tuple) else (result,)
-            for out, part in zip(outputs, result):
+            for out, part in zip(outputs, result, strict=True):
                 out[start:stop] += np.sum(part, axis=1)
 
     def _slices(self, n_points: int) -> list[slice]:
@@ -157,7 +158,7 @@ class Lens:
         pairs = n_points * sum(g.size for g in self.groups)
         parts = min(self.threads, n_points) if pairs >= THREAD_MIN_PAIRS else 1
         edges = np.linspace(0, n_points, parts + 1).astype(int)
-        return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+        return [slice(a, b) for a, b in pairwise(edges)]
 
     def _run_sliced(self, work, n_points: int) -> None:
         """Call ``work(slice)`` for every point slice, on threads when there are several."""
@@ -178,19 +179,19 @@ class Lens:
 
         def work(part: slice) -> None:
             px, py = fx[part], fy[part]
-            a = [out[part] for out in alpha] if deflection else None
-            h = [out[part] for out in hess] if hessian else None
+            a = [out[part] for out in alpha] if alpha is not None else None
+            h = [out[part] for out in hess] if hess is not None else None
             for index, group in enumerate(self.groups):
                 compiled = self._tables.get(index)
                 if compiled is not None:
                     compiled[0].add(px, py, compiled[1], a, h)
                     continue
-                if deflection and hessian and MASS_PROFILES[group.profile].functions.deflection_and_hessian:
+                if a is not None and h is not None and MASS_PROFILES[group.profile].functions.deflection_and_hessian:
                     self._numpy_sum(group, "deflection_and_hessian", px, py, a + h)
                     continue
-                if deflection:
+                if a is not None:
                     self._numpy_sum(group, "deflection", px, py, a)
-                if hessian:
+                if h is not None:
                     self._numpy_sum(group, "hessian", px, py, h)
 
         self._run_sliced(work, fx.size)

@@ -9,24 +9,32 @@ were validated by their schemas, so the groups skip MassComponents' own checks.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .families import MASS_FAMILIES
 from .lens import Lens, MassComponents
+from .model import ClusterModel, Tier
 from .registry import column_array, mass_profile
+from .rows import MassRow, ScalingRelation
 from .scaling import member_parameters
 from .units import b0_from_sigma
 
+if TYPE_CHECKING:
+    from astropy.cosmology import FLRW
 
-def mass_group(rows, label: str, cosmology, z_lens: float) -> MassComponents:
+
+def mass_group(rows: Sequence[MassRow], label: str, cosmology: FLRW, z_lens: float) -> MassComponents:
     """One group from rows of a single profile (host_halo or main_lens_mass rows), converted by the
     profile's registry declaration."""
     profile = mass_profile(rows[0].profile)
     return MassComponents(profile.name, profile.to_parameters(rows, cosmology, z_lens), label, check=False)
 
 
-def member_arrays(tier) -> dict[str, np.ndarray]:
+def member_arrays(tier: Tier) -> dict[str, np.ndarray]:
     """A tier's member columns as arrays: x, y, q (blank = 1), angle (blank = 0), and each member's
     brightness as ``mag`` (NaN where the row gives ``luminosity``) and ``log_luminosity``
     (log10 L/L_ref, NaN where the row gives ``mag``): a luminosity member keeps its L/L_ref when
@@ -38,7 +46,7 @@ def member_arrays(tier) -> dict[str, np.ndarray]:
             "angle": column_array(members, "angle", 0.0), "mag": mag, "log_luminosity": log_lum}
 
 
-def tier_group_from_arrays(relation, arrays: dict[str, np.ndarray], label: str) -> MassComponents:
+def tier_group_from_arrays(relation: ScalingRelation, arrays: dict[str, np.ndarray], label: str) -> MassComponents:
     """Members (``member_arrays``) as one dPIE group, parameters from the scaling relation
     (docs/conventions.md#scaling-relations)."""
     mag = np.where(np.isnan(arrays["mag"]), relation.mag_ref - 2.5 * arrays["log_luminosity"], arrays["mag"])
@@ -51,26 +59,31 @@ def tier_group_from_arrays(relation, arrays: dict[str, np.ndarray], label: str) 
     return MassComponents("dPIE", params, label, check=False)
 
 
-def tier_group(tier) -> MassComponents:
+def tier_group(tier: Tier) -> MassComponents:
     """A tier's members as one dPIE group, parameters from the tier's scaling relation
     (docs/conventions.md#scaling-relations)."""
     return tier_group_from_arrays(tier.relation, member_arrays(tier), f"tier:{tier.name}")
 
 
-def mass_groups(rows, label: str, cosmology, z_lens: float) -> list[MassComponents]:
-    """One group per profile of ``rows`` (host_halo or main_lens_mass rows), in profile-name order."""
+def mass_groups(rows: Sequence[MassRow], label: str, cosmology: FLRW, z_lens: float | None) -> list[MassComponents]:
+    """One group per profile of ``rows`` (host_halo or main_lens_mass rows), in profile-name order;
+    ``z_lens`` is None only for a model without lens rows, whose ``rows`` are empty."""
+    if not rows:
+        return []
+    assert z_lens is not None, "mass rows give their model its lens redshift"
     ordered = sorted(rows, key=lambda r: r.profile)
     return [mass_group(list(same), label, cosmology, z_lens) for _, same in groupby(ordered, key=lambda r: r.profile)]
 
 
-def lens_groups(model) -> list[MassComponents]:
+def lens_groups(model: ClusterModel) -> list[MassComponents]:
+    """Every group of the model's lens: its mass families' rows, then its tiers with members."""
     groups = []
-    for family in ("host_halo", "main_lens_mass"):
-        groups += mass_groups(model.rows(family), family, model.cosmology, model.z_lens)
+    for family in MASS_FAMILIES:
+        groups += mass_groups(model.mass_rows(family), family, model.cosmology, model.z_lens)
     groups += [tier_group(t) for t in model.tiers if t.members]
     return groups
 
 
-def build_lens(model) -> Lens:
+def build_lens(model: ClusterModel) -> Lens:
     """The model's whole lens (every group, amplitudes at D_LS/D_S = 1)."""
     return Lens(lens_groups(model))

@@ -49,7 +49,7 @@ class PixelGrid:
         object.__setattr__(self, "shape", (int(self.shape[0]), int(self.shape[1])))
 
     @classmethod
-    def covering(cls, region, pixel_scale: float) -> "PixelGrid":
+    def covering(cls, region, pixel_scale: float) -> PixelGrid:
         """Smallest grid of ``pixel_scale`` pixels whose pixel centres span
         region = (xmin, xmax, ymin, ymax) arcsec (or astropy angle Quantities)."""
         xmin, xmax, ymin, ymax = (float(v) for v in as_arcsec(region, "region"))

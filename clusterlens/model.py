@@ -1,41 +1,43 @@
 """ClusterModel: the families of a folder stitched into one lens + sources model.
 
 ``load_model(folder)`` reads every family CSV present plus ``dataset.toml``, validates each file,
-then checks the model as a whole (one lens redshift, sources behind the lens, tiers that exist,
-names that join, priors that match cells) and raises one :class:`ModelError` listing every problem.
+then checks the model as a whole (:mod:`clusterlens.model_checks`: one lens redshift, sources behind the
+lens, tiers that exist, names that join, priors that match cells) and raises one :class:`ModelError`
+listing every problem.
 ``save_model`` writes the same files back byte-for-byte.
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
 
 from . import atomic, csvio
+from .columns import Row
 from .csvio import FamilyTable
 from .dataset import FILENAME as DATASET_FILENAME
 from .dataset import DatasetConfig, dataset_text, read_dataset, validate_dataset
 from .errors import ModelError, Problem
-from .families import FAMILIES
-from .fit.prior_rules import prior_problems
+from .families import FAMILIES, LENS_FAMILIES, MASS_FAMILIES, SOURCE_FAMILIES
+from .model_checks import check_model
+from .rows import GalaxyRow, LightRow, MassRow, PointImage, Prior, ScalingGalaxy, ScalingRelation, SourcePoint
 from .units import as_arcsec
 
-LENS_FAMILIES = ("host_halo", "main_lens_mass", "scaling_galaxies")
-SOURCE_FAMILIES = ("source_light", "source_point")
+_RowT = TypeVar("_RowT", bound=Row)
 
 
 @dataclass(frozen=True)
 class Tier:
     """One scaling-relation tier and its member galaxies (rows of scaling_galaxies.csv)."""
 
-    relation: BaseModel
-    members: tuple[BaseModel, ...]
+    relation: ScalingRelation
+    members: tuple[ScalingGalaxy, ...]
 
     @property
     def name(self) -> str:
@@ -50,86 +52,121 @@ class ClusterModel:
     the accessors (``host_halo``, ``main_galaxies``, ``tiers``, ...) return empty tuples for them.
     """
 
-    tables: dict[str, FamilyTable]
+    tables: dict[str, FamilyTable[Row]]
     dataset: DatasetConfig
     folder: Path | None = field(default=None, compare=False)
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def from_records(cls, records: Mapping[str, Sequence[Mapping]], dataset: Mapping | DatasetConfig) -> "ClusterModel":
+    def from_records(cls, records: Mapping[str, Sequence[Mapping[str, Any]]],
+                     dataset: Mapping[str, Any] | DatasetConfig) -> ClusterModel:
         """Build a model in Python from ``{family: [{column: value}, ...]}`` and the dataset.toml settings
         (a dict or a DatasetConfig); validated like CSV files: every problem in one :class:`ModelError`."""
         lists, problems = _record_lists(records)
-        if not isinstance(dataset, DatasetConfig):
+        config: DatasetConfig | None = None
+        if isinstance(dataset, DatasetConfig):
+            config = dataset
+        else:
             try:
-                dataset = validate_dataset(dataset, "<dataset>")
+                config = validate_dataset(dataset, "<dataset>")
             except ModelError as err:
                 problems += err.problems
-        tables = {}
+        tables: dict[str, FamilyTable[Row]] = {}
         for name, recs in lists.items():
             tables[name], found = csvio.validate_table(FAMILIES[name], enumerate(recs, start=1), f"<{name}>")
             problems += found
         if problems:
             raise ModelError(problems)
-        model = cls(tables, dataset)
+        assert config is not None  # validate_dataset returned it (a failure is one of the problems)
+        model = cls(tables, config)
         problems += check_model(model)
         if problems:
             raise ModelError(problems)
         return model
 
-    def with_rows(self, family: str, rows: Iterable[BaseModel]) -> "ClusterModel":
+    def with_rows(self, family: str, rows: Iterable[Row]) -> ClusterModel:
         """A copy with ``family``'s rows replaced (line numbers are kept where the count matches)."""
-        rows = tuple(rows)
+        new = tuple(rows)
         old = self.tables.get(family)
-        lines = old.lines if old is not None and len(old.lines) == len(rows) else (None,) * len(rows)
+        lines = old.lines if old is not None and len(old.lines) == len(new) else (None,) * len(new)
         source = old.source if old is not None else f"<{family}>"
-        tables = {**self.tables, family: FamilyTable(FAMILIES[family], rows, lines, source)}
+        tables = {**self.tables, family: FamilyTable(FAMILIES[family], new, lines, source)}
         return replace(self, tables=tables)
 
     # ------------------------------------------------------------ accessors
-    def rows(self, family: str) -> tuple[BaseModel, ...]:
+    def rows(self, family: str) -> tuple[Row, ...]:
+        """The rows of ``family`` (empty for a family the model does not have)."""
         table = self.tables.get(family)
         return () if table is None else table.rows
 
-    @property
-    def host_halo(self) -> tuple[BaseModel, ...]:
-        return self.rows("host_halo")
+    def _rows_of(self, family: str, row_type: type[_RowT]) -> tuple[_RowT, ...]:
+        """``rows(family)`` for a family whose rows are all of class ``row_type``."""
+        # the family's rows were validated into its row class (FAMILIES[family].row_type is row_type)
+        return cast("tuple[_RowT, ...]", self.rows(family))
+
+    def mass_rows(self, family: str) -> tuple[MassRow, ...]:
+        """The rows of a mass family (one of :data:`MASS_FAMILIES`: host_halo or main_lens_mass)."""
+        if family not in MASS_FAMILIES:
+            raise ValueError(f"not a mass family: {family!r}; expected one of {', '.join(MASS_FAMILIES)}")
+        # the family's rows were validated into registered mass profiles' rows (rows.LensMassRow)
+        return cast("tuple[MassRow, ...]", self.rows(family))
+
+    def galaxy_rows(self, family: str) -> tuple[GalaxyRow, ...]:
+        """The rows of a lens or source family (one of :data:`LENS_FAMILIES` or :data:`SOURCE_FAMILIES`)."""
+        if family not in (*LENS_FAMILIES, *SOURCE_FAMILIES):
+            raise ValueError(f"not a lens or source family: {family!r}; expected one of "
+                             f"{', '.join((*LENS_FAMILIES, *SOURCE_FAMILIES))}")
+        # every lens and source row class has a galaxy and a (float or optional) redshift column
+        return cast("tuple[GalaxyRow, ...]", self.rows(family))
 
     @property
-    def main_galaxies(self) -> tuple[BaseModel, ...]:
-        return self.rows("main_lens_mass")
+    def host_halo(self) -> tuple[MassRow, ...]:
+        return self.mass_rows("host_halo")
 
     @property
-    def source_light(self) -> tuple[BaseModel, ...]:
-        return self.rows("source_light")
+    def main_galaxies(self) -> tuple[MassRow, ...]:
+        return self.mass_rows("main_lens_mass")
 
     @property
-    def source_points(self) -> tuple[BaseModel, ...]:
-        return self.rows("source_point")
+    def scaling_relations(self) -> tuple[ScalingRelation, ...]:
+        return self._rows_of("scaling_relations", ScalingRelation)
 
     @property
-    def point_datasets(self) -> tuple[BaseModel, ...]:
-        return self.rows("point_datasets")
+    def scaling_galaxies(self) -> tuple[ScalingGalaxy, ...]:
+        return self._rows_of("scaling_galaxies", ScalingGalaxy)
 
     @property
-    def priors(self) -> tuple[BaseModel, ...]:
-        return self.rows("priors")
+    def source_light(self) -> tuple[LightRow, ...]:
+        # the family's rows were validated into registered light profiles' rows (rows.SourceLightRow)
+        return cast("tuple[LightRow, ...]", self.rows("source_light"))
+
+    @property
+    def source_points(self) -> tuple[SourcePoint, ...]:
+        return self._rows_of("source_point", SourcePoint)
+
+    @property
+    def point_datasets(self) -> tuple[PointImage, ...]:
+        return self._rows_of("point_datasets", PointImage)
+
+    @property
+    def priors(self) -> tuple[Prior, ...]:
+        return self._rows_of("priors", Prior)
 
     @cached_property
     def tiers(self) -> tuple[Tier, ...]:
         """Tiers in scaling_relations.csv order; a blank member tier means the only tier."""
-        relations = self.rows("scaling_relations")
-        members = self.rows("scaling_galaxies")
+        relations = self.scaling_relations
+        members = self.scaling_galaxies
         return tuple(
             Tier(rel, tuple(m for m in members if (m.tier or relations[0].tier) == rel.tier)) for rel in relations
         )
 
     @cached_property
-    def galaxies(self) -> dict[str, dict[str, tuple[BaseModel, ...]]]:
+    def galaxies(self) -> dict[str, dict[str, tuple[GalaxyRow, ...]]]:
         """Every galaxy name with its rows by family: the join of the families."""
-        joined: dict[str, dict[str, list]] = {}
+        joined: dict[str, dict[str, list[GalaxyRow]]] = {}
         for name in (*LENS_FAMILIES, *SOURCE_FAMILIES):
-            for row in self.rows(name):
+            for row in self.galaxy_rows(name):
                 joined.setdefault(row.galaxy, {}).setdefault(name, []).append(row)
         return {g: {f: tuple(r) for f, r in fams.items()} for g, fams in joined.items()}
 
@@ -149,8 +186,8 @@ class ClusterModel:
     def z_lens(self) -> float | None:
         """The single lens-plane redshift (None for a model without lens rows)."""
         for name in LENS_FAMILIES:
-            for row in self.rows(name):
-                if getattr(row, "redshift", None) is not None:
+            for row in self.galaxy_rows(name):
+                if row.redshift is not None:
                     return row.redshift
         return None
 
@@ -233,11 +270,12 @@ def _image_points(x, y) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(as_arcsec(x, "x"), float), np.asarray(as_arcsec(y, "y"), float)
 
 
-def _record_lists(records) -> tuple[dict[str, list[Mapping]], list[Problem]]:
+def _record_lists(records: object) -> tuple[dict[str, list[Mapping[str, Any]]], list[Problem]]:
     """``from_records``' families as lists of row dicts, with a problem for every other shape."""
     if not isinstance(records, Mapping):
         return {}, [Problem("<records>", f"expected a dict {{family: [row dicts]}}, got {type(records).__name__}")]
-    lists, problems = {}, []
+    lists: dict[str, list[Mapping[str, Any]]] = {}
+    problems: list[Problem] = []
     for name, recs in records.items():
         if name not in FAMILIES:
             problems.append(Problem("<records>", f"unknown family {name!r}: expected one of {', '.join(FAMILIES)}"))
@@ -252,104 +290,13 @@ def _record_lists(records) -> tuple[dict[str, list[Mapping]], list[Problem]]:
     return lists, problems
 
 
-# ---------------------------------------------------------------- whole-model checks
-def _where(model: ClusterModel, family: str, index: int) -> tuple[str, int | None]:
-    table = model.tables[family]
-    return table.source, table.lines[index]
-
-
-def check_model(model: ClusterModel) -> list[Problem]:
-    """Cross-family problems: redshifts, tiers, joins and priors (every check of ``MODEL_CHECKS``, in
-    order). Empty list when the model is coherent."""
-    return [problem for check in MODEL_CHECKS for problem in check(model)]
-
-
-def _redshift_problems(model: ClusterModel) -> list[Problem]:
-    problems = []
-    z_lens, first = None, None
-    for name in LENS_FAMILIES:
-        for i, row in enumerate(model.rows(name)):
-            z = getattr(row, "redshift", None)
-            if z is None:
-                continue
-            file, line = _where(model, name, i)
-            if z_lens is None:
-                z_lens, first = z, f"{Path(file).name}:{line}"
-            elif z != z_lens:
-                problems.append(Problem(file, f"lens redshift differs from {z_lens!r} ({first}): all lens components "
-                                              "must share one lens plane (multi-plane lensing is not supported)",
-                                        line=line, column="redshift", value=repr(z)))
-    seen: dict[str, tuple[float, str]] = {}
-    for name in (*LENS_FAMILIES, *SOURCE_FAMILIES):
-        for i, row in enumerate(model.rows(name)):
-            z = getattr(row, "redshift", None)
-            if z is None:
-                continue
-            file, line = _where(model, name, i)
-            if row.galaxy in seen and seen[row.galaxy][0] != z:
-                problems.append(Problem(file, f"galaxy {row.galaxy!r} has redshift {seen[row.galaxy][0]!r} in "
-                                              f"{seen[row.galaxy][1]}: a galaxy has one redshift",
-                                        line=line, column="redshift", value=repr(z)))
-            seen.setdefault(row.galaxy, (z, f"{Path(file).name}:{line}"))
-            if name in SOURCE_FAMILIES and z_lens is not None and z <= z_lens:
-                problems.append(Problem(file, f"a source must lie behind the lens: expected redshift > {z_lens!r}",
-                                        line=line, column="redshift", value=repr(z)))
-    return problems
-
-
-def _tier_problems(model: ClusterModel) -> list[Problem]:
-    relations = model.rows("scaling_relations")
-    tiers = {r.tier for r in relations}
-    problems = []
-    for i, member in enumerate(model.rows("scaling_galaxies")):
-        file, line = _where(model, "scaling_galaxies", i)
-        if member.tier is None:
-            if len(relations) != 1:
-                expected = "a tier from scaling_relations.csv" if relations else "a scaling_relations.csv with one tier"
-                problems.append(Problem(file, f"blank tier needs exactly one tier: expected {expected} "
-                                              f"({', '.join(sorted(tiers)) or 'none defined'})", line=line, column="tier"))
-        elif member.tier not in tiers:
-            problems.append(Problem(file, f"tier not in scaling_relations.csv: expected one of "
-                                          f"{', '.join(sorted(tiers)) or '(none defined)'}",
-                                    line=line, column="tier", value=member.tier))
-    return problems
-
-
-def _join_problems(model: ClusterModel) -> list[Problem]:
-    names = {p.name for p in model.source_points}
-    problems = []
-    first: dict[str, int | None] = {}
-    for i, point in enumerate(model.source_points):
-        file, line = _where(model, "source_point", i)
-        if point.name in first:
-            problems.append(Problem(file, f"a second source_point with this name (first at line {first[point.name]}): "
-                                          "a name joins one source to its images in point_datasets.csv",
-                                    line=line, column="name", value=point.name))
-        first.setdefault(point.name, line)
-    for i, image in enumerate(model.point_datasets):
-        if image.name not in names:
-            file, line = _where(model, "point_datasets", i)
-            problems.append(Problem(file, "no source_point.csv row has this name: expected one of "
-                                          f"{', '.join(sorted(names)) or '(no source_point.csv rows)'}",
-                                    line=line, column="name", value=image.name))
-    return problems
-
-
-#: The checks :func:`check_model` runs, each ``check(model) -> [Problem, ...]``. The prior checks
-#: belong to the fit, which imports this module: ``clusterlens/__init__.py`` appends
-#: :func:`clusterlens.fit.prior_rules.prior_problems`, so every import of clusterlens has them.
-#: The cross-family checks of :func:`check_model`, in order; the prior rules are the fit's
-#: (:mod:`clusterlens.fit.prior_rules`).
-MODEL_CHECKS: tuple[Callable[[ClusterModel], list[Problem]], ...] = (_redshift_problems, _tier_problems,
-                                                                     _join_problems, prior_problems)
-
-
 # ---------------------------------------------------------------- folders
 def load_model(folder: str | os.PathLike) -> ClusterModel:
     """Read every family CSV present in ``folder`` and ``dataset.toml``; validate everything together."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ModelError([Problem(str(folder), "no such folder: expected a model folder with dataset.toml and family CSVs")])
+        raise ModelError([Problem(str(folder), "no such folder: expected a model folder with dataset.toml "
+                                               "and family CSVs")])
     problems: list[Problem] = []
     dataset = None
     dataset_path = folder / DATASET_FILENAME
@@ -361,7 +308,7 @@ def load_model(folder: str | os.PathLike) -> ClusterModel:
             dataset = read_dataset(dataset_path)
         except ModelError as err:
             problems += err.problems
-    tables = {}
+    tables: dict[str, FamilyTable[Row]] = {}
     for family in FAMILIES.values():
         path = folder / family.filename
         if path.is_dir():
@@ -371,6 +318,7 @@ def load_model(folder: str | os.PathLike) -> ClusterModel:
             tables[family.name] = table
             problems += found
     if not problems:
+        assert dataset is not None  # read_dataset returned it (a missing or bad dataset.toml is a problem)
         model = ClusterModel(tables, dataset, folder)
         problems += check_model(model)
         if not problems:
@@ -381,7 +329,7 @@ def load_model(folder: str | os.PathLike) -> ClusterModel:
 def model_files(model: ClusterModel) -> dict[str, bytes]:
     """The exact bytes ``save_model`` writes, by file name."""
     files = {DATASET_FILENAME: dataset_text(model.dataset).encode()}
-    for name, table in model.tables.items():
+    for table in model.tables.values():
         files[table.family.filename] = csvio.family_text(table.family, table.rows).encode()
     return files
 

@@ -64,16 +64,17 @@ def preview_figure(
     figure = new_figure()
     ax = figure.add_subplot()
     stretched, vmin, vmax = asinh_stretch(data, softening)
-    ax.imshow(stretched, origin="lower", extent=tuple(extent), cmap="gray", vmin=vmin, vmax=vmax,
+    xmin, xmax, ymin, ymax = extent
+    ax.imshow(stretched, origin="lower", extent=(xmin, xmax, ymin, ymax), cmap="gray", vmin=vmin, vmax=vmax,
               interpolation="nearest")
     palette = _palette(len(critical_curves))
-    for colour, (label, curves) in zip(palette, critical_curves.items()):
+    for colour, (label, curves) in zip(palette, critical_curves.items(), strict=True):
         for i, curve in enumerate(curves):
             curve = np.asarray(curve, dtype=float)
             ax.plot(curve[:, 0], curve[:, 1], color=colour, lw=0.8, label=label if i == 0 else None)
     names = list(dict.fromkeys(images["name"])) if len(images) else []
-    marker_colours = dict(zip(names, _palette(len(names), "tab10")))
-    for name, label, x, y in zip(images["name"], images["image"], images["x"], images["y"]):
+    marker_colours = dict(zip(names, _palette(len(names), "tab10"), strict=True))
+    for name, label, x, y in zip(images["name"], images["image"], images["x"], images["y"], strict=True):
         ax.plot(x, y, "o", ms=5, mfc="none", mec=marker_colours[name], mew=1.0)
         ax.annotate(f"{name}{label}", (x, y), xytext=(3, 3), textcoords="offset points", fontsize=6,
                     color=marker_colours[name])

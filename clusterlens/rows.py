@@ -9,11 +9,11 @@ JSON Schemas).
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Protocol, Union
 
 from pydantic import Field, model_validator
 
-from .columns import X, Y, Galaxy, Name, PositiveRadius, Radius, Redshift, Row, check_core_below_cut, column
+from .columns import Galaxy, Name, PositiveRadius, Radius, Redshift, Row, X, Y, check_core_below_cut, column
 from .registry import LIGHT_PROFILES, MASS_PROFILES
 
 
@@ -26,6 +26,47 @@ def _union(rows: tuple[type[Row], ...]) -> Any:
 LensMassRow = _union(tuple(p.row for p in MASS_PROFILES.values()))
 #: A row of source_light.csv: one registered light profile.
 SourceLightRow = _union(tuple(p.row for p in LIGHT_PROFILES.values()))
+
+
+# ---------------------------------------------------------------- what code reads from the union rows
+class GalaxyRow(Protocol):
+    """A row of a lens or source family (host_halo, main_lens_mass, scaling_galaxies, source_light,
+    source_point): the galaxy it belongs to and its redshift (None where a member leaves it blank)."""
+
+    @property
+    def galaxy(self) -> str: ...
+
+    @property
+    def redshift(self) -> float | None: ...
+
+
+class MassRow(GalaxyRow, Protocol):
+    """A host_halo.csv / main_lens_mass.csv row: the row of any registered mass profile
+    (:data:`LensMassRow`); the other columns depend on ``profile``."""
+
+    @property
+    def profile(self) -> str: ...
+
+    @property
+    def redshift(self) -> float: ...
+
+
+class LightRow(GalaxyRow, Protocol):
+    """A source_light.csv row: the row of any registered light profile (:data:`SourceLightRow`); the
+    other columns depend on ``profile``."""
+
+    @property
+    def profile(self) -> str: ...
+
+    @property
+    def x(self) -> float: ...
+
+    @property
+    def y(self) -> float: ...
+
+    @property
+    def redshift(self) -> float: ...
+
 
 # ---------------------------------------------------------------- scaling relations and members
 class ScalingRelation(Row):
@@ -127,8 +168,23 @@ class Prior(Row):
         unused = [n for n in ("lower", "upper", "mean", "sigma") if n not in needs and getattr(self, n) is not None]
         if unused:
             raise ValueError(f"a {self.prior} prior does not use {', '.join(unused)}: leave blank")
-        if "lower" in needs and self.lower >= self.upper:
+        # past the two checks above, lower and upper are filled exactly when the prior needs them
+        if self.lower is not None and self.upper is not None and self.lower >= self.upper:
             raise ValueError(f"lower ({self.lower!r}) must be smaller than upper ({self.upper!r})")
-        if self.prior == "loguniform" and self.lower <= 0:
+        if self.prior == "loguniform" and self.lower is not None and self.lower <= 0:
             raise ValueError(f"a loguniform prior needs lower > 0, got {self.lower!r}")
         return self
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(lower, upper) of a uniform, loguniform or truncnormal prior (ValueError for a normal prior)."""
+        if self.lower is None or self.upper is None:
+            raise ValueError(f"a {self.prior} prior has no lower and upper bounds")
+        return self.lower, self.upper
+
+    @property
+    def mean_sigma(self) -> tuple[float, float]:
+        """(mean, sigma) of a normal or truncnormal prior (ValueError for the other priors)."""
+        if self.mean is None or self.sigma is None:
+            raise ValueError(f"a {self.prior} prior has no mean and sigma")
+        return self.mean, self.sigma

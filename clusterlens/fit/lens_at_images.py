@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InvalidParameters
+from ..families import MASS_FAMILIES
 from ..lens import Lens
 from ..lens_builder import mass_groups, member_arrays, tier_group, tier_group_from_arrays
 from ..model import ClusterModel, Tier
@@ -52,10 +53,10 @@ class LensAtImages:
             free_columns.setdefault((p.family, p.index), set()).add(p.column)
         #: rows and tiers whose only free cell is their amplitude: cached, rescaled exactly
         self.amplitudes: list[AmplitudePart] = []
-        self.free_rows = {}
+        self.free_rows: dict[str, list[int]] = {}
         fixed_groups = []
-        for family in ("host_halo", "main_lens_mass"):
-            rows = self.model.rows(family)
+        for family in MASS_FAMILIES:
+            rows = self.model.mass_rows(family)
             free = set(range(len(rows))) if affected is None else affected.get(family, set())
             self.free_rows[family] = []
             for i in sorted(free):
@@ -63,7 +64,7 @@ class LensAtImages:
                 amplitude = MASS_PROFILES[rows[i].profile].amplitude
                 column, power = (amplitude.column, amplitude.power) if amplitude else (None, 0.0)
                 base = getattr(rows[i], column) if column else 0.0
-                if affected is not None and free_columns[(family, i)] == {column} and base > 0:
+                if column is not None and affected is not None and free_columns[(family, i)] == {column} and base > 0:
                     part = self._evaluate(_groups(self.model, family, [rows[i]]))
                     self.amplitudes.append(AmplitudePart(family, i, column, base, power, part))
                 else:
@@ -112,8 +113,8 @@ class LensAtImages:
     def free_groups(self, updated: dict) -> list:
         """Groups holding free cells, built from the updated rows (``Parameters.updated_rows``)."""
         groups = []
-        for family in ("host_halo", "main_lens_mass"):
-            base = self.model.rows(family)
+        for family in MASS_FAMILIES:
+            base = self.model.mass_rows(family)
             changed = updated.get(family, {})
             groups += _groups(self.model, family, [changed.get(i, base[i]) for i in self.free_rows[family]])
         members = self.model.rows("scaling_galaxies")

@@ -72,7 +72,7 @@ class ObservedImages:
     time_delay_sigma: np.ndarray
 
     @classmethod
-    def from_model(cls, model: ClusterModel) -> "ObservedImages":
+    def from_model(cls, model: ClusterModel) -> ObservedImages:
         rows = model.point_datasets
         if not rows:
             raise ValueError("the dataset has no point_datasets.csv rows to fit")
@@ -160,6 +160,7 @@ class PointLikelihood:
         if redshifts is self._base_redshifts:
             return self._base_scales
         z_lens = self.model.z_lens
+        assert z_lens is not None  # the constructor's distance ratios needed it
         if np.any(redshifts <= z_lens):
             raise InvalidParameters(f"source redshifts {redshifts[redshifts <= z_lens]} are not behind the lens "
                                     f"(z_lens {z_lens})")
@@ -237,7 +238,9 @@ class PointLikelihood:
         im = self.images
         ok = np.isfinite(im.time_delay)
         fermat = 0.5 * ((im.x - src_x[im.system]) ** 2 + (im.y - src_y[im.system]) ** 2) - scale * q[5]
-        ddt = np.array([time_delay_distance(self.model.cosmology, self.model.z_lens, float(z)) for z in redshifts])
+        z_lens = self.model.z_lens
+        assert z_lens is not None  # the constructor's distance ratios needed it
+        ddt = np.array([time_delay_distance(self.model.cosmology, z_lens, float(z)) for z in redshifts])
         arrival = ddt[im.system] * DAYS_PER_MPC_ARCSEC2 * fermat
         w = np.where(ok, 1.0 / np.where(ok, im.time_delay_sigma, 1.0) ** 2, 0.0)
         residual = np.where(ok, im.time_delay - arrival, 0.0)
@@ -253,7 +256,8 @@ class PointLikelihood:
         except InvalidParameters:
             return -np.inf
         except Exception as err:
-            at = ", ".join(f"{label}={float(v)!r}" for label, v in zip(self.parameters.labels, values))
+            # not strict: a values vector of the wrong length is one way to fail, and the message must still be made
+            at = ", ".join(f"{label}={float(v)!r}" for label, v in zip(self.parameters.labels, values, strict=False))
             raise LikelihoodError(f"the {self.kind}-plane likelihood failed at {at or 'no free parameters'}: "
                                   f"{type(err).__name__}: {err}") from err
         return -0.5 * chi2 if np.isfinite(chi2) else -np.inf

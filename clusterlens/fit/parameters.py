@@ -7,48 +7,67 @@ the model's rows. Every other cell keeps its CSV value.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
+from typing import Any, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from scipy import special, stats
 
+from ..columns import Row
 from ..errors import InvalidParameters
 from ..families import FAMILIES
 from ..model import ClusterModel
+from ..rows import Prior
 from .prior_rules import prior_targets
 
 
-def distribution(prior) -> stats.rv_continuous:
+class Distribution(Protocol):
+    """A frozen scipy distribution, as the fit uses it: log density and inverse CDF."""
+
+    def logpdf(self, x: float) -> float: ...
+
+    def ppf(self, q: float) -> float: ...
+
+
+def distribution(prior: Prior) -> Distribution:
     """The scipy distribution of a prior row (uniform, loguniform, normal, truncated normal)."""
     if prior.prior == "uniform":
-        return stats.uniform(prior.lower, prior.upper - prior.lower)
+        lower, upper = prior.bounds
+        return stats.uniform(lower, upper - lower)
     if prior.prior == "loguniform":
-        return stats.loguniform(prior.lower, prior.upper)
+        lower, upper = prior.bounds
+        return stats.loguniform(lower, upper)
+    mean, sigma = prior.mean_sigma
     if prior.prior == "normal":
-        return stats.norm(prior.mean, prior.sigma)
-    a, b = (prior.lower - prior.mean) / prior.sigma, (prior.upper - prior.mean) / prior.sigma
-    return stats.truncnorm(a, b, loc=prior.mean, scale=prior.sigma)
+        return stats.norm(mean, sigma)
+    lower, upper = prior.bounds
+    a, b = (lower - mean) / sigma, (upper - mean) / sigma
+    return stats.truncnorm(a, b, loc=mean, scale=sigma)
 
 
-def quantile(prior, u: np.ndarray) -> np.ndarray:
+def quantile(prior: Prior, u: float | np.ndarray) -> float | np.ndarray:
     """Inverse CDF of a prior row at ``u`` in [0, 1] (closed forms; dynesty calls this per proposal)."""
     if prior.prior == "uniform":
-        return prior.lower + u * (prior.upper - prior.lower)
+        lower, upper = prior.bounds
+        return lower + u * (upper - lower)
     if prior.prior == "loguniform":
-        return prior.lower * (prior.upper / prior.lower) ** u
+        lower, upper = prior.bounds
+        return lower * (upper / lower) ** u
+    mean, sigma = prior.mean_sigma
     if prior.prior == "normal":
-        return prior.mean + prior.sigma * special.ndtri(u)
-    a, b = (prior.lower - prior.mean) / prior.sigma, (prior.upper - prior.mean) / prior.sigma
+        return mean + sigma * special.ndtri(u)
+    lower, upper = prior.bounds
+    a, b = (lower - mean) / sigma, (upper - mean) / sigma
     if a > 0:  # upper tail: work with the mirrored lower tail, where ndtr keeps its precision
         lo, hi = special.ndtr(-b), special.ndtr(-a)
-        value = prior.mean - prior.sigma * special.ndtri(hi - u * (hi - lo))
+        value = mean - sigma * special.ndtri(hi - u * (hi - lo))
     else:
         lo, hi = special.ndtr(a), special.ndtr(b)
-        value = prior.mean + prior.sigma * special.ndtri(lo + u * (hi - lo))
-    return np.clip(value, prior.lower, prior.upper)
+        value = mean + sigma * special.ndtri(lo + u * (hi - lo))
+    return np.clip(value, lower, upper)
 
 
 @dataclass(frozen=True)
@@ -59,7 +78,7 @@ class FreeParameter:
     index: int
     key: str
     column: str
-    prior: BaseModel
+    prior: Prior
 
     @property
     def label(self) -> str:
@@ -73,7 +92,7 @@ class Parameters:
     free: tuple[FreeParameter, ...]
 
     @classmethod
-    def from_model(cls, model: ClusterModel) -> "Parameters":
+    def from_model(cls, model: ClusterModel) -> Parameters:
         free = []
         for prior in model.priors:
             key = FAMILIES[prior.family].key[0]
@@ -90,13 +109,13 @@ class Parameters:
 
     def transform(self, unit: Sequence[float]) -> np.ndarray:
         """Map a point of the unit hypercube to parameter values (inverse CDF of each prior)."""
-        return np.array([quantile(p.prior, u) for p, u in zip(self.free, unit)], dtype=float)
+        return np.array([quantile(p.prior, u) for p, u in zip(self.free, unit, strict=True)], dtype=float)
 
     def log_prior(self, values: Sequence[float]) -> float:
-        return float(sum(d.logpdf(v) for d, v in zip(self._dists, values)))
+        return float(sum(d.logpdf(v) for d, v in zip(self._dists, values, strict=True)))
 
     @cached_property
-    def _dists(self) -> list:
+    def _dists(self) -> list[Distribution]:
         return [distribution(p.prior) for p in self.free]
 
     def values(self, model: ClusterModel) -> np.ndarray:
@@ -110,15 +129,15 @@ class Parameters:
             out.setdefault(p.family, set()).add(p.index)
         return out
 
-    def updated_rows(self, model: ClusterModel, values: Sequence[float]) -> dict[str, dict[int, BaseModel]]:
+    def updated_rows(self, model: ClusterModel, values: Sequence[float]) -> dict[str, dict[int, Row]]:
         """Validated new rows holding ``values``: ``{family: {index: row}}``.
 
         Raises :class:`~clusterlens.errors.InvalidParameters` when the values make a row invalid
         (e.g. r_core >= r_cut)."""
-        changes: dict[str, dict[int, dict]] = {}
-        for p, value in zip(self.free, values):
+        changes: dict[str, dict[int, dict[str, Any]]] = {}
+        for p, value in zip(self.free, values, strict=True):
             changes.setdefault(p.family, {}).setdefault(p.index, {})[p.column] = float(value)
-        out: dict[str, dict[int, BaseModel]] = {}
+        out: dict[str, dict[int, Row]] = {}
         for family, rows in changes.items():
             current = model.rows(family)
             out[family] = {}

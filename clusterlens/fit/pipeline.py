@@ -28,8 +28,9 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import IO
 
 import numpy as np
 from rich.console import Console
@@ -102,7 +103,7 @@ class FolderLock:
 
     def __init__(self, out: Path):
         self.out = out
-        self.handle = None
+        self.handle: IO[str] | None = None
 
     def acquire(self) -> None:
         try:
@@ -110,9 +111,9 @@ class FolderLock:
         except ImportError:  # not POSIX: no lock
             return
         self.out.mkdir(parents=True, exist_ok=True)
-        self.handle = open(self.out / LOCK, "a")
+        self.handle = handle = open(self.out / LOCK, "a")
         try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self.release()
             raise FileExistsError(f"{self.out} is in use by another running fit: wait for it to finish, "
@@ -219,7 +220,11 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     record = run_record(model, likelihood, options, settings, L.parameters.labels)
     lock = FolderLock(out)
     try:
-        resuming = on_root(lambda: lock.acquire() or prepare_folder(out, record, resume, overwrite, update))
+        def lock_and_prepare() -> bool:
+            lock.acquire()
+            return prepare_folder(out, record, resume, overwrite, update)
+
+        resuming = on_root(lock_and_prepare)
         simulated = (dataset_folder / MANIFEST).exists()
         if mpi_rank() == 0:
             console.print(f"fitting {len(L.parameters)} free parameters of {dataset_folder} ({likelihood}-plane "

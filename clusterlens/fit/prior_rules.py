@@ -6,7 +6,7 @@ prior's file and line: a family without free cells, a key matching no row, a cel
 itself or keeps fixed (``FIXED_CELLS``), a non-numeric column, a blank cell whose row would be
 invalid once filled (e.g. ``mag`` of a member given by luminosity), and a cell freed twice.
 
-:func:`clusterlens.model.check_model` runs :func:`prior_problems` with the model's own checks, so
+:func:`clusterlens.model_checks.check_model` runs :func:`prior_problems` with the model's own checks, so
 ``load_model`` and ``ClusterModel.from_records`` report them. This module reads the model only through
 its ``rows``/``tables`` (no import of :mod:`clusterlens.model` at run time), so the model can import it.
 """
@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from ..columns import Row
 from ..errors import Problem
 from ..families import FAMILIES
+from ..rows import Prior
 
 if TYPE_CHECKING:
     from ..model import ClusterModel
@@ -37,23 +39,28 @@ FIXED_CELLS = {
 }
 
 
-def prior_targets(model: ClusterModel, prior) -> list[tuple[int, BaseModel]]:
+def prior_targets(model: ClusterModel, prior: Prior) -> list[tuple[int, Row]]:
     """The (row index, row) pairs of ``prior.family`` that ``prior`` applies to."""
     key = FAMILIES[prior.family].key[0]
     return [(i, r) for i, r in enumerate(model.rows(prior.family))
             if prior.galaxy == "*" or getattr(r, key) == prior.galaxy]
 
 
-def _representative(prior) -> float:
+def _representative(prior: Prior) -> float:
     """A value inside the prior's support (its mean or the middle of its bounds)."""
     if prior.prior == "loguniform":
-        return (prior.lower * prior.upper) ** 0.5
+        lower, upper = prior.bounds
+        return (lower * upper) ** 0.5
     if prior.prior == "truncnormal":
-        return min(max(prior.mean, prior.lower), prior.upper)
-    return prior.mean if prior.mean is not None else 0.5 * (prior.lower + prior.upper)
+        lower, upper = prior.bounds
+        return min(max(prior.mean_sigma[0], lower), upper)
+    if prior.mean is not None:
+        return prior.mean
+    lower, upper = prior.bounds
+    return 0.5 * (lower + upper)
 
 
-def _freed_row_problem(row, prior) -> str | None:
+def _freed_row_problem(row: Row, prior: Prior) -> str | None:
     """Why ``row`` cannot take values of ``prior`` in its blank cell (e.g. mag on a luminosity member,
     q of a spherical NFW), or None. A filled cell is valid at its CSV value, so it is not checked."""
     try:
@@ -71,7 +78,7 @@ def prior_problems(model: ClusterModel) -> list[Problem]:
     file = table.source
     problems = []
     claimed: dict[tuple[str, int, str], int | None] = {}
-    for prior, line in zip(table.rows, table.lines):
+    for prior, line in zip(model.priors, table.lines, strict=True):
         if prior.family not in PARAMETER_FAMILIES:
             problems.append(Problem(file, f"unknown family: expected one of {', '.join(PARAMETER_FAMILIES)}",
                                     line=line, column="family", value=prior.family))
@@ -98,7 +105,8 @@ def prior_problems(model: ClusterModel) -> list[Problem]:
                 break
             if prior.parameter not in numeric:
                 problems.append(Problem(file, f"not a numeric parameter of {family.name} "
-                                              f"{getattr(row, 'profile', '') or ''} rows: expected one of {', '.join(numeric)}",
+                                              f"{getattr(row, 'profile', '') or ''} rows: "
+                                              f"expected one of {', '.join(numeric)}",
                                         line=line, column="parameter", value=prior.parameter))
                 break
             cell = (prior.family, index, prior.parameter)

@@ -14,12 +14,13 @@ sigma); it is validated exactly like a CSV row, and the resulting model is check
 from __future__ import annotations
 
 import os
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from .. import csvio
 from ..errors import ModelError
 from ..families import FAMILIES
-from ..model import ClusterModel, check_model
+from ..model import ClusterModel
+from ..model_checks import check_model
 
 PRIORS = FAMILIES["priors"]
 

@@ -77,7 +77,7 @@ def parameter_summary(results, parameters, truth: np.ndarray | None = None) -> p
     best = samples[max_likelihood_index(results)]
     rows = []
     for i, p in enumerate(parameters.free):
-        q = dict(zip(QUANTILES, quantile(samples[:, i], list(QUANTILES.values()), weights=weights)))
+        q = dict(zip(QUANTILES, quantile(samples[:, i], list(QUANTILES.values()), weights=weights), strict=True))
         rows.append({"label": p.label, "family": p.family, "galaxy": p.key, "parameter": p.column,
                      "unit": FAMILIES[p.family].unit(p.column), **q, "max_likelihood": best[i],
                      "truth": None if truth is None else float(truth[i])})
@@ -118,7 +118,7 @@ def fitted_model(likelihood, values: np.ndarray) -> ClusterModel:
     same galaxy move with it, so a re-simulation of the model puts its images where the fit does."""
     model = likelihood.parameters.apply(likelihood.model, values)
     solved = likelihood.evaluate(values)
-    position = dict(zip(likelihood.images.names, zip(solved.source_x, solved.source_y)))
+    position = dict(zip(likelihood.images.names, zip(solved.source_x, solved.source_y, strict=True), strict=True))
     shift: dict[str, tuple[float, float]] = {}
     points = list(model.rows("source_point"))
     for i, row in enumerate(points):
@@ -140,7 +140,7 @@ def write_model_folder(model: ClusterModel, folder: Path) -> Path:
     return Path(folder)
 
 
-def write_results(folder: Path, results, likelihood, info: dict, truth: np.ndarray | None, seed: int) -> "FitResult":
+def write_results(folder: Path, results, likelihood, info: dict, truth: np.ndarray | None, seed: int) -> FitResult:
     """Write samples, summaries and the best-fit model folders of ``results`` (module docstring).
 
     ``likelihood`` is the fitted likelihood (its ``parameters``, ``model`` and ``chi2``); ``info`` the
@@ -167,11 +167,11 @@ def write_results(folder: Path, results, likelihood, info: dict, truth: np.ndarr
         "likelihood_calls": int(np.sum(results.ncall)),
         "efficiency_percent": float(results.eff),
         "max_likelihood": {"log_likelihood": float(np.max(results.logl)),
-                           "values": dict(zip(labels, best)), "chi2": likelihood.chi2(best)},
+                           "values": dict(zip(labels, best, strict=True)), "chi2": likelihood.chi2(best)},
         "seed": seed,
     }
-    atomic.write_files(folder, {SAMPLES: csvio.frame_text(samples).encode(), SUMMARY: csvio.frame_text(summary).encode(),
-                                SUMMARY_JSON: json_bytes(info)})
+    atomic.write_files(folder, {SAMPLES: csvio.frame_text(samples).encode(),
+                                SUMMARY: csvio.frame_text(summary).encode(), SUMMARY_JSON: json_bytes(info)})
     write_model_folder(model_without_data(fitted_model(likelihood, best)), folder / MAX_LIKELIHOOD)
     try:
         median = fitted_model(likelihood, summary["median"].to_numpy(float))
@@ -262,7 +262,8 @@ def summary_table(result: FitResult):
     table = Table(title=Text(title), title_justify="left", header_style="bold cyan", box=box.SIMPLE_HEAD,
                   caption=Text(f"at max likelihood: {caption}") if caption else None, caption_justify="left")
     has_truth = result.summary["truth"].notna().any()
-    for name in ("parameter", "median", "68% interval", "95% interval", "max like.", *(("truth",) if has_truth else ())):
+    columns = ("parameter", "median", "68% interval", "95% interval", "max like.", *(("truth",) if has_truth else ()))
+    for name in columns:
         table.add_column(name, justify="left" if name == "parameter" else "right")
     for r in result.summary.to_dict("records"):
         unit = f" [{r['unit']}]" if isinstance(r["unit"], str) and r["unit"] else ""

@@ -36,10 +36,10 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -310,6 +310,7 @@ def sample(likelihood, settings: SamplerSettings, *, cores: int = 1, checkpoint:
         if pool is WORKER:
             return None
         if resume:
+            assert checkpoint is not None  # checked above: resuming needs an existing checkpoint
             sampler = restore_sampler(checkpoint, settings, pool)
         else:
             sampler = new_sampler(len(likelihood.parameters), settings, pool)

@@ -88,7 +88,8 @@ def deflection(x, y, center_x, center_y, b0, r_core, r_cut, q, angle):
     """Deflection (alpha_x, alpha_y) in arcsec at D_LS/D_S = 1 (Kassiola & Kovner 1993 closed form)."""
     bq, s1, s2 = keeton_parameters(b0, r_core, r_cut, q)
     xp, yp, cos, sin = to_profile_frame(x, y, center_x, center_y, angle)
-    return vector_to_sky(*frame_deflection(xp, yp, bq, s1, s2, q), cos, sin)
+    ax_p, ay_p = frame_deflection(xp, yp, bq, s1, s2, q)
+    return vector_to_sky(ax_p, ay_p, cos, sin)
 
 
 def hessian(x, y, center_x, center_y, b0, r_core, r_cut, q, angle):

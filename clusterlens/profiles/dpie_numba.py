@@ -32,7 +32,8 @@ from .dpie import keeton_parameters
 BLOCK_PAIRS = 65_536
 """Member x point pairs per block (two float64 buffers of this size, ~1 MB)."""
 
-_JIT = dict(nopython=True, nogil=True, cache=True, fastmath=False, error_model="numpy")
+#: the decorator of the outer kernels: compiled without the GIL, cached on disk, numpy error model
+_jit = numba.jit(nopython=True, nogil=True, cache=True, fastmath=False, error_model="numpy")
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def _hessian(xp, yp, psi1, psi2, c, m):
     return kappa + g1, sin2 * g1_p + cos2 * hxy_p, kappa - g1
 
 
-@numba.jit(**_JIT)
+@_jit
 def _fill_arguments(x, y, c, w_atan, w_log):
     for m in range(c.shape[1]):
         for i in range(x.size):
@@ -127,7 +128,7 @@ def _fill_arguments(x, y, c, w_atan, w_log):
             w_atan[m, i], w_log[m, i] = _arguments(xp, yp, psi1, psi2, c, m)
 
 
-@numba.jit(**_JIT)
+@_jit
 def _fill_arguments_add_hessian(x, y, c, w_atan, w_log, hxx, hxy, hyy):
     for m in range(c.shape[1]):
         for i in range(x.size):
@@ -139,7 +140,7 @@ def _fill_arguments_add_hessian(x, y, c, w_atan, w_log, hxx, hxy, hyy):
             hyy[i] += dyy
 
 
-@numba.jit(**_JIT)
+@_jit
 def _add_hessian(x, y, c, hxx, hxy, hyy):
     for m in range(c.shape[1]):
         for i in range(x.size):
@@ -150,7 +151,7 @@ def _add_hessian(x, y, c, hxx, hxy, hyy):
             hyy[i] += dyy
 
 
-@numba.jit(**_JIT)
+@_jit
 def _add_deflection(weights, w_atan, w_log, ax, ay):
     n = ax.size
     for m in range(weights.shape[1]):

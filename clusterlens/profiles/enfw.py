@@ -119,14 +119,16 @@ def hessian(x, y, center_x, center_y, kappa_s, r_s, epsilon, angle):
     """(psi_xx, psi_xy, psi_yy), dimensionless, analytic (GK02 eqs. 17-18)."""
     frame = _frame(x, y, center_x, center_y, kappa_s, r_s, epsilon, angle)
     mean_kappa = nfw.mean_convergence(frame.scaled, kappa_s)
-    return hessian_to_sky(*_profile_hessian(frame, kappa_s, mean_kappa), frame.cos, frame.sin)
+    hxx_p, hxy_p, hyy_p = _profile_hessian(frame, kappa_s, mean_kappa)
+    return hessian_to_sky(hxx_p, hxy_p, hyy_p, frame.cos, frame.sin)
 
 
 def deflection_and_hessian(x, y, center_x, center_y, kappa_s, r_s, epsilon, angle):
     """(alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) in one pass (frame, R and kappa_bar shared)."""
     frame = _frame(x, y, center_x, center_y, kappa_s, r_s, epsilon, angle)
     mean_kappa = nfw.mean_convergence(frame.scaled, kappa_s)
-    hxx, hxy, hyy = hessian_to_sky(*_profile_hessian(frame, kappa_s, mean_kappa), frame.cos, frame.sin)
+    hxx_p, hxy_p, hyy_p = _profile_hessian(frame, kappa_s, mean_kappa)
+    hxx, hxy, hyy = hessian_to_sky(hxx_p, hxy_p, hyy_p, frame.cos, frame.sin)
     return (*_sky_deflection(frame, mean_kappa), hxx, hxy, hyy)
 
 

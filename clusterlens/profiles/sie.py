@@ -173,7 +173,8 @@ def hessian(x, y, center_x, center_y, theta_e, r_core, q, angle):
     """Second derivatives (psi_xx, psi_xy, psi_yy) of the potential, dimensionless (Keeton 2001)."""
     bq, s = _keeton_parameters(theta_e, r_core, q)
     xp, yp, cos, sin = to_profile_frame(x, y, center_x, center_y, angle)
-    return hessian_to_sky(*keeton_hessian(xp, yp, bq, s, q), cos, sin)
+    hxx_p, hxy_p, hyy_p = keeton_hessian(xp, yp, bq, s, q)
+    return hessian_to_sky(hxx_p, hxy_p, hyy_p, cos, sin)
 
 
 def convergence(x, y, center_x, center_y, theta_e, r_core, q, angle):

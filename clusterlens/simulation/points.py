@@ -56,8 +56,9 @@ def find_point_images(model, min_abs_magnification: float) -> pd.DataFrame:
         which = np.flatnonzero(redshift == z)
         scale = distance_ratio(model.cosmology, model.z_lens, float(z))
         finder = ImageFinder(model.lens, scale)
+        distance = float(time_delay_distance(model.cosmology, model.z_lens, float(z)))
         found = finder.find_many(xs[which], ys[which], min_abs_magnification=min_abs_magnification,
-                                 time_delay_distance=float(time_delay_distance(model.cosmology, model.z_lens, float(z))))
+                                 time_delay_distance=distance)
         found["row"] = which[found.pop("source").to_numpy()]
         tables.append(found)
     images = pd.concat(tables, ignore_index=True)

@@ -68,17 +68,17 @@ class SourcePlaneIndex:
             iy1 = np.floor(ymax[sel] / size).astype(np.int64)
             ix1 = np.minimum(ix1, ix0 + 1)
             iy1 = np.minimum(iy1, iy0 + 1)
-            keys, tris = [], []
+            key_parts, tri_parts = [], []
             for bx_, by_, use in (
                 (ix0, iy0, np.ones(sel.size, bool)),
                 (ix1, iy0, ix1 > ix0),
                 (ix0, iy1, iy1 > iy0),
                 (ix1, iy1, (ix1 > ix0) & (iy1 > iy0)),
             ):
-                keys.append(_bin_keys(bx_[use], by_[use]))
-                tris.append(sel[use])
-            keys = np.concatenate(keys)
-            tris = np.concatenate(tris)
+                key_parts.append(_bin_keys(bx_[use], by_[use]))
+                tri_parts.append(sel[use])
+            keys = np.concatenate(key_parts)
+            tris = np.concatenate(tri_parts)
             order = np.argsort(keys, kind="stable")
             self.levels.append((size, keys[order], tris[order]))
 

@@ -157,7 +157,8 @@ def build_mesh(
     n_levels = min(MAX_LEVELS, max(0, math.ceil(math.log2(h0 / finest) - 1e-9)))
 
     store = _VertexStore(lens, scale, xmin, ymin, h0, n_levels, ny)
-    ci, cj = (a.ravel() for a in np.meshgrid(np.arange(nx, dtype=np.int64), np.arange(ny, dtype=np.int64), indexing="ij"))
+    columns, rows = np.arange(nx, dtype=np.int64), np.arange(ny, dtype=np.int64)
+    ci, cj = (a.ravel() for a in np.meshgrid(columns, rows, indexing="ij"))
     triangles, sizes = [], []
     for level in range(n_levels + 1):
         h = h0 / 2**level
