@@ -19,6 +19,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .finder import find_lens_images
 from .newton import CONVERGED, polish_in_basin
@@ -47,8 +48,8 @@ class ImageMatch:
     finder: np.ndarray
 
 
-def match_images(lens, scale, source_x, source_y, x, y, system, *, step_cap: float = 0.5,
-                 margin: float = SEARCH_MARGIN) -> ImageMatch:
+def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLike, x: ArrayLike, y: ArrayLike,
+                 system: ArrayLike, *, step_cap: float = 0.5, margin: float = SEARCH_MARGIN) -> ImageMatch:
     """Match each observed image to its predicted image (module docstring for the rule).
 
     lens: object with ``deflection``, ``hessian`` and ``potential`` (clusterlens.lens.Lens);

@@ -29,6 +29,7 @@ every image with :mod:`clusterlens.solver.finder` (:func:`clusterlens.solver.mat
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 NEWTON_MAX_ITERATIONS = 40
 NEWTON_MIN_DAMPING = 2.0**-8     # a start is abandoned once its step is halved below this
@@ -111,7 +112,9 @@ def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance):
     return x, y, res, a11 * a22 - a12 * a12, flipped
 
 
-def polish_in_basin(lens, scale, x, y, xs, ys, step_cap, *, accept=1e-9, tolerance=1e-12):
+def polish_in_basin(lens, scale: ArrayLike, x: ArrayLike, y: ArrayLike, xs: ArrayLike, ys: ArrayLike,
+                    step_cap: ArrayLike, *, accept: float = 1e-9, tolerance: float = 1e-12,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`polish` from observed images, with the basin guard of the module docstring.
 
     x, y: starts, (n,) arcsec (the observed images); xs, ys: (n,) source of each start
