@@ -194,8 +194,9 @@ class PointLikelihood:
         scale_of_system[im.system] = scale
         match = match_images(self.lens.full_lens(updated), scale_of_system, src_x, src_y, im.x, im.y, im.system,
                              step_cap=NEWTON_STEP_CAP)
-        chi2 = np.where(match.matched, (match.distance / im.sigma) ** 2,
-                        np.maximum(self.missing_penalty * sp_chi2, self.missing_distance**2 / im.sigma**2))
+        sig2 = im.sigma**2
+        chi2 = np.where(match.matched, ((match.x - im.x) ** 2 + (match.y - im.y) ** 2) / sig2,
+                        np.maximum(self.missing_penalty * sp_chi2, self.missing_distance**2 / sig2))
         return chi2, match.x, match.y, match.matched
 
     # ------------------------------------------------------------------ evaluation
