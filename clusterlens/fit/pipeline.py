@@ -36,10 +36,14 @@ import numpy as np
 from rich.console import Console
 
 from .. import atomic
+from .._version import __version__
 from ..digest import digest_files
+from ..fit_plots import corner_plot, images_plot
+from ..maps import PixelGrid
 from ..model import ClusterModel, load_model, model_files
-from ..simulation.dataset_folder import MANIFEST
+from ..simulation.dataset_folder import MANIFEST, ensure_dataset
 from . import results as results_io
+from .likelihood import make_likelihood
 from .priors import read_priors, replace_priors, with_priors
 from .sampler import SamplerSettings, available_cores, mpi_rank, mpi_world_size, on_root, sample
 
@@ -172,8 +176,6 @@ def prepare_folder(out: Path, record: dict, resume: bool, overwrite: bool, updat
 def _versions() -> dict:
     import dynesty
 
-    from .. import __version__
-
     return {"clusterlens": __version__, "dynesty": dynesty.__version__, "numpy": np.__version__}
 
 
@@ -197,8 +199,6 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     corner.png and images.png; likelihood_options: keyword options of ``make_likelihood``.
     Returns None on MPI ranks other than 0.
     """
-    from .likelihood import make_likelihood
-
     console = console or Console()
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
@@ -255,9 +255,6 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
 
 def write_plots(result: results_io.FitResult, likelihood, dataset_folder: Path, model: ClusterModel) -> None:
     """corner.png and images.png of a results folder (observed image from data.fits when present)."""
-    from ..fit_plots import corner_plot, images_plot
-    from ..maps import PixelGrid
-
     corner_plot(result.samples, result.summary, result.folder / CORNER)
     predicted = likelihood.predicted_images(result.max_likelihood_values)
     image, extent, softening = None, None, 1.0
@@ -288,8 +285,6 @@ def run(model_folder: str | os.PathLike, dataset: str | os.PathLike | None = Non
     fit_options: the options of :func:`fit` (priors, likelihood, nlive, cores, resume, ...). Unless
     ``resume`` or ``overwrite`` is given, ``update=True``: re-running reuses a finished identical fit,
     resumes an interrupted one and re-fits a changed one in its own results folder (never a foreign one)."""
-    from ..simulation.dataset_folder import ensure_dataset
-
     console = console or Console()
     model_folder = Path(model_folder)
     name = model_folder.resolve().name

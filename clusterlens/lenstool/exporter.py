@@ -8,19 +8,21 @@ The ``.par`` describes the lens in Lenstool's own terms, so Lenstool can run it:
   :data:`.keywords.WRITTEN_WITH`; the codec names the ``limit`` keyword of each column. Each
   potential with priors is followed by its ``limit`` block (Lenstool matches them by order, so the
   potentials before it get an empty one); ``grille nlens_opt`` counts them.
-- each tier -> a ``potfile`` block and the catalogue ``<tier>.cat`` (a = 1, b = q, theta = angle);
+- each tier -> a ``potfile`` block (every parameter as ``flag value1 value2``, as Lenstool reads it)
+  and the catalogue ``<tier>.cat`` (a = 1, b = q, theta = angle);
   Lenstool's potfile fixes r_core ~ L^(1/2), so a tier with another r_core_slope is an error.
 - source_point and point_datasets rows -> the image catalogue ``<par name>_images.cat`` (arcsec
-  from the reference, ``#REFERENCE 3``), ``forme -2`` (the image-plane chi2 of :mod:`.chi2`),
-  ``sigposArcsec`` and ``z_m_limit`` lines for free redshifts.
+  from the reference, ``#REFERENCE 3``), ``forme`` (the dataset's [fit] forme when its likelihood is
+  "lenstool", else -2: the image-plane chi2 of :mod:`.chi2`), ``sigposArcsec`` and ``z_m_limit``
+  lines for free redshifts.
 - ``dataset.toml`` -> ``runmode reference 3 RA DEC`` and ``cosmologie`` (H0, omegaM, omegaX).
 
 Numbers are written with ``repr`` and exact inverse conversions
 (:func:`clusterlens.registry.lenstool_rules.preimage`), so that reading the file back gives the
 same floats. Whatever the Lenstool format cannot hold exactly (a loguniform prior, a blank member
-q, a named cosmology, source light, a source position that is not the mean of its images, ...) is
-written after ``fini``, where Lenstool never reads, as ``#clusterlens`` directives
-(:mod:`.directives`), written only for the families whose Lenstool form does not read back exactly,
+q, a named cosmology, source light, a source position that is not the back-traced barycentre of
+its images, ...) is written after ``fini``, where Lenstool never reads, as ``#clusterlens``
+directives (:mod:`.directives`), written only for the families whose Lenstool form does not read back exactly,
 so ``read_par(write_par(m))`` reproduces ``m`` exactly, and a model imported from Lenstool is
 written without any directive.
 """
@@ -40,6 +42,7 @@ from .directives import directive_lines
 from .importer import read_blocks
 from .keywords import POTFILE_PRIORS, WRITTEN_WITH
 from .parfile import LenstoolError, LenstoolWarning, parse_par
+from .potentials import codec_of
 
 _FLAGS = {"uniform": 1, "normal": 3}
 _SINGLE_CHARACTERS = "123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -144,15 +147,13 @@ class _Writer:
                 for i, block in enumerate(blocks)]
 
     def potential(self, row) -> list[str]:
-        codec = mass_profile(row.profile).lenstool
-        if codec is None:
-            raise LenstoolError(f"{row.galaxy}: no Lenstool profile for {row.profile!r}")
+        codec = codec_of(mass_profile(row.profile), row.galaxy)
         fields = codec.write(row, self.cosmology, self.z_lens)
         lines = [_line(codec.keywords.get(name, WRITTEN_WITH[name]), value) for name, value in fields.items()]
         return [f"potentiel {row.galaxy}", *lines, _line(WRITTEN_WITH["z"], row.redshift), "\tend"]
 
     def limit(self, family: str, row) -> list[str] | None:
-        codec = mass_profile(row.profile).lenstool
+        codec = codec_of(mass_profile(row.profile), row.galaxy)
         lines = []
         for index, prior in enumerate(self.model.priors):
             if prior.family != family or prior.galaxy != row.galaxy or prior.parameter not in codec.limit_keywords:
@@ -190,7 +191,7 @@ class _Writer:
             slope = preimage(lambda s: 2.0 / s, rel.r_cut_slope, 2.0 / rel.r_cut_slope)
             vdslope = preimage(lambda s: 1.0 / s, rel.sigma_slope, 1.0 / rel.sigma_slope)
             out += [f"potfile{number}", _line("filein", 1, name), _line("zlens", float(z)), _line("type", 81),
-                    _line("core", rel.r_core_ref), _line("mag0", rel.mag_ref),
+                    self.potfile_parameter("core", rel, rel.r_core_ref), _line("mag0", rel.mag_ref),
                     self.potfile_parameter("sigma", rel, rel.sigma_ref),
                     self.potfile_parameter("cut", rel, rel.r_cut_ref),
                     self.potfile_parameter("slope", rel, slope), self.potfile_parameter("vdslope", rel, vdslope),
@@ -205,7 +206,7 @@ class _Writer:
                 continue
             if prior.prior not in _FLAGS:
                 break
-            if parameter in ("sigma_ref", "r_cut_ref"):
+            if parameter in ("sigma_ref", "r_core_ref", "r_cut_ref"):
                 values = (prior.lower, prior.upper) if prior.prior == "uniform" else (prior.mean, prior.sigma)
             else:
                 values = _inverse_slope_prior(prior, 2.0 if parameter == "r_cut_slope" else 1.0)
@@ -225,13 +226,16 @@ class _Writer:
             warnings.warn(f"positional errors range from {sigmas[0]!r} to {sigmas[-1]!r} arcsec: Lenstool's "
                           f"sigposArcsec holds one value, {sigma!r} (the median) is written", LenstoolWarning,
                           stacklevel=3)
-        rows, used = [], {}
+        rows: list[tuple[str, float, float, float, float, float, float, float]] = []
+        used: dict[str, set[str]] = {}
         for p in points:
             lenstool_id = p.image if _is_image_id(p.image, p.name) else self.generated_id(p, used)
             used.setdefault(p.name, set()).add(lenstool_id)
             rows.append((lenstool_id, p.x, p.y, 0.0, 0.0, 0.0, sources[p.name].redshift, 0.0))
-        lines = [_line("forme", -2), _line("sigposArcsec", float(sigma))]  # image-plane chi2 (lenstool.chi2)
-        first_image = {}
+        fit = self.model.dataset.fit
+        forme = fit.forme if fit is not None and fit.likelihood == "lenstool" else -2
+        lines = [_line("forme", forme), _line("sigposArcsec", float(sigma))]
+        first_image: dict[str, str] = {}
         for row, p in zip(rows, points, strict=True):
             first_image.setdefault(p.name, row[0])
         for index, prior in enumerate(self.model.priors):
@@ -276,11 +280,15 @@ def _limit_values(rule: LenstoolLimit, prior) -> tuple[float, float]:
     ``rule.inverse`` (bounds map exactly, a normal prior is linearised: the inverse of the importer's
     conversion, value for value)."""
     if rule.forward is None:
-        return (prior.lower, prior.upper) if prior.prior == "uniform" else (prior.mean, prior.sigma)
+        return prior.bounds if prior.prior == "uniform" else prior.mean_sigma
+    inverse, derivative = rule.inverse, rule.derivative
+    if inverse is None or derivative is None:
+        raise LenstoolError(f"the Lenstool rule for {rule.column} has no inverse: its prior cannot be written")
     if prior.prior == "uniform":
-        return tuple(sorted((rule.inverse(prior.lower), rule.inverse(prior.upper))))
-    mean = rule.inverse(prior.mean)
-    slope = abs(rule.derivative(mean))
+        low, high = sorted((inverse(prior.bounds[0]), inverse(prior.bounds[1])))
+        return low, high
+    mean = inverse(prior.mean_sigma[0])
+    slope = abs(derivative(mean))
     return mean, preimage(lambda s: slope * s, prior.sigma, prior.sigma / slope)
 
 
