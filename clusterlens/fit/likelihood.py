@@ -12,12 +12,13 @@ magnification-weighted source: beta_k = (sum_i M_i)^-1 sum_i M_i beta_i (it need
 chi2_pos = sum_i (beta_i - beta_k)^T M_i (beta_i - beta_k)   (e.g. Keeton 2001 "source-plane chi2"
 with the full amplification matrix; Oguri 2010 eq. 8).
 
-**Image plane.** beta_k as above; every observed image is polished by Newton iterations with the
-analytic Hessian from theta_i towards the model image of beta_k; chi2_pos = sum_i |theta_i' - theta_i|^2
-/ sigma_i^2. An observed image whose Newton iteration does not converge, or that reaches the same model
-image as another observed image of its system but lies farther from it, is *missing*: it contributes
-``missing_penalty`` x its source-plane term, floored at (``missing_distance`` / sigma_i)^2, so a model
-that loses an image is always worse than one that reproduces it within ``missing_distance``.
+**Image plane.** beta_k as above; every observed image is matched to its model image of beta_k
+(:func:`clusterlens.solver.match_images`: the nearest model image, no two observed images sharing one;
+a Newton polish from theta_i guarded against leaving its basin, the full image finder for the systems
+where that is not enough); chi2_pos = sum_i |theta_i' - theta_i|^2 / sigma_i^2. An observed image left
+without a model image of its own is *missing*: it contributes ``missing_penalty`` x its source-plane
+term, floored at (``missing_distance`` / sigma_i)^2, so a model that loses an image is always worse
+than one that reproduces it within ``missing_distance``.
 
 **Fluxes** (when point_datasets has flux and flux_sigma): predicted flux |mu_i| F_k with the
 intrinsic flux F_k solved analytically (weighted least squares), chi2_flux = sum (f_i - |mu_i| F_k)^2 /
@@ -45,17 +46,14 @@ import pandas as pd
 
 from ..cosmology import distance_ratio, time_delay_distance
 from ..errors import InvalidParameters, LikelihoodError
-from ..lens import Lens
 from ..model import ClusterModel
-from ..solver import polish
+from ..solver import match_images
 from ..units import DAYS_PER_MPC_ARCSEC2
 from .chi2 import chi2_flux
 from .lens_at_images import LensAtImages
 from .parameters import Parameters
 
-#: Predicted images closer than this [arcsec] are one image (polish converges to ~1e-12 arcsec; an
-#: image accepted at a 1e-6 arcsec source-plane residual with |mu| ~ 100 lies within ~1e-4 arcsec).
-SAME_IMAGE_DISTANCE = 1e-4
+NEWTON_STEP_CAP = 1.0  #: arcsec: largest Newton step of the image-plane matching
 
 
 @dataclass(frozen=True)
@@ -189,31 +187,17 @@ class PointLikelihood:
         chi2 = m11 * dx * dx + 2 * m12 * dx * dy + m22 * dy * dy
         return src_x, src_y, det, chi2
 
-    def _newton(self, lens: Lens, scale: np.ndarray, src_x: np.ndarray, src_y: np.ndarray):
-        """Damped Newton (:func:`clusterlens.solver.polish`) from every observed image towards the model
-        image of its system's source, steps capped at 1 arcsec; returns x, y and |beta - beta_k|."""
-        im = self.images
-        x, y, residual, _ = polish(lens, scale, im.x, im.y, src_x[im.system], src_y[im.system],
-                                   np.ones(im.x.size))
-        return x, y, residual
-
     def _image_plane_chi2(self, updated: dict, scale: np.ndarray, src_x, src_y, sp_chi2):
-        lens = self.lens.full_lens(updated)
-        x, y, residual = self._newton(lens, scale, src_x, src_y)
-        converged = residual < 1e-6
-        # two observed images of one system that reach the same predicted image: the farther one is missing
+        """Per-image chi2, predicted positions and matched mask of the image-plane likelihood."""
         im = self.images
-        offset = np.hypot(x - im.x, y - im.y)
-        same = ((im.system[:, None] == im.system[None, :]) & converged[:, None] & converged[None, :]
-                & (np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) < SAME_IMAGE_DISTANCE))
-        farther = (offset[:, None] > offset[None, :]) | ((offset[:, None] == offset[None, :])
-                                                        & (np.arange(x.size)[:, None] > np.arange(x.size)[None, :]))
-        duplicate = np.any(same & farther, axis=1)
-        matched = converged & ~duplicate
-        sig2 = self.images.sigma**2
-        chi2 = np.where(matched, ((x - self.images.x) ** 2 + (y - self.images.y) ** 2) / sig2,
+        scale_of_system = np.empty(im.n_systems)
+        scale_of_system[im.system] = scale
+        match = match_images(self.lens.full_lens(updated), scale_of_system, src_x, src_y, im.x, im.y, im.system,
+                             step_cap=NEWTON_STEP_CAP)
+        sig2 = im.sigma**2
+        chi2 = np.where(match.matched, ((match.x - im.x) ** 2 + (match.y - im.y) ** 2) / sig2,
                         np.maximum(self.missing_penalty * sp_chi2, self.missing_distance**2 / sig2))
-        return chi2, x, y, matched
+        return chi2, match.x, match.y, match.matched
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, values) -> Evaluation:

@@ -27,18 +27,29 @@ Algorithm (each step's module docstring gives the details)
 6. **Observables** (:mod:`.finder`).  Signed magnification, parity, arrival order from the
    Fermat potential and time delays from the time-delay distance.
 
+**Observed images** (:mod:`.matching`).  :func:`match_images` gives each observed image its
+model image (nearest, never shared; unmatched ones flagged): a Newton polish from the observed
+position guarded against leaving its basin (:func:`polish_in_basin`, status per image), and the
+full finder only for the systems where the guard or the sharing check fails.
+
 :class:`ImageFinder` builds the mesh once for one lens and source redshift and solves for any
 number of sources; :func:`find_lens_images` and :func:`find_images` are one-call entry points.
 """
 
 from .finder import ImageFinder, find_images, find_lens_images
 from .index import SourcePlaneIndex
+from .matching import ImageMatch, match_images
 from .mesh import ImagePlaneMesh, build_mesh
-from .newton import polish
+from .newton import CONVERGED, FAILED, STATUS_NAMES, WRONG_BASIN, polish, polish_in_basin
 from .region import component_centres, default_region, source_coverage
 
 __all__ = [
+    "CONVERGED",
+    "FAILED",
+    "STATUS_NAMES",
+    "WRONG_BASIN",
     "ImageFinder",
+    "ImageMatch",
     "ImagePlaneMesh",
     "SourcePlaneIndex",
     "build_mesh",
@@ -46,6 +57,8 @@ __all__ = [
     "default_region",
     "find_images",
     "find_lens_images",
+    "match_images",
     "polish",
+    "polish_in_basin",
     "source_coverage",
 ]

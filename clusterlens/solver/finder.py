@@ -1,9 +1,11 @@
 """The image finder: steps 1-4 put together, then steps 5 and 6 of :mod:`clusterlens.solver`.
 
 **Verification.**  An image is kept only if ``|beta(theta) - beta_s| < precision`` (1e-8 arcsec
-by default).  Two solutions are one image when closer than u_i + u_j with
+by default).  Two solutions are one image when they have the same parity and are closer than u_i + u_j with
 u = ``duplicate_tolerance`` + residual * |mu| (how far a solution with that residual can lie from
-the exact root); the one with the smaller residual is kept.
+the exact root); the one with the smaller residual is kept.  Opposite parities are never merged:
+the two images of a source just inside a fold caustic straddle the critical curve, as close as
+the source is to the caustic allows.
 
 **Observables.**  Magnification ``mu = 1/det A`` (signed), parity ``sign(det A)``, arrival order
 from the Fermat potential ``phi = |theta - beta|^2 / 2 - psi(theta)`` (psi at the source's
@@ -195,7 +197,7 @@ class ImageFinder:
         return src[ok], x[ok], y[ok], det[ok], res[ok]
 
     def _deduplicate(self, src, x, y, det, res):
-        """Merge solutions of one source that are one image: closer than u_i + u_j with
+        """Merge solutions of one source that are one image: same parity, closer than u_i + u_j with
         u = duplicate_tolerance + residual * min(|mu|, 1e6) (how far a solution with that
         residual can sit from the exact image); the smallest residual is kept."""
         if src.size < 2:
@@ -211,7 +213,7 @@ class ImageFinder:
         if pairs.size:
             i, j = pairs[:, 0], pairs[:, 1]
             close = np.hypot(x[i] - x[j], y[i] - y[j]) <= reach[i] + reach[j]
-            pairs = pairs[close & (src[i] == src[j])]
+            pairs = pairs[close & (src[i] == src[j]) & (np.sign(det[i]) == np.sign(det[j]))]
         graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(src.size, src.size))
         _, label = connected_components(graph, directed=False)
         _, keep = np.unique(label, return_index=True)

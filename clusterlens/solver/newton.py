@@ -3,16 +3,41 @@
 From each start, Newton iterations on beta(theta) = beta_s with the analytic Hessian of the lens:
 the step is capped (the finder uses twice the cell size), halved while the residual does not
 decrease, and the start is abandoned once the damping falls below 1/256; vectorised over all
-starts.  The likelihood and the Lenstool chi2 polish observed images with the same
-:func:`polish`.  Angles in arcsec.
+starts.  Angles in arcsec.
+
+**Guarded polish** (:func:`polish_in_basin`).  Started at an observed image, plain Newton may
+converge to a different image of the source: near a critical curve (|mu| >> 1) the first step
+is large and can jump across it, and a critical curve passing beside the start puts the other
+image of a fold pair nearer than the one reached.  The guard reports, per start, ``CONVERGED``
+only when the solution is certified to be the image of the start's basin:
+
+* the residual is below ``accept`` (arcsec);
+* the parity sign(det A) of the start is kept at every accepted iterate and at the solution
+  (the path never crossed a critical curve);
+* no other image is nearer: det A is sampled at ``BASIN_ANGLES`` points on each of the circles
+  of radius ``BASIN_RADII`` x d around the start, d the distance to the solution (a straight
+  critical curve nearer than d cuts the outer circle on an arc of more than 49 degrees, so 12
+  angles, 30 degrees apart, always sample beyond it); from every sample of the other parity
+  (beyond a critical curve, where the other image of a fold pair lies) Newton runs to the
+  source, and none of these solutions may be nearer to the start than the solution.
+
+A converged solution failing a check is ``WRONG_BASIN`` (still a true image of the source, but
+perhaps not the start's); a start that does not converge is ``FAILED``.  Callers then search
+every image with :mod:`clusterlens.solver.finder` (:func:`clusterlens.solver.match_images`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 NEWTON_MAX_ITERATIONS = 40
 NEWTON_MIN_DAMPING = 2.0**-8     # a start is abandoned once its step is halved below this
+CONVERGED, WRONG_BASIN, FAILED = 0, 1, 2   # status of polish_in_basin
+STATUS_NAMES = ("converged", "wrong-basin", "failed")
+BASIN_RADII = (0.5, 1.1)         # circles checked for a parity change, in units of the distance moved
+BASIN_ANGLES = 12
+BASIN_SAME_IMAGE = 1e-4          # arcsec: a probe solution nearer than the solution by less is the same image
 
 
 def _lens_state(lens, scale, x, y, xs, ys):
@@ -41,15 +66,25 @@ def polish(lens, scale, x, y, xs, ys, step_cap, *, tolerance=1e-12):
 
     x, y: starting points (arcsec); xs, ys: source of each start (arcsec); scale: D_LS/D_S, one
     value or one per start; step_cap: largest step per iteration (arcsec), one per start.  Steps
-    are halved while the residual does not decrease.
+    are halved while the residual does not decrease.  Nothing checks which image is reached:
+    from an observed image use :func:`polish_in_basin`.
     Returns (x, y, residual |beta - beta_s| in arcsec, det A) at the last accepted point.
     """
+    x, y, res, det, _ = _polish(lens, scale, x, y, xs, ys, step_cap, tolerance)
+    return x, y, res, det
+
+
+def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance):
+    """:func:`polish`, also returning whether the start's parity is 0 or an accepted iterate
+    changed it."""
     x = np.array(x, dtype=float)
     y = np.array(y, dtype=float)
     scale = np.broadcast_to(np.asarray(scale, dtype=float), x.shape)
     rx, ry, a11, a12, a22 = _lens_state(lens, scale, x, y, xs, ys)
     res = np.hypot(rx, ry)
     res = np.where(np.isfinite(res), res, np.inf)
+    parity = np.sign(a11 * a22 - a12 * a12)
+    flipped = ~(parity != 0)
     lam = np.ones_like(x)
     dx, dy = _newton_step(rx, ry, a11, a12, a22, step_cap)
     tol = tolerance * (1.0 + np.hypot(x, y))
@@ -67,10 +102,59 @@ def polish(lens, scale, x, y, xs, ys, step_cap, *, tolerance=1e-12):
         x[acc], y[acc], res[acc] = tx[better], ty[better], tres[better]
         rx[acc], ry[acc] = trx[better], try_[better]
         a11[acc], a12[acc], a22[acc] = t11[better], t12[better], t22[better]
+        flipped[acc] |= np.sign(t11[better] * t22[better] - t12[better] ** 2) != parity[acc]
         lam[acc] = 1.0
         dx[acc], dy[acc] = _newton_step(rx[acc], ry[acc], a11[acc], a12[acc], a22[acc], step_cap[acc])
         rej = idx[~better]
         lam[rej] *= 0.5
         active[acc] = (res[acc] > tol[acc]) & np.isfinite(dx[acc]) & np.isfinite(dy[acc])
         active[rej] = lam[rej] > NEWTON_MIN_DAMPING
-    return x, y, res, a11 * a22 - a12 * a12
+    return x, y, res, a11 * a22 - a12 * a12, flipped
+
+
+def polish_in_basin(lens, scale: ArrayLike, x: ArrayLike, y: ArrayLike, xs: ArrayLike, ys: ArrayLike,
+                    step_cap: ArrayLike, *, accept: float = 1e-9, tolerance: float = 1e-12,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`polish` from observed images, with the basin guard of the module docstring.
+
+    x, y: starts, (n,) arcsec (the observed images); xs, ys: (n,) source of each start
+    (arcsec); scale: D_LS/D_S, scalar or (n,); step_cap: (n,) largest Newton step (arcsec);
+    accept: largest residual |beta - beta_s| (arcsec) of a converged start.
+    Returns (x, y, residual in arcsec, det A, status) at the last accepted point; status (n,)
+    int: CONVERGED, WRONG_BASIN or FAILED (names in STATUS_NAMES).  A WRONG_BASIN solution
+    is a true image of its source, though perhaps not the start's.
+    """
+    x0 = np.array(x, dtype=float)
+    y0 = np.array(y, dtype=float)
+    xs = np.asarray(xs, dtype=float)
+    ys = np.asarray(ys, dtype=float)
+    scale = np.broadcast_to(np.asarray(scale, dtype=float), x0.shape)
+    px, py, res, det, flipped = _polish(lens, scale, x0, y0, xs, ys, step_cap, tolerance)
+    status = np.full(x0.shape, FAILED)
+    converged = res <= accept
+    status[converged] = WRONG_BASIN
+    check = np.flatnonzero(converged & ~flipped)  # ~flipped: the solution has the start's parity
+    if check.size:
+        distance = np.hypot(px[check] - x0[check], py[check] - y0[check])
+        angle = 2 * np.pi * np.arange(BASIN_ANGLES) / BASIN_ANGLES
+        ring = (np.asarray(BASIN_RADII)[:, None] * np.exp(1j * angle)[None, :]).ravel()
+        cx = x0[check, None] + distance[:, None] * ring.real
+        cy = y0[check, None] + distance[:, None] * ring.imag
+        ring_scale = np.repeat(scale[check], ring.size)
+        other = (np.sign(_determinant(lens, ring_scale, cx.ravel(), cy.ravel()))
+                 != np.repeat(np.sign(det[check]), ring.size))
+        # where the other parity is near, Newton from those circle points finds the nearby images there
+        owner = np.repeat(np.arange(check.size), ring.size)[other]
+        qx, qy, qres, _, _ = _polish(lens, ring_scale[other], cx.ravel()[other], cy.ravel()[other],
+                                     xs[check][owner], ys[check][owner], np.asarray(step_cap)[check][owner],
+                                     tolerance)
+        nearer = (qres <= accept) & (np.hypot(qx - x0[check][owner], qy - y0[check][owner])
+                                     < distance[owner] - BASIN_SAME_IMAGE)
+        status[check[np.bincount(owner[nearer], minlength=check.size) == 0]] = CONVERGED
+    return px, py, res, det, status
+
+
+def _determinant(lens, scale, x, y):
+    """det A = (1 - h_xx)(1 - h_yy) - h_xy^2 at (x, y) arcsec."""
+    hxx, hxy, hyy = lens.hessian(x, y, scale=scale)
+    return (1.0 - hxx) * (1.0 - hyy) - hxy * hxy

@@ -1,0 +1,138 @@
+"""Observed images matched to the model images of their system's source (the image-plane chi2).
+
+Rule (Lenstool's): each observed image belongs to the model image of its system's source found
+nearest to it; two observed images never share one model image; an observed image left without
+one is *unmatched* and reports its nearest model image and distance.
+
+Fast path: every observed image is polished towards its source with the guarded Newton iteration
+(:func:`clusterlens.solver.newton.polish_in_basin`).  A system whose images all converge in their
+own basin, each to a different model image, is matched by those solutions.  Every other system
+is solved in full: :func:`clusterlens.solver.find_lens_images` over the box of its observed images
+widened by ``margin`` (the whole default region if that box holds no image), together with every
+converged Newton solution, then matched greedily, the closest (observed, model) pair first.
+Angles in arcsec.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .finder import find_lens_images
+from .newton import CONVERGED, polish_in_basin
+
+SAME_IMAGE_DISTANCE = 1e-4   # arcsec: two solutions closer than this are one model image
+SEARCH_MARGIN = 20.0         # arcsec around a system's observed images searched by the finder
+ACCEPT_RESIDUAL = 1e-9       # arcsec: largest |beta(theta) - beta_s| of a converged Newton solution
+
+
+@dataclass(frozen=True)
+class ImageMatch:
+    """The model image of every observed image (arrays of shape (n_images,)).
+
+    x, y: the matched model image (arcsec); for an unmatched image its nearest model image
+    (NaN when the source has no image at all); distance: |model - observed| (arcsec, inf when
+    none); magnification: signed 1/det A at the model image (NaN when none); matched: False for
+    an observed image left without a model image of its own; finder: True where the image's
+    system needed the full image finder (False: matched by its own Newton solution).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    distance: np.ndarray
+    magnification: np.ndarray
+    matched: np.ndarray
+    finder: np.ndarray
+
+
+def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLike, x: ArrayLike, y: ArrayLike,
+                 system: ArrayLike, *, step_cap: float = 0.5, margin: float = SEARCH_MARGIN) -> ImageMatch:
+    """Match each observed image to its predicted image (module docstring for the rule).
+
+    lens: object with ``deflection``, ``hessian`` and ``potential`` (clusterlens.lens.Lens);
+    scale: (n_systems,) D_LS/D_S of each system; source_x, source_y: (n_systems,) model source
+    of each system (arcsec); x, y: (n_images,) observed images (arcsec); system: (n_images,)
+    integer index of each image's system; step_cap: largest Newton step (arcsec); margin:
+    widening (arcsec) of a system's observed-image box searched by the finder.
+    """
+    scale = np.atleast_1d(np.asarray(scale, dtype=float))
+    source_x = np.atleast_1d(np.asarray(source_x, dtype=float))
+    source_y = np.atleast_1d(np.asarray(source_y, dtype=float))
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    system = np.asarray(system)
+    if not (scale.shape == source_x.shape == source_y.shape) or not (x.shape == y.shape == system.shape):
+        raise ValueError("scale, source_x, source_y need one value per system and x, y, system one per image; "
+                         f"got {scale.shape}, {source_x.shape}, {source_y.shape} and {x.shape}, {y.shape}, "
+                         f"{system.shape}")
+    if system.size and not (np.issubdtype(system.dtype, np.integer) and system.min() >= 0
+                            and system.max() < scale.size):
+        raise ValueError(f"system must hold integer indices into the {scale.size} systems")
+    px, py, residual, det, status = polish_in_basin(lens, scale[system], x, y, source_x[system], source_y[system],
+                                                    np.full(x.shape, float(step_cap)), accept=ACCEPT_RESIDUAL)
+    with np.errstate(divide="ignore"):
+        mu = 1.0 / det
+    good = status == CONVERGED
+    shared = _shared(system, px, py, good)
+    out_x, out_y, out_mu = px.copy(), py.copy(), mu.copy()
+    matched = np.ones(x.shape, dtype=bool)
+    finder = np.zeros(x.shape, dtype=bool)
+    for k in np.unique(system[~good | shared]):
+        rows = np.flatnonzero(system == k)
+        solved = rows[residual[rows] <= ACCEPT_RESIDUAL]
+        mx, my, mmu = _model_images(lens, scale[k], source_x[k], source_y[k], x[rows], y[rows], margin,
+                                    px[solved], py[solved], mu[solved])
+        pick, own = _greedy_nearest(x[rows], y[rows], mx, my)
+        out_x[rows], out_y[rows], out_mu[rows] = np.nan, np.nan, np.nan
+        some = pick >= 0
+        out_x[rows[some]], out_y[rows[some]], out_mu[rows[some]] = mx[pick[some]], my[pick[some]], mmu[pick[some]]
+        matched[rows], finder[rows] = own, True
+    distance = np.hypot(out_x - x, out_y - y)
+    return ImageMatch(out_x, out_y, np.where(np.isfinite(distance), distance, np.inf), out_mu, matched, finder)
+
+
+def _shared(system, px, py, good):
+    """Converged images whose solution another converged image of the system also reached."""
+    same = ((system[:, None] == system[None, :]) & good[:, None] & good[None, :]
+            & (np.hypot(px[:, None] - px[None, :], py[:, None] - py[None, :]) < SAME_IMAGE_DISTANCE))
+    np.fill_diagonal(same, False)
+    return np.any(same, axis=1)
+
+
+def _model_images(lens, scale, sx, sy, x, y, margin, nx, ny, nmu):
+    """Every model image of the source (sx, sy) near the observed images (x, y) of one system:
+    the finder's images and the Newton solutions (nx, ny; magnifications nmu) merged."""
+    region = (x.min() - margin, x.max() + margin, y.min() - margin, y.max() + margin)
+    with warnings.catch_warnings():  # images outside the box may exist; only those near the observed ones matter
+        warnings.filterwarnings("ignore", message=".*outside the region", category=RuntimeWarning)
+        table = find_lens_images(lens, float(sx), float(sy), float(scale), region=region)
+        if table.empty and nx.size == 0:
+            table = find_lens_images(lens, float(sx), float(sy), float(scale))
+    fx, fy = table["x"].to_numpy(), table["y"].to_numpy()
+    fmu = table["magnification"].to_numpy()
+    for i in range(nx.size):  # a handful per system
+        if not np.any(np.hypot(fx - nx[i], fy - ny[i]) < SAME_IMAGE_DISTANCE):
+            fx, fy, fmu = np.append(fx, nx[i]), np.append(fy, ny[i]), np.append(fmu, nmu[i])
+    return fx, fy, fmu
+
+
+def _greedy_nearest(x, y, mx, my):
+    """Assignment of observed images (x, y) to model images (mx, my), closest pair first, each
+    model image used once.  Returns (index of the matched model image, or of the nearest one
+    for an unmatched image, -1 when there is none; matched mask)."""
+    if mx.size == 0:
+        return np.full(x.size, -1), np.zeros(x.size, dtype=bool)
+    d = np.hypot(x[:, None] - mx[None, :], y[:, None] - my[None, :])
+    pick = np.argmin(d, axis=1)
+    own = np.zeros(x.size, dtype=bool)
+    free = d.copy()
+    for _ in range(min(x.size, mx.size)):
+        i, j = np.unravel_index(np.argmin(free), free.shape)
+        if not np.isfinite(free[i, j]):
+            break
+        pick[i], own[i] = j, True
+        free[i, :] = np.inf
+        free[:, j] = np.inf
+    return pick, own
