@@ -13,6 +13,9 @@ Example::
     pixel_scale = 0.2
     [points]
     position_sigma = 0.04
+    [fit]                # optional: the statistic a fit of this folder uses by default
+    likelihood = "lenstool"
+    forme = -2
 """
 from __future__ import annotations
 
@@ -90,12 +93,27 @@ class Points(Row):
     min_abs_magnification: Annotated[float, Field(ge=0, description="drop fainter images")] = 0.1
 
 
+class FitDefaults(Row):
+    """What a fit of the folder uses unless told otherwise (an imported Lenstool model records its own).
+
+    likelihood: "source" (source-plane chi2), "image" (image-plane chi2) or "lenstool" (Lenstool's
+    image-plane statistic of the multiple images); forme: Lenstool's ``image forme``, the statistic
+    "lenstool" computes: -2 the image-plane chi2 with the model source at the |mu|-weighted mean of
+    the back-traced observed images, -1 the same with their plain mean, 0 the source-plane chi2.
+    """
+
+    likelihood: Annotated[Literal["source", "image", "lenstool"],
+                          Field(description="the default likelihood of a fit")] = "source"
+    forme: Annotated[Literal[-2, -1, 0], Field(description="Lenstool's image forme for the lenstool likelihood")] = -2
+
+
 class DatasetConfig(Row):
     name: str | None = None
     reference: Reference
     cosmology: CosmologySpec
     imaging: Imaging = Imaging()
     points: Points = Points()
+    fit: FitDefaults | None = None
 
 
 FILENAME = "dataset.toml"

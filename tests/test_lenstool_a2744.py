@@ -131,15 +131,3 @@ def test_chi2_of_a_singular_isothermal_sphere_in_closed_form(barycentre):
     assert result.chi2 == pytest.approx(expected, rel=1e-9)
     assert np.allclose(result.images[["x_model", "y_model"]].to_numpy(), predicted, atol=1e-9)
 
-
-def test_image_finder_fallback_returns_the_nearest_predicted_images():
-    from clusterlens.lenstool.chi2 import _nearest_found_images
-
-    model = sis_model(2.0, [(2.0, 0.5), (-1.0, 0.0)])
-    b = model.distance_ratio(2.0) * 2.0
-    x, y = np.array([1.0, -1.7, 5.0]), np.array([0.2, 0.1, 5.0])
-    x_model, y_model = np.zeros(3), np.zeros(3)
-    rows = np.array([True, True, False])
-    _nearest_found_images(model.lens, model.distance_ratio(2.0), 0.3, 0.0, x, y, rows, x_model, y_model)
-    assert x_model[:2] == pytest.approx([0.3 + b, 0.3 - b], abs=1e-7) and y_model[:2] == pytest.approx(0, abs=1e-7)
-    assert (x_model[2], y_model[2]) == (0.0, 0.0)  # rows not asked for are left alone
