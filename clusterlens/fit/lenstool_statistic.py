@@ -68,8 +68,9 @@ def check_systems(system: np.ndarray, n_systems: int, names) -> None:
     """Refuse one-image systems (module docstring): one ValueError naming them."""
     single = np.flatnonzero(np.bincount(system, minlength=n_systems) < 2)
     if single.size:
-        raise ValueError(f"Lenstool's statistic needs two or more images per system; {', '.join(names[k] for k in single)}"
-                         " has one (Lenstool scores single images by their extra predicted images, not done here)")
+        listed = ", ".join(names[k] for k in single)
+        raise ValueError(f"Lenstool's statistic needs two or more images per system; {listed} has one (Lenstool "
+                         "scores single images by their extra predicted images, not done here)")
 
 
 def model_sources(beta_x, beta_y, magnification, system, n_systems: int, forme: int):

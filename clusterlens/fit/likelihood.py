@@ -1,4 +1,4 @@
-"""Point-image likelihoods: source plane (default) and image plane, with the fixed-lens fast path.
+"""Point-image likelihoods: source plane (default), image plane and Lenstool's, with the fixed-lens fast path.
 
 Notation (arcsec): observed image i of system k at theta_i with positional error sigma_i; the lens
 at D_LS/D_S = 1 gives deflection alpha_i and Hessian H_i at theta_i; the system's scale
@@ -18,6 +18,13 @@ analytic Hessian from theta_i towards the model image of beta_k; chi2_pos = sum_
 image as another observed image of its system but lies farther from it, is *missing*: it contributes
 ``missing_penalty`` x its source-plane term, floored at (``missing_distance`` / sigma_i)^2, so a model
 that loses an image is always worse than one that reproduces it within ``missing_distance``.
+
+**Lenstool** (``kind="lenstool"``, ``forme`` -2, -1 or 0): exactly Lenstool's statistic of the
+multiple images (:mod:`clusterlens.fit.lenstool_statistic`, where the formulas and their source are):
+the model source is the |mu|-weighted (-2) or plain (-1, 0) mean of the beta_i, and the image-plane
+chi2 of the matched model images (-2, -1) or Lenstool's source-plane chi2 (0). An observed image
+without a model image scores 0 and is flagged (as Lenstool's chires); log L is then -inf (Lenstool
+rejects such a model during an optimisation).
 
 **Fluxes** (when point_datasets has flux and flux_sigma): predicted flux |mu_i| F_k with the
 intrinsic flux F_k solved analytically (weighted least squares), chi2_flux = sum (f_i - |mu_i| F_k)^2 /
@@ -51,6 +58,7 @@ from ..solver import polish
 from ..units import DAYS_PER_MPC_ARCSEC2
 from .chi2 import chi2_flux
 from .lens_at_images import LensAtImages
+from .lenstool_statistic import check_forme, check_systems, lenstool_terms
 from .parameters import Parameters
 
 #: Predicted images closer than this [arcsec] are one image (polish converges to ~1e-12 arcsec; an
@@ -103,7 +111,8 @@ class Evaluation:
 
     Per system: source_x, source_y [arcsec] (the solved best source). Per observed image:
     magnification (signed), chi2_images (its positional chi2 term), x_pred, y_pred [arcsec] (its
-    predicted position), matched (False for a missing image of the image-plane likelihood). Totals:
+    predicted position), matched (False for a missing image of the image-plane likelihood or an
+    unmatched one of Lenstool's), beta_x, beta_y [arcsec] (its back-traced source position). Totals:
     chi2_pos, chi2_flux, chi2_td and chi2 = their sum.
     """
 
@@ -118,20 +127,29 @@ class Evaluation:
     chi2_flux: float
     chi2_td: float
     chi2: float
+    beta_x: np.ndarray
+    beta_y: np.ndarray
+
+
+KINDS = ("source", "image", "lenstool")
 
 
 class PointLikelihood:
     """log L(values) of the free parameters given point_datasets.csv (see the module docstring).
 
-    threads: threads of each lens evaluation (None: :func:`clusterlens.lens.default_threads`); a
-    sampler whose processes are the parallelism passes 1. Results do not depend on it, bit for bit."""
+    kind: "source", "image" or "lenstool"; forme: Lenstool's ``image forme`` of the lenstool kind
+    (-2, -1 or 0; ignored by the others); threads: threads of each lens evaluation (None:
+    :func:`clusterlens.lens.default_threads`); a sampler whose processes are the parallelism passes 1.
+    Results do not depend on it, bit for bit."""
 
     def __init__(self, model: ClusterModel, kind: str = "source", cache: bool = True,
-                 missing_penalty: float = 10.0, missing_distance: float = 5.0, threads: int | None = None):
-        if kind not in ("source", "image"):
-            raise ValueError(f"likelihood kind must be 'source' or 'image', got {kind!r}")
+                 missing_penalty: float = 10.0, missing_distance: float = 5.0, threads: int | None = None,
+                 forme: int = -2):
+        if kind not in KINDS:
+            raise ValueError(f"likelihood kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
         self.model = model
         self.kind = kind
+        self.forme = check_forme(forme)
         self.parameters = Parameters.from_model(model)
         for p in self.parameters.free:
             if p.family == "source_point" and p.column in ("x", "y"):
@@ -140,6 +158,8 @@ class PointLikelihood:
             if p.family == "source_light":
                 raise ValueError(f"prior on {p.label}: the point likelihood does not use source_light")
         self.images = ObservedImages.from_model(model)
+        if kind == "lenstool":
+            check_systems(self.images.system, self.images.n_systems, self.images.names)
         self.missing_penalty = missing_penalty
         self.missing_distance = missing_distance
         has = np.isfinite
@@ -224,7 +244,13 @@ class PointLikelihood:
         scales = self._scales(redshifts)
         scale = scales[self.images.system]
         src_x, src_y, det, sp_chi2 = self._source_plane(q, scale)
-        if self.kind == "image":
+        if self.kind == "lenstool":
+            im = self.images
+            terms = lenstool_terms(q, im.x, im.y, im.sigma, im.system, scales, self.forme,
+                                   lambda: self.lens.full_lens(updated))
+            src_x, src_y, chi2, matched = terms.source_x, terms.source_y, terms.chi2, terms.matched
+            x_pred, y_pred = terms.x_pred, terms.y_pred
+        elif self.kind == "image":
             chi2, x_pred, y_pred, matched = self._image_plane_chi2(updated, scale, src_x, src_y, sp_chi2)
         else:
             chi2, matched = sp_chi2, np.ones(sp_chi2.size, bool)
@@ -234,7 +260,8 @@ class PointLikelihood:
         chi2_td = self._delay_chi2(q, scale, src_x, src_y, redshifts) if self.use_delays else 0.0
         return Evaluation(source_x=src_x, source_y=src_y, magnification=1.0 / det, chi2_images=chi2,
                           x_pred=x_pred, y_pred=y_pred, matched=matched, chi2_pos=chi2_pos, chi2_flux=chi2_flux,
-                          chi2_td=chi2_td, chi2=chi2_pos + chi2_flux + chi2_td)
+                          chi2_td=chi2_td, chi2=chi2_pos + chi2_flux + chi2_td,
+                          beta_x=self.images.x - scale * q[0], beta_y=self.images.y - scale * q[1])
 
     def _linear_prediction(self, q, scale, src_x, src_y):
         """Image positions implied by the source-plane fit: theta_i + A_i^-1 (beta_k - beta_i)."""
@@ -269,7 +296,7 @@ class PointLikelihood:
         """log L at ``values``: -inf where they make a row invalid; any other failure raises
         :class:`~clusterlens.errors.LikelihoodError` naming the values (its cause is the original error)."""
         try:
-            chi2 = self.evaluate(values).chi2
+            out = self.evaluate(values)
         except InvalidParameters:
             return -np.inf
         except Exception as err:
@@ -277,7 +304,9 @@ class PointLikelihood:
             at = ", ".join(f"{label}={float(v)!r}" for label, v in zip(self.parameters.labels, values, strict=False))
             raise LikelihoodError(f"the {self.kind}-plane likelihood failed at {at or 'no free parameters'}: "
                                   f"{type(err).__name__}: {err}") from err
-        return -0.5 * chi2 if np.isfinite(chi2) else -np.inf
+        if self.kind == "lenstool" and not out.matched.all():
+            return -np.inf  # Lenstool rejects a model that loses an observed image (module docstring)
+        return -0.5 * out.chi2 if np.isfinite(out.chi2) else -np.inf
 
     def chi2(self, values) -> dict:
         """Total and per-term chi2, image count and degrees of freedom at ``values``.
@@ -296,7 +325,8 @@ class PointLikelihood:
 
     def predicted_images(self, values) -> pd.DataFrame:
         """Observed vs predicted positions per image (predicted: image-plane Newton solutions for the
-        image likelihood, the linearised source-plane prediction otherwise)."""
+        image likelihood, the matched model images for Lenstool's forme -2/-1, the linearised
+        source-plane prediction otherwise)."""
         out = self.evaluate(values)
         im = self.images
         return pd.DataFrame({
