@@ -248,7 +248,8 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
         resuming = on_root(lock_and_prepare)
         simulated = (dataset_folder / MANIFEST).exists()
         if mpi_rank() == 0:
-            console.print(f"fitting {len(L.parameters)} free parameters of {dataset_folder} ({likelihood}-plane "
+            name = f"Lenstool forme {options['forme']}" if likelihood == "lenstool" else f"{likelihood}-plane"
+            console.print(f"fitting {len(L.parameters)} free parameters of {dataset_folder} ({name} "
                           f"likelihood, {len(L.images.x)} images) into {out}"
                           + (" (resuming its checkpoint)" if resuming else ""))
         start = time.monotonic()
@@ -295,7 +296,8 @@ def write_plots(result: results_io.FitResult, likelihood, dataset_folder: Path, 
         else:
             image = None
     chi2 = result.info["max_likelihood"]["chi2"]
-    title = (f"max likelihood ({result.info['likelihood']}-plane): chi2 = {chi2['chi2']:.1f}, "
+    kind = result.info["likelihood"]
+    title = (f"max likelihood ({'Lenstool' if kind == 'lenstool' else kind + '-plane'}): chi2 = {chi2['chi2']:.1f}, "
              f"{chi2['n_images']} images, dof {chi2['dof']}")
     images_plot(predicted, result.folder / IMAGES, image, extent, softening, title=title)
 
