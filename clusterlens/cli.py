@@ -111,7 +111,7 @@ def _import_lenstool(args) -> int:
     from .lenstool import import_lenstool
 
     folder = import_lenstool(args.par, args.images, args.out, position_sigma=args.position_sigma,
-                             overwrite=args.overwrite)
+                             overwrite=args.overwrite, values=args.values)
     _console().print(f"[green]imported[/green] {args.par} -> {folder}")
     return 0
 
@@ -210,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", type=Path, default=None, help="multiple-image catalogue (id ra dec a b theta z mag)")
     p.add_argument("--position-sigma", type=float, default=None,
                    help="positional error of every image [arcsec] (overrides sigposArcsec; needed for result files)")
+    p.add_argument("--values", type=Path, default=None,
+                   help="a Lenstool result (best.par or bestopt.par) whose values replace the .par's (its priors kept)")
     p.add_argument("--out", type=Path, required=True, help="model folder to write")
     p.add_argument("--overwrite", action="store_true", help="replace files of an existing folder")
     p.set_defaults(func=_import_lenstool)

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from . import csvio
 from .families import Family
+from .fit.prior_rules import prior_targets
 
 if TYPE_CHECKING:
     from .model import ClusterModel
@@ -31,8 +32,6 @@ def _header(family: Family, column: str, separator: str = "\n") -> Text:
 
 def _free_cells(model: ClusterModel) -> FreeCells:
     """(family, row index, column) -> prior description for every cell a prior frees."""
-    from .fit.prior_rules import prior_targets
-
     free: FreeCells = {}
     if any(p.family not in model.tables for p in model.priors):
         return free

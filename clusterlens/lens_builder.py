@@ -17,7 +17,6 @@ import numpy as np
 
 from .families import MASS_FAMILIES
 from .lens import Lens, MassComponents
-from .model import ClusterModel, Tier
 from .registry import column_array, mass_profile
 from .rows import MassRow, ScalingRelation
 from .scaling import member_parameters
@@ -25,6 +24,8 @@ from .units import b0_from_sigma
 
 if TYPE_CHECKING:
     from astropy.cosmology import FLRW
+
+    from .model import ClusterModel, Tier
 
 
 def mass_group(rows: Sequence[MassRow], label: str, cosmology: FLRW, z_lens: float) -> MassComponents:

@@ -20,11 +20,14 @@ import pandas as pd
 
 from . import atomic, csvio
 from .columns import Row
+from .cosmology import distance_ratio, make_cosmology
 from .csvio import FamilyTable
 from .dataset import FILENAME as DATASET_FILENAME
 from .dataset import DatasetConfig, dataset_text, read_dataset, validate_dataset
+from .display import model_renderable, print_model, render_html, render_text
 from .errors import ModelError, Problem
 from .families import FAMILIES, LENS_FAMILIES, MASS_FAMILIES, SOURCE_FAMILIES
+from .lens_builder import build_lens
 from .model_checks import check_model
 from .rows import GalaxyRow, LightRow, MassRow, PointImage, Prior, ScalingGalaxy, ScalingRelation, SourcePoint
 from .units import as_arcsec
@@ -178,8 +181,6 @@ class ClusterModel:
     @cached_property
     def cosmology(self):
         """The dataset's astropy cosmology."""
-        from .cosmology import make_cosmology
-
         return make_cosmology(self.dataset.cosmology.model_dump(exclude_none=True))
 
     @property
@@ -201,38 +202,26 @@ class ClusterModel:
         return frames
 
     def __str__(self) -> str:
-        from .display import render_text
-
         return render_text(self)
 
     def __rich__(self):
-        from .display import model_renderable
-
         return model_renderable(self)
 
     def _repr_html_(self) -> str:
-        from .display import render_html
-
         return render_html(self)
 
     def show(self, all_rows: bool = False) -> None:
         """Print the model's tables; ``all_rows`` lists every member instead of a tier summary."""
-        from .display import print_model
-
         print_model(self, all_rows=all_rows)
 
     # ------------------------------------------------------------ lensing
     @cached_property
     def lens(self):
         """The whole lens as a :class:`clusterlens.lens.Lens` (amplitudes at D_LS/D_S = 1)."""
-        from .lens_builder import build_lens
-
         return build_lens(self)
 
     def distance_ratio(self, z_source: float) -> float:
         """D_LS/D_S for a source at ``z_source`` behind this model's lens (ValueError for z_source <= z_lens)."""
-        from .cosmology import distance_ratio
-
         if self.z_lens is None:
             raise ValueError("the model has no lens rows, so no lens redshift")
         return distance_ratio(self.cosmology, self.z_lens, float(z_source))

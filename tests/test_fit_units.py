@@ -158,7 +158,7 @@ def test_sampling_leaves_the_environment_alone(monkeypatch):
 
 def test_fit_builds_its_likelihood_on_one_thread(tmp_path, monkeypatch):
     """The sampler's processes are the parallelism: fit asks for one lens thread explicitly."""
-    import clusterlens.fit.likelihood
+    import clusterlens.fit.pipeline
     from clusterlens import save_model
     from clusterlens.fit import fit
 
@@ -168,7 +168,7 @@ def test_fit_builds_its_likelihood_on_one_thread(tmp_path, monkeypatch):
     def make_likelihood(model, kind="source", **options):
         raise Built(options)
 
-    monkeypatch.setattr(clusterlens.fit.likelihood, "make_likelihood", make_likelihood)
+    monkeypatch.setattr(clusterlens.fit.pipeline, "make_likelihood", make_likelihood)
     save_model(uniform_model(), tmp_path / "dataset")
     with pytest.raises(Built) as caught:
         fit(tmp_path / "dataset", out=tmp_path / "out", progress=False)

@@ -131,3 +131,55 @@ def test_chi2_of_a_singular_isothermal_sphere_in_closed_form(barycentre):
     assert result.chi2 == pytest.approx(expected, rel=1e-9)
     assert np.allclose(result.images[["x_model", "y_model"]].to_numpy(), predicted, atol=1e-9)
 
+
+# ------------------------------------------------------------ the optimisation file with best.par's values
+SPEC = DATA / "A2744_SLspec.par"
+
+
+@pytest.fixture(scope="module")
+def restarted(tmp_path_factory):
+    from clusterlens import load_model
+    from clusterlens.cli import main
+
+    folder = tmp_path_factory.mktemp("a2744") / "restart"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LenstoolWarning)
+        assert main(["import-lenstool", str(SPEC), "--values", str(BEST), "--out", str(folder)]) == 0
+    assert main(["validate", str(folder)]) == 0
+    return load_model(folder)
+
+
+def test_optimisation_file_with_best_values_scores_lenstools_chi2(restarted):
+    chi2_lenstool = float(re.search(r"^#Chi2pos: (\S+)", BEST.read_text(), flags=re.M).group(1))
+    assert image_plane_chi2(restarted).chi2 == pytest.approx(chi2_lenstool, rel=0.01)
+    assert (restarted.dataset.fit.likelihood, restarted.dataset.fit.forme) == ("lenstool", -2)
+    assert len(restarted.priors) == 21 and [len(t.members) for t in restarted.tiers] == [3, 246, 3]
+    # SLspec's potentiel O4 is Lenstool's third clump: best.par's O3
+    o4 = {r.galaxy: r for r in restarted.main_galaxies}["O4"]
+    assert (o4.x, o4.y, o4.sigma) == (-3.577, 24.718, 175.555629)
+
+
+def test_group_tiers_have_no_core_as_in_best_par(restarted):
+    """'corekpc 150.0' / 'corekpc 400.0' are flag 150 / 400 with value .0 for Lenstool: core 0, which the
+    optimisation file alone gives and best.par's members confirm."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LenstoolWarning)
+        spec = {t.name: t.relation for t in read_par(SPEC).tiers}
+    raw = raw_potentials()
+    for name in ("potfile_cl_N-NW-S3", "potfile_cl_S1-S2-S4"):
+        assert spec[name].r_core_ref == 0.0
+        members = {t.name: t for t in restarted.tiers}[name].members
+        assert all(raw[m.galaxy]["core_radius"] == 0.0 for m in members)
+
+
+@pytest.mark.slow
+def test_simulating_the_restarted_model_reproduces_every_observed_image(restarted):
+    from clusterlens.simulation.points import find_point_images
+
+    simulated = find_point_images(restarted, 0.0)
+    for source in restarted.source_points:
+        observed = np.array([(p.x, p.y) for p in restarted.point_datasets if p.name == source.name])
+        found = simulated[simulated["name"] == source.name][["x", "y"]].to_numpy()
+        assert len(found) >= len(observed), source.name
+        nearest = np.hypot(*(observed[:, None, :] - found[None, :, :]).transpose(2, 0, 1)).min(axis=1)
+        assert nearest.max() < 2.0, source.name  # the largest residual at best.par's values is 1.84"

@@ -10,6 +10,7 @@ import pytest
 
 from clusterlens import load_model
 from clusterlens.lenstool import LenstoolError, LenstoolWarning, export_lenstool, read_par, write_par
+from clusterlens.lenstool.sources import source_positions
 from clusterlens.model import ClusterModel, model_files
 from clusterlens.registry.lenstool_rules import emass_from_q, preimage, q_from_emass
 from conftest import EXAMPLE
@@ -158,3 +159,25 @@ def test_elliptical_nfw_is_written_as_profile_12_and_reads_back_exactly(tmp_path
     assert "\tprofil 12\n" in block and "\tellipticite 0.23456789\n" in block and "\tangle_pos 25.123456789\n" in block
     assert "\tellipticite 1 0.1 0.4 0.0\n" in text and "\tangle_pos 3 25.0 3.0 0.0\n" in text
     assert_same(read_par(tmp_path / "enfw.par"), model)
+
+
+def test_potfile_core_prior_and_forme_round_trip_in_plain_lenstool_format(tmp_path):
+    """A free r_core_ref is written 'core 1 lo hi' (Lenstool reads every potfile parameter as 'flag v1 v2'),
+    a fixed one 'core 0 value', and the [fit] forme is the image block's forme."""
+    model = quiet(read_par, DATA / "A2744_SLspec.par")
+    records = {name: [r.model_dump(exclude_none=True) for r in model.rows(name)] for name in model.tables}
+    core = {t.name: t.relation for t in model.tiers}["new_potfile_with_ASTRODEEP_data"].r_core_ref
+    prior = {"family": "scaling_relations", "galaxy": "new_potfile_with_ASTRODEEP_data", "parameter": "r_core_ref",
+             "prior": "uniform", "lower": core, "upper": 0.1}  # Lenstool starts a free parameter at value1
+    dataset = {**model.dataset.model_dump(exclude_none=True), "fit": {"likelihood": "lenstool", "forme": -1}}
+    at = 1 + next(k for k, p in enumerate(records["priors"])  # the order Lenstool's block gives: sigma, core, cut
+                  if (p["galaxy"], p["parameter"]) == (prior["galaxy"], "sigma_ref"))
+    priors = [*records["priors"][:at], prior, *records["priors"][at:]]
+    free = ClusterModel.from_records({**records, "priors": priors}, dataset)
+    positions = source_positions(free, -1)  # forme -1 puts each source at the plain mean of its back-traced images
+    sources = [{**s, "x": positions[s["name"]][0], "y": positions[s["name"]][1]} for s in records["source_point"]]
+    free = ClusterModel.from_records({**records, "priors": priors, "source_point": sources}, dataset)
+    text = write_par(free, tmp_path / "free.par").read_text()
+    assert f"\tcore 1 {core!r} 0.1\n" in text and "\tcore 0 0.0 0.0\n" in text and "\tforme -1\n" in text
+    assert "#clusterlens-" not in text
+    assert_same(quiet(read_par, tmp_path / "free.par"), free)

@@ -123,11 +123,17 @@ def test_best_par_images_systems_and_redshifts(best):
     z_of = {image.rsplit(".", 1)[0]: z for image, _, _, z in raw}
     for source in best.source_points:
         assert source.galaxy == source.name and source.redshift == z_of[source.name]
-        xs = [p.x for p in best.point_datasets if p.name == source.name]
-        ys = [p.y for p in best.point_datasets if p.name == source.name]
-        assert (source.x, source.y) == (pytest.approx(np.mean(xs), abs=1e-12), pytest.approx(np.mean(ys), abs=1e-12))
+        # the source-plane position: the |mu|-weighted mean of the back-traced images (best.par says
+        # "#Image plane optimization", Lenstool's forme -2)
+        xs = np.array([p.x for p in best.point_datasets if p.name == source.name])
+        ys = np.array([p.y for p in best.point_datasets if p.name == source.name])
+        ax, ay = best.deflections(xs, ys, source.redshift)
+        weight = np.abs(best.magnification(xs, ys, source.redshift))
+        assert source.x == pytest.approx(np.sum(weight * (xs - ax)) / weight.sum(), abs=1e-9)
+        assert source.y == pytest.approx(np.sum(weight * (ys - ay)) / weight.sum(), abs=1e-9)
     assert best.reference == (3.586259, -30.400174)
     assert best.dataset.cosmology.H0 == 70.0 and best.dataset.cosmology.Om0 == 0.3
+    assert (best.dataset.fit.likelihood, best.dataset.fit.forme) == ("lenstool", -2)
 
 
 def test_result_file_header_is_kept():
@@ -183,8 +189,12 @@ def test_slspec_priors(spec):
     for tier in ("potfile_cl_N-NW-S3", "potfile_cl_S1-S2-S4"):
         p = priors["scaling_relations", tier, "sigma_ref"]
         assert (p.prior, p.lower, p.upper) == ("uniform", 10.0, 300.0)
-    # the two ellipticity priors become q priors, announced with their lines; nothing else warns
-    assert len(messages) == 2 and "line 46" in messages[0] and "line 65" in messages[1]
+    # the two ellipticity priors become q priors, announced with their lines, and the two group-scale
+    # 'corekpc 150.0' / 'corekpc 400.0' are read as Lenstool reads them (flag 150, value .0); nothing else warns
+    assert len(messages) == 4 and "line 46" in messages[0] and "line 65" in messages[1]
+    assert "line 139" in messages[2] and "'corekpc 150.0'" in messages[2] and "flag 150, value 0.0" in messages[2]
+    assert "line 165" in messages[3] and "'corekpc 400.0'" in messages[3]
+    assert not any(p.parameter == "r_core_ref" for p in model.priors)
 
 
 def test_slspec_potfile_tiers_and_members(spec):
@@ -197,7 +207,8 @@ def test_slspec_potfile_tiers_and_members(spec):
     assert deep.r_cut_ref == pytest.approx(12.716939 / KPC_PER_ARCSEC, rel=1e-12)
     assert (deep.sigma_slope, deep.r_core_slope, deep.r_cut_slope) == (0.25, 0.5, 0.5)
     groups = tiers["potfile_cl_S1-S2-S4"].relation
-    assert groups.r_core_ref == pytest.approx(400.0 / KPC_PER_ARCSEC) and groups.mag_ref == 27.0
+    assert groups.r_core_ref == 0.0 and groups.mag_ref == 27.0  # 'corekpc 400.0': flag 400, value .0
+    assert tiers["potfile_cl_N-NW-S3"].relation.r_core_ref == 0.0
     for name, tier in tiers.items():
         lines = [line.split() for line in (DATA / f"{name}.txt").read_text().splitlines()
                  if line.strip() and not line.startswith("#")]
@@ -379,7 +390,11 @@ def test_z_m_limit_redshifts_and_priors(tmp_path):
              "\tz_m_limit 1 7.1 0 2.5 0 0\n\tz_m_limit 0 8a 1 5 6 0.1\n\tend\n")
     model = read_par(write(tmp_path, HEADER + image + dpie_block("A") + "fini\n"))
     z = {s.name: s.redshift for s in model.source_points}
-    assert z == {"4": 2.17, "7": 2.5, "8": 1.5}  # header best z, fixed z_m_limit, catalogue (inactive line)
+    assert (z["7"], z["8"]) == (2.5, 1.5)  # fixed z_m_limit, catalogue (inactive line)
+    # free: Lenstool samples D_LS/D_S; the header's dlsds 0.812 (not its printed z 2.170) is the best value
+    cosmo = FlatLambdaCDM(H0=70.0, Om0=0.3)
+    ratio = cosmo.angular_diameter_distance(0.3, z["4"]) / cosmo.angular_diameter_distance(z["4"])
+    assert ratio.to_value(u.dimensionless_unscaled) == pytest.approx(0.812, abs=1e-12) and z["4"] != 2.17
     (prior,) = model.priors
     assert (prior.family, prior.galaxy, prior.parameter, prior.lower, prior.upper) == \
         ("source_point", "4", "redshift", 1.0, 3.0)
@@ -474,3 +489,150 @@ def test_limit_on_an_elliptical_nfw_ellipticite_is_a_prior_on_epsilon(tmp_path):
     bad = limit.replace("0.1 0.5", "0.1 1.5")
     with pytest.raises(LenstoolError, match="reaches epsilon >= 1"):
         par_records(write(tmp_path, HEADER + enfw_block() + bad + "fini\n"))
+
+
+# ------------------------------------------------------------------- Lenstool parity: keywords and meanings
+def cosmology_par(tmp_path, lines):
+    text = HEADER.split("cosmologie")[0] + "cosmologie\n" + "".join(f"\t{line}\n" for line in lines) + "\tend\n"
+    return write(tmp_path, text + dpie_block("A") + "fini\n")
+
+
+@pytest.mark.parametrize("lines, expected, warns", [
+    (["H0 70.0", "omega 0.3", "lambda 0.7"], {"H0": 70.0, "Om0": 0.3}, 0),            # the older keywords
+    (["H0 70.0", "omegaM 0.3", "omegaX 0.6"], {"H0": 70.0, "Om0": 0.3, "Ode0": 0.6}, 0),
+    (["H0 70.0", "omegaM 0.3", "omegaX 0.6", "omegaK 0."], {"H0": 70.0, "Om0": 0.3}, 0),  # omegaK 0: flat
+    (["H0 70.0", "omegaM 0.3", "wX -1", "w0 -1.0", "wa 0", "n 0"], {"H0": 70.0, "Om0": 0.3, "Ode0": 0.0}, 1),
+    (["omegaM 0.3", "omegaK 0"], {"H0": 50.0, "Om0": 0.3}, 1),                          # Lenstool's default H0
+])
+def test_cosmologie_keywords_and_defaults_as_lenstool(tmp_path, lines, expected, warns):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = par_records(cosmology_par(tmp_path, lines)).dataset["cosmology"]
+    assert spec == expected
+    assert len([w for w in caught if "cosmologie" in str(w.message)]) == warns
+
+
+@pytest.mark.parametrize("line", ["wX -0.9", "q -0.8", "w1 0.1", "delta 0.2"])
+def test_cosmologie_dark_energy_is_refused(tmp_path, line):
+    with pytest.raises(LenstoolError, match="dark energy"):
+        par_records(cosmology_par(tmp_path, ["H0 70", "omegaM 0.3", "omegaX 0.7", line]))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("150.0", (150, 0.0, None)),          # C's %d stops at the point: flag 150, then %lf reads ".0"
+    ("0.150000", (0, 0.15, None)),
+    ("3 158. 27.  250.", (3, 158.0, 27.0)),
+    ("1 10.0 300.0", (1, 10.0, 300.0)),
+    ("0 4.000000", (0, 4.0, None)),
+    ("-1 2e1 .5x", (-1, 20.0, 0.5)),
+])
+def test_potfile_values_are_scanned_as_c_scanf_reads_flag_value1_value2(text, expected):
+    from clusterlens.lenstool.parfile import Entry
+    from clusterlens.lenstool.potfiles import scan_flag_values
+
+    assert scan_flag_values(Entry("corekpc", tuple(text.split()), 3), "p") == expected
+
+
+def potfile_model(tmp_path, lines, members="m1 3.0 4.0 1.0 0.8 10.0 19.0 0\nm2 -3.0 1.0 1.0 1.0 0.0 20.0 0\n"):
+    write(tmp_path, "#REFERENCE 3 10.0 -20.0\n" + members, "members.cat")
+    block = ("potfile\n\tfilein 1 members.cat\n\tzlens 0.3\n\ttype 81\n\tmag0 19.0\n\tsigma 0 150.0\n"
+             "\tcutkpc 0 40.0\n" + "".join(f"\t{line}\n" for line in lines) + "\tend\n")
+    return write(tmp_path, HEADER + dpie_block("A") + block + "fini\n")
+
+
+def test_potfile_core_and_corekpc_with_lenstools_meaning(tmp_path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        flagged = read_par(potfile_model(tmp_path, ["corekpc 150.0"]))      # flag 150, value .0
+        kpc = read_par(potfile_model(tmp_path, ["corekpc 0 2.0"]))           # flag 0, 2 kpc
+        both = read_par(potfile_model(tmp_path, ["core 0.5", "corekpc 0 2.0"]))  # 'core' wins, value .5
+        free = read_par(potfile_model(tmp_path, ["core 1 0.1 0.5"]))
+        normal = read_par(potfile_model(tmp_path, ["corekpc 3 1.0 0.2"]))
+    messages = [str(w.message) for w in caught]
+    assert flagged.tiers[0].relation.r_core_ref == 0.0
+    assert sum("flag 150, value 0.0" in m for m in messages) == 1
+    assert kpc.tiers[0].relation.r_core_ref == pytest.approx(2.0 / KPC_PER_ARCSEC_03, rel=1e-12)
+    assert both.tiers[0].relation.r_core_ref == 0.5 and any("'core' is used" in m for m in messages)
+    (prior,) = free.priors
+    assert (prior.parameter, prior.prior, prior.lower, prior.upper) == ("r_core_ref", "uniform", 0.1, 0.5)
+    assert free.tiers[0].relation.r_core_ref == 0.1  # Lenstool starts a free parameter at value1
+    (prior,) = normal.priors
+    assert (prior.prior, prior.mean, prior.sigma) == ("normal", pytest.approx(1.0 / KPC_PER_ARCSEC_03),
+                                                      pytest.approx(0.2 / KPC_PER_ARCSEC_03))
+
+
+def test_potfile_defaults_and_missing_values(tmp_path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = read_par(potfile_model(tmp_path, ["core 0 0.1"]))            # no slope, vdslope: 4 and 4
+    relation = model.tiers[0].relation
+    assert (relation.sigma_slope, relation.r_cut_slope, relation.r_core_slope) == (0.25, 0.5, 0.5)
+    assert sum("Lenstool's default 4.0" in str(w.message) for w in caught) == 2
+    with pytest.raises(LenstoolError, match="needs 'core' or 'corekpc' with a value"):
+        read_par(potfile_model(tmp_path, ["corekpc 2"]))                    # flag 2 and no value
+    with pytest.raises(LenstoolError, match="flag 1 needs two values"):
+        read_par(potfile_model(tmp_path, ["core 1 0.1"]))
+
+
+def test_repeated_member_ids_keep_every_row_with_unique_names_and_one_warning(tmp_path):
+    members = ("m1 3.0 4.0 1.0 0.8 10.0 19.0 0\nm1 -3.0 1.0 1.0 1.0 0.0 20.0 0\nA 1.0 1.0 1.0 1.0 0.0 21.0 0\n"
+               "m1 2.0 2.0 1.0 1.0 0.0 21.5 0\nm1_2 5.0 5.0 1.0 1.0 0.0 22.0 0\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = read_par(potfile_model(tmp_path, ["core 0 0.1"], members))
+    names = [m.galaxy for m in model.tiers[0].members]
+    assert names == ["m1", "m1_2", "A_2", "m1_3", "m1_2_2"]  # A is the potentiel's name
+    assert [m.mag for m in model.tiers[0].members] == [19.0, 20.0, 21.0, 21.5, 22.0]
+    messages = [str(w.message) for w in caught if "repeat a lens name" in str(w.message)]
+    assert len(messages) == 1 and "4 member id(s)" in messages[0] and "m1 (members.cat:3) -> m1_2" in messages[0]
+
+
+KPC_PER_ARCSEC_03 = FlatLambdaCDM(H0=70.0, Om0=0.3).angular_diameter_distance(0.3).to_value(u.kpc) * math.pi / 648000
+
+
+def sis_images(theta_e_scaled, beta):
+    """The two images of a singular isothermal sphere at the origin for a source at beta (arcsec)."""
+    unit = np.asarray(beta) / np.hypot(*beta)
+    return unit * (np.hypot(*beta) + theta_e_scaled), -unit * (theta_e_scaled - np.hypot(*beta))
+
+
+@pytest.mark.parametrize("forme", [-2, -1, 0])
+def test_sources_are_source_plane_positions_and_forme_goes_to_fit(tmp_path, forme):
+    """SIS (profile 1: theta_e = 4 pi (sigma/c)^2): the exact images of a source back-trace to it."""
+    from clusterlens.units import sky_positions
+
+    theta_e = 4.0 * math.pi * (300.0 / C_KMS) ** 2 * 206264.80624709636
+    cosmo = FlatLambdaCDM(H0=70.0, Om0=0.3)
+    scale = (cosmo.angular_diameter_distance(0.3, 2.0) / cosmo.angular_diameter_distance(2.0)).value
+    beta = (0.4, -0.25)
+    lines = ["#REFERENCE 0 10.0 -20.0"]
+    for k, (x, y) in enumerate(sis_images(theta_e * scale, beta)):
+        ra, dec = sky_positions(np.array([x]), np.array([y]), 10.0, -20.0)
+        lines.append(f"1.{k + 1} {float(ra[0])!r} {float(dec[0])!r} 0.1 0.1 0 2.0 25")
+    write(tmp_path, "\n".join(lines) + "\n", "arcs.cat")
+    sis = "potentiel sis\n\tprofil 1\n\tv_disp 300.0\n\tz_lens 0.3\n\tend\n"
+    image = f"image\n\tmultfile 1 arcs.cat\n\tforme {forme}\n\tsigpos 0.09\n\tend\n"
+    model = read_par(write(tmp_path, HEADER + image + sis + "fini\n"))
+    (source,) = model.source_points
+    assert (source.x, source.y) == (pytest.approx(beta[0], abs=1e-9), pytest.approx(beta[1], abs=1e-9))
+    assert (model.dataset.fit.likelihood, model.dataset.fit.forme) == ("lenstool", forme)
+    assert [p.sigma for p in model.point_datasets] == [pytest.approx(0.3, rel=1e-15)] * 2  # sigpos: a variance
+
+
+def test_values_from_a_result_file_follow_lenstools_clump_names(tmp_path):
+    """Lenstool names the k-th clump O{k+1} in its result, whatever the optimisation file's label."""
+    opt = (HEADER + dpie_block("cluster", x=1.0) + "limit cluster\n\tv_disp 1 100.0 400.0 0.1\n\tend\n"
+           + dpie_block("bcg", x=2.0) + "fini\n")
+    second = dpie_block("O2", x=-5.0).replace("v_disp 200.0", "v_disp 250.0")
+    first = dpie_block("O1", x=-4.0).replace("v_disp 200.0", "v_disp 321.0")
+    result = "#Chi2pos: 3.0\n" + HEADER.split("runmode")[1].join(["runmode", ""]) + second + first + "fini\n"
+    model = quiet(read_par, write(tmp_path, opt), values=write(tmp_path, result, "best.par"))
+    rows = {r.galaxy: r for r in model.main_galaxies}
+    assert (rows["cluster"].x, rows["cluster"].sigma) == (-4.0, 321.0)
+    assert (rows["bcg"].x, rows["bcg"].sigma) == (-5.0, 250.0)
+    (prior,) = model.priors
+    assert (prior.galaxy, prior.parameter, prior.lower, prior.upper) == ("cluster", "sigma", 100.0, 400.0)
+    other = write(tmp_path, result.replace("profil 81", "profil 1").replace("ellipticite 0.2", "ellipticite 0"),
+                  "other.par")
+    with pytest.raises(LenstoolError, match="is a SIE, but potentiel cluster of the optimisation file"):
+        quiet(read_par, write(tmp_path, opt), values=other)

@@ -225,12 +225,12 @@ def test_foreign_folder_is_refused_unless_overwrite(model_folder, tmp_path):
 
 
 def test_interrupted_run_leaves_no_half_dataset(model_folder, dataset, tmp_path, monkeypatch):
-    import clusterlens.plot
+    import clusterlens.simulation.dataset_folder
 
     def broken(*args, **kwargs):
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(clusterlens.plot, "png_bytes", broken)
+    monkeypatch.setattr(clusterlens.simulation.dataset_folder, "png_bytes", broken)
     with pytest.raises(RuntimeError):
         simulate(model_folder, tmp_path / "new", seed=1)
     assert list(tmp_path.iterdir()) == []

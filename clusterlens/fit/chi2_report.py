@@ -10,12 +10,17 @@ Lenstool's statistic its observed position), ``mu`` (signed magnification at the
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ..csvio import frame_text, read_family
+from ..model import ClusterModel, load_model
+from .likelihood import PointLikelihood, likelihood_choice, make_likelihood
 
 IMAGE_COLUMNS = ["name", "image", "x_obs", "y_obs", "x_model", "y_model", "mu", "chi2", "matched"]
 
@@ -42,11 +47,9 @@ class Chi2Report:
 
     def as_json(self) -> dict:
         """One JSON-ready dict: chi2, dof, systems (name -> chi2, rms_image, rms_source), images (rows)."""
-        from .results import _plain
-
         systems = {r["name"]: {"chi2": r["chi2"], "rms_image": r["rms_image"], "rms_source": r["rms_source"]}
                    for r in self.systems.to_dict("records")}
-        return _plain({"likelihood": self.likelihood, "forme": self.forme, "chi2": self.chi2, "dof": self.dof,
+        return _json_ready({"likelihood": self.likelihood, "forme": self.forme, "chi2": self.chi2, "dof": self.dof,
                        "chi2_pos": self.chi2_pos, "chi2_flux": self.chi2_flux, "chi2_td": self.chi2_td,
                        "n_unmatched": self.n_unmatched, "systems": systems,
                        "images": self.images.to_dict("records")})
@@ -78,7 +81,22 @@ class Chi2Report:
         return Group(systems, images)
 
 
-def chi2_report(likelihood, values) -> Chi2Report:
+def _json_ready(value):
+    """``value`` with numpy scalars as Python numbers and non-finite floats as None (valid JSON)."""
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return value
+
+
+def chi2_report(likelihood: PointLikelihood, values) -> Chi2Report:
     """The report of ``likelihood`` (a :class:`~clusterlens.fit.likelihood.PointLikelihood`) at ``values``."""
     out = likelihood.evaluate(values)
     totals = likelihood.chi2(values)
@@ -103,8 +121,6 @@ def chi2_report(likelihood, values) -> Chi2Report:
 
 def chires_bytes(report: Chi2Report) -> bytes:
     """The per-image table as the CSV ``chires.csv`` (the one clusterlens CSV writer)."""
-    from ..csvio import frame_text
-
     return frame_text(report.images).encode()
 
 
@@ -115,21 +131,13 @@ def score_folder(folder: str | os.PathLike, likelihood: str | None = None) -> Ch
     folder, whose observed images are read from the fitted dataset named in the results folder's
     summary.json. ``likelihood``: "source", "image" or "lenstool" (None: dataset.toml's ``[fit]``
     likelihood, else "source"); the lenstool forme comes from ``[fit]`` (default -2)."""
-    from .likelihood import make_likelihood
-    from .pipeline import likelihood_choice
-
     model = _model_with_images(Path(folder))
     kind, options = likelihood_choice(model.dataset, likelihood, {})
     L = make_likelihood(model, kind, **options)
     return chi2_report(L, L.parameters.values(model))
 
 
-def _model_with_images(folder: Path):
-    import json
-
-    from ..csvio import read_family
-    from ..model import load_model
-
+def _model_with_images(folder: Path) -> ClusterModel:
     model = load_model(folder)
     if model.point_datasets:
         return model

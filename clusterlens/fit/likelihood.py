@@ -45,12 +45,14 @@ other free cells are recomputed per call.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..cosmology import distance_ratio, time_delay_distance
+from ..dataset import DatasetConfig
 from ..errors import InvalidParameters, LikelihoodError
 from ..lens import Lens
 from ..model import ClusterModel
@@ -334,6 +336,20 @@ class PointLikelihood:
             "x_obs": im.x, "y_obs": im.y, "x_pred": out.x_pred, "y_pred": out.y_pred,
             "sigma": im.sigma, "matched": out.matched, "chi2": out.chi2_images,
         })
+
+
+def likelihood_choice(config: DatasetConfig, likelihood: str | None, options: Mapping) -> tuple[str, dict]:
+    """The likelihood kind and ``make_likelihood`` options of a fit of a dataset (``config``: its
+    dataset.toml): ``likelihood`` if given, else ``[fit] likelihood``, else "source"; the lenstool kind
+    gets ``forme`` from ``options``, else from ``[fit]``, else -2."""
+    defaults = config.fit
+    kind = likelihood if likelihood is not None else defaults.likelihood if defaults is not None else "source"
+    if kind not in KINDS:
+        raise ValueError(f"likelihood must be one of {', '.join(KINDS)}, got {kind!r}")
+    options = dict(options)
+    if kind == "lenstool":
+        options.setdefault("forme", defaults.forme if defaults is not None else -2)
+    return kind, options
 
 
 def make_likelihood(model: ClusterModel, kind: str = "source", **options) -> PointLikelihood:

@@ -39,16 +39,20 @@ import numpy as np
 from rich.console import Console
 
 from .. import atomic
+from .._version import __version__
 from ..dataset import FILENAME as DATASET_TOML
-from ..dataset import DatasetConfig, read_dataset
+from ..dataset import read_dataset
 from ..digest import digest_files
+from ..fit_plots import corner_plot, images_plot
+from ..maps import PixelGrid
 from ..model import ClusterModel, load_model, model_files
-from ..simulation.dataset_folder import MANIFEST
+from ..simulation.dataset_folder import MANIFEST, ensure_dataset
 from . import results as results_io
+from .likelihood import KINDS, likelihood_choice, make_likelihood
 from .priors import read_priors, replace_priors, with_priors
 from .sampler import SamplerSettings, available_cores, mpi_rank, mpi_world_size, on_root, sample
 
-LIKELIHOODS = ("source", "image", "lenstool")
+LIKELIHOODS = KINDS
 RUN_RECORD = "run.json"
 LOCK = ".lock"
 CHECKPOINT = "checkpoint.save"
@@ -75,20 +79,6 @@ def load_dataset(dataset_folder: str | os.PathLike, priors=None) -> ClusterModel
     if isinstance(priors, (str, os.PathLike)):
         return replace_priors(model, read_priors(priors))
     return with_priors(model, priors, replace=True)
-
-
-def likelihood_choice(config: DatasetConfig, likelihood: str | None, options: Mapping) -> tuple[str, dict]:
-    """The likelihood kind and ``make_likelihood`` options of a fit of a dataset (``config``: its
-    dataset.toml): ``likelihood`` if given, else ``[fit] likelihood``, else "source"; the lenstool kind
-    gets ``forme`` from ``options``, else from ``[fit]``, else -2."""
-    defaults = config.fit
-    kind = likelihood if likelihood is not None else defaults.likelihood if defaults is not None else "source"
-    if kind not in LIKELIHOODS:
-        raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {kind!r}")
-    options = dict(options)
-    if kind == "lenstool":
-        options.setdefault("forme", defaults.forme if defaults is not None else -2)
-    return kind, options
 
 
 def dataset_name(dataset_folder: str | os.PathLike, model: ClusterModel) -> str:
@@ -191,8 +181,6 @@ def prepare_folder(out: Path, record: dict, resume: bool, overwrite: bool, updat
 def _versions() -> dict:
     import dynesty
 
-    from .. import __version__
-
     return {"clusterlens": __version__, "dynesty": dynesty.__version__, "numpy": np.__version__}
 
 
@@ -218,8 +206,6 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     corner.png and images.png; likelihood_options: keyword options of ``make_likelihood``.
     Returns None on MPI ranks other than 0.
     """
-    from .likelihood import make_likelihood
-
     console = console or Console()
     if likelihood is not None and likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
@@ -277,9 +263,6 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
 
 def write_plots(result: results_io.FitResult, likelihood, dataset_folder: Path, model: ClusterModel) -> None:
     """corner.png and images.png of a results folder (observed image from data.fits when present)."""
-    from ..fit_plots import corner_plot, images_plot
-    from ..maps import PixelGrid
-
     corner_plot(result.samples, result.summary, result.folder / CORNER)
     predicted = likelihood.predicted_images(result.max_likelihood_values)
     image, extent, softening = None, None, 1.0
@@ -311,8 +294,6 @@ def run(model_folder: str | os.PathLike, dataset: str | os.PathLike | None = Non
     fit_options: the options of :func:`fit` (priors, likelihood, nlive, cores, resume, ...). Unless
     ``resume`` or ``overwrite`` is given, ``update=True``: re-running reuses a finished identical fit,
     resumes an interrupted one and re-fits a changed one in its own results folder (never a foreign one)."""
-    from ..simulation.dataset_folder import ensure_dataset
-
     console = console or Console()
     model_folder = Path(model_folder)
     name = model_folder.resolve().name

@@ -36,6 +36,7 @@ import pandas as pd
 from .. import atomic, csvio
 from ..families import FAMILIES
 from ..model import ClusterModel, load_model, save_model
+from .chi2_report import chi2_report, chires_bytes
 
 SAMPLES = "samples.csv"
 SUMMARY = "summary.csv"
@@ -173,8 +174,6 @@ def write_results(folder: Path, results, likelihood, info: dict, truth: np.ndarr
                            "values": dict(zip(labels, best, strict=True)), "chi2": likelihood.chi2(best)},
         "seed": seed,
     }
-    from .chi2_report import chi2_report, chires_bytes
-
     atomic.write_files(folder, {SAMPLES: csvio.frame_text(samples).encode(),
                                 SUMMARY: csvio.frame_text(summary).encode(), SUMMARY_JSON: json_bytes(info),
                                 CHIRES: chires_bytes(chi2_report(likelihood, best))})

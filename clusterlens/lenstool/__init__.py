@@ -1,7 +1,8 @@
 """Lenstool interoperability: read a Lenstool model (``.par`` + catalogues) and write one.
 
-- :func:`read_par` / :func:`import_lenstool`: ``.par`` (+ multiple-image catalogue) -> ClusterModel
-  / model folder (:mod:`.importer` lists what becomes what).
+- :func:`read_par` / :func:`import_lenstool`: ``.par`` (+ multiple-image catalogue, + ``values`` from
+  a Lenstool result such as best.par) -> ClusterModel / model folder (:mod:`.importer` lists what
+  becomes what; :mod:`.values` how a result's values are matched; :mod:`.sources` where the sources go).
 - :func:`write_par` / :func:`export_lenstool`: ClusterModel / model folder -> ``.par`` + catalogues
   (:mod:`.exporter`); ``read_par(write_par(model))`` reproduces the model exactly.
 - :func:`image_plane_chi2`: Lenstool's image-plane chi2 (``forme -2``) of a model's multiple images.

@@ -30,8 +30,9 @@ def apply_directives(reader: ParReader, records: dict, dataset: dict) -> tuple[d
                                         f"'#clusterlens-family {family}' line")
                 overridden[family].append(json.loads(payload))
             elif directive.kind == "dataset":
-                extra = json.loads(directive.text)
-                dataset.update({k: v for k, v in extra.items() if k not in ("reference", "cosmology")})
+                extra = json.loads(directive.text)  # the whole dataset: settings it leaves out are unset
+                dataset = {"reference": dataset["reference"], "cosmology": dataset["cosmology"],
+                           **{k: v for k, v in extra.items() if k not in ("reference", "cosmology")}}
                 named = extra.get("cosmology", {}).get("name")
                 if named is not None:
                     dataset["cosmology"] = named_cosmology(reader, named, where)

@@ -8,19 +8,21 @@ The ``.par`` describes the lens in Lenstool's own terms, so Lenstool can run it:
   :data:`.keywords.WRITTEN_WITH`; the codec names the ``limit`` keyword of each column. Each
   potential with priors is followed by its ``limit`` block (Lenstool matches them by order, so the
   potentials before it get an empty one); ``grille nlens_opt`` counts them.
-- each tier -> a ``potfile`` block and the catalogue ``<tier>.cat`` (a = 1, b = q, theta = angle);
+- each tier -> a ``potfile`` block (every parameter as ``flag value1 value2``, as Lenstool reads it)
+  and the catalogue ``<tier>.cat`` (a = 1, b = q, theta = angle);
   Lenstool's potfile fixes r_core ~ L^(1/2), so a tier with another r_core_slope is an error.
 - source_point and point_datasets rows -> the image catalogue ``<par name>_images.cat`` (arcsec
-  from the reference, ``#REFERENCE 3``), ``forme -2`` (the image-plane chi2 of :mod:`.chi2`),
-  ``sigposArcsec`` and ``z_m_limit`` lines for free redshifts.
+  from the reference, ``#REFERENCE 3``), ``forme`` (the dataset's [fit] forme when its likelihood is
+  "lenstool", else -2: the image-plane chi2 of :mod:`.chi2`), ``sigposArcsec`` and ``z_m_limit``
+  lines for free redshifts.
 - ``dataset.toml`` -> ``runmode reference 3 RA DEC`` and ``cosmologie`` (H0, omegaM, omegaX).
 
 Numbers are written with ``repr`` and exact inverse conversions
 (:func:`clusterlens.registry.lenstool_rules.preimage`), so that reading the file back gives the
 same floats. Whatever the Lenstool format cannot hold exactly (a loguniform prior, a blank member
-q, a named cosmology, source light, a source position that is not the mean of its images, ...) is
-written after ``fini``, where Lenstool never reads, as ``#clusterlens`` directives
-(:mod:`.directives`), written only for the families whose Lenstool form does not read back exactly,
+q, a named cosmology, source light, a source position that is not the back-traced barycentre of
+its images, ...) is written after ``fini``, where Lenstool never reads, as ``#clusterlens``
+directives (:mod:`.directives`), written only for the families whose Lenstool form does not read back exactly,
 so ``read_par(write_par(m))`` reproduces ``m`` exactly, and a model imported from Lenstool is
 written without any directive.
 """
@@ -190,7 +192,7 @@ class _Writer:
             slope = preimage(lambda s: 2.0 / s, rel.r_cut_slope, 2.0 / rel.r_cut_slope)
             vdslope = preimage(lambda s: 1.0 / s, rel.sigma_slope, 1.0 / rel.sigma_slope)
             out += [f"potfile{number}", _line("filein", 1, name), _line("zlens", float(z)), _line("type", 81),
-                    _line("core", rel.r_core_ref), _line("mag0", rel.mag_ref),
+                    self.potfile_parameter("core", rel, rel.r_core_ref), _line("mag0", rel.mag_ref),
                     self.potfile_parameter("sigma", rel, rel.sigma_ref),
                     self.potfile_parameter("cut", rel, rel.r_cut_ref),
                     self.potfile_parameter("slope", rel, slope), self.potfile_parameter("vdslope", rel, vdslope),
@@ -205,7 +207,7 @@ class _Writer:
                 continue
             if prior.prior not in _FLAGS:
                 break
-            if parameter in ("sigma_ref", "r_cut_ref"):
+            if parameter in ("sigma_ref", "r_core_ref", "r_cut_ref"):
                 values = (prior.lower, prior.upper) if prior.prior == "uniform" else (prior.mean, prior.sigma)
             else:
                 values = _inverse_slope_prior(prior, 2.0 if parameter == "r_cut_slope" else 1.0)
@@ -230,7 +232,9 @@ class _Writer:
             lenstool_id = p.image if _is_image_id(p.image, p.name) else self.generated_id(p, used)
             used.setdefault(p.name, set()).add(lenstool_id)
             rows.append((lenstool_id, p.x, p.y, 0.0, 0.0, 0.0, sources[p.name].redshift, 0.0))
-        lines = [_line("forme", -2), _line("sigposArcsec", float(sigma))]  # image-plane chi2 (lenstool.chi2)
+        fit = self.model.dataset.fit
+        forme = fit.forme if fit is not None and fit.likelihood == "lenstool" else -2
+        lines = [_line("forme", forme), _line("sigposArcsec", float(sigma))]
         first_image = {}
         for row, p in zip(rows, points, strict=True):
             first_image.setdefault(p.name, row[0])

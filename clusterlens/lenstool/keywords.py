@@ -44,8 +44,9 @@ def field_of(keyword: str) -> str | None:
 POTFILE_KEYWORDS = frozenset({"filein", "type", "zlens", "z_lens", "mag0", "select", "core", "corekpc", "cut",
                               "cutkpc", "slope", "sigma", "vdslope", "vdscatter", "rcutscatter", "m200slope",
                               "c200slope", "a", "b", "m200", "c200", "r200"})
-#: Potfile ``flag v1 v2`` keywords -> scaling_relations column (``cutkpc`` is ``cut`` in kpc).
-POTFILE_PRIORS = {"sigma": "sigma_ref", "cut": "r_cut_ref", "slope": "r_cut_slope", "vdslope": "sigma_slope"}
+#: Potfile ``flag v1 v2`` keywords -> scaling_relations column (``cutkpc``, ``corekpc``: ``cut``, ``core`` in kpc).
+POTFILE_PRIORS = {"sigma": "sigma_ref", "core": "r_core_ref", "cut": "r_cut_ref", "slope": "r_cut_slope",
+                  "vdslope": "sigma_slope"}
 
 QUIET_BLOCKS = frozenset({"runmode", "image", "grille", "source", "cline", "grande", "champ", "cosmologie",
                           "cosmolimit", "observation", "cleanlens", "dynfile", "vfield", "vfieldlimit", "shapemodel",

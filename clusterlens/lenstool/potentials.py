@@ -25,7 +25,8 @@ from .reading import ParReader
 
 @dataclass
 class Potential:
-    """One ``potentiel`` block: its name, the Lenstool fields read and where each came from, its row."""
+    """One ``potentiel`` block: its name, the Lenstool fields read and where each came from, its row, and
+    ``index``, its position among Lenstool's clumps (potentials and potfile members, in file order)."""
 
     name: str
     block: Block
@@ -34,6 +35,7 @@ class Potential:
     profile: MassProfile | None = None
     row: dict = field(default_factory=dict)
     family: str = "main_lens_mass"
+    index: int = -1
 
 
 def lenstool_profiles() -> list[MassProfile]:

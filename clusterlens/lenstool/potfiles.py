@@ -2,24 +2,75 @@
 
 Each potfile is one tier, named after its member catalogue's file name without extension (made
 unique, with a warning). mag0 -> mag_ref, sigma -> sigma_ref, core/corekpc -> r_core_ref, cut/cutkpc
--> r_cut_ref (arcsec wins over kpc, as in Lenstool), sigma_slope = 1/vdslope, r_cut_slope =
-2/slope, r_core_slope = 1/2; a free ``flag v1 v2`` is a prior (:mod:`.reading`). The catalogue rows
-are the members, with q = b/a and angle = theta of the catalogue (Lenstool makes each member a
-profile-81 clump with emass = (a^2 - b^2)/(a^2 + b^2), i.e. exactly this b/a, at position angle
-theta), mag = the 7th column and redshift = the potfile's ``zlens``.
+-> r_cut_ref (the arcsec keyword wins over the kpc one, as in Lenstool's setScalingRelations),
+sigma_slope = 1/vdslope, r_cut_slope = 2/slope, r_core_slope = 1/2.
+
+Lenstool reads ``sigma``, ``core``, ``corekpc``, ``cut``, ``cutkpc``, ``slope`` and ``vdslope`` as
+``flag value1 value2`` with C's ``sscanf("%d%lf%lf")`` (:func:`scan_flag_values`): the flag is the
+integer prefix of the text, so ``corekpc 0.15`` is flag 0 and value .15, but ``corekpc 150.0`` is flag
+150 and value .0 = 0 (this is how the Abell 2744 CATS best.par has core 0 for its group-scale
+tiers). Flag 1 is a uniform prior on [value1, value2], 3 a normal prior (mean value1, sigma value2),
+0 a fixed value; another flag keeps value1 fixed, with a warning (:mod:`.reading`). Left out,
+``mag0`` is 17 and ``slope``, ``vdslope`` are 4 (Lenstool's defaults, with a warning).
+
+The catalogue rows are the members, with q = b/a and angle = theta of the catalogue (Lenstool makes
+each member a profile-81 clump with emass = (a^2 - b^2)/(a^2 + b^2), i.e. exactly this b/a, at
+position angle theta), mag = the 7th column and redshift = the potfile's ``zlens``. Lenstool keeps
+every catalogue row, so a repeated id (or one naming another lens) is renamed ``id_2``, ... with one
+warning per catalogue.
 """
 from __future__ import annotations
 
+import re
+
 from .catalogues import Catalogue, read_catalogue
-from .keywords import POTFILE_KEYWORDS, POTFILE_PRIORS
-from .parfile import Block, LenstoolError
+from .keywords import POTFILE_KEYWORDS
+from .parfile import Block, Entry, LenstoolError
 from .potentials import profile_reading
 from .reading import ParReader
+
+_INT = re.compile(r"\s*([+-]?\d+)")
+_FLOAT = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
+
+#: Lenstool's value of a potfile parameter left out (set_default), where it has one.
+DEFAULTS = {"mag0": 17.0, "slope": 4.0, "vdslope": 4.0}
+
+
+def scan_flag_values(entry: Entry, path) -> tuple[int, float | None, float | None]:
+    """(flag, value1, value2) of ``entry`` read as C's ``sscanf(text, "%d%lf%lf")`` reads its text:
+    the integer prefix, then up to two numbers, each starting where the previous one stopped
+    (None where the text ends first)."""
+    text = " ".join(entry.values)
+    match = _INT.match(text)
+    if match is None:
+        raise LenstoolError(f"{path}:{entry.line}: '{entry.keyword}' needs 'flag value1 value2' (an integer "
+                            f"flag first), got {text!r}")
+    flag, position = int(match.group(1)), match.end()
+    values: list[float | None] = []
+    for _ in range(2):
+        match = _FLOAT.match(text, position)
+        if match is None:
+            break
+        values.append(float(match.group(1)))
+        position = match.end()
+    values += [None] * (2 - len(values))
+    return flag, values[0], values[1]
 
 
 def read_potfile(reader: ParReader, block: Block, taken: set[str]):
     """A ``potfile`` block -> (its scaling_relations row, its members), or None without a catalogue;
-    its priors go to ``reader``."""
+    its priors go to ``reader``. ``taken``: tier names used so far."""
+    found = potfile_relation(reader, block, taken)
+    if found is None:
+        return None
+    relation, catalogue_path, ftype = found
+    catalogue = read_catalogue(catalogue_path, "potfile catalogue")
+    return relation, tier_members(reader, catalogue, relation["tier"], relation["_z"], ftype)
+
+
+def potfile_relation(reader: ParReader, block: Block, taken: set[str]):
+    """(scaling_relations row with the members' redshift as ``_z``, catalogue path, catalogue type) of a
+    ``potfile`` block, or None without a catalogue; its priors go to ``reader``."""
     for entry in block.entries:
         if entry.keyword not in POTFILE_KEYWORDS and not entry.keyword.startswith(("vdscat", "rcutscat")):
             reader.warn(f"line {entry.line}: unknown keyword '{entry.keyword}' in '{block.name}': ignored")
@@ -32,80 +83,92 @@ def read_potfile(reader: ParReader, block: Block, taken: set[str]):
                             "expected 1 or 3 (id x y a b theta mag lum)")
     catalogue_path = reader.path.parent / filein.word(1, "the catalogue file", reader.path)
     where = f"{reader.where(block.line)}: {block.name}"
-
-    def value(*keys, index=0, required=True):
-        entry = block.last(*keys)
-        if entry is None:
-            if required:
-                raise LenstoolError(f"{where} needs '{keys[0]}'")
-            return None, None
-        return entry.number(index, "value", reader.path), entry
-
-    kind, _ = value("type")
-    if int(kind) != 81:
-        raise LenstoolError(f"{where}: potfile profile type {int(kind)} is not supported: expected 81 (dPIE)")
-    z, _ = value("zlens", "z_lens")
+    kind = block.last("type")
+    if kind is None or kind.integer(0, "the profile type", reader.path) != 81:
+        found = "none" if kind is None else kind.integer(0, "the profile type", reader.path)
+        raise LenstoolError(f"{where}: potfile profile type {found} is not supported: expected 'type 81' (dPIE)")
+    z_entry = block.last("zlens", "z_lens")
+    z = 0.0 if z_entry is None else z_entry.number(0, "value", reader.path)
     if z <= 0:
         raise LenstoolError(f"{where}: zlens must be > 0 (Lenstool stops too)")
-    d1 = reader.kpc_per_arcsec(z)
-    mag0, _ = value("mag0")
-    core, _ = value("core", required=False)
-    corekpc, corekpc_entry = value("corekpc", required=False)
-    if core is None and corekpc is None:
-        raise LenstoolError(f"{where} needs 'core' [arcsec] or 'corekpc' [kpc]")
-    r_core = core if core is not None else corekpc / d1
-    sigma_entry = block.last("sigma")
-    cut_entry = block.last("cut") if block.last("cut") is not None else block.last("cutkpc")
-    slope_entry, vdslope_entry = block.last("slope"), block.last("vdslope")
-    for entry, name in ((sigma_entry, "sigma"), (cut_entry, "cut' or 'cutkpc"), (slope_entry, "slope"),
-                        (vdslope_entry, "vdslope")):
-        if entry is None:
-            raise LenstoolError(f"{where} needs '{name}' (flag value1 value2)")
-    tier = catalogue_path.stem
-    if tier in taken:
-        number = 2
-        while f"{tier}_{number}" in taken:
-            number += 1
-        reader.warn(f"line {block.line}: a tier named {tier!r} exists already: this one is named "
-                    f"{tier}_{number!r}")
-        tier = f"{tier}_{number}"
-
-    def triple(entry):  # "flag value1 value2"; value2 may be left out when the flag is 0 (fixed)
-        flag = entry.integer(0, "the prior flag", reader.path)
-        second = entry.number(2, "the second value", reader.path) if flag or len(entry.values) > 2 else 0.0
-        return flag, entry.number(1, "the value", reader.path), second
-
-    kpc = 1.0 / d1 if cut_entry.keyword == "cutkpc" else 1.0
-    flag, s1, s2 = triple(sigma_entry)
-    if flag:
-        reader.add_prior("scaling_relations", tier, POTFILE_PRIORS["sigma"], flag, s1, s2, sigma_entry)
-    cflag, c1, c2 = triple(cut_entry)
-    if cflag:  # both values are lengths (bounds, or mean and sigma): the same kpc -> arcsec factor
-        reader.add_prior("scaling_relations", tier, POTFILE_PRIORS["cut"], cflag, c1 * kpc, c2 * kpc, cut_entry)
-    lflag, l1, l2 = triple(slope_entry)
-    if lflag:
-        reader.add_transformed_prior("scaling_relations", tier, POTFILE_PRIORS["slope"], lflag, l1, l2, slope_entry,
-                                     lambda s: 2.0 / s, lambda s: -2.0 / (s * s))
-    vflag, v1, v2 = triple(vdslope_entry)
-    if vflag:
-        reader.add_transformed_prior("scaling_relations", tier, POTFILE_PRIORS["vdslope"], vflag, v1, v2, vdslope_entry,
-                                     lambda s: 1.0 / s, lambda s: -1.0 / (s * s))
+    tier = _tier_name(reader, block, catalogue_path.stem, taken)
+    parameters = _Parameters(reader, block, tier, reader.kpc_per_arcsec(z))
+    mag0_entry = block.last("mag0", "r200")
+    if mag0_entry is None:
+        reader.warn(f"line {block.line}: {block.name} has no 'mag0': Lenstool's default {DEFAULTS['mag0']!r} is used")
+    mag0 = DEFAULTS["mag0"] if mag0_entry is None else mag0_entry.number(0, "value", reader.path)
+    relation = {"tier": tier, "profile": profile_reading(81, {}).name, "mag_ref": mag0,
+                "sigma_ref": parameters.value("sigma_ref", ("sigma",)),
+                "r_core_ref": parameters.value("r_core_ref", ("core",), ("corekpc",)),
+                "r_cut_ref": parameters.value("r_cut_ref", ("cut",), ("cutkpc",)),
+                "sigma_slope": 1.0 / parameters.value("sigma_slope", ("vdslope", "c200slope"), inverse=1.0),
+                "r_core_slope": 0.5,
+                "r_cut_slope": 2.0 / parameters.value("r_cut_slope", ("slope", "m200slope"), inverse=2.0)}
     for name in ("vdscatter", "rcutscatter"):
-        entry = block.last(name)
-        if entry is not None and entry.integer(0, "the flag", reader.path) != 0:
-            reader.warn(f"line {entry.line}: '{name}' (random scatter about the scaling relation) is not "
+        scatter = block.last(name)
+        if scatter is not None and scatter.integer(0, "the flag", reader.path) != 0:
+            reader.warn(f"line {scatter.line}: '{name}' (random scatter about the scaling relation) is not "
                         "supported: ignored")
-    if corekpc_entry is not None and core is not None:
-        reader.warn(f"line {corekpc_entry.line}: both 'core' and 'corekpc' given: 'core' is used, as in Lenstool")
-    relation = {"tier": tier, "profile": profile_reading(81, {}).name, "mag_ref": mag0, "sigma_ref": s1,
-                "r_core_ref": r_core, "r_cut_ref": c1 * kpc, "sigma_slope": 1.0 / v1, "r_core_slope": 0.5,
-                "r_cut_slope": 2.0 / l1}
-    catalogue = read_catalogue(catalogue_path, "potfile catalogue")
-    return relation, tier_members(reader, catalogue, tier, z, ftype)
+    return {**relation, "_z": z}, catalogue_path, ftype
+
+
+def _tier_name(reader: ParReader, block: Block, tier: str, taken: set[str]) -> str:
+    if tier not in taken:
+        return tier
+    number = 2
+    while f"{tier}_{number}" in taken:
+        number += 1
+    reader.warn(f"line {block.line}: a tier named {tier!r} exists already: this one is named {tier}_{number!r}")
+    return f"{tier}_{number}"
+
+
+class _Parameters:
+    """The ``flag value1 value2`` parameters of one potfile block (module docstring)."""
+
+    def __init__(self, reader: ParReader, block: Block, tier: str, kpc_per_arcsec: float):
+        self.reader, self.block, self.tier, self.kpc_per_arcsec = reader, block, tier, kpc_per_arcsec
+        self.where = f"{reader.where(block.line)}: {block.name}"
+
+    def value(self, column: str, arcsec: tuple[str, ...], kpc: tuple[str, ...] = (), inverse: float | None = None):
+        """The column's value [arcsec for lengths] from the arcsec keywords, else the kpc ones (else
+        Lenstool's default), and its prior; ``inverse``: the column is inverse / value (a slope)."""
+        reader, block = self.reader, self.block
+        entry, scale = block.last(*arcsec), 1.0
+        kpc_entry = block.last(*kpc) if kpc else None
+        flag, v1, v2 = scan_flag_values(entry, reader.path) if entry is not None else (0, None, None)
+        if v1 is None and kpc_entry is not None:
+            entry, scale = kpc_entry, 1.0 / self.kpc_per_arcsec
+            flag, v1, v2 = scan_flag_values(kpc_entry, reader.path)
+        if entry is None or v1 is None:
+            if entry is None and arcsec[0] in DEFAULTS:
+                reader.warn(f"line {block.line}: {block.name} has no '{arcsec[0]}': Lenstool's default "
+                            f"{DEFAULTS[arcsec[0]]!r} is used")
+                return DEFAULTS[arcsec[0]]
+            names = "' or '".join(arcsec + kpc)
+            raise LenstoolError(f"{self.where} needs '{names}' with a value: Lenstool reads 'flag value1 value2' "
+                                f"(found {'nothing' if entry is None else repr(' '.join(entry.values))})")
+        if kpc_entry is not None and entry is not kpc_entry:
+            reader.warn(f"line {kpc_entry.line}: both '{entry.keyword}' and '{kpc_entry.keyword}' given: "
+                        f"'{entry.keyword}' is used, as in Lenstool")
+        if flag in (1, 3):
+            if v2 is None:
+                raise LenstoolError(f"{reader.where(entry.line)}: '{entry.keyword}' flag {flag} needs two values "
+                                    f"(got {' '.join(entry.values)!r})")
+            if inverse is None:
+                reader.add_prior("scaling_relations", self.tier, column, flag, v1 * scale, v2 * scale, entry)
+            else:
+                reader.add_transformed_prior("scaling_relations", self.tier, column, flag, v1, v2, entry,
+                                             lambda s: inverse / s, lambda s: -inverse / (s * s))
+        elif flag != 0:
+            reader.warn(f"line {entry.line}: Lenstool reads '{entry.keyword} {' '.join(entry.values)}' as 'flag "
+                        f"value1 value2' (C %d%lf%lf): flag {flag}, value {v1!r}; flag {flag} is not 1 or 3 (a "
+                        f"prior), so {entry.keyword} = {v1!r} is fixed")
+        return v1 * scale
 
 
 def tier_members(reader: ParReader, catalogue: Catalogue, tier: str, z: float, ftype: int) -> list[dict]:
-    """The member rows of a potfile catalogue: q = b/a, angle = theta, mag = column 7, redshift = zlens."""
+    """The member rows of a potfile catalogue: q = b/a, angle = theta, mag = column 7, redshift = zlens;
+    ``_line`` is the row's catalogue line (for :func:`make_member_names_unique`)."""
     x, y = catalogue.relative_to(reader.reference.ra, reader.reference.dec, no_header_is_relative=(ftype == 1))
     rows = []
     for k, name in enumerate(catalogue.ids):
@@ -118,5 +181,27 @@ def tier_members(reader: ParReader, catalogue: Catalogue, tier: str, z: float, f
             raise LenstoolError(f"{where}: member {name!r} has b = 0: expected b > 0")
         q = 1.0 if a == 0 else float(b / a)
         rows.append({"galaxy": name, "tier": tier, "x": float(x[k]), "y": float(y[k]),
-                     "mag": float(catalogue.col7[k]), "q": q, "angle": float(catalogue.theta[k]), "redshift": z})
+                     "mag": float(catalogue.col7[k]), "q": q, "angle": float(catalogue.theta[k]), "redshift": z,
+                     "_line": f"{catalogue.path.name}:{catalogue.lines[k]}"})
     return rows
+
+
+def make_member_names_unique(reader: ParReader, members: list[dict], taken: set[str]) -> None:
+    """Rename members whose id is in ``taken`` (the potentials' names) or repeats an earlier member's:
+    ``id`` -> ``id_2``, ``id_3``, ..., with one warning per catalogue (Lenstool keeps every row)."""
+    taken = set(taken)
+    renamed: dict[str, list[str]] = {}
+    for member in members:
+        line = member.pop("_line")
+        name = galaxy = member["galaxy"]
+        number = 2
+        while galaxy in taken:
+            galaxy = f"{name}_{number}"
+            number += 1
+        if galaxy != name:
+            renamed.setdefault(member["tier"], []).append(f"{name} ({line}) -> {galaxy}")
+            member["galaxy"] = galaxy
+        taken.add(galaxy)
+    for tier, changes in renamed.items():
+        reader.warn(f"tier {tier!r}: {len(changes)} member id(s) repeat a lens name; Lenstool keeps every row, so "
+                    f"they are renamed: {', '.join(changes)}")

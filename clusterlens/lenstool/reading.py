@@ -26,7 +26,7 @@ class ParReader:
         self.par = par
         self.path = par.path
         self.reference = read_reference(par)
-        self.cosmology_spec = read_cosmology(par)
+        self.cosmology_spec = read_cosmology(par, self.warn)
         self.cosmology = make_cosmology(self.cosmology_spec)
         self.priors: list[dict] = []
         self._kpc_per_arcsec: dict[float, float] = {}

@@ -3,8 +3,9 @@
 
 - ``runmode reference 3 RA DEC`` (or ``1 hh:mm:ss dd:mm:ss``) -> ``dataset.toml`` [reference];
   ``reference 0`` (absolute coordinates everywhere) is an error.
-- ``cosmologie`` H0, omegaM, omegaX -> [cosmology] H0, Om0 (+ Ode0 when omegaM + omegaX != 1);
-  wX != -1 or wa != 0 is an error.
+- ``cosmologie`` H0, omegaM (or ``omega``), omegaX (or ``lambda``), omegaK -> [cosmology] H0, Om0
+  (+ Ode0 when omegaM + omegaX != 1), with Lenstool's keywords and defaults (:func:`read_cosmology`);
+  wX (``q``, ``w0``) != -1 or wa (``n``, ``delta``, ``w1``) != 0 is an error.
 """
 from __future__ import annotations
 
@@ -28,26 +29,46 @@ def read_reference(par: ParFile) -> Reference:
     return reference
 
 
-def read_cosmology(par: ParFile) -> dict:
-    """The ``cosmologie`` block as a dataset [cosmology] spec: H0 [km/s/Mpc], Om0 (and Ode0 if not flat)."""
+#: cosmologie keywords -> the parameter they set (Lenstool r_cosmologie; the later line wins).
+COSMOLOGY_KEYWORDS = {"H0": "H0", "omegaM": "omegaM", "omega": "omegaM", "omegaX": "omegaX",
+                      "lambda": "omegaX", "wX": "wX", "q": "wX", "w0": "wX", "wa": "wa", "n": "wa", "delta": "wa",
+                      "w1": "wa", "omegaK": "omegaK"}
+#: Lenstool's values of the parameters a cosmologie block leaves out (set_default; no omegaK: not flat).
+COSMOLOGY_DEFAULTS = {"H0": 50.0, "omegaM": 1.0, "omegaX": 0.0, "wX": -1.0, "wa": 0.0}
+
+
+def read_cosmology(par: ParFile, warn=None) -> dict:
+    """The ``cosmologie`` block as a dataset [cosmology] spec: H0 [km/s/Mpc], Om0 (and Ode0 if not flat).
+
+    As Lenstool: ``omega``/``lambda`` are ``omegaM``/``omegaX``, ``q``/``w0`` set wX and ``n``/``delta``/``w1``
+    set wa; ``omegaK 0`` makes the universe flat (omegaX = 1 - omegaM), otherwise omegaX is used as
+    given (Lenstool's default 0, a warning); a parameter left out takes Lenstool's default (H0 50,
+    omegaM 1), with a warning. wX != -1 or wa != 0 is an error. ``warn(message)``: where warnings go.
+    """
     block = par.single("cosmologie")
     if block is None:
         raise LenstoolError(f"{par.path}: no 'cosmologie' block: expected H0, omegaM (and omegaX)")
-    values = {}
-    for key in ("H0", "omegaM", "omegaX", "wX", "wa"):
-        entry = block.last(key)
-        if entry is not None:
+    values: dict[str, float] = {}
+    for entry in block.entries:
+        key = COSMOLOGY_KEYWORDS.get(entry.keyword)
+        if key is not None:
             values[key] = entry.number(0, "value", par.path)
     for key in ("H0", "omegaM"):
-        if key not in values:
-            raise LenstoolError(f"{par.path}:{block.line}: the 'cosmologie' block has no '{key}'")
-    if values.get("wX", -1.0) != -1.0 or values.get("wa", 0.0) != 0.0:
-        raise LenstoolError(f"{par.path}:{block.line}: dark energy with wX = {values.get('wX', -1.0)!r}, "
-                            f"wa = {values.get('wa', 0.0)!r} is not supported: expected wX = -1, wa = 0 "
+        if key not in values and warn is not None:
+            warn(f"line {block.line}: the 'cosmologie' block has no '{key}': Lenstool's default "
+                 f"{COSMOLOGY_DEFAULTS[key]!r} is used")
+    flat = values.get("omegaK") == 0.0
+    if "omegaX" not in values and not flat and warn is not None:
+        warn(f"line {block.line}: the 'cosmologie' block has neither 'omegaX' (or 'lambda') nor 'omegaK 0': "
+             "Lenstool's default omegaX = 0 is used (an open universe)")
+    values = {**COSMOLOGY_DEFAULTS, **values}
+    if values["wX"] != -1.0 or values["wa"] != 0.0:
+        raise LenstoolError(f"{par.path}:{block.line}: dark energy with wX = {values['wX']!r}, "
+                            f"wa = {values['wa']!r} is not supported: expected wX = -1, wa = 0 "
                             "(a cosmological constant)")
     spec = {"H0": values["H0"], "Om0": values["omegaM"]}
-    omega_x = values.get("omegaX")
-    if omega_x is not None and abs(values["omegaM"] + omega_x - 1.0) > 1e-12:
+    omega_x = 1.0 - values["omegaM"] if flat else values["omegaX"]
+    if abs(values["omegaM"] + omega_x - 1.0) > 1e-12:
         spec["Ode0"] = omega_x
     return spec
 

@@ -30,13 +30,16 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import atomic, csvio
+from .._version import __version__
 from ..dataset import FILENAME as DATASET_FILENAME
 from ..digest import file_digests, sha256
 from ..errors import ModelError, Problem
 from ..families import FAMILIES
+from ..maps import PixelGrid, critical_curves
 from ..model import ClusterModel, load_model
+from ..plot import png_bytes, preview_figure
 from ..registry import LIGHT_PROFILES
-from . import imaging, points
+from . import fits_output, imaging, points
 
 MANIFEST = "manifest.json"
 DATA, NOISE_MAP, PSF = "data.fits", "noise_map.fits", "psf.fits"
@@ -128,17 +131,11 @@ def input_files(model_folder: Path) -> dict[str, bytes]:
     return {n: (model_folder / n).read_bytes() for n in names if (model_folder / n).is_file()}
 
 
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
-
-
 def _settings_cards(model: ClusterModel, seed: int, content: str, unit: str | None) -> list[tuple]:
     s = model.dataset.imaging
     cards = [
         ("ORIGIN", "clusterlens", "simulated by clusterlens"),
-        ("CLVERSN", _version(), "clusterlens version"),
+        ("CLVERSN", __version__, "clusterlens version"),
         ("CONTENT", content, "what this image holds"),
     ]
     if unit:
@@ -166,8 +163,6 @@ def preview_png(model: ClusterModel, image: SimulatedImage, observed: list) -> b
     The view covers the image and every observed image (some may fall outside the imaged field);
     critical curves are traced on a grid of at most PREVIEW_CURVE_PIXELS per side over that view.
     """
-    from ..maps import PixelGrid, critical_curves
-    from ..plot import png_bytes, preview_figure
 
     s = model.dataset.imaging
     ny, nx = s.shape
@@ -192,8 +187,6 @@ def preview_png(model: ClusterModel, image: SimulatedImage, observed: list) -> b
 
 def dataset_files(model: ClusterModel, inputs: dict[str, bytes], seed: int) -> dict[str, bytes]:
     """Every file of the dataset folder (manifest last) as bytes, by name: the whole simulation."""
-    from . import fits_output  # astropy.io.fits and astropy.wcs load only when simulating
-
     seed = check_seed(seed)
     check_simulable(model)
     imaging_seed, points_seed = np.random.SeedSequence(seed).spawn(2)
@@ -212,7 +205,7 @@ def dataset_files(model: ClusterModel, inputs: dict[str, bytes], seed: int) -> d
     files[TRUE_IMAGES] = csvio.frame_text(true_images[points.TRUE_COLUMNS]).encode()
     files[PREVIEW] = preview_png(model, image, observed)
     manifest = {
-        "clusterlens_version": _version(),
+        "clusterlens_version": __version__,
         "seed": seed,
         "imaging": model.dataset.imaging.model_dump(mode="json"),
         "points": model.dataset.points.model_dump(mode="json"),
@@ -303,8 +296,8 @@ def stale_reason(model_folder, dataset_folder, seed: int) -> str | None:
     manifest = read_manifest(folder)
     if manifest is None:
         return f"no readable {MANIFEST}"
-    if manifest.get("clusterlens_version") != _version():
-        return f"made by clusterlens {manifest.get('clusterlens_version')}, this is {_version()}"
+    if manifest.get("clusterlens_version") != __version__:
+        return f"made by clusterlens {manifest.get('clusterlens_version')}, this is {__version__}"
     if manifest.get("seed") != seed:
         return f"seed {manifest.get('seed')} in the manifest, {seed} asked"
     current = file_digests(input_files(model_folder))

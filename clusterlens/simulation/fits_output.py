@@ -16,17 +16,21 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from astropy.io import fits
-from astropy.wcs import WCS
 
 from ..units import ARCSEC_PER_DEG
+
+if TYPE_CHECKING:
+    from astropy.wcs import WCS
 
 
 def celestial_wcs(reference: tuple[float, float], shape: Sequence[int], pixel_scale: float,
                   center_x: float = 0.0, center_y: float = 0.0) -> WCS:
     """TAN WCS of an image of ``shape = (ny, nx)`` pixels of ``pixel_scale`` arcsec (module docstring)."""
+    from astropy.wcs import WCS  # astropy.wcs and astropy.io.fits load only when a FITS file is made
+
     ny, nx = (int(n) for n in shape)
     ra0, dec0 = (float(v) for v in reference)
     wcs = WCS(naxis=2)
@@ -42,6 +46,8 @@ def celestial_wcs(reference: tuple[float, float], shape: Sequence[int], pixel_sc
 
 def fits_bytes(data: np.ndarray, wcs: WCS, cards: Sequence[tuple[str, object, str]]) -> bytes:
     """A single-HDU FITS file (float64 data) with the WCS and the extra ``(keyword, value, comment)`` cards."""
+    from astropy.io import fits
+
     header = wcs.to_header()
     for key, value, comment in cards:
         header[key] = (value, comment)

@@ -17,7 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..cosmology import distance_ratio, time_delay_distance
 from ..families import FAMILIES
+from ..solver import ImageFinder
 
 TRUE_COLUMNS = ["name", "image", "galaxy", "redshift", "x", "y", "magnification", "parity", "time_delay", "source_flux"]
 
@@ -42,9 +44,6 @@ def find_point_images(model, min_abs_magnification: float) -> pd.DataFrame:
     source_flux: the row's intrinsic flux (NaN when blank). Rows follow source_point.csv order, then
     arrival order. Images with |mu| < min_abs_magnification are dropped.
     """
-    from ..cosmology import distance_ratio, time_delay_distance
-    from ..solver import ImageFinder
-
     points = model.source_points
     if not points:
         return pd.DataFrame({c: [] for c in TRUE_COLUMNS})
