@@ -144,7 +144,8 @@ def read_catalogue(path: str | Path, what: str) -> Catalogue:
         lines.append(number)
         refs.append(reference)
     table = np.array(values, dtype=float).reshape(-1, 7)
-    return Catalogue(path, tuple(ids), tuple(lines), *(table[:, k].copy() for k in range(7)), tuple(refs))
+    x, y, a, b, theta, col7, col8 = (table[:, k].copy() for k in range(7))
+    return Catalogue(path, tuple(ids), tuple(lines), x, y, a, b, theta, col7, col8, tuple(refs))
 
 
 def image_system(image_id: str) -> str:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 
+from ..cosmology import make_cosmology
+from ..dataset import DatasetConfig
+from ..model import ClusterModel, model_files
 from .parfile import LenstoolError
 from .reading import ParReader
 
@@ -50,8 +53,6 @@ def apply_directives(reader: ParReader, records: dict, dataset: dict) -> tuple[d
 
 def named_cosmology(reader: ParReader, name: str, where: str) -> dict:
     """A named cosmology from a directive, kept only if the ``cosmologie`` block still describes it."""
-    from ..cosmology import make_cosmology
-
     named = make_cosmology({"name": name})
     if (named.H0.value, named.Om0) == (reader.cosmology_spec["H0"], reader.cosmology_spec["Om0"]):
         return {"name": name}
@@ -62,8 +63,6 @@ def named_cosmology(reader: ParReader, name: str, where: str) -> dict:
 def directive_lines(model, native_records: dict, native_dataset: dict) -> str:
     """Directive lines for what differs between ``model`` and the records/dataset its Lenstool blocks
     read back as (:func:`clusterlens.lenstool.importer.read_blocks`); '' if nothing does."""
-    from ..dataset import DatasetConfig
-    from ..model import ClusterModel, model_files
 
     lines = []
     if DatasetConfig.model_validate(native_dataset) != model.dataset:

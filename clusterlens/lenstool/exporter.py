@@ -35,6 +35,7 @@ import warnings
 from pathlib import Path
 
 from .. import atomic
+from ..model import load_model
 from ..registry import LenstoolLimit, mass_profile
 from ..registry.lenstool_rules import preimage
 from .catalogues import Reference, format_catalogue, image_system
@@ -42,6 +43,7 @@ from .directives import directive_lines
 from .importer import read_blocks
 from .keywords import POTFILE_PRIORS, WRITTEN_WITH
 from .parfile import LenstoolError, LenstoolWarning, parse_par
+from .potentials import codec_of
 
 _FLAGS = {"uniform": 1, "normal": 3}
 _SINGLE_CHARACTERS = "123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -49,8 +51,6 @@ _SINGLE_CHARACTERS = "123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW
 
 def export_lenstool(folder, out_par, overwrite: bool = False) -> Path:
     """``clusterlens export-lenstool``: load the model folder ``folder`` and write ``out_par`` (+ catalogues)."""
-    from ..model import load_model
-
     return write_par(load_model(folder), out_par, overwrite=overwrite)
 
 
@@ -146,15 +146,13 @@ class _Writer:
                 for i, block in enumerate(blocks)]
 
     def potential(self, row) -> list[str]:
-        codec = mass_profile(row.profile).lenstool
-        if codec is None:
-            raise LenstoolError(f"{row.galaxy}: no Lenstool profile for {row.profile!r}")
+        codec = codec_of(mass_profile(row.profile), row.galaxy)
         fields = codec.write(row, self.cosmology, self.z_lens)
         lines = [_line(codec.keywords.get(name, WRITTEN_WITH[name]), value) for name, value in fields.items()]
         return [f"potentiel {row.galaxy}", *lines, _line(WRITTEN_WITH["z"], row.redshift), "\tend"]
 
     def limit(self, family: str, row) -> list[str] | None:
-        codec = mass_profile(row.profile).lenstool
+        codec = codec_of(mass_profile(row.profile), row.galaxy)
         lines = []
         for index, prior in enumerate(self.model.priors):
             if prior.family != family or prior.galaxy != row.galaxy or prior.parameter not in codec.limit_keywords:
@@ -227,7 +225,8 @@ class _Writer:
             warnings.warn(f"positional errors range from {sigmas[0]!r} to {sigmas[-1]!r} arcsec: Lenstool's "
                           f"sigposArcsec holds one value, {sigma!r} (the median) is written", LenstoolWarning,
                           stacklevel=3)
-        rows, used = [], {}
+        rows: list[tuple[str, float, float, float, float, float, float, float]] = []
+        used: dict[str, set[str]] = {}
         for p in points:
             lenstool_id = p.image if _is_image_id(p.image, p.name) else self.generated_id(p, used)
             used.setdefault(p.name, set()).add(lenstool_id)
@@ -235,7 +234,7 @@ class _Writer:
         fit = self.model.dataset.fit
         forme = fit.forme if fit is not None and fit.likelihood == "lenstool" else -2
         lines = [_line("forme", forme), _line("sigposArcsec", float(sigma))]
-        first_image = {}
+        first_image: dict[str, str] = {}
         for row, p in zip(rows, points, strict=True):
             first_image.setdefault(p.name, row[0])
         for index, prior in enumerate(self.model.priors):
@@ -280,11 +279,15 @@ def _limit_values(rule: LenstoolLimit, prior) -> tuple[float, float]:
     ``rule.inverse`` (bounds map exactly, a normal prior is linearised: the inverse of the importer's
     conversion, value for value)."""
     if rule.forward is None:
-        return (prior.lower, prior.upper) if prior.prior == "uniform" else (prior.mean, prior.sigma)
+        return prior.bounds if prior.prior == "uniform" else prior.mean_sigma
+    inverse, derivative = rule.inverse, rule.derivative
+    if inverse is None or derivative is None:
+        raise LenstoolError(f"the Lenstool rule for {rule.column} has no inverse: its prior cannot be written")
     if prior.prior == "uniform":
-        return tuple(sorted((rule.inverse(prior.lower), rule.inverse(prior.upper))))
-    mean = rule.inverse(prior.mean)
-    slope = abs(rule.derivative(mean))
+        low, high = sorted((inverse(prior.bounds[0]), inverse(prior.bounds[1])))
+        return low, high
+    mean = inverse(prior.mean_sigma[0])
+    slope = abs(derivative(mean))
     return mean, preimage(lambda s: slope * s, prior.sigma, prior.sigma / slope)
 
 

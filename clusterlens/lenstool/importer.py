@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..model import ClusterModel, save_model
 from ..registry.lenstool_rules import HOST_MIN_CORE, HOST_MIN_SIGMA
 from .directives import apply_directives
 from .images import fit_settings, header_dlsds, read_images
@@ -67,8 +68,6 @@ def read_par(par_path, images=None, position_sigma: float | None = None, values=
     Lenstool input and :class:`clusterlens.ModelError` when the converted rows are not a valid model;
     warns with :class:`LenstoolWarning` (see module docstring).
     """
-    from ..model import ClusterModel
-
     result = par_records(par_path, images=images, position_sigma=position_sigma, values=values)
     return ClusterModel.from_records(result.records, result.dataset)
 
@@ -77,8 +76,6 @@ def import_lenstool(par, images=None, out_folder=None, position_sigma: float | N
                     overwrite: bool = False, values=None) -> Path:
     """``clusterlens import-lenstool``: read ``par`` (+ ``images``, ``values``) and write the model folder
     ``out_folder`` (:func:`read_par`)."""
-    from ..model import save_model
-
     if out_folder is None:
         raise ValueError("import_lenstool needs out_folder: the folder to write the model CSVs and dataset.toml to")
     model = read_par(par, images=images, position_sigma=position_sigma, values=values)
@@ -138,8 +135,6 @@ def place_sources(records: dict, dataset: dict) -> None:
     """Move each source_point record to its source-plane position in the lens of ``records``
     (:func:`.sources.source_positions` with the dataset's forme, else -2); left at the mean of its images when
     the records are not a valid model (building it later reports why)."""
-    from ..model import ClusterModel
-
     try:
         model = ClusterModel.from_records(records, dataset)
     except ValueError:

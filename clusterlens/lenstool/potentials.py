@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..registry import MASS_PROFILES, LenstoolContext, LenstoolLimit, MassProfile
+from ..registry import MASS_PROFILES, LenstoolCodec, LenstoolContext, LenstoolLimit, MassProfile
 from ..registry.lenstool_rules import emass_from_epot
 from ..units import sky_offsets
 from .keywords import field_of
@@ -30,7 +30,7 @@ class Potential:
 
     name: str
     block: Block
-    fields: dict[str, float | str] = field(default_factory=dict)
+    fields: dict[str, float] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
     profile: MassProfile | None = None
     row: dict = field(default_factory=dict)
@@ -38,24 +38,39 @@ class Potential:
     index: int = -1
 
 
-def lenstool_profiles() -> list[MassProfile]:
-    """The registered mass profiles that have a Lenstool codec."""
-    return [p for p in MASS_PROFILES.values() if p.lenstool is not None]
+def lenstool_codecs() -> dict[str, LenstoolCodec]:
+    """The Lenstool codecs of the registered mass profiles that have one, by profile name."""
+    return {name: p.lenstool for name, p in MASS_PROFILES.items() if p.lenstool is not None}
 
 
-def profile_reading(number: int, fields: dict) -> MassProfile | None:
+def codec_of(profile: MassProfile, galaxy: str = "") -> LenstoolCodec:
+    """``profile``'s Lenstool codec (a LenstoolError, naming ``galaxy``, for a profile Lenstool cannot hold)."""
+    if profile.lenstool is None:
+        raise LenstoolError(f"{galaxy or 'a row'}: no Lenstool profile for {profile.name!r}")
+    return profile.lenstool
+
+
+def profile_reading(number: int, fields: dict[str, float]) -> MassProfile | None:
     """The mass profile whose codec reads a ``profil`` ``number`` block with these fields (None: no such profile)."""
-    found = [p for p in lenstool_profiles() if number in p.lenstool.profils]
+    found = [name for name, codec in lenstool_codecs().items() if number in codec.profils]
     if len(found) > 1:
-        found = [p for p in found if p.lenstool.takes is not None and p.lenstool.takes(fields)]
-    return found[0] if found else None
+        found = [name for name in found if (takes := lenstool_codecs()[name].takes) is not None and takes(fields)]
+    return MASS_PROFILES[found[0]] if found else None
+
+
+def profile_for(number: int, fields: dict[str, float], where: str) -> MassProfile:
+    """:func:`profile_reading`, or a LenstoolError at ``where`` naming the profiles clusterlens reads."""
+    profile = profile_reading(number, fields)
+    if profile is None:
+        raise LenstoolError(f"{where}: profil {number}, which clusterlens does not model: expected {_expected()}")
+    return profile
 
 
 def _expected() -> str:
     numbers: dict[int, list[str]] = {}
-    for profile in lenstool_profiles():
-        for number in profile.lenstool.profils:
-            numbers.setdefault(number, []).append(profile.name)
+    for name, codec in lenstool_codecs().items():
+        for number in codec.profils:
+            numbers.setdefault(number, []).append(name)
     words = [f"{n} ({' or '.join(names)})" for n, names in numbers.items()]
     return ", ".join(words[:-1]) + " or " + words[-1]
 
@@ -75,14 +90,12 @@ def read_potential(reader: ParReader, block: Block) -> Potential:
                         f"'potentiel {block.label}': the later line is used, as in Lenstool")
         seen_lines[name] = entry.line
         if name == "nid":
-            potential.fields[name] = entry.word(0, "a name", reader.path)
+            potential.name = entry.word(0, "a name", reader.path)
         elif name == "type":
             potential.fields[name] = entry.integer(0, "the profile number", reader.path)
         else:
             potential.fields[name] = entry.number(0, "value", reader.path)
         potential.lines[name] = entry.line
-    if "nid" in potential.fields:
-        potential.name = str(potential.fields["nid"])
     if not potential.name:
         raise LenstoolError(f"{reader.where(block.line)}: potentiel block without a name: expected "
                             "'potentiel NAME'")
@@ -104,7 +117,7 @@ def read_row(reader: ParReader, potential: Potential) -> None:
     if z <= 0:
         raise LenstoolError(f"{reader.where(block.line)}: potentiel {potential.name}: no 'z_lens' (Lenstool stops "
                             "too): expected the lens redshift")
-    codec = profile.lenstool
+    codec = codec_of(profile, potential.name)
     for name, value in f.items():
         if name not in codec.profils[int(f["type"])] and value not in (0, 0.0):
             reader.warn(f"line {potential.lines[name]}: '{name}' = {value!r} is not used by profile "
@@ -173,7 +186,9 @@ def radius(reader: ParReader, potential: Potential, arcsec_key: str, kpc_key: st
 
 def read_limit(reader: ParReader, block: Block, potential: Potential) -> None:
     """Priors from a ``limit`` block on ``potential``: each free keyword by its codec rule, others warn."""
-    codec = potential.profile.lenstool
+    profile = potential.profile
+    assert profile is not None, "read_row gives every potential its profile"
+    codec = codec_of(profile)
     limits = codec.limits if codec.limits_for is None else codec.limits_for(potential.fields, potential.row)
     for entry in block.entries:
         flag = entry.integer(0, "the prior flag", reader.path)
@@ -184,7 +199,7 @@ def read_limit(reader: ParReader, block: Block, potential: Potential) -> None:
         rule = limits.get(entry.keyword)
         if rule is None:
             reader.warn(f"line {entry.line}: free '{entry.keyword}' in 'limit {block.label}' has no clusterlens "
-                        f"column for a {potential.profile.name} row: ignored (the parameter stays fixed)")
+                        f"column for a {profile.name} row: ignored (the parameter stays fixed)")
             continue
         add_limit_prior(reader, potential, rule, flag, v1, v2, entry)
 
@@ -201,7 +216,7 @@ def add_limit_prior(reader: ParReader, potential: Potential, rule: LenstoolLimit
         d1 = reader.kpc_per_arcsec(potential.row["redshift"])
         v1, v2 = v1 / d1, v2 / d1
     args = (potential.family, potential.name, rule.column, flag, v1, v2, entry)
-    if rule.forward is None:
+    if rule.forward is None or rule.derivative is None:
         reader.add_prior(*args, potential)
     else:
         reader.add_transformed_prior(*args, rule.forward, rule.derivative, potential)

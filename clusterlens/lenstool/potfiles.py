@@ -26,7 +26,7 @@ import re
 from .catalogues import Catalogue, read_catalogue
 from .keywords import POTFILE_KEYWORDS
 from .parfile import Block, Entry, LenstoolError
-from .potentials import profile_reading
+from .potentials import profile_for
 from .reading import ParReader
 
 _INT = re.compile(r"\s*([+-]?\d+)")
@@ -97,7 +97,7 @@ def potfile_relation(reader: ParReader, block: Block, taken: set[str]):
     if mag0_entry is None:
         reader.warn(f"line {block.line}: {block.name} has no 'mag0': Lenstool's default {DEFAULTS['mag0']!r} is used")
     mag0 = DEFAULTS["mag0"] if mag0_entry is None else mag0_entry.number(0, "value", reader.path)
-    relation = {"tier": tier, "profile": profile_reading(81, {}).name, "mag_ref": mag0,
+    relation = {"tier": tier, "profile": profile_for(81, {}, reader.where(block.line)).name, "mag_ref": mag0,
                 "sigma_ref": parameters.value("sigma_ref", ("sigma",)),
                 "r_core_ref": parameters.value("r_core_ref", ("core",), ("corekpc",)),
                 "r_cut_ref": parameters.value("r_cut_ref", ("cut",), ("cutkpc",)),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 
+from ..cosmology import make_cosmology
 from ..units import kpc_per_arcsec
 from .parfile import Entry, LenstoolError, LenstoolWarning, ParFile
 from .reference import read_cosmology, read_reference
@@ -21,8 +22,6 @@ class ParReader:
     ``cosmology`` (astropy), :meth:`kpc_per_arcsec` per redshift, and the ``priors`` list."""
 
     def __init__(self, par: ParFile):
-        from ..cosmology import make_cosmology
-
         self.par = par
         self.path = par.path
         self.reference = read_reference(par)

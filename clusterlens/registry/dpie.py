@@ -6,6 +6,7 @@ with ``v_disp``, ``core_radius[_kpc]``, ``cut_radius[_kpc]``, ``ellipticite`` em
 """
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Literal
 
 from pydantic import model_validator
@@ -45,6 +46,7 @@ from .lenstool_rules import (
     q_from_emass,
 )
 
+_compiled: ModuleType | None
 try:
     from ..profiles import dpie_numba as _compiled
 except ImportError:  # numba missing: the numpy functions serve every dPIE group
