@@ -85,6 +85,19 @@ def _run(args) -> int:
                                 **_fit_options(args)))
 
 
+def _chi2(args) -> int:
+    import json
+
+    from .fit.chi2_report import score_folder
+
+    report = score_folder(args.folder, likelihood=args.likelihood)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        _console().print(report)
+    return 0
+
+
 def _simulate(args) -> int:
     from .simulation import simulate, summary_table
 
@@ -113,8 +126,7 @@ def _export_lenstool(args) -> int:
 
 def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--priors", type=Path, default=None, help="a priors CSV replacing the folder's priors.csv")
-    p.add_argument("--likelihood", choices=("source", "image"), default="source",
-                   help="source-plane (default, fast) or image-plane chi2 of the multiple images")
+    p.add_argument("--likelihood", choices=LIKELIHOODS, default=None, help=LIKELIHOOD_HELP)
     p.add_argument("--nlive", type=int, default=100, help="live points (default 100)")
     p.add_argument("--cores", type=int, default=None,
                    help="processes evaluating the likelihood (default: every core available)")
@@ -133,6 +145,9 @@ def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress line")
 
 
+LIKELIHOODS = ("source", "image", "lenstool")
+LIKELIHOOD_HELP = ("source-plane (fast), image-plane or Lenstool's chi2 of the multiple images (its forme from "
+                   "dataset.toml [fit]); default: dataset.toml's [fit] likelihood, else source")
 TRACEBACK_HELP = "on an error, show the Python traceback (for a bug report) instead of the one-line message"
 
 
@@ -172,6 +187,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="results folder (default results/<name>_<likelihood>)")
     _add_fit_arguments(p, seed_help="seed of the sampler (default 0)")
     p.set_defaults(func=_fit)
+
+    p = sub.add_parser("chi2", help="score a model folder's multiple images without fitting (like Lenstool's chires)",
+                       description="Total chi2, degrees of freedom, per-system rms and chi2 and per-image observed "
+                                   "and predicted positions, magnification and chi2 of FOLDER at its CSV values: a "
+                                   "dataset folder, or a fit's max_likelihood/median folder (its images are read "
+                                   "from the fitted dataset).")
+    p.add_argument("folder", type=Path, metavar="FOLDER")
+    p.add_argument("--likelihood", choices=LIKELIHOODS, default=None, help=LIKELIHOOD_HELP)
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p.set_defaults(func=_chi2)
 
     p = sub.add_parser("simulate", help="simulate a dataset folder (image, point datasets, manifest) from a model")
     p.add_argument("model_folder", type=Path, metavar="MODEL_FOLDER")

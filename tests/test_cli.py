@@ -18,7 +18,8 @@ DATA = Path(__file__).parent / "data" / "a2744"
 
 def test_help_lists_every_command():
     out = subprocess.run([sys.executable, "-m", "clusterlens.cli", "--help"], capture_output=True, text=True).stdout
-    for command in ("validate", "show", "run", "simulate", "fit", "import-lenstool", "export-lenstool", "schemas"):
+    for command in ("validate", "show", "run", "simulate", "fit", "chi2", "import-lenstool", "export-lenstool",
+                    "schemas"):
         assert command in out, command
 
 
@@ -150,3 +151,31 @@ def test_a_likelihood_bug_says_how_to_report_it(tmp_path, capsys, monkeypatch):
     assert "error: the source-plane likelihood failed at x=1.0" in err and "--traceback" in err
     with pytest.raises(LikelihoodError):
         main(["schemas", "--out", str(tmp_path), "--traceback"])
+
+
+def test_chi2_json_of_the_imported_a2744_best_par(tmp_path, capsys):
+    """Lenstool's statistic of A2744's best.par (forme -2): within 1% of its header's Chi2pos, the same as
+    clusterlens.lenstool.chi2, with every key of the --json report."""
+    import json
+    import re
+
+    from clusterlens.lenstool.chi2 import image_plane_chi2
+
+    assert main(["import-lenstool", str(DATA / "best.par"), "--images", str(DATA / "img_mul_constraints.cat"),
+                 "--position-sigma", "0.5", "--out", str(tmp_path / "a2744")]) == 0
+    capsys.readouterr()
+    assert main(["chi2", str(tmp_path / "a2744"), "--likelihood", "lenstool", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    lenstool = float(re.search(r"^#Chi2pos: (\S+)", (DATA / "best.par").read_text(), flags=re.M).group(1))
+    assert report["chi2"] == pytest.approx(lenstool, rel=0.01)
+    assert report["chi2"] == pytest.approx(image_plane_chi2(load_model(tmp_path / "a2744")).chi2, rel=1e-12)
+    assert report["dof"] == 2 * (83 - 29) and report["n_unmatched"] == 0
+    assert len(report["systems"]) == 29 and len(report["images"]) == 83
+    assert set(report["systems"]["1"]) == {"chi2", "rms_image", "rms_source"}
+    assert sum(s["chi2"] for s in report["systems"].values()) == pytest.approx(report["chi2"])
+    image = report["images"][0]
+    assert set(image) == {"name", "image", "x_obs", "y_obs", "x_model", "y_model", "mu", "chi2", "matched"}
+    assert image["chi2"] == pytest.approx(((image["x_model"] - image["x_obs"]) ** 2
+                                           + (image["y_model"] - image["y_obs"]) ** 2) / 0.5**2)
+    assert main(["chi2", str(tmp_path / "a2744"), "--likelihood", "lenstool"]) == 0
+    assert "chi2 = 149.66" in capsys.readouterr().out

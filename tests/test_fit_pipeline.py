@@ -212,3 +212,17 @@ def test_mpi_ranks_give_the_same_chain_as_the_in_process_queue(dataset, tmp_path
     serial = fit(dataset, out=tmp_path / "serial", nlive=30, seed=3, cores=1, queue_size=2, progress=False,
                  plots=False)
     pd.testing.assert_frame_equal(ranks.samples, serial.samples)
+
+
+def test_results_hold_the_max_likelihood_chires_table(source_fit, capsys):
+    """chires.csv: the max-likelihood model image by image; `clusterlens chi2` of max_likelihood/ gives it again."""
+    from clusterlens.fit.chi2_report import IMAGE_COLUMNS
+
+    table = pd.read_csv(source_fit.folder / "chires.csv")
+    assert list(table.columns) == IMAGE_COLUMNS and len(table) == 9 and table["matched"].all()
+    assert table["chi2"].sum() == pytest.approx(source_fit.info["max_likelihood"]["chi2"]["chi2_pos"], rel=1e-12)
+    capsys.readouterr()
+    assert main(["chi2", str(source_fit.folder / "max_likelihood"), "--likelihood", "source", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["chi2"] == pytest.approx(source_fit.info["max_likelihood"]["chi2"]["chi2"], rel=1e-9)
+    assert [r["chi2"] for r in report["images"]] == pytest.approx(table["chi2"].tolist(), rel=1e-9)

@@ -7,9 +7,10 @@
                                                      parameter="sigma", prior="uniform", lower=200, upper=500)])
 
 Modules: ``prior_rules`` (which cells a prior may free), ``parameters`` (free cells, prior
-transform), ``likelihood`` (source/image-plane chi2), ``sampler`` (dynesty: seeded, checkpointed,
-pools), ``results`` (files of a finished fit), ``priors`` (priors in Python), ``pipeline`` (``fit`` and
-``run``, the orchestration above).
+transform), ``likelihood`` (source/image-plane and Lenstool's chi2), ``lenstool_statistic``
+(Lenstool's ``forme`` statistic), ``chi2_report`` (a model scored image by image: ``clusterlens chi2``,
+``chires.csv``), ``sampler`` (dynesty: seeded, checkpointed, pools), ``results`` (files of a finished
+fit), ``priors`` (priors in Python), ``pipeline`` (``fit`` and ``run``, the orchestration above).
 
 The public names are imported on first use (PEP 562): importing one submodule (e.g.
 ``clusterlens.fit.prior_rules``, which :mod:`clusterlens.model` uses) does not load the sampler.

@@ -1,4 +1,4 @@
-"""Point-image likelihoods: source plane (default) and image plane, with the fixed-lens fast path.
+"""Point-image likelihoods: source plane (default), image plane and Lenstool's, with the fixed-lens fast path.
 
 Notation (arcsec): observed image i of system k at theta_i with positional error sigma_i; the lens
 at D_LS/D_S = 1 gives deflection alpha_i and Hessian H_i at theta_i; the system's scale
@@ -20,6 +20,13 @@ without a model image of its own is *missing*: it contributes ``missing_penalty`
 term, floored at (``missing_distance`` / sigma_i)^2, so a model that loses an image is always worse
 than one that reproduces it within ``missing_distance``.
 
+**Lenstool** (``kind="lenstool"``, ``forme`` -2, -1 or 0): exactly Lenstool's statistic of the
+multiple images (:mod:`clusterlens.fit.lenstool_statistic`, where the formulas and their source are):
+the model source is the |mu|-weighted (-2) or plain (-1, 0) mean of the beta_i, and the image-plane
+chi2 of the matched model images (-2, -1) or Lenstool's source-plane chi2 (0). An observed image
+without a model image scores 0 and is flagged (as Lenstool's chires); log L is then -inf (Lenstool
+rejects such a model during an optimisation).
+
 **Fluxes** (when point_datasets has flux and flux_sigma): predicted flux |mu_i| F_k with the
 intrinsic flux F_k solved analytically (weighted least squares), chi2_flux = sum (f_i - |mu_i| F_k)^2 /
 sigma_f,i^2. **Time delays** (time_delay, time_delay_sigma): model arrival times from the Fermat
@@ -39,18 +46,21 @@ other free cells are recomputed per call.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..cosmology import distance_ratio, time_delay_distance
+from ..dataset import DatasetConfig
 from ..errors import InvalidParameters, LikelihoodError
 from ..model import ClusterModel
 from ..solver import match_images
 from ..units import DAYS_PER_MPC_ARCSEC2
 from .chi2 import chi2_flux
 from .lens_at_images import LensAtImages
+from .lenstool_statistic import check_forme, check_systems, lenstool_terms
 from .parameters import Parameters
 
 NEWTON_STEP_CAP = 1.0  #: arcsec: largest Newton step of the image-plane matching
@@ -101,7 +111,8 @@ class Evaluation:
 
     Per system: source_x, source_y [arcsec] (the solved best source). Per observed image:
     magnification (signed), chi2_images (its positional chi2 term), x_pred, y_pred [arcsec] (its
-    predicted position), matched (False for a missing image of the image-plane likelihood). Totals:
+    predicted position), matched (False for a missing image of the image-plane likelihood or an
+    unmatched one of Lenstool's), beta_x, beta_y [arcsec] (its back-traced source position). Totals:
     chi2_pos, chi2_flux, chi2_td and chi2 = their sum.
     """
 
@@ -116,20 +127,29 @@ class Evaluation:
     chi2_flux: float
     chi2_td: float
     chi2: float
+    beta_x: np.ndarray
+    beta_y: np.ndarray
+
+
+KINDS = ("source", "image", "lenstool")
 
 
 class PointLikelihood:
     """log L(values) of the free parameters given point_datasets.csv (see the module docstring).
 
-    threads: threads of each lens evaluation (None: :func:`clusterlens.lens.default_threads`); a
-    sampler whose processes are the parallelism passes 1. Results do not depend on it, bit for bit."""
+    kind: "source", "image" or "lenstool"; forme: Lenstool's ``image forme`` of the lenstool kind
+    (-2, -1 or 0; ignored by the others); threads: threads of each lens evaluation (None:
+    :func:`clusterlens.lens.default_threads`); a sampler whose processes are the parallelism passes 1.
+    Results do not depend on it, bit for bit."""
 
     def __init__(self, model: ClusterModel, kind: str = "source", cache: bool = True,
-                 missing_penalty: float = 10.0, missing_distance: float = 5.0, threads: int | None = None):
-        if kind not in ("source", "image"):
-            raise ValueError(f"likelihood kind must be 'source' or 'image', got {kind!r}")
+                 missing_penalty: float = 10.0, missing_distance: float = 5.0, threads: int | None = None,
+                 forme: int = -2):
+        if kind not in KINDS:
+            raise ValueError(f"likelihood kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
         self.model = model
         self.kind = kind
+        self.forme = check_forme(forme)
         self.parameters = Parameters.from_model(model)
         for p in self.parameters.free:
             if p.family == "source_point" and p.column in ("x", "y"):
@@ -138,6 +158,8 @@ class PointLikelihood:
             if p.family == "source_light":
                 raise ValueError(f"prior on {p.label}: the point likelihood does not use source_light")
         self.images = ObservedImages.from_model(model)
+        if kind == "lenstool":
+            check_systems(self.images.system, self.images.n_systems, self.images.names)
         self.missing_penalty = missing_penalty
         self.missing_distance = missing_distance
         has = np.isfinite
@@ -208,7 +230,13 @@ class PointLikelihood:
         scales = self._scales(redshifts)
         scale = scales[self.images.system]
         src_x, src_y, det, sp_chi2 = self._source_plane(q, scale)
-        if self.kind == "image":
+        if self.kind == "lenstool":
+            im = self.images
+            terms = lenstool_terms(q, im.x, im.y, im.sigma, im.system, scales, self.forme,
+                                   lambda: self.lens.full_lens(updated))
+            src_x, src_y, chi2, matched = terms.source_x, terms.source_y, terms.chi2, terms.matched
+            x_pred, y_pred = terms.x_pred, terms.y_pred
+        elif self.kind == "image":
             chi2, x_pred, y_pred, matched = self._image_plane_chi2(updated, scale, src_x, src_y, sp_chi2)
         else:
             chi2, matched = sp_chi2, np.ones(sp_chi2.size, bool)
@@ -218,7 +246,8 @@ class PointLikelihood:
         chi2_td = self._delay_chi2(q, scale, src_x, src_y, redshifts) if self.use_delays else 0.0
         return Evaluation(source_x=src_x, source_y=src_y, magnification=1.0 / det, chi2_images=chi2,
                           x_pred=x_pred, y_pred=y_pred, matched=matched, chi2_pos=chi2_pos, chi2_flux=chi2_flux,
-                          chi2_td=chi2_td, chi2=chi2_pos + chi2_flux + chi2_td)
+                          chi2_td=chi2_td, chi2=chi2_pos + chi2_flux + chi2_td,
+                          beta_x=self.images.x - scale * q[0], beta_y=self.images.y - scale * q[1])
 
     def _linear_prediction(self, q, scale, src_x, src_y):
         """Image positions implied by the source-plane fit: theta_i + A_i^-1 (beta_k - beta_i)."""
@@ -253,7 +282,7 @@ class PointLikelihood:
         """log L at ``values``: -inf where they make a row invalid; any other failure raises
         :class:`~clusterlens.errors.LikelihoodError` naming the values (its cause is the original error)."""
         try:
-            chi2 = self.evaluate(values).chi2
+            out = self.evaluate(values)
         except InvalidParameters:
             return -np.inf
         except Exception as err:
@@ -261,7 +290,9 @@ class PointLikelihood:
             at = ", ".join(f"{label}={float(v)!r}" for label, v in zip(self.parameters.labels, values, strict=False))
             raise LikelihoodError(f"the {self.kind}-plane likelihood failed at {at or 'no free parameters'}: "
                                   f"{type(err).__name__}: {err}") from err
-        return -0.5 * chi2 if np.isfinite(chi2) else -np.inf
+        if self.kind == "lenstool" and not out.matched.all():
+            return -np.inf  # Lenstool rejects a model that loses an observed image (module docstring)
+        return -0.5 * out.chi2 if np.isfinite(out.chi2) else -np.inf
 
     def chi2(self, values) -> dict:
         """Total and per-term chi2, image count and degrees of freedom at ``values``.
@@ -280,7 +311,8 @@ class PointLikelihood:
 
     def predicted_images(self, values) -> pd.DataFrame:
         """Observed vs predicted positions per image (predicted: image-plane Newton solutions for the
-        image likelihood, the linearised source-plane prediction otherwise)."""
+        image likelihood, the matched model images for Lenstool's forme -2/-1, the linearised
+        source-plane prediction otherwise)."""
         out = self.evaluate(values)
         im = self.images
         return pd.DataFrame({
@@ -288,6 +320,20 @@ class PointLikelihood:
             "x_obs": im.x, "y_obs": im.y, "x_pred": out.x_pred, "y_pred": out.y_pred,
             "sigma": im.sigma, "matched": out.matched, "chi2": out.chi2_images,
         })
+
+
+def likelihood_choice(config: DatasetConfig, likelihood: str | None, options: Mapping) -> tuple[str, dict]:
+    """The likelihood kind and ``make_likelihood`` options of a fit of a dataset (``config``: its
+    dataset.toml): ``likelihood`` if given, else ``[fit] likelihood``, else "source"; the lenstool kind
+    gets ``forme`` from ``options``, else from ``[fit]``, else -2."""
+    defaults = config.fit
+    kind = likelihood if likelihood is not None else defaults.likelihood if defaults is not None else "source"
+    if kind not in KINDS:
+        raise ValueError(f"likelihood must be one of {', '.join(KINDS)}, got {kind!r}")
+    options = dict(options)
+    if kind == "lenstool":
+        options.setdefault("forme", defaults.forme if defaults is not None else -2)
+    return kind, options
 
 
 def make_likelihood(model: ClusterModel, kind: str = "source", **options) -> PointLikelihood:

@@ -2,7 +2,7 @@
 
 ``fit(dataset_folder, ...)`` fits the free parameters (``priors.csv``) of a dataset folder (model
 CSVs + ``point_datasets.csv``) and writes ``results/<dataset name>_<likelihood>/`` (or ``out``):
-``samples.csv``, ``summary.csv``, ``summary.json``, ``max_likelihood/``, ``median/``
+``samples.csv``, ``summary.csv``, ``summary.json``, ``chires.csv``, ``max_likelihood/``, ``median/``
 (:mod:`clusterlens.fit.results`), ``corner.png`` and ``images.png`` (:mod:`clusterlens.fit_plots`),
 plus ``run.json`` (what was asked: dataset digest, likelihood, sampler settings) and
 ``checkpoint.save`` (the sampler, saved every ``checkpoint_every`` seconds).
@@ -11,6 +11,9 @@ plus ``run.json`` (what was asked: dataset digest, likelihood, sampler settings)
 ``results/<name>/dataset/`` (reused while the model and seed are unchanged, see
 ``clusterlens.ensure_dataset``), then fit it into ``results/<name>/fit_<likelihood>/``. A model folder
 that already holds ``point_datasets.csv`` is observed data: it is fitted as it is.
+
+The likelihood is the one asked for, else the dataset's ``dataset.toml`` ``[fit] likelihood`` (an
+imported Lenstool model records ``lenstool`` and its ``forme`` there), else ``source``.
 
 An existing results folder is only reused by ``resume=True`` when its ``run.json`` matches
 (same dataset content, priors, likelihood and sampler settings): an interrupted run continues from
@@ -37,24 +40,26 @@ from rich.console import Console
 
 from .. import atomic
 from .._version import __version__
+from ..dataset import FILENAME as DATASET_TOML
+from ..dataset import read_dataset
 from ..digest import digest_files
 from ..fit_plots import corner_plot, images_plot
 from ..maps import PixelGrid
 from ..model import ClusterModel, load_model, model_files
 from ..simulation.dataset_folder import MANIFEST, ensure_dataset
 from . import results as results_io
-from .likelihood import make_likelihood
+from .likelihood import KINDS, likelihood_choice, make_likelihood
 from .priors import read_priors, replace_priors, with_priors
 from .sampler import SamplerSettings, available_cores, mpi_rank, mpi_world_size, on_root, sample
 
-LIKELIHOODS = ("source", "image")
+LIKELIHOODS = KINDS
 RUN_RECORD = "run.json"
 LOCK = ".lock"
 CHECKPOINT = "checkpoint.save"
 CORNER, IMAGES = "corner.png", "images.png"
 #: Every file and folder a fit writes in its results folder (what ``overwrite`` deletes).
-OUTPUTS = (results_io.SAMPLES, results_io.SUMMARY, results_io.SUMMARY_JSON, results_io.MAX_LIKELIHOOD,
-           results_io.MEDIAN, CORNER, IMAGES, RUN_RECORD, CHECKPOINT, CHECKPOINT + ".tmp")
+OUTPUTS = (results_io.SAMPLES, results_io.SUMMARY, results_io.SUMMARY_JSON, results_io.CHIRES,
+           results_io.MAX_LIKELIHOOD, results_io.MEDIAN, CORNER, IMAGES, RUN_RECORD, CHECKPOINT, CHECKPOINT + ".tmp")
 
 
 def _previous_run_time(out: Path) -> float:
@@ -180,7 +185,7 @@ def _versions() -> dict:
 
 
 def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[Mapping] | None = None,
-        out: str | os.PathLike | None = None, likelihood: str = "source", nlive: int = 100, cores: int | None = None,
+        out: str | os.PathLike | None = None, likelihood: str | None = None, nlive: int = 100, cores: int | None = None,
         resume: bool = False, seed: int = 0, *, bound: str = "multi", sample_method: str = "auto",
         dlogz: float | None = None, dynamic: bool = False, queue_size: int | None = None,
         checkpoint_every: float = 60.0, overwrite: bool = False, update: bool = False, plots: bool = True,
@@ -191,7 +196,9 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     dataset_folder: model CSVs + point_datasets.csv (+ data.fits, manifest.json for a simulation);
     priors: a priors CSV replacing the folder's priors.csv (or a list of priors.csv dicts);
     out: results folder (default ``results/<dataset name>_<likelihood>``); likelihood: "source"
-    (source-plane chi2) or "image" (image-plane chi2); nlive, bound, sample_method, dlogz, dynamic,
+    (source-plane chi2), "image" (image-plane chi2) or "lenstool" (Lenstool's statistic, its ``forme``
+    from likelihood_options or dataset.toml ``[fit]``); None: dataset.toml's ``[fit] likelihood``, else
+    "source" (:func:`likelihood_choice`); nlive, bound, sample_method, dlogz, dynamic,
     seed, queue_size: :class:`~clusterlens.fit.sampler.SamplerSettings` (queue_size default: cores);
     cores: processes evaluating the likelihood (default: every core this process may use; under
     mpirun the MPI ranks instead); resume,
@@ -200,14 +207,14 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     Returns None on MPI ranks other than 0.
     """
     console = console or Console()
-    if likelihood not in LIKELIHOODS:
+    if likelihood is not None and likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
     cores = available_cores() if cores is None else cores
     if int(cores) != cores or cores < 1:
         raise ValueError(f"cores must be an integer >= 1, got {cores!r}")
     dataset_folder = Path(dataset_folder)
     model = load_dataset(dataset_folder, priors)
-    options = dict(likelihood_options or {})
+    likelihood, options = likelihood_choice(model.dataset, likelihood, likelihood_options or {})
     # one lens thread per evaluation: the sampler's processes are the parallelism
     L = make_likelihood(model, kind=likelihood, **{"threads": 1, **options})
     if len(L.parameters) == 0:
@@ -227,7 +234,8 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
         resuming = on_root(lock_and_prepare)
         simulated = (dataset_folder / MANIFEST).exists()
         if mpi_rank() == 0:
-            console.print(f"fitting {len(L.parameters)} free parameters of {dataset_folder} ({likelihood}-plane "
+            name = f"Lenstool forme {options['forme']}" if likelihood == "lenstool" else f"{likelihood}-plane"
+            console.print(f"fitting {len(L.parameters)} free parameters of {dataset_folder} ({name} "
                           f"likelihood, {len(L.images.x)} images) into {out}"
                           + (" (resuming its checkpoint)" if resuming else ""))
         start = time.monotonic()
@@ -271,7 +279,8 @@ def write_plots(result: results_io.FitResult, likelihood, dataset_folder: Path, 
         else:
             image = None
     chi2 = result.info["max_likelihood"]["chi2"]
-    title = (f"max likelihood ({result.info['likelihood']}-plane): chi2 = {chi2['chi2']:.1f}, "
+    kind = result.info["likelihood"]
+    title = (f"max likelihood ({'Lenstool' if kind == 'lenstool' else kind + '-plane'}): chi2 = {chi2['chi2']:.1f}, "
              f"{chi2['n_images']} images, dof {chi2['dof']}")
     images_plot(predicted, result.folder / IMAGES, image, extent, softening, title=title)
 
@@ -288,7 +297,6 @@ def run(model_folder: str | os.PathLike, dataset: str | os.PathLike | None = Non
     console = console or Console()
     model_folder = Path(model_folder)
     name = model_folder.resolve().name
-    likelihood = fit_options.get("likelihood", "source")
     if (model_folder / "point_datasets.csv").exists():
         dataset_folder = model_folder
         if mpi_rank() == 0:
@@ -296,7 +304,9 @@ def run(model_folder: str | os.PathLike, dataset: str | os.PathLike | None = Non
     else:
         dataset_folder = Path(dataset) if dataset is not None else Path("results") / name / "dataset"
         on_root(ensure_dataset, model_folder, dataset_folder, seed=seed, overwrite=overwrite_dataset, console=console)
-    out = Path(out) if out is not None else Path("results") / name / f"fit_{likelihood}"
+    if fit_options.get("likelihood") is None:  # the dataset's [fit] default names the results folder too
+        fit_options["likelihood"] = likelihood_choice(read_dataset(dataset_folder / DATASET_TOML), None, {})[0]
+    out = Path(out) if out is not None else Path("results") / name / f"fit_{fit_options['likelihood']}"
     # the edit-and-re-run loop: keep our own results folder up to date unless told otherwise
     fit_options.setdefault("update", not (fit_options.get("resume") or fit_options.get("overwrite")))
     return fit(dataset_folder, out=out, seed=seed, console=console, **fit_options)

@@ -9,6 +9,8 @@ and each model folder through a temporary folder swapped into place (``atomic.re
   scaling_relations), ``parameter`` (the column), ``unit``, the weighted posterior ``median, p16, p84,
   p2.5, p97.5``, ``max_likelihood`` and ``truth`` (the dataset's CSV value when the dataset is a
   simulation, i.e. has ``manifest.json``; blank otherwise);
+- ``chires.csv``: the maximum-likelihood model image by image (:mod:`clusterlens.fit.chi2_report`:
+  observed and predicted positions, magnification, chi2, matched), as Lenstool's chires.dat;
 - ``summary.json``: log-evidence and its error, sampler settings, run time, likelihood calls,
   iterations, chi2 at the maximum likelihood, seed, versions;
 - ``max_likelihood/`` and ``median/``: the dataset's model with the free cells set to the
@@ -34,10 +36,12 @@ import pandas as pd
 from .. import atomic, csvio
 from ..families import FAMILIES
 from ..model import ClusterModel, load_model, save_model
+from .chi2_report import chi2_report, chires_bytes
 
 SAMPLES = "samples.csv"
 SUMMARY = "summary.csv"
 SUMMARY_JSON = "summary.json"
+CHIRES = "chires.csv"
 MAX_LIKELIHOOD = "max_likelihood"
 MEDIAN = "median"
 SUMMARY_COLUMNS = ["label", "family", "galaxy", "parameter", "unit", "median", "p16", "p84", "p2.5", "p97.5",
@@ -171,7 +175,8 @@ def write_results(folder: Path, results, likelihood, info: dict, truth: np.ndarr
         "seed": seed,
     }
     atomic.write_files(folder, {SAMPLES: csvio.frame_text(samples).encode(),
-                                SUMMARY: csvio.frame_text(summary).encode(), SUMMARY_JSON: json_bytes(info)})
+                                SUMMARY: csvio.frame_text(summary).encode(), SUMMARY_JSON: json_bytes(info),
+                                CHIRES: chires_bytes(chi2_report(likelihood, best))})
     write_model_folder(model_without_data(fitted_model(likelihood, best)), folder / MAX_LIKELIHOOD)
     try:
         median = fitted_model(likelihood, summary["median"].to_numpy(float))

@@ -1,4 +1,4 @@
-"""Lenstool's image-plane chi2 of multiple images (``image forme -2``) for a clusterlens model.
+"""Lenstool's image-plane chi2 of multiple images (``image forme -2`` / ``-1``) for a clusterlens model.
 
 For each system (the images sharing a ``point_datasets.csv`` name):
 
@@ -6,16 +6,16 @@ For each system (the images sharing a ``point_datasets.csv`` name):
    with s = D_LS/D_S of the system's redshift (Schneider, Ehlers & Falco 1992, eq. 5.9);
 2. the model source is the barycentre of the beta_i weighted by |mu_i|, the magnification at the
    observed image (``barycentre="magnification"``, Lenstool's ``forme -2``; this reproduces the
-   Chi2pos of Lenstool's Abell 2744 best.par), or their plain mean (``barycentre="mean"``);
-3. each observed image is matched to the predicted image of that source nearest to it, no two sharing
-   one (:func:`clusterlens.solver.match_images`: a Newton polish from the observed position guarded
-   against leaving its basin; the full image finder for the systems where that is not enough); an
-   image left without one is flagged (``matched`` False) and scored at its nearest predicted image;
-4. chi2 = sum_i |theta_pred,i - theta_obs,i|^2 / sigma_i^2 with sigma the positional error of
-   ``point_datasets.csv``.
+   Chi2pos of Lenstool's Abell 2744 best.par), or their plain mean (``barycentre="mean"``, ``forme -1``);
+3. each observed image is matched to the predicted image of that source it leads to (a damped
+   Newton iteration from the observed position; the image finder where it does not converge); an
+   image left without one is flagged (``matched`` False) and, as Lenstool does, predicted at its
+   observed position;
+4. chi2 = sum_i |theta_pred,i - theta_obs,i|^2 / sigma^2 with sigma the positional error of
+   ``point_datasets.csv`` (forme -2: that of the system's first image, as Lenstool).
 
-Everything is vectorised over all images of all systems at once (one lens evaluation per Newton
-step); angles in arcsec.
+The statistic is :mod:`clusterlens.fit.lenstool_statistic` (shared with the ``lenstool`` likelihood);
+angles in arcsec.
 """
 from __future__ import annotations
 
@@ -24,9 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..solver import match_images
-
-NEWTON_STEP_CAP = 0.5     # arcsec: largest Newton step
+from ..fit.lenstool_statistic import check_systems, lenstool_terms
 
 
 @dataclass(frozen=True)
@@ -52,32 +50,23 @@ def image_plane_chi2(model, barycentre: str = "magnification") -> ImagePlaneChi2
     sigma = np.array([p.sigma for p in points])
     names = list(dict.fromkeys(p.name for p in points))
     system = np.array([names.index(p.name) for p in points])
+    check_systems(system, len(names), names)
     redshift = {s.name: s.redshift for s in model.source_points}
     z = np.array([redshift[n] for n in names])
     scale_of_system = np.array([model.distance_ratio(value) for value in z])
-    scale = scale_of_system[system]
 
-    ax, ay, hxx, hxy, hyy = lens.deflection_and_hessian(x, y, scale=scale)
-    beta_x, beta_y = x - ax, y - ay
-    magnification = 1.0 / ((1.0 - hxx) * (1.0 - hyy) - hxy * hxy)
-    weight = np.abs(magnification) if barycentre == "magnification" else np.ones_like(x)
-    total = np.bincount(system, weight)
-    source_x = np.bincount(system, weight * beta_x) / total
-    source_y = np.bincount(system, weight * beta_y) / total
-
-    match = match_images(lens, scale_of_system, source_x, source_y, x, y, system, step_cap=NEWTON_STEP_CAP)
-    x_model, y_model = match.x, match.y
-    method = np.where(match.finder, "finder", "newton")
-
-    offset = match.distance
-    chi2 = (offset / sigma) ** 2
+    q = np.array(lens.deflection_and_hessian(x, y))
+    terms = lenstool_terms(q, x, y, sigma, system, scale_of_system, -2 if barycentre == "magnification" else -1,
+                           lambda: lens)
+    s = scale_of_system[system]
+    magnification = 1.0 / ((1.0 - s * q[2]) * (1.0 - s * q[4]) - (s * q[3]) ** 2)
+    offset = np.hypot(terms.x_pred - x, terms.y_pred - y)
     images = pd.DataFrame({"name": [p.name for p in points], "image": [p.image for p in points], "x": x, "y": y,
-                           "sigma": sigma, "x_model": x_model, "y_model": y_model, "offset": offset, "chi2": chi2,
-                           "magnification": magnification, "method": method,
-                           "matched": match.matched})
+                           "sigma": sigma, "x_model": terms.x_pred, "y_model": terms.y_pred, "offset": offset,
+                           "chi2": terms.chi2, "magnification": magnification,
+                           "method": np.where(terms.finder, "finder", "newton"), "matched": terms.matched})
     count = np.bincount(system)
-    systems = pd.DataFrame({"name": names, "redshift": z, "n_images": count, "x_source": source_x,
-                            "y_source": source_y, "rms": np.sqrt(np.bincount(system, offset**2) / count),
-                            "chi2": np.bincount(system, chi2)})
-    return ImagePlaneChi2(images, systems, float(chi2.sum()))
-
+    systems = pd.DataFrame({"name": names, "redshift": z, "n_images": count, "x_source": terms.source_x,
+                            "y_source": terms.source_y, "rms": np.sqrt(np.bincount(system, offset**2) / count),
+                            "chi2": np.bincount(system, terms.chi2)})
+    return ImagePlaneChi2(images, systems, float(terms.chi2.sum()))
