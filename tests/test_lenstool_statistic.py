@@ -100,7 +100,9 @@ def test_a_one_image_system_is_refused():
         make_likelihood(one, "lenstool")
 
 
-def test_an_unmatched_image_scores_zero_is_flagged_and_rejects_the_model(model, monkeypatch, tmp_path, capsys):
+def test_an_unmatched_image_scores_zero_is_flagged_and_penalised(model, monkeypatch, tmp_path, capsys):
+    """Lenstool's score of an unmatched image is 0 (flagged); log L adds the missing-image penalty, so
+    a model that loses an image is worse than the same model with the image found."""
     real = statistic.match_images
 
     def lose_the_second(*args, **options):
@@ -114,7 +116,14 @@ def test_an_unmatched_image_scores_zero_is_flagged_and_rejects_the_model(model, 
     out = L.evaluate([])
     assert not out.matched[1] and out.matched[[0, 2, 3, 4]].all()
     assert out.chi2_images[1] == 0.0 and (out.x_pred[1], out.y_pred[1]) == (L.images.x[1], L.images.y[1])
-    assert L([]) == -np.inf
+    lost = L([])
+    with monkeypatch.context() as undo:
+        undo.setattr(statistic, "match_images", real)
+        assert make_likelihood(model, "lenstool")([]) > lost
+    source_plane_term = make_likelihood(model, "source").evaluate([]).chi2_images[1]
+    penalty = max(L.missing_penalty * source_plane_term, (L.missing_distance / L.images.sigma[1]) ** 2)
+    assert out.chi2_missing == pytest.approx(penalty, rel=1e-12)
+    assert L([]) == pytest.approx(-0.5 * (out.chi2 + penalty), rel=1e-12)
     save_model(model, tmp_path / "data")
     assert main(["chi2", str(tmp_path / "data"), "--likelihood", "lenstool", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

@@ -133,6 +133,8 @@ def score_folder(folder: str | os.PathLike, likelihood: str | None = None) -> Ch
     likelihood, else "source"); the lenstool forme comes from ``[fit]`` (default -2)."""
     model = _model_with_images(Path(folder))
     kind, options = likelihood_choice(model.dataset, likelihood, {})
+    if kind == "lenstool":
+        options["image_search"] = "finder"  # a report looks for every image; a fit keeps to Lenstool's search
     L = make_likelihood(model, kind, **options)
     return chi2_report(L, L.parameters.values(model))
 

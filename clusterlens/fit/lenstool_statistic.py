@@ -27,7 +27,10 @@ sqrt|mu| weights 174).
 puts the predicted image at the observed one, so its term is 0, and counts it as a warning
 (``n_Warning`` of a best.par header); during an optimisation (``inverse`` >= 3) such a model is
 rejected (``chi2_img`` returns an error, BayeSys drops the sample). Here: term 0, ``matched`` False,
-and the likelihood gives log L = -inf.
+and the likelihood gives log L = -inf. Like Lenstool, the likelihood searches for each image only from
+the observed position (the guarded Newton iteration; ``image_search="newton"``), so one call costs a few
+lens evaluations at the images; a report (``clusterlens chi2``) also searches the whole image plane
+for an image that iteration misses (``image_search="finder"``) and flags it.
 
 **forme 0** (source plane). beta_k = mean_i beta_i and, per system, the source-plane variance of
 Lenstool's "etendue" rule (``sig2posS``; Kneib 1993): sigma_s,k^2 = sigma_k0^2 x mean_i |det A_i|,
@@ -122,12 +125,15 @@ class LenstoolTerms:
     finder: np.ndarray
 
 
-def lenstool_terms(q, x, y, sigma, system, scale, forme: int, full_lens: Callable[[], object]) -> LenstoolTerms:
+def lenstool_terms(q, x, y, sigma, system, scale, forme: int, full_lens: Callable[[], object],
+                   finder: bool = True) -> LenstoolTerms:
     """Every term of Lenstool's statistic (module docstring).
 
     q: (5, n) ax, ay [arcsec], hxx, hxy, hyy of the lens at the observed images at D_LS/D_S = 1; x, y,
     sigma: observed images and their errors [arcsec]; system: integer system index per image; scale:
-    D_LS/D_S per system; forme: -2, -1 or 0; full_lens: returns the whole lens (called for forme -1/-2)."""
+    D_LS/D_S per system; forme: -2, -1 or 0; full_lens: returns the whole lens (called for forme -1/-2);
+    finder: whether an image the Newton search from it does not match is searched for in the whole
+    region (:func:`clusterlens.solver.match_images`; False: it is unmatched, as in Lenstool)."""
     n = scale.size
     s = scale[system]
     beta_x, beta_y = x - s * q[0], y - s * q[1]
@@ -141,6 +147,7 @@ def lenstool_terms(q, x, y, sigma, system, scale, forme: int, full_lens: Callabl
         x_pred, y_pred = x + (a22 * dx - a12 * dy) / det, y + (a11 * dy - a12 * dx) / det
         everywhere = np.ones(x.size, dtype=bool)
         return LenstoolTerms(source_x, source_y, chi2, x_pred, y_pred, everywhere, ~everywhere)
-    match = match_images(full_lens(), scale, source_x, source_y, x, y, system, step_cap=NEWTON_STEP_CAP)
+    match = match_images(full_lens(), scale, source_x, source_y, x, y, system, step_cap=NEWTON_STEP_CAP,
+                         finder=finder)
     chi2, x_pred, y_pred = image_plane_terms(x, y, match.x, match.y, match.matched, variance)
     return LenstoolTerms(source_x, source_y, chi2, x_pred, y_pred, match.matched, match.finder)

@@ -24,8 +24,11 @@ than one that reproduces it within ``missing_distance``.
 multiple images (:mod:`clusterlens.fit.lenstool_statistic`, where the formulas and their source are):
 the model source is the |mu|-weighted (-2) or plain (-1, 0) mean of the beta_i, and the image-plane
 chi2 of the matched model images (-2, -1) or Lenstool's source-plane chi2 (0). An observed image
-without a model image scores 0 and is flagged (as Lenstool's chires); log L is then -inf (Lenstool
-rejects such a model during an optimisation).
+without a model image scores 0 and is flagged (as Lenstool's chires). Lenstool rejects such a model
+during an optimisation; a nested sampler needs to know how far it is from acceptable, so log L adds,
+for each unmatched image, the missing-image penalty of the image-plane likelihood (``chi2_missing``
+of :class:`Evaluation`): wherever Lenstool's statistic is defined, log L = -chi2 / 2 exactly, and a
+model that loses an image is always worse than one that keeps it within ``missing_distance``.
 
 **Fluxes** (when point_datasets has flux and flux_sigma): predicted flux |mu_i| F_k with the
 intrinsic flux F_k solved analytically (weighted least squares), chi2_flux = sum (f_i - |mu_i| F_k)^2 /
@@ -113,7 +116,8 @@ class Evaluation:
     magnification (signed), chi2_images (its positional chi2 term), x_pred, y_pred [arcsec] (its
     predicted position), matched (False for a missing image of the image-plane likelihood or an
     unmatched one of Lenstool's), beta_x, beta_y [arcsec] (its back-traced source position). Totals:
-    chi2_pos, chi2_flux, chi2_td and chi2 = their sum.
+    chi2_pos, chi2_flux, chi2_td and chi2 = their sum; chi2_missing: the penalty of the lenstool kind's
+    unmatched images, which log L adds to chi2 (0 for the other kinds, whose chi2 includes theirs).
     """
 
     source_x: np.ndarray
@@ -129,6 +133,7 @@ class Evaluation:
     chi2: float
     beta_x: np.ndarray
     beta_y: np.ndarray
+    chi2_missing: float = 0.0
 
 
 KINDS = ("source", "image", "lenstool")
@@ -138,18 +143,23 @@ class PointLikelihood:
     """log L(values) of the free parameters given point_datasets.csv (see the module docstring).
 
     kind: "source", "image" or "lenstool"; forme: Lenstool's ``image forme`` of the lenstool kind
-    (-2, -1 or 0; ignored by the others); threads: threads of each lens evaluation (None:
+    (-2, -1 or 0; ignored by the others); image_search: how the lenstool kind finds each observed image's
+    model image: "newton" (from the observed image only, as Lenstool; a fit) or "finder" (also the whole
+    image plane where that fails; a report); threads: threads of each lens evaluation (None:
     :func:`clusterlens.lens.default_threads`); a sampler whose processes are the parallelism passes 1.
     Results do not depend on it, bit for bit."""
 
     def __init__(self, model: ClusterModel, kind: str = "source", cache: bool = True,
                  missing_penalty: float = 10.0, missing_distance: float = 5.0, threads: int | None = None,
-                 forme: int = -2):
+                 forme: int = -2, image_search: str = "newton"):
         if kind not in KINDS:
             raise ValueError(f"likelihood kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
         self.model = model
         self.kind = kind
         self.forme = check_forme(forme)
+        if image_search not in ("newton", "finder"):
+            raise ValueError(f"image_search must be 'newton' or 'finder', got {image_search!r}")
+        self.image_search = image_search
         self.parameters = Parameters.from_model(model)
         for p in self.parameters.free:
             if p.family == "source_point" and p.column in ("x", "y"):
@@ -216,10 +226,14 @@ class PointLikelihood:
         scale_of_system[im.system] = scale
         match = match_images(self.lens.full_lens(updated), scale_of_system, src_x, src_y, im.x, im.y, im.system,
                              step_cap=NEWTON_STEP_CAP)
-        sig2 = im.sigma**2
-        chi2 = np.where(match.matched, ((match.x - im.x) ** 2 + (match.y - im.y) ** 2) / sig2,
-                        np.maximum(self.missing_penalty * sp_chi2, self.missing_distance**2 / sig2))
+        chi2 = np.where(match.matched, ((match.x - im.x) ** 2 + (match.y - im.y) ** 2) / im.sigma**2,
+                        self._missing_chi2(sp_chi2))
         return chi2, match.x, match.y, match.matched
+
+    def _missing_chi2(self, sp_chi2: np.ndarray) -> np.ndarray:
+        """The chi2 of each observed image if it were missing: ``missing_penalty`` x its source-plane
+        term, floored at (``missing_distance`` / sigma)^2 (module docstring)."""
+        return np.maximum(self.missing_penalty * sp_chi2, self.missing_distance**2 / self.images.sigma**2)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, values) -> Evaluation:
@@ -233,21 +247,26 @@ class PointLikelihood:
         if self.kind == "lenstool":
             im = self.images
             terms = lenstool_terms(q, im.x, im.y, im.sigma, im.system, scales, self.forme,
-                                   lambda: self.lens.full_lens(updated))
+                                   lambda: self.lens.full_lens(updated), finder=self.image_search == "finder")
             src_x, src_y, chi2, matched = terms.source_x, terms.source_y, terms.chi2, terms.matched
             x_pred, y_pred = terms.x_pred, terms.y_pred
+            missing = self._missing_chi2(sp_chi2)
+            chi2_missing = float(missing[~matched].sum())
         elif self.kind == "image":
             chi2, x_pred, y_pred, matched = self._image_plane_chi2(updated, scale, src_x, src_y, sp_chi2)
         else:
             chi2, matched = sp_chi2, np.ones(sp_chi2.size, bool)
             x_pred, y_pred = self._linear_prediction(q, scale, src_x, src_y)
+        if self.kind != "lenstool":
+            chi2_missing = 0.0
         chi2_pos = float(chi2.sum())
         chi2_flux = self._flux_chi2(1.0 / det) if self.use_flux else 0.0
         chi2_td = self._delay_chi2(q, scale, src_x, src_y, redshifts) if self.use_delays else 0.0
         return Evaluation(source_x=src_x, source_y=src_y, magnification=1.0 / det, chi2_images=chi2,
                           x_pred=x_pred, y_pred=y_pred, matched=matched, chi2_pos=chi2_pos, chi2_flux=chi2_flux,
                           chi2_td=chi2_td, chi2=chi2_pos + chi2_flux + chi2_td,
-                          beta_x=self.images.x - scale * q[0], beta_y=self.images.y - scale * q[1])
+                          beta_x=self.images.x - scale * q[0], beta_y=self.images.y - scale * q[1],
+                          chi2_missing=chi2_missing)
 
     def _linear_prediction(self, q, scale, src_x, src_y):
         """Image positions implied by the source-plane fit: theta_i + A_i^-1 (beta_k - beta_i)."""
@@ -290,9 +309,8 @@ class PointLikelihood:
             at = ", ".join(f"{label}={float(v)!r}" for label, v in zip(self.parameters.labels, values, strict=False))
             raise LikelihoodError(f"the {self.kind}-plane likelihood failed at {at or 'no free parameters'}: "
                                   f"{type(err).__name__}: {err}") from err
-        if self.kind == "lenstool" and not out.matched.all():
-            return -np.inf  # Lenstool rejects a model that loses an observed image (module docstring)
-        return -0.5 * out.chi2 if np.isfinite(out.chi2) else -np.inf
+        total = out.chi2 + out.chi2_missing  # the lenstool kind's unmatched images (module docstring)
+        return -0.5 * total if np.isfinite(total) else -np.inf
 
     def chi2(self, values) -> dict:
         """Total and per-term chi2, image count and degrees of freedom at ``values``.

@@ -49,14 +49,18 @@ class ImageMatch:
 
 
 def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLike, x: ArrayLike, y: ArrayLike,
-                 system: ArrayLike, *, step_cap: float = 0.5, margin: float = SEARCH_MARGIN) -> ImageMatch:
+                 system: ArrayLike, *, step_cap: float = 0.5, margin: float = SEARCH_MARGIN,
+                 finder: bool = True) -> ImageMatch:
     """Match each observed image to its predicted image (module docstring for the rule).
 
     lens: object with ``deflection``, ``hessian`` and ``potential`` (clusterlens.lens.Lens);
     scale: (n_systems,) D_LS/D_S of each system; source_x, source_y: (n_systems,) model source
     of each system (arcsec); x, y: (n_images,) observed images (arcsec); system: (n_images,)
     integer index of each image's system; step_cap: largest Newton step (arcsec); margin:
-    widening (arcsec) of a system's observed-image box searched by the finder.
+    widening (arcsec) of a system's observed-image box searched by the finder; finder: False to keep
+    to the Newton search from each observed image, as Lenstool's own statistic does (an image whose
+    guarded iteration does not converge in its own basin, or reaches another image's solution, is then
+    unmatched, reporting its Newton solution or NaN; no full-image-plane search: a fit's speed).
     """
     scale = np.atleast_1d(np.asarray(scale, dtype=float))
     source_x = np.atleast_1d(np.asarray(source_x, dtype=float))
@@ -78,7 +82,13 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
     shared = _shared(system, px, py, good)
     out_x, out_y, out_mu = px.copy(), py.copy(), mu.copy()
     matched = np.ones(x.shape, dtype=bool)
-    finder = np.zeros(x.shape, dtype=bool)
+    searched = np.zeros(x.shape, dtype=bool)
+    if not finder:
+        matched = good & ~shared
+        out_x, out_y = np.where(residual <= ACCEPT_RESIDUAL, out_x, np.nan), np.where(residual <= ACCEPT_RESIDUAL,
+                                                                                       out_y, np.nan)
+        distance = np.hypot(out_x - x, out_y - y)
+        return ImageMatch(out_x, out_y, np.where(np.isfinite(distance), distance, np.inf), out_mu, matched, searched)
     for k in np.unique(system[~good | shared]):
         rows = np.flatnonzero(system == k)
         solved = rows[residual[rows] <= ACCEPT_RESIDUAL]
@@ -88,9 +98,9 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
         out_x[rows], out_y[rows], out_mu[rows] = np.nan, np.nan, np.nan
         some = pick >= 0
         out_x[rows[some]], out_y[rows[some]], out_mu[rows[some]] = mx[pick[some]], my[pick[some]], mmu[pick[some]]
-        matched[rows], finder[rows] = own, True
+        matched[rows], searched[rows] = own, True
     distance = np.hypot(out_x - x, out_y - y)
-    return ImageMatch(out_x, out_y, np.where(np.isfinite(distance), distance, np.inf), out_mu, matched, finder)
+    return ImageMatch(out_x, out_y, np.where(np.isfinite(distance), distance, np.inf), out_mu, matched, searched)
 
 
 def _shared(system, px, py, good):
