@@ -11,7 +11,7 @@ from clusterlens.cosmology import nfw_lensing_parameters
 from clusterlens.families import FAMILIES
 from clusterlens.profiles import enfw
 from clusterlens.registry import LIGHT_PROFILES, MASS_PROFILES, mass_profile
-from tests.lensmodels import DATASET, Z_LENS, small_cluster_records
+from lensmodels import DATASET, Z_LENS, small_cluster_records
 
 HALO = {"galaxy": "halo", "profile": "PseudoEllipticalNFW", "x": 1.5, "y": -2.0, "redshift": Z_LENS, "m200": 1e15,
         "concentration": 6.0, "epsilon": 0.15, "angle": 35.0}
