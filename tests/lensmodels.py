@@ -51,3 +51,17 @@ def with_exact_images(model: ClusterModel, sigma: float = 0.05, min_abs_magnific
 
 def with_priors(model: ClusterModel, priors: list[dict]) -> ClusterModel:
     return model.with_rows("priors", [FAMILIES["priors"].adapter.validate_python(p) for p in priors])
+
+
+def assert_every_observed_image_is_reproduced(model: ClusterModel, max_offset: float) -> None:
+    """Simulating ``model``'s point sources gives each system at least its observed images, each observed
+    image having a simulated one within ``max_offset`` arcsec."""
+    from clusterlens.simulation.points import find_point_images
+
+    simulated = find_point_images(model, 0.0)
+    for source in model.source_points:
+        observed = np.array([(p.x, p.y) for p in model.point_datasets if p.name == source.name])
+        found = simulated[simulated["name"] == source.name][["x", "y"]].to_numpy()
+        assert len(found) >= len(observed), source.name
+        nearest = np.hypot(*(observed[:, None, :] - found[None, :, :]).transpose(2, 0, 1)).min(axis=1)
+        assert nearest.max() < max_offset, source.name

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..csvio import frame_text, read_family
 from ..model import ClusterModel, load_model
+from ..plain_json import json_ready
 from .likelihood import PointLikelihood, likelihood_choice, make_likelihood
 
 IMAGE_COLUMNS = ["name", "image", "x_obs", "y_obs", "x_model", "y_model", "mu", "chi2", "matched"]
@@ -49,7 +50,7 @@ class Chi2Report:
         """One JSON-ready dict: chi2, dof, systems (name -> chi2, rms_image, rms_source), images (rows)."""
         systems = {r["name"]: {"chi2": r["chi2"], "rms_image": r["rms_image"], "rms_source": r["rms_source"]}
                    for r in self.systems.to_dict("records")}
-        return _json_ready({"likelihood": self.likelihood, "forme": self.forme, "chi2": self.chi2, "dof": self.dof,
+        return json_ready({"likelihood": self.likelihood, "forme": self.forme, "chi2": self.chi2, "dof": self.dof,
                        "chi2_pos": self.chi2_pos, "chi2_flux": self.chi2_flux, "chi2_td": self.chi2_td,
                        "n_unmatched": self.n_unmatched, "systems": systems,
                        "images": self.images.to_dict("records")})
@@ -79,21 +80,6 @@ class Chi2Report:
                                                                        "chi2")),
                            Text("yes") if r["matched"] else Text("no", style="bold red"))
         return Group(systems, images)
-
-
-def _json_ready(value):
-    """``value`` with numpy scalars as Python numbers and non-finite floats as None (valid JSON)."""
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if np.isfinite(value) else None
-    return value
 
 
 def chi2_report(likelihood: PointLikelihood, values) -> Chi2Report:

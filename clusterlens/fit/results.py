@@ -36,6 +36,7 @@ import pandas as pd
 from .. import atomic, csvio
 from ..families import FAMILIES
 from ..model import ClusterModel, load_model, save_model
+from ..plain_json import json_ready
 from .chi2_report import chi2_report, chires_bytes
 
 SAMPLES = "samples.csv"
@@ -90,24 +91,7 @@ def parameter_summary(results, parameters, truth: np.ndarray | None = None) -> p
 
 # ---------------------------------------------------------------- files
 def json_bytes(data: dict) -> bytes:
-    return (json.dumps(_plain(data), indent=2) + "\n").encode("utf-8")
-
-
-def _plain(value):
-    """``value`` with numpy scalars and arrays turned into JSON types (non-finite floats as None)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, Path):
-        return str(value)
-    return value
+    return (json.dumps(json_ready(data), indent=2) + "\n").encode("utf-8")
 
 
 def model_without_data(model: ClusterModel) -> ClusterModel:
