@@ -6,11 +6,12 @@ so that NaN and infinities, which JSON cannot hold, are written as null everywhe
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 
-def json_ready(value: object) -> object:
+def json_ready(value: Any) -> Any:
     """``value`` with numpy scalars and arrays turned into JSON types (non-finite floats as None)."""
     if isinstance(value, dict):
         return {str(k): json_ready(v) for k, v in value.items()}

@@ -51,9 +51,9 @@ class Chi2Report:
         systems = {r["name"]: {"chi2": r["chi2"], "rms_image": r["rms_image"], "rms_source": r["rms_source"]}
                    for r in self.systems.to_dict("records")}
         return json_ready({"likelihood": self.likelihood, "forme": self.forme, "chi2": self.chi2, "dof": self.dof,
-                       "chi2_pos": self.chi2_pos, "chi2_flux": self.chi2_flux, "chi2_td": self.chi2_td,
-                       "n_unmatched": self.n_unmatched, "systems": systems,
-                       "images": self.images.to_dict("records")})
+                           "chi2_pos": self.chi2_pos, "chi2_flux": self.chi2_flux, "chi2_td": self.chi2_td,
+                           "n_unmatched": self.n_unmatched, "systems": systems,
+                           "images": self.images.to_dict("records")})
 
     def __rich__(self):
         from rich.console import Group
