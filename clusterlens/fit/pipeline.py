@@ -195,32 +195,38 @@ def _versions(sampler: str) -> dict:
             "numpy": np.__version__}
 
 
-def sampler_settings(sampler: str, nlive: int | None, seed: int, queue_size: int, dynesty_options: dict
-                     ) -> SamplerSettings | NautilusSettings:
+def sampler_settings(sampler: str, nlive: int | None, seed: int, queue_size: int, dynesty_options: dict,
+                     nautilus_options: Mapping | None = None) -> SamplerSettings | NautilusSettings:
     """The settings of ``sampler``: dynesty's (nlive default 100) or nautilus' (nlive default 2000,
-    ``queue_size`` = its batch size, default 100); dynesty_options (bound, sample, dlogz, dynamic) that
-    differ from their defaults are refused for nautilus."""
+    ``queue_size`` = its batch size, default 100, and ``nautilus_options``: the other fields of
+    :class:`NautilusSettings`); dynesty_options (bound, sample, dlogz, dynamic) that differ from their
+    defaults are refused for nautilus, nautilus_options for dynesty."""
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
     if sampler == "dynesty":
+        if nautilus_options:
+            raise ValueError("nautilus_options are given but the sampler is dynesty: pass sampler='nautilus'")
         return SamplerSettings(nlive=100 if nlive is None else nlive, seed=seed, queue_size=queue_size,
                                **dynesty_options)
     defaults = SamplerSettings()
     given = [k for k, v in dynesty_options.items() if v != getattr(defaults, k)]
     if given:
         raise ValueError(f"{', '.join(given)}: dynesty options, not used by the nautilus sampler")
+    options = dict(nautilus_options or {})
+    fixed = sorted({"nlive", "n_batch", "seed"} & set(options))
+    if fixed:
+        raise ValueError(f"nautilus_options {', '.join(fixed)}: give them as nlive, queue_size and seed")
     return NautilusSettings(nlive=NautilusSettings.nlive if nlive is None else nlive, n_batch=queue_size,
-                            seed=seed)
+                            seed=seed, **options)
 
 
 def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[Mapping] | None = None,
         out: str | os.PathLike | None = None, likelihood: str | None = None, nlive: int | None = None,
         cores: int | None = None, resume: bool = False, seed: int = 0, *, sampler: str = "dynesty",
-        bound: str = "multi", sample_method: str = "auto",
-        dlogz: float | None = None, dynamic: bool = False, queue_size: int | None = None,
-        checkpoint_every: float = 60.0, overwrite: bool = False, update: bool = False, plots: bool = True,
-        progress: bool = True, likelihood_options: dict | None = None,
-        console: Console | None = None) -> results_io.FitResult | None:
+        bound: str = "multi", sample_method: str = "auto", dlogz: float | None = None, dynamic: bool = False,
+        queue_size: int | None = None, checkpoint_every: float = 60.0, nautilus_options: Mapping | None = None,
+        overwrite: bool = False, update: bool = False, plots: bool = True, progress: bool = True,
+        likelihood_options: dict | None = None, console: Console | None = None) -> results_io.FitResult | None:
     """Fit a dataset folder's free parameters by nested sampling; write and return the results.
 
     dataset_folder: model CSVs + point_datasets.csv (+ data.fits, manifest.json for a simulation);
@@ -232,7 +238,8 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     (importance nested sampling, ``pip install clusterlens[nautilus]``); nlive, bound, sample_method,
     dlogz, dynamic, seed, queue_size: :class:`~clusterlens.fit.sampler.SamplerSettings` (nlive default
     100, queue_size default: cores) or, for nautilus, nlive, seed and queue_size (its batch size,
-    default 100) of :class:`~clusterlens.fit.nautilus_sampler.NautilusSettings` (nlive default 2000);
+    default 100) of :class:`~clusterlens.fit.nautilus_sampler.NautilusSettings` (nlive default 2000),
+    whose other fields (n_networks, n_eff, f_live, discard_exploration) nautilus_options gives;
     cores: processes evaluating the likelihood (default: every core this process may use; under
     mpirun the MPI ranks instead); resume,
     overwrite, update: see :func:`prepare_folder`; checkpoint_every: seconds between checkpoints; plots: write
@@ -257,7 +264,7 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     if queue_size is None:
         queue_size = default_queue if sampler == "dynesty" else NautilusSettings.n_batch
     settings = sampler_settings(sampler, nlive, seed, queue_size,
-                                dict(bound=bound, sample=sample_method, dlogz=dlogz, dynamic=dynamic))
+                                dict(bound=bound, sample=sample_method, dlogz=dlogz, dynamic=dynamic), nautilus_options)
     checkpoint = CHECKPOINT if sampler == "dynesty" else NAUTILUS_CHECKPOINT
     out = Path(out) if out is not None else Path("results") / f"{dataset_name(dataset_folder, model)}_{likelihood}"
     record = run_record(model, likelihood, options, settings, L.parameters.labels)
