@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .errors import LikelihoodError, ModelError
-from .sampling_methods import BOUNDS, METHODS
+from .sampling_methods import BOUNDS, METHODS, SAMPLERS
 
 
 @functools.cache
@@ -47,10 +47,11 @@ def _schemas(args) -> int:
 
 
 def _fit_options(args) -> dict:
-    return dict(likelihood=args.likelihood, nlive=args.nlive, cores=args.cores, resume=args.resume,
-                overwrite=args.overwrite, bound=args.bound, sample_method=args.sample, dlogz=args.dlogz,
-                dynamic=args.dynamic, queue_size=args.queue_size, checkpoint_every=args.checkpoint_every,
-                plots=not args.no_plots, progress=not args.quiet, priors=args.priors, console=_console())
+    return dict(likelihood=args.likelihood, sampler=args.sampler, nlive=args.nlive, cores=args.cores,
+                resume=args.resume, overwrite=args.overwrite, bound=args.bound, sample_method=args.sample,
+                dlogz=args.dlogz, dynamic=args.dynamic, queue_size=args.queue_size,
+                checkpoint_every=args.checkpoint_every, plots=not args.no_plots, progress=not args.quiet,
+                priors=args.priors, console=_console())
 
 
 def _fitting(command) -> int:
@@ -127,7 +128,10 @@ def _export_lenstool(args) -> int:
 def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--priors", type=Path, default=None, help="a priors CSV replacing the folder's priors.csv")
     p.add_argument("--likelihood", choices=LIKELIHOODS, default=None, help=LIKELIHOOD_HELP)
-    p.add_argument("--nlive", type=int, default=100, help="live points (default 100)")
+    p.add_argument("--sampler", choices=SAMPLERS, default="dynesty",
+                   help="dynesty (nested sampling, the default) or nautilus (neural-network-boosted importance "
+                        "nested sampling, fewer likelihood calls; pip install clusterlens[nautilus])")
+    p.add_argument("--nlive", type=int, default=None, help="live points (default 100 with dynesty, 2000 with nautilus)")
     p.add_argument("--cores", type=int, default=None,
                    help="processes evaluating the likelihood (default: every core available)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
@@ -135,12 +139,14 @@ def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--seed", type=int, default=0, help=seed_help)
     p.add_argument("--bound", choices=BOUNDS, default="multi", help="dynesty bounding method (default multi)")
     p.add_argument("--sample", choices=METHODS, default="auto", help="dynesty proposal method (default auto)")
-    p.add_argument("--dlogz", type=float, default=None, help="stop when the remaining log-evidence is below this")
-    p.add_argument("--dynamic", action="store_true", help="dynamic nested sampling (posterior-weighted)")
+    p.add_argument("--dlogz", type=float, default=None,
+                   help="dynesty: stop when the remaining log-evidence is below this")
+    p.add_argument("--dynamic", action="store_true", help="dynesty's dynamic nested sampling (posterior-weighted)")
     p.add_argument("--queue-size", type=int, default=None,
-                   help="points proposed at once (default: the number of cores); "
-                        "give it to get the same chain on any machine")
-    p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between checkpoints (default 60)")
+                   help="points proposed at once (dynesty default: the number of cores, give it to get the same "
+                        "chain on any machine; nautilus: its batch size, default 100)")
+    p.add_argument("--checkpoint-every", type=float, default=60.0,
+                   help="seconds between dynesty's checkpoints (default 60; nautilus writes one after every batch)")
     p.add_argument("--no-plots", action="store_true", help="skip corner.png and images.png")
     p.add_argument("--quiet", action="store_true", help="no progress line")
 
@@ -180,9 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_run)
 
     p = sub.add_parser("fit", help="fit a dataset folder's free parameters (priors.csv) by nested sampling",
-                       description="Nested sampling (dynesty) of the free parameters of DATASET given its "
-                                   "point_datasets.csv; writes samples, summaries, best-fit model folders and "
-                                   "plots. Under mpirun the MPI ranks evaluate the likelihood (needs mpi4py).")
+                       description="Nested sampling (dynesty, or nautilus with --sampler nautilus) of the free "
+                                   "parameters of DATASET given its point_datasets.csv; writes samples, summaries, "
+                                   "best-fit model folders and plots. Under mpirun the MPI ranks evaluate the "
+                                   "likelihood (needs mpi4py).")
     p.add_argument("dataset", type=Path, metavar="DATASET")
     p.add_argument("--out", type=Path, default=None, help="results folder (default results/<name>_<likelihood>)")
     _add_fit_arguments(p, seed_help="seed of the sampler (default 0)")

@@ -4,8 +4,13 @@
 CSVs + ``point_datasets.csv``) and writes ``results/<dataset name>_<likelihood>/`` (or ``out``):
 ``samples.csv``, ``summary.csv``, ``summary.json``, ``chires.csv``, ``max_likelihood/``, ``median/``
 (:mod:`clusterlens.fit.results`), ``corner.png`` and ``images.png`` (:mod:`clusterlens.fit_plots`),
-plus ``run.json`` (what was asked: dataset digest, likelihood, sampler settings) and
-``checkpoint.save`` (the sampler, saved every ``checkpoint_every`` seconds).
+plus ``run.json`` (what was asked: dataset digest, likelihood, sampler settings) and the
+sampler's checkpoint: ``checkpoint.save`` (dynesty, saved every ``checkpoint_every`` seconds) or
+``checkpoint.hdf5`` (nautilus, written after every batch of likelihood calls).
+
+The sampler is dynesty's nested sampling (:mod:`clusterlens.fit.sampler`, the default) or nautilus'
+importance nested sampling (``sampler="nautilus"``, :mod:`clusterlens.fit.nautilus_sampler`); both
+write the same results files.
 
 ``run(model_folder, ...)`` is the whole loop on a model folder: simulate its dataset into
 ``results/<name>/dataset/`` (reused while the model and seed are unchanged, see
@@ -46,9 +51,11 @@ from ..digest import digest_files
 from ..fit_plots import corner_plot, images_plot
 from ..maps import PixelGrid
 from ..model import ClusterModel, load_model, model_files
+from ..sampling_methods import SAMPLERS
 from ..simulation.dataset_folder import MANIFEST, ensure_dataset
 from . import results as results_io
 from .likelihood import KINDS, likelihood_choice, make_likelihood
+from .nautilus_sampler import NautilusSettings, sample_nautilus
 from .priors import read_priors, replace_priors, with_priors
 from .sampler import SamplerSettings, available_cores, mpi_rank, mpi_world_size, on_root, sample
 
@@ -56,10 +63,12 @@ LIKELIHOODS = KINDS
 RUN_RECORD = "run.json"
 LOCK = ".lock"
 CHECKPOINT = "checkpoint.save"
+NAUTILUS_CHECKPOINT = "checkpoint.hdf5"
 CORNER, IMAGES = "corner.png", "images.png"
 #: Every file and folder a fit writes in its results folder (what ``overwrite`` deletes).
 OUTPUTS = (results_io.SAMPLES, results_io.SUMMARY, results_io.SUMMARY_JSON, results_io.CHIRES,
-           results_io.MAX_LIKELIHOOD, results_io.MEDIAN, CORNER, IMAGES, RUN_RECORD, CHECKPOINT, CHECKPOINT + ".tmp")
+           results_io.MAX_LIKELIHOOD, results_io.MEDIAN, CORNER, IMAGES, RUN_RECORD, CHECKPOINT, CHECKPOINT + ".tmp",
+           NAUTILUS_CHECKPOINT)
 
 
 def _previous_run_time(out: Path) -> float:
@@ -86,8 +95,8 @@ def dataset_name(dataset_folder: str | os.PathLike, model: ClusterModel) -> str:
     return model.dataset.name or Path(dataset_folder).resolve().name
 
 
-def run_record(model: ClusterModel, likelihood: str, likelihood_options: dict, settings: SamplerSettings,
-               labels: list[str]) -> dict:
+def run_record(model: ClusterModel, likelihood: str, likelihood_options: dict,
+               settings: SamplerSettings | NautilusSettings, labels: list[str]) -> dict:
     """What a results folder holds a fit of: the sha256 of the dataset's model files (priors
     included), the likelihood and the sampler settings. Equal records = the same chain."""
     return {"dataset_sha256": digest_files(model_files(model)), "likelihood": likelihood,
@@ -144,8 +153,9 @@ def remove_outputs(out: Path) -> None:
             path.unlink()
 
 
-def prepare_folder(out: Path, record: dict, resume: bool, overwrite: bool, update: bool = False) -> bool:
-    """Make ``out`` ready for the fit described by ``record``; True when it resumes a checkpoint.
+def prepare_folder(out: Path, record: dict, resume: bool, overwrite: bool, update: bool = False,
+                   checkpoint: str = CHECKPOINT) -> bool:
+    """Make ``out`` ready for the fit described by ``record``; True when it resumes its ``checkpoint`` file.
 
     resume: continue (or rewrite the results of) a run with the same record; overwrite: otherwise
     delete the fit's files and start again (both: reuse when possible, else start again); update:
@@ -159,7 +169,7 @@ def prepare_folder(out: Path, record: dict, resume: bool, overwrite: bool, updat
         except (OSError, ValueError):
             old = None
         if old == record and (resume or update):
-            if (out / CHECKPOINT).exists():
+            if (out / checkpoint).exists():
                 return True
         elif overwrite or (update and old is not None):
             remove_outputs(out)
@@ -178,19 +188,45 @@ def prepare_folder(out: Path, record: dict, resume: bool, overwrite: bool, updat
     return False
 
 
-def _versions() -> dict:
-    import dynesty
+def _versions(sampler: str) -> dict:
+    import importlib
 
-    return {"clusterlens": __version__, "dynesty": dynesty.__version__, "numpy": np.__version__}
+    return {"clusterlens": __version__, sampler: importlib.import_module(sampler).__version__,
+            "numpy": np.__version__}
+
+
+def sampler_settings(sampler: str, nlive: int | None, seed: int, queue_size: int, dynesty_options: dict,
+                     nautilus_options: Mapping | None = None) -> SamplerSettings | NautilusSettings:
+    """The settings of ``sampler``: dynesty's (nlive default 100) or nautilus' (nlive default 2000,
+    ``queue_size`` = its batch size, default 100, and ``nautilus_options``: the other fields of
+    :class:`NautilusSettings`); dynesty_options (bound, sample, dlogz, dynamic) that differ from their
+    defaults are refused for nautilus, nautilus_options for dynesty."""
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    if sampler == "dynesty":
+        if nautilus_options:
+            raise ValueError("nautilus_options are given but the sampler is dynesty: pass sampler='nautilus'")
+        return SamplerSettings(nlive=100 if nlive is None else nlive, seed=seed, queue_size=queue_size,
+                               **dynesty_options)
+    defaults = SamplerSettings()
+    given = [k for k, v in dynesty_options.items() if v != getattr(defaults, k)]
+    if given:
+        raise ValueError(f"{', '.join(given)}: dynesty options, not used by the nautilus sampler")
+    options = dict(nautilus_options or {})
+    fixed = sorted({"nlive", "n_batch", "seed"} & set(options))
+    if fixed:
+        raise ValueError(f"nautilus_options {', '.join(fixed)}: give them as nlive, queue_size and seed")
+    return NautilusSettings(nlive=NautilusSettings.nlive if nlive is None else nlive, n_batch=queue_size,
+                            seed=seed, **options)
 
 
 def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[Mapping] | None = None,
-        out: str | os.PathLike | None = None, likelihood: str | None = None, nlive: int = 100, cores: int | None = None,
-        resume: bool = False, seed: int = 0, *, bound: str = "multi", sample_method: str = "auto",
-        dlogz: float | None = None, dynamic: bool = False, queue_size: int | None = None,
-        checkpoint_every: float = 60.0, overwrite: bool = False, update: bool = False, plots: bool = True,
-        progress: bool = True, likelihood_options: dict | None = None,
-        console: Console | None = None) -> results_io.FitResult | None:
+        out: str | os.PathLike | None = None, likelihood: str | None = None, nlive: int | None = None,
+        cores: int | None = None, resume: bool = False, seed: int = 0, *, sampler: str = "dynesty",
+        bound: str = "multi", sample_method: str = "auto", dlogz: float | None = None, dynamic: bool = False,
+        queue_size: int | None = None, checkpoint_every: float = 60.0, nautilus_options: Mapping | None = None,
+        overwrite: bool = False, update: bool = False, plots: bool = True, progress: bool = True,
+        likelihood_options: dict | None = None, console: Console | None = None) -> results_io.FitResult | None:
     """Fit a dataset folder's free parameters by nested sampling; write and return the results.
 
     dataset_folder: model CSVs + point_datasets.csv (+ data.fits, manifest.json for a simulation);
@@ -198,8 +234,12 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     out: results folder (default ``results/<dataset name>_<likelihood>``); likelihood: "source"
     (source-plane chi2), "image" (image-plane chi2) or "lenstool" (Lenstool's statistic, its ``forme``
     from likelihood_options or dataset.toml ``[fit]``); None: dataset.toml's ``[fit] likelihood``, else
-    "source" (:func:`likelihood_choice`); nlive, bound, sample_method, dlogz, dynamic,
-    seed, queue_size: :class:`~clusterlens.fit.sampler.SamplerSettings` (queue_size default: cores);
+    "source" (:func:`likelihood_choice`); sampler: "dynesty" (nested sampling) or "nautilus"
+    (importance nested sampling, ``pip install clusterlens[nautilus]``); nlive, bound, sample_method,
+    dlogz, dynamic, seed, queue_size: :class:`~clusterlens.fit.sampler.SamplerSettings` (nlive default
+    100, queue_size default: cores) or, for nautilus, nlive, seed and queue_size (its batch size,
+    default 100) of :class:`~clusterlens.fit.nautilus_sampler.NautilusSettings` (nlive default 2000),
+    whose other fields (n_networks, n_eff, f_live, discard_exploration) nautilus_options gives;
     cores: processes evaluating the likelihood (default: every core this process may use; under
     mpirun the MPI ranks instead); resume,
     overwrite, update: see :func:`prepare_folder`; checkpoint_every: seconds between checkpoints; plots: write
@@ -221,15 +261,18 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
         raise ValueError(f"{dataset_folder}: no free parameters: add rows to priors.csv (or pass --priors)")
     ranks = mpi_world_size()
     default_queue = ranks - 1 if ranks > 1 else cores
-    settings = SamplerSettings(nlive=nlive, bound=bound, sample=sample_method, dlogz=dlogz, dynamic=dynamic,
-                               seed=seed, queue_size=default_queue if queue_size is None else queue_size)
+    if queue_size is None:
+        queue_size = default_queue if sampler == "dynesty" else NautilusSettings.n_batch
+    settings = sampler_settings(sampler, nlive, seed, queue_size,
+                                dict(bound=bound, sample=sample_method, dlogz=dlogz, dynamic=dynamic), nautilus_options)
+    checkpoint = CHECKPOINT if sampler == "dynesty" else NAUTILUS_CHECKPOINT
     out = Path(out) if out is not None else Path("results") / f"{dataset_name(dataset_folder, model)}_{likelihood}"
     record = run_record(model, likelihood, options, settings, L.parameters.labels)
     lock = FolderLock(out)
     try:
         def lock_and_prepare() -> bool:
             lock.acquire()
-            return prepare_folder(out, record, resume, overwrite, update)
+            return prepare_folder(out, record, resume, overwrite, update, checkpoint)
 
         resuming = on_root(lock_and_prepare)
         simulated = (dataset_folder / MANIFEST).exists()
@@ -239,8 +282,12 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
                           f"likelihood, {len(L.images.x)} images) into {out}"
                           + (" (resuming its checkpoint)" if resuming else ""))
         start = time.monotonic()
-        sampled = sample(L, settings, cores=cores, checkpoint=out / CHECKPOINT, checkpoint_every=checkpoint_every,
-                         resume=resuming, progress=progress)
+        if isinstance(settings, NautilusSettings):
+            sampled = sample_nautilus(L, settings, cores=cores, checkpoint=out / checkpoint, resume=resuming,
+                                      progress=progress)
+        else:
+            sampled = sample(L, settings, cores=cores, checkpoint=out / checkpoint,
+                             checkpoint_every=checkpoint_every, resume=resuming, progress=progress)
         if sampled is None:
             return None
         info = {"dataset": str(dataset_folder.resolve()),
@@ -250,7 +297,7 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
                 "cores": ranks - 1 if ranks > 1 else cores, "mpi": ranks > 1, "checkpoint_every_s": checkpoint_every,
                 "run_time_s": time.monotonic() - start + (_previous_run_time(out) if resuming else 0.0),
                 "resumed": resuming, "simulated_dataset": simulated,
-                "versions": _versions()}
+                "versions": _versions(sampler)}
         truth = L.parameters.values(model) if simulated else None
         result = results_io.write_results(out, sampled, L, info, truth, seed)
         if plots:

@@ -96,7 +96,8 @@ def install(likelihood) -> None:
     _INSTALLED["likelihood"] = likelihood
 
 
-def _installed():
+def installed():
+    """The likelihood :func:`install` made current in this process."""
     try:
         return _INSTALLED["likelihood"]
     except KeyError:
@@ -105,12 +106,12 @@ def _installed():
 
 def log_likelihood(values: np.ndarray) -> float:
     """log L of the installed likelihood at parameter ``values`` (-inf for invalid parameters)."""
-    return float(_installed()(values))
+    return float(installed()(values))
 
 
 def prior_transform(unit: np.ndarray) -> np.ndarray:
     """Unit hypercube -> parameter values through the installed likelihood's priors."""
-    return _installed().parameters.transform(unit)
+    return installed().parameters.transform(unit)
 
 
 # ---------------------------------------------------------------- pools

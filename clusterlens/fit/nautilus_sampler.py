@@ -1,0 +1,196 @@
+"""Importance nested sampling of a likelihood with nautilus: seeded, checkpointed, resumable, in parallel.
+
+nautilus (Lange 2023, MNRAS 525, 3181; ``pip install nautilus-sampler``) bounds the likelihood's
+shells with neural-network emulators and estimates the posterior and the evidence by importance
+sampling, usually in far fewer likelihood calls than nested sampling with dynesty.
+``sample_nautilus(likelihood, settings, ...)`` runs it on ``likelihood`` (``L(values) -> log L``,
+``L.parameters.transform`` as the prior transform) and returns :class:`NautilusResults`, which has the
+attributes of dynesty's ``Results`` that :func:`clusterlens.fit.results.write_results` reads, so
+both samplers write the same results files.
+
+Batches. nautilus evaluates ``settings.n_batch`` points at once in its vectorised mode: the rows go
+to :func:`batch_log_likelihood`, which calls the installed likelihood's ``batch(values_2d)`` when it
+has one and otherwise evaluates the rows one by one (the same numbers either way).
+
+Reproducibility. ``seed`` seeds nautilus' ``numpy.random.default_rng``, which draws every point and
+seeds every network. The processes evaluate likelihoods only; nautilus' own computations stay in
+this process, and the batch size is fixed by the settings, so the chain does not depend on the number
+of processes.
+
+Checkpoints. With ``checkpoint=path`` (``.hdf5``; needs h5py) nautilus writes its state, random
+generator included, after every batch of likelihood evaluations; ``resume=True`` reads it back and
+continues. The file is written in place: a process killed while writing it (not merely interrupted
+between batches) can leave it unreadable, and the run must then start again.
+
+Parallelism is that of :mod:`clusterlens.fit.sampler`: ``cores > 1`` spawns a pool of processes that
+each install the likelihood once; under ``mpirun`` the ranks > 0 evaluate batches for rank 0.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .sampler import WORKER, installed, mpi_world_size, parallel_pool
+
+
+@dataclass(frozen=True)
+class NautilusSettings:
+    """Everything a nautilus chain depends on (besides the likelihood).
+
+    nlive: live points that each new bound encloses; n_networks: networks per bound; n_batch:
+    likelihood evaluations per batch (the points proposed at once); n_eff: effective posterior sample
+    size to reach; f_live: largest fraction of the evidence left in the live set when the exploration
+    stops; discard_exploration: drop the exploration-phase points from the posterior (unbiased, costs
+    calls); seed: of ``numpy.random.default_rng``. Defaults are nautilus' own.
+    """
+
+    nlive: int = 2000
+    n_networks: int = 4
+    n_batch: int = 100
+    n_eff: float = 10000.0
+    f_live: float = 0.01
+    discard_exploration: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("nlive", "n_networks", "n_batch"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if not (math.isfinite(self.n_eff) and self.n_eff > 0):
+            raise ValueError(f"n_eff must be a positive number, got {self.n_eff!r}")
+        if not (0 < self.f_live < 1):
+            raise ValueError(f"f_live must be between 0 and 1, got {self.f_live!r}")
+        if int(self.seed) != self.seed or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+    def as_dict(self) -> dict:
+        return {"name": "nautilus", **asdict(self)}
+
+
+@dataclass(frozen=True)
+class NautilusResults:
+    """A finished nautilus run under the names of dynesty's ``Results`` that the results files use.
+
+    samples: parameter values [one row per point]; logwt: log posterior weights (normalised); logl:
+    log-likelihoods; logz, logzerr: the log-evidence and its error (one-element arrays, as dynesty's
+    last entry); information: the posterior's information H = sum w (log L - log Z) [nats];
+    niter: likelihood batches; ncall: likelihood calls; eff: effective samples per call [percent].
+    """
+
+    samples: np.ndarray
+    logwt: np.ndarray
+    logl: np.ndarray
+    logz: np.ndarray
+    logzerr: np.ndarray
+    information: np.ndarray
+    niter: int
+    ncall: int
+    eff: float
+
+
+def prior_rows(unit: np.ndarray) -> np.ndarray:
+    """Unit-hypercube rows -> parameter-value rows through the installed likelihood's priors."""
+    transform = installed().parameters.transform
+    return np.array([transform(u) for u in np.atleast_2d(unit)], dtype=float).reshape(np.shape(unit))
+
+
+def batch_log_likelihood(values: np.ndarray) -> np.ndarray:
+    """log L of the installed likelihood at each row of ``values`` (its ``batch`` when it has one)."""
+    likelihood = installed()
+    values = np.atleast_2d(np.asarray(values, float))
+    if len(values) == 0:
+        return np.zeros(0)
+    batch = getattr(likelihood, "batch", None)
+    if batch is not None:
+        return np.asarray(batch(values), float)
+    return np.array([float(likelihood(v)) for v in values])
+
+
+class Workers:
+    """A pool as nautilus wants it: ``map`` and ``size`` (the number of processes evaluating batches)."""
+
+    def __init__(self, pool, size: int):
+        self.pool = pool
+        self.size = size
+
+    def map(self, function, items):
+        return list(self.pool.map(function, items))
+
+
+def _nautilus():
+    try:
+        import nautilus
+    except ImportError:
+        raise ImportError("the nautilus sampler is not installed: `pip install clusterlens[nautilus]` "
+                          "(or `pip install nautilus-sampler h5py`)") from None
+    return nautilus
+
+
+def evidence_error(log_weights: np.ndarray) -> float:
+    """Importance-sampling error of log Z from the normalised log weights: sqrt(1/N_eff - 1/N).
+
+    The relative variance of a mean of N importance weights w_i is (N/N_eff - 1)/N, with
+    N_eff = (sum w)^2 / sum w^2 (Kish's effective sample size); the error of nautilus' shell volumes
+    is not included."""
+    w = np.exp(log_weights - np.max(log_weights))
+    n_eff = w.sum() ** 2 / np.sum(w ** 2)
+    return float(math.sqrt(max(1.0 / n_eff - 1.0 / len(w), 0.0)))
+
+
+def results_of(sampler) -> NautilusResults:
+    """The posterior and evidence of a nautilus ``Sampler`` as :class:`NautilusResults`."""
+    points, log_w, log_l = sampler.posterior()
+    log_z = float(sampler.log_z)
+    weights = np.exp(log_w)
+    finite = weights > 0
+    information = float(np.sum(weights[finite] * (log_l[finite] - log_z)))
+    return NautilusResults(samples=np.asarray(points, float), logwt=np.asarray(log_w, float),
+                           logl=np.asarray(log_l, float), logz=np.array([log_z]),
+                           logzerr=np.array([evidence_error(log_w)]), information=np.array([information]),
+                           niter=int(sampler.n_like) // int(sampler.n_batch), ncall=int(sampler.n_like),
+                           eff=100.0 * float(sampler.n_eff) / max(int(sampler.n_like), 1))
+
+
+def sample_nautilus(likelihood, settings: NautilusSettings, *, cores: int = 1,
+                    checkpoint: str | os.PathLike | None = None, resume: bool = False,
+                    progress: bool = True) -> NautilusResults | None:
+    """Run nautilus on ``likelihood``; return :class:`NautilusResults` (None on MPI ranks > 0).
+
+    cores: processes evaluating batches (ignored under MPI); checkpoint: ``.hdf5`` file written after
+    every batch (module docstring); resume: continue from ``checkpoint`` (a finished run is returned
+    as it is); progress: nautilus' status table on stderr.
+    """
+    if int(cores) != cores or cores < 1:
+        raise ValueError(f"cores must be an integer >= 1, got {cores!r}")
+    checkpoint = None if checkpoint is None else Path(checkpoint)
+    if checkpoint is not None and checkpoint.suffix not in (".h5", ".hdf5"):
+        raise ValueError(f"a nautilus checkpoint must end in .hdf5 or .h5, got {checkpoint}")
+    if resume and (checkpoint is None or not checkpoint.exists()):
+        raise FileNotFoundError(f"cannot resume: no checkpoint {checkpoint}")
+    nautilus = _nautilus()
+    if checkpoint is not None:
+        try:
+            import h5py  # noqa: F401 -- nautilus writes its checkpoints with it
+        except ImportError:
+            raise ImportError("nautilus' checkpoints need h5py: `pip install h5py`") from None
+    with parallel_pool(likelihood, cores, 1) as pool:
+        if pool is WORKER:
+            return None
+        ranks = mpi_world_size()
+        workers = None if pool is None else Workers(pool, ranks - 1 if ranks > 1 else cores)
+        sampler = nautilus.Sampler(prior_rows, batch_log_likelihood, n_dim=len(likelihood.parameters),
+                                   n_live=settings.nlive, n_networks=settings.n_networks,
+                                   n_batch=settings.n_batch, vectorized=True, pass_dict=False,
+                                   pool=(workers, None), seed=settings.seed, filepath=checkpoint,
+                                   resume=resume)
+        with contextlib.redirect_stdout(sys.stderr):
+            sampler.run(f_live=settings.f_live, n_eff=settings.n_eff,
+                        discard_exploration=settings.discard_exploration, verbose=progress)
+        return results_of(sampler)
