@@ -134,6 +134,17 @@ def generate(out: Path, seed: int = 1149) -> Path:
     return simulate(out / "model", out / "dataset", seed=seed, overwrite=True)
 
 
+def ensure(out: Path = DEFAULT_OUT, seed: int = 1149) -> Path:
+    """The dataset folder of ``out``: the model is built only when ``out``/model is missing (delete
+    ``out`` to rebuild it), the dataset simulated only when missing or stale (``clusterlens.ensure_dataset``)."""
+    from clusterlens import ensure_dataset
+
+    out = Path(out)
+    if not (out / "model").is_dir():
+        save_model(build(seed), out / "model", overwrite=True)
+    return ensure_dataset(out / "model", out / "dataset", seed=seed)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, nargs="?", default=DEFAULT_OUT, help=f"folder (default {DEFAULT_OUT})")
