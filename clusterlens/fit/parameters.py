@@ -177,7 +177,7 @@ class RowUpdater:
     def __init__(self, parameters: Parameters, model: ClusterModel):
         self.length = len(parameters)
         #: (family, index, row type, current cells, ((column, position in the vector), ...)) per touched row
-        self.rows: list[tuple[str, int, type, dict[str, Any], tuple[tuple[str, int], ...]]] = []
+        self.rows: list[tuple[str, int, type[Row], dict[str, Any], tuple[tuple[str, int], ...]]] = []
         positions: dict[str, dict[int, list[tuple[str, int]]]] = {}  # family -> row -> cells, first-seen order
         for position, p in enumerate(parameters.free):
             positions.setdefault(p.family, {}).setdefault(p.index, []).append((p.column, position))
