@@ -9,9 +9,11 @@ where a sampler spends most of its calls: each point is 2 % of the way from the 
 CSV values) to a seeded prior draw (inside the prior, whose ranges are intervals). At raw prior draws
 the image plane's matching falls back to the whole-plane image finder, seconds per call.
 
-- single calls: one ``L(values)`` per point, min and median over the draws;
+- single calls: one ``L(values)`` per point, min, median and mean over the points (the image plane's
+  matching has a heavy tail: a few points need the whole-plane image finder);
 - batch: ``L.batch(points)`` of all the points, per row (the batch's time over its rows), min and median
-  over repeated batches.
+  over repeated batches: a batch's time per row is the mean of its rows, so compare it with the single
+  calls' mean.
 
 ``finite`` is the share of the points with a finite log L (the rest make a model row invalid: -inf).
 Times are wall clock; a shared machine makes them noisy (the minimum is the least disturbed).
@@ -92,12 +94,13 @@ def measure_all(out: Path, draws: int, repeats: int) -> list[Cost]:
 def table(costs: list[Cost], draws: int) -> Table:
     out = Table(title=f"likelihood per call, one thread ({draws} points near the truth; batch: L.batch of all "
                       "of them, per row)", title_justify="left")
-    for column in ("model", "free", "images", "likelihood", "single min", "single median", "batch min/row",
-                   "batch median/row", "finite"):
+    for column in ("model", "free", "images", "likelihood", "single min", "single median", "single mean",
+                   "batch min/row", "batch median/row", "finite"):
         out.add_column(column, justify="left" if column in ("model", "likelihood") else "right", no_wrap=True)
     for c in costs:
         out.add_row(c.model, str(c.n_free), str(c.n_images), c.kind, format_seconds(min(c.single)),
-                    format_seconds(float(np.median(c.single))), format_seconds(min(c.batch)),
+                    format_seconds(float(np.median(c.single))), format_seconds(float(np.mean(c.single))),
+                    format_seconds(min(c.batch)),
                     format_seconds(float(np.median(c.batch))), f"{c.finite:.0%}")
     return out
 
