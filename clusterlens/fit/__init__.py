@@ -5,6 +5,8 @@
     result = clusterlens.fit.run("datasets/example_cluster")        # simulate (or reuse) + fit
     model = clusterlens.fit.with_priors(model, [dict(family="main_lens_mass", galaxy="BCG",
                                                      parameter="sigma", prior="uniform", lower=200, upper=500)])
+    L = clusterlens.fit.likelihood(model, kind="source")        # or "image", "lenstool"
+    log_l = L(L.parameters.values(model)); many = L.batch(L.parameters.transform(unit_cube_rows))
 
 Modules: ``prior_rules`` (which cells a prior may free), ``parameters`` (free cells, prior
 transform), ``likelihood`` (source/image-plane and Lenstool's chi2), ``lenstool_statistic``
@@ -14,10 +16,13 @@ fit), ``priors`` (priors in Python), ``pipeline`` (``fit`` and ``run``, the orch
 
 The public names are imported on first use (PEP 562): importing one submodule (e.g.
 ``clusterlens.fit.prior_rules``, which :mod:`clusterlens.model` uses) does not load the sampler.
+``clusterlens.fit.likelihood`` is the ``likelihood`` submodule, callable as its function
+:func:`~clusterlens.fit.likelihood.likelihood` (a package attribute cannot be both).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from ..lazy import lazy_exports
 
@@ -26,10 +31,11 @@ _PUBLIC = {"FreeParameter": "parameters", "Parameters": "parameters", "read_prio
            "replace_priors": "priors", "with_priors": "priors", "FitResult": "results", "read_results": "results",
            "fit": "pipeline", "run": "pipeline", "SamplerSettings": "sampler"}
 
-__all__ = ["FitResult", "FreeParameter", "Parameters", "SamplerSettings", "fit", "read_priors", "read_results",
-           "replace_priors", "run", "with_priors"]
+__all__ = ["FitResult", "FreeParameter", "Parameters", "SamplerSettings", "fit", "likelihood", "read_priors",
+           "read_results", "replace_priors", "run", "with_priors"]
 
 if TYPE_CHECKING:
+    from .likelihood import likelihood
     from .parameters import FreeParameter, Parameters
     from .pipeline import fit, run
     from .priors import read_priors, replace_priors, with_priors
@@ -37,4 +43,14 @@ if TYPE_CHECKING:
     from .sampler import SamplerSettings
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC, globals())
+_public_getattr, _public_dir = lazy_exports(__name__, _PUBLIC, globals())
+
+
+def __getattr__(name: str) -> Any:
+    if name == "likelihood":  # the callable submodule (module docstring); importing it binds the name here
+        return import_module(".likelihood", __name__)
+    return _public_getattr(name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*_public_dir(), "likelihood"})

@@ -49,6 +49,8 @@ other free cells are recomputed per call.
 """
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -161,6 +163,7 @@ class PointLikelihood:
             raise ValueError(f"image_search must be 'newton' or 'finder', got {image_search!r}")
         self.image_search = image_search
         self.parameters = Parameters.from_model(model)
+        self._updated_rows = self.parameters.row_updater(model)
         for p in self.parameters.free:
             if p.family == "source_point" and p.column in ("x", "y"):
                 raise ValueError(f"prior on {p.label}: source positions are solved analytically for each "
@@ -238,7 +241,7 @@ class PointLikelihood:
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, values) -> Evaluation:
         """Every term of the fit at ``values``: chi2 per term, sources, predicted positions."""
-        updated = self.parameters.updated_rows(self.model, values)
+        updated = self._updated_rows(values)
         q = self.lens.evaluate(updated)
         redshifts = self._redshifts(updated)
         scales = self._scales(redshifts)
@@ -312,6 +315,24 @@ class PointLikelihood:
         total = out.chi2 + out.chi2_missing  # the lenstool kind's unmatched images (module docstring)
         return -0.5 * total if np.isfinite(total) else -np.inf
 
+    def batch(self, values_2d) -> np.ndarray:
+        """log L of each row of ``values_2d`` (shape (n, number of free parameters)): an array of n values,
+        each equal bit for bit to calling this object on that row (-inf for a row that makes a model row
+        invalid; any other failure raises :class:`~clusterlens.errors.LikelihoodError` naming the row).
+
+        Every call, single or batched, reuses the work done once at construction: the fixed lens at the
+        observed images and the amplitude-only parts (:class:`~clusterlens.fit.lens_at_images.LensAtImages`),
+        and the parameter -> updated-rows layout with each touched row's current cells
+        (:meth:`Parameters.row_updater`). A batch adds one shape check and one conversion of the whole
+        array to floats; each row's row validation, lens update, source-plane algebra and (image and
+        lenstool kinds) image matching then run as in a single call, so a batch is as exact as a loop
+        and saves a sampler's per-call overhead, not arithmetic."""
+        values = np.asarray(values_2d, dtype=float)
+        if values.ndim != 2 or values.shape[1] != len(self.parameters):
+            raise ValueError(f"batch of shape {values.shape}: expected (n, {len(self.parameters)}), one row per "
+                             "parameter vector and one column per free parameter")
+        return np.array([self(row) for row in values], dtype=float).reshape(values.shape[0])
+
     def chi2(self, values) -> dict:
         """Total and per-term chi2, image count and degrees of freedom at ``values``.
 
@@ -357,3 +378,26 @@ def likelihood_choice(config: DatasetConfig, likelihood: str | None, options: Ma
 def make_likelihood(model: ClusterModel, kind: str = "source", **options) -> PointLikelihood:
     """The log-likelihood of ``model``'s free parameters (priors.csv) given its point_datasets."""
     return PointLikelihood(model, kind=kind, **options)
+
+
+def likelihood(model: ClusterModel, kind: str = "source", **options) -> PointLikelihood:
+    """The public entry point, ``clusterlens.fit.likelihood(model, kind, **options)``: the point likelihood
+    of ``model``'s free parameters (priors.csv) given its point_datasets, as a fit uses it.
+
+    kind: "source", "image" or "lenstool"; options: those of :class:`PointLikelihood` (cache,
+    missing_penalty, missing_distance, threads, forme, image_search). The object has ``parameters``
+    (``names``, ``values(model)``, ``transform(unit_cube)``), ``L(values) -> log L`` and
+    ``L.batch(values_2d) -> array``."""
+    return make_likelihood(model, kind, **options)
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as :func:`likelihood`: importing ``clusterlens.fit.likelihood`` makes the
+    package attribute of that name this submodule, so ``clusterlens.fit.likelihood(model, kind)`` must
+    work on the module itself (module ``__class__`` assignment, as the data model allows)."""
+
+    def __call__(self, model: ClusterModel, kind: str = "source", **options) -> PointLikelihood:
+        return likelihood(model, kind, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

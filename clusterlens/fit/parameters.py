@@ -1,9 +1,11 @@
 """Free parameters: ``priors.csv`` rows turned into the sampler's parameter vector.
 
 Each prior names a family, a row (its key, or ``*`` for every row) and a numeric column; each
-matched cell becomes one free parameter. ``Parameters.transform`` maps the unit hypercube to
-parameter values (dynesty's prior transform), ``Parameters.apply`` writes a parameter vector into
-the model's rows. Every other cell keeps its CSV value.
+matched cell becomes one free parameter. ``Parameters.names`` labels them, ``Parameters.transform``
+maps the unit hypercube to parameter values (dynesty's prior transform; one point or one per row),
+``Parameters.values`` reads them from a model, ``Parameters.apply`` writes a parameter vector into
+the model's rows and ``Parameters.row_updater`` gives a likelihood's parameter -> updated-rows step.
+Every other cell keeps its CSV value.
 """
 from __future__ import annotations
 
@@ -107,8 +109,22 @@ class Parameters:
     def labels(self) -> list[str]:
         return [p.label for p in self.free]
 
-    def transform(self, unit: Sequence[float]) -> np.ndarray:
-        """Map a point of the unit hypercube to parameter values (inverse CDF of each prior)."""
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The parameters' labels (``family.key.column``), in parameter-vector order."""
+        return tuple(self.labels)
+
+    def transform(self, unit: Sequence[float] | np.ndarray) -> np.ndarray:
+        """Map a point of the unit hypercube to parameter values (inverse CDF of each prior).
+
+        ``unit``: one point (length ``len(self)``) or an (n, ``len(self)``) array of points, mapped row by
+        row (each row exactly as a single point)."""
+        if np.ndim(unit) == 2:
+            cube = np.asarray(unit, dtype=float)
+            if cube.shape[1] != len(self):
+                raise ValueError(f"unit cube of shape {cube.shape}: expected (n, {len(self)}), one column per "
+                                 "free parameter")
+            return np.array([self.transform(u) for u in cube], dtype=float).reshape(cube.shape)
         return np.array([quantile(p.prior, u) for p, u in zip(self.free, unit, strict=True)], dtype=float)
 
     def log_prior(self, values: Sequence[float]) -> float:
@@ -134,20 +150,12 @@ class Parameters:
 
         Raises :class:`~clusterlens.errors.InvalidParameters` when the values make a row invalid
         (e.g. r_core >= r_cut)."""
-        changes: dict[str, dict[int, dict[str, Any]]] = {}
-        for p, value in zip(self.free, values, strict=True):
-            changes.setdefault(p.family, {}).setdefault(p.index, {})[p.column] = float(value)
-        out: dict[str, dict[int, Row]] = {}
-        for family, rows in changes.items():
-            current = model.rows(family)
-            out[family] = {}
-            for index, update in rows.items():
-                row = current[index]
-                try:
-                    out[family][index] = type(row).model_validate({**row.model_dump(exclude_none=True), **update})
-                except ValidationError as err:
-                    raise InvalidParameters(f"{family} row {index + 1}: {err.errors()[0]['msg']}") from None
-        return out
+        return self.row_updater(model)(values)
+
+    def row_updater(self, model: ClusterModel) -> RowUpdater:
+        """:meth:`updated_rows` for ``model`` with its per-model work done once: which free cells
+        belong to which row, and each touched row's current cells (for a likelihood called many times)."""
+        return RowUpdater(self, model)
 
     def apply(self, model: ClusterModel, values: Sequence[float]) -> ClusterModel:
         """A copy of ``model`` with the free cells set to ``values`` (priors.csv kept)."""
@@ -157,3 +165,39 @@ class Parameters:
                 rows[index] = row
             model = model.with_rows(family, rows)
         return model
+
+
+class RowUpdater:
+    """Parameter vectors -> validated updated rows of one model (:meth:`Parameters.row_updater`).
+
+    Built once: the free cells grouped by row (positions in the parameter vector) and each touched
+    row's current cells; a call merges a vector's values into them and validates each row, giving
+    exactly the rows of :meth:`Parameters.updated_rows`."""
+
+    def __init__(self, parameters: Parameters, model: ClusterModel):
+        self.length = len(parameters)
+        #: (family, index, row type, current cells, ((column, position in the vector), ...)) per touched row
+        self.rows: list[tuple[str, int, type[Row], dict[str, Any], tuple[tuple[str, int], ...]]] = []
+        positions: dict[str, dict[int, list[tuple[str, int]]]] = {}  # family -> row -> cells, first-seen order
+        for position, p in enumerate(parameters.free):
+            positions.setdefault(p.family, {}).setdefault(p.index, []).append((p.column, position))
+        for family, rows in positions.items():
+            current = model.rows(family)
+            for index, cells in rows.items():
+                row = current[index]
+                self.rows.append((family, index, type(row), row.model_dump(exclude_none=True), tuple(cells)))
+
+    def __call__(self, values: Sequence[float]) -> dict[str, dict[int, Row]]:
+        """``{family: {index: row}}`` holding ``values`` (length: one per free parameter); raises
+        :class:`~clusterlens.errors.InvalidParameters` when they make a row invalid."""
+        values = [float(v) for v in values]
+        if len(values) != self.length:
+            raise ValueError(f"{len(values)} parameter values for {self.length} free parameters")
+        out: dict[str, dict[int, Row]] = {}
+        for family, index, row_type, cells, columns in self.rows:
+            update = {column: values[position] for column, position in columns}
+            try:
+                out.setdefault(family, {})[index] = row_type.model_validate({**cells, **update})
+            except ValidationError as err:
+                raise InvalidParameters(f"{family} row {index + 1}: {err.errors()[0]['msg']}") from None
+        return out
