@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import clusterlens
-from clusterlens.fit.likelihood import make_likelihood
+from clusterlens.fit.point_likelihood import make_likelihood
 from clusterlens.fit.priors import replace_priors
 from clusterlens.fit.sampler import available_cores
 

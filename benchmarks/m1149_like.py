@@ -153,7 +153,7 @@ def main() -> None:
     start = time.perf_counter()
     dataset = generate(args.out, args.seed)
     from clusterlens import load_model
-    from clusterlens.fit.likelihood import make_likelihood
+    from clusterlens.fit.point_likelihood import make_likelihood
 
     model = load_model(dataset)
     n_free = len(make_likelihood(model).parameters)

@@ -176,7 +176,7 @@ def standard_case(s: Settings) -> list[Row]:
 
 def likelihoods(s: Settings) -> list[Row]:
     """One likelihood call on A2744 with tiers, 7 free parameters, at seeded prior draws."""
-    from clusterlens.fit.likelihood import make_likelihood
+    from clusterlens.fit.point_likelihood import make_likelihood
 
     model = a2744_likelihood_model()
     x, y = observed_positions(model)
@@ -334,7 +334,7 @@ def run_suite(args, console: Console) -> None:
 def profile(console: Console, top: int = 15) -> None:
     """cProfile of the A2744 likelihood (cache on and off) and of the grid deflection: the top entries by
     own time, then clusterlens's functions by cumulative time."""
-    from clusterlens.fit.likelihood import make_likelihood
+    from clusterlens.fit.point_likelihood import make_likelihood
 
     model = a2744_likelihood_model()
     best = a2744_best()

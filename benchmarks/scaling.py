@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from clusterlens.fit.likelihood import make_likelihood
+from clusterlens.fit.point_likelihood import make_likelihood
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -10,7 +10,7 @@ import pytest
 
 import clusterlens.fit.lenstool_statistic as statistic
 from clusterlens.cli import main
-from clusterlens.fit.likelihood import make_likelihood
+from clusterlens.fit.point_likelihood import make_likelihood
 from clusterlens.model import ClusterModel, save_model
 from inversion import brute_force_images
 

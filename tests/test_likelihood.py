@@ -7,7 +7,7 @@ from scipy.optimize import minimize
 from clusterlens import ClusterModel
 from clusterlens.errors import InvalidParameters, LikelihoodError
 from clusterlens.fit.chi2 import chi2_flux
-from clusterlens.fit.likelihood import make_likelihood
+from clusterlens.fit.point_likelihood import make_likelihood
 from clusterlens.lens import Lens
 from clusterlens.solver import find_images
 from lensmodels import DATASET, small_cluster_records, with_exact_images, with_priors

@@ -6,7 +6,8 @@ import pytest
 import clusterlens.fit
 from clusterlens import ClusterModel
 from clusterlens.errors import LikelihoodError
-from clusterlens.fit.likelihood import PointLikelihood, make_likelihood
+from clusterlens.fit import point_likelihood
+from clusterlens.fit.point_likelihood import PointLikelihood, make_likelihood
 from clusterlens.lens import Lens
 from lensmodels import DATASET, small_cluster_records, with_exact_images, with_priors
 
@@ -33,7 +34,7 @@ def model() -> ClusterModel:
 def test_public_entry_point_is_the_point_likelihood(model):
     L = clusterlens.fit.likelihood(model, kind="image", missing_distance=3.0)
     assert isinstance(L, PointLikelihood) and L.kind == "image" and L.missing_distance == 3.0
-    assert clusterlens.fit.likelihood.make_likelihood is make_likelihood  # still the submodule
+    assert clusterlens.fit.likelihood is point_likelihood.likelihood and "likelihood" in dir(clusterlens.fit)
     values = L.parameters.values(model)
     assert L(values) == make_likelihood(model, "image", missing_distance=3.0)(values)
     with pytest.raises(ValueError, match="likelihood kind"):

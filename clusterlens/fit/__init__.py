@@ -9,48 +9,36 @@
     log_l = L(L.parameters.values(model)); many = L.batch(L.parameters.transform(unit_cube_rows))
 
 Modules: ``prior_rules`` (which cells a prior may free), ``parameters`` (free cells, prior
-transform), ``likelihood`` (source/image-plane and Lenstool's chi2), ``lenstool_statistic``
+transform), ``lens_at_images`` (the fixed lens cached at the images), ``point_likelihood`` (source/image-plane
+and Lenstool's chi2; ``clusterlens.fit.likelihood`` is its public entry point), ``lenstool_statistic``
 (Lenstool's ``forme`` statistic), ``chi2_report`` (a model scored image by image: ``clusterlens chi2``,
 ``chires.csv``), ``sampler`` (dynesty: seeded, checkpointed, pools), ``results`` (files of a finished
 fit), ``priors`` (priors in Python), ``pipeline`` (``fit`` and ``run``, the orchestration above).
 
 The public names are imported on first use (PEP 562): importing one submodule (e.g.
 ``clusterlens.fit.prior_rules``, which :mod:`clusterlens.model` uses) does not load the sampler.
-``clusterlens.fit.likelihood`` is the ``likelihood`` submodule, callable as its function
-:func:`~clusterlens.fit.likelihood.likelihood` (a package attribute cannot be both).
 """
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..lazy import lazy_exports
 
 #: public name -> the submodule defining it
 _PUBLIC = {"FreeParameter": "parameters", "Parameters": "parameters", "read_priors": "priors",
            "replace_priors": "priors", "with_priors": "priors", "FitResult": "results", "read_results": "results",
-           "fit": "pipeline", "run": "pipeline", "SamplerSettings": "sampler"}
+           "fit": "pipeline", "run": "pipeline", "SamplerSettings": "sampler", "likelihood": "point_likelihood"}
 
 __all__ = ["FitResult", "FreeParameter", "Parameters", "SamplerSettings", "fit", "likelihood", "read_priors",
            "read_results", "replace_priors", "run", "with_priors"]
 
 if TYPE_CHECKING:
-    from .likelihood import likelihood
     from .parameters import FreeParameter, Parameters
     from .pipeline import fit, run
+    from .point_likelihood import likelihood
     from .priors import read_priors, replace_priors, with_priors
     from .results import FitResult, read_results
     from .sampler import SamplerSettings
 
 
-_public_getattr, _public_dir = lazy_exports(__name__, _PUBLIC, globals())
-
-
-def __getattr__(name: str) -> Any:
-    if name == "likelihood":  # the callable submodule (module docstring); importing it binds the name here
-        return import_module(".likelihood", __name__)
-    return _public_getattr(name)
-
-
-def __dir__() -> list[str]:
-    return sorted({*_public_dir(), "likelihood"})
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC, globals())

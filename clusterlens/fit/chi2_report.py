@@ -21,7 +21,7 @@ import pandas as pd
 from ..csvio import frame_text, read_family
 from ..model import ClusterModel, load_model
 from ..plain_json import json_ready
-from .likelihood import PointLikelihood, likelihood_choice, make_likelihood
+from .point_likelihood import PointLikelihood, likelihood_choice, make_likelihood
 
 IMAGE_COLUMNS = ["name", "image", "x_obs", "y_obs", "x_model", "y_model", "mu", "chi2", "matched"]
 
@@ -83,7 +83,7 @@ class Chi2Report:
 
 
 def chi2_report(likelihood: PointLikelihood, values) -> Chi2Report:
-    """The report of ``likelihood`` (a :class:`~clusterlens.fit.likelihood.PointLikelihood`) at ``values``."""
+    """The report of ``likelihood`` (a :class:`~clusterlens.fit.point_likelihood.PointLikelihood`) at ``values``."""
     out = likelihood.evaluate(values)
     totals = likelihood.chi2(values)
     im = likelihood.images

@@ -1,6 +1,6 @@
 """Lenstool's statistic of multiple images (its ``image forme``), the one implementation of it.
 
-Used by the ``lenstool`` kind of :class:`~clusterlens.fit.likelihood.PointLikelihood` and by
+Used by the ``lenstool`` kind of :class:`~clusterlens.fit.point_likelihood.PointLikelihood` and by
 :func:`clusterlens.lenstool.chi2.image_plane_chi2`. Notation (angles in arcsec): observed image i of
 system k at theta_i with positional error sigma_i (``point_datasets.csv``; an imported Lenstool model
 holds ``sigposArcsec`` there for every image); s_k = D_LS/D_S of the system; the lens at D_LS/D_S = 1

@@ -54,8 +54,8 @@ from ..model import ClusterModel, load_model, model_files
 from ..sampling_methods import SAMPLERS
 from ..simulation.dataset_folder import MANIFEST, ensure_dataset
 from . import results as results_io
-from .likelihood import KINDS, likelihood_choice, make_likelihood
 from .nautilus_sampler import NautilusSettings, sample_nautilus
+from .point_likelihood import KINDS, likelihood_choice, make_likelihood
 from .priors import read_priors, replace_priors, with_priors
 from .sampler import SamplerSettings, available_cores, mpi_rank, mpi_world_size, on_root, sample
 

@@ -294,7 +294,7 @@ def sample(likelihood, settings: SamplerSettings, *, cores: int = 1, checkpoint:
            checkpoint_every: float = 60.0, resume: bool = False, progress: bool = True):
     """Run nested sampling of ``likelihood``; return dynesty's ``Results`` (None on MPI ranks > 0).
 
-    The likelihood is evaluated as given: build a :class:`~clusterlens.fit.likelihood.PointLikelihood`
+    The likelihood is evaluated as given: build a :class:`~clusterlens.fit.point_likelihood.PointLikelihood`
     with ``threads=1`` when the processes are to be the only parallelism (``fit`` and ``run`` do).
     cores: processes evaluating proposals (ignored under MPI); checkpoint: file saved every
     ``checkpoint_every`` seconds and at the end; resume: continue from ``checkpoint`` (a finished

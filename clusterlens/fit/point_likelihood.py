@@ -49,8 +49,6 @@ other free cells are recomputed per call.
 """
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -389,15 +387,3 @@ def likelihood(model: ClusterModel, kind: str = "source", **options) -> PointLik
     (``names``, ``values(model)``, ``transform(unit_cube)``), ``L(values) -> log L`` and
     ``L.batch(values_2d) -> array``."""
     return make_likelihood(model, kind, **options)
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as :func:`likelihood`: importing ``clusterlens.fit.likelihood`` makes the
-    package attribute of that name this submodule, so ``clusterlens.fit.likelihood(model, kind)`` must
-    work on the module itself (module ``__class__`` assignment, as the data model allows)."""
-
-    def __call__(self, model: ClusterModel, kind: str = "source", **options) -> PointLikelihood:
-        return likelihood(model, kind, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule
