@@ -35,6 +35,7 @@ from rich.table import Table
 
 import clusterlens
 from clusterlens.fit import likelihood
+from clusterlens.sampling_methods import LIKELIHOODS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -43,7 +44,6 @@ from common import EXAMPLE, format_seconds, prior_draws  # noqa: E402
 
 DEFAULT_OUT = Path("/tmp/clusterlens_bench")
 NEAR_TRUTH = 0.02  #: how far from the truth towards a prior draw each timed point lies
-KINDS = ("source", "image", "lenstool")
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,8 @@ def measure(name: str, dataset: Path, kind: str, draws: int, repeats: int) -> Co
 
 
 def measure_all(out: Path, draws: int, repeats: int) -> list[Cost]:
-    return [measure(name, folder, kind, draws, repeats) for name, folder in datasets(out).items() for kind in KINDS]
+    return [measure(name, folder, kind, draws, repeats)
+            for name, folder in datasets(out).items() for kind in LIKELIHOODS]
 
 
 def table(costs: list[Cost], draws: int) -> Table:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .errors import LikelihoodError, ModelError
-from .sampling_methods import BOUNDS, METHODS, SAMPLERS
+from .sampling_methods import BOUNDS, LIKELIHOODS, METHODS, SAMPLERS
 
 
 @functools.cache
@@ -151,7 +151,6 @@ def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress line")
 
 
-LIKELIHOODS = ("source", "image", "lenstool")
 LIKELIHOOD_HELP = ("source-plane (fast), image-plane or Lenstool's chi2 of the multiple images (its forme from "
                    "dataset.toml [fit]); default: dataset.toml's [fit] likelihood, else source")
 TRACEBACK_HELP = "on an error, show the Python traceback (for a bug report) instead of the one-line message"

@@ -51,15 +51,14 @@ from ..digest import digest_files
 from ..fit_plots import corner_plot, images_plot
 from ..maps import PixelGrid
 from ..model import ClusterModel, load_model, model_files
-from ..sampling_methods import SAMPLERS
+from ..sampling_methods import LIKELIHOODS, SAMPLERS
 from ..simulation.dataset_folder import MANIFEST, ensure_dataset
 from . import results as results_io
 from .nautilus_sampler import NautilusSettings, sample_nautilus
-from .point_likelihood import KINDS, likelihood_choice, make_likelihood
+from .point_likelihood import likelihood_choice, make_likelihood
 from .priors import read_priors, replace_priors, with_priors
 from .sampler import SamplerSettings, available_cores, mpi_rank, mpi_world_size, on_root, sample
 
-LIKELIHOODS = KINDS
 RUN_RECORD = "run.json"
 LOCK = ".lock"
 CHECKPOINT = "checkpoint.save"

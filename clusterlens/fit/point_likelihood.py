@@ -59,6 +59,7 @@ from ..cosmology import distance_ratio, time_delay_distance
 from ..dataset import DatasetConfig
 from ..errors import InvalidParameters, LikelihoodError
 from ..model import ClusterModel
+from ..sampling_methods import LIKELIHOODS
 from ..solver import match_images
 from ..units import DAYS_PER_MPC_ARCSEC2
 from .chi2 import chi2_flux
@@ -136,7 +137,6 @@ class Evaluation:
     chi2_missing: float = 0.0
 
 
-KINDS = ("source", "image", "lenstool")
 
 
 class PointLikelihood:
@@ -152,8 +152,8 @@ class PointLikelihood:
     def __init__(self, model: ClusterModel, kind: str = "source", cache: bool = True,
                  missing_penalty: float = 10.0, missing_distance: float = 5.0, threads: int | None = None,
                  forme: int = -2, image_search: str = "newton"):
-        if kind not in KINDS:
-            raise ValueError(f"likelihood kind must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
+        if kind not in LIKELIHOODS:
+            raise ValueError(f"likelihood kind must be one of {', '.join(map(repr, LIKELIHOODS))}, got {kind!r}")
         self.model = model
         self.kind = kind
         self.forme = check_forme(forme)
@@ -365,8 +365,8 @@ def likelihood_choice(config: DatasetConfig, likelihood: str | None, options: Ma
     gets ``forme`` from ``options``, else from ``[fit]``, else -2."""
     defaults = config.fit
     kind = likelihood if likelihood is not None else defaults.likelihood if defaults is not None else "source"
-    if kind not in KINDS:
-        raise ValueError(f"likelihood must be one of {', '.join(KINDS)}, got {kind!r}")
+    if kind not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {kind!r}")
     options = dict(options)
     if kind == "lenstool":
         options.setdefault("forme", defaults.forme if defaults is not None else -2)
