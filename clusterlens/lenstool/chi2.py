@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..fit.lenstool_statistic import check_systems, lenstool_terms
+from ..fit.point_likelihood import ObservedImages
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,8 @@ def image_plane_chi2(model, barycentre: str = "magnification") -> ImagePlaneChi2
     if not points:
         raise ValueError("the model has no point_datasets.csv images: nothing to compute a chi2 for")
     lens = model.lens
-    x = np.array([p.x for p in points])
-    y = np.array([p.y for p in points])
-    sigma = np.array([p.sigma for p in points])
-    names = list(dict.fromkeys(p.name for p in points))
-    system = np.array([names.index(p.name) for p in points])
+    observed = ObservedImages.from_model(model)
+    x, y, sigma, system, names = observed.x, observed.y, observed.sigma, observed.system, list(observed.names)
     check_systems(system, len(names), names)
     redshift = {s.name: s.redshift for s in model.source_points}
     z = np.array([redshift[n] for n in names])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..fit.lenstool_statistic import check_forme, model_sources
+from ..fit.point_likelihood import ObservedImages
 
 
 def source_positions(model, forme: int) -> dict[str, tuple[float, float]]:
@@ -20,12 +21,10 @@ def source_positions(model, forme: int) -> dict[str, tuple[float, float]]:
     points = model.point_datasets
     if not points:
         return {}
-    names = list(dict.fromkeys(p.name for p in points))
-    system = np.array([names.index(p.name) for p in points])
+    observed = ObservedImages.from_model(model)
+    names, system, x, y = observed.names, observed.system, observed.x, observed.y
     redshift = {s.name: s.redshift for s in model.source_points}
     scale = np.array([model.distance_ratio(redshift[n]) for n in names])[system]
-    x = np.array([p.x for p in points])
-    y = np.array([p.y for p in points])
     ax, ay, hxx, hxy, hyy = model.lens.deflection_and_hessian(x, y, scale=scale)
     magnification = 1.0 / ((1.0 - hxx) * (1.0 - hyy) - hxy * hxy)
     source_x, source_y = model_sources(x - ax, y - ay, magnification, system, len(names), forme)
