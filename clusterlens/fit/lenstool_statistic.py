@@ -148,6 +148,6 @@ def lenstool_terms(q, x, y, sigma, system, scale, forme: int, full_lens: Callabl
         everywhere = np.ones(x.size, dtype=bool)
         return LenstoolTerms(source_x, source_y, chi2, x_pred, y_pred, everywhere, ~everywhere)
     match = match_images(full_lens(), scale, source_x, source_y, x, y, system, step_cap=NEWTON_STEP_CAP,
-                         finder=finder)
+                         finder=finder, start=tuple(s * q[j] for j in range(5)))
     chi2, x_pred, y_pred = image_plane_terms(x, y, match.x, match.y, match.matched, variance)
     return LenstoolTerms(source_x, source_y, chi2, x_pred, y_pred, match.matched, match.finder)

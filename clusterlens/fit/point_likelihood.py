@@ -220,13 +220,14 @@ class PointLikelihood:
         chi2 = m11 * dx * dx + 2 * m12 * dx * dy + m22 * dy * dy
         return src_x, src_y, det, chi2
 
-    def _image_plane_chi2(self, updated: dict, scale: np.ndarray, src_x, src_y, sp_chi2):
-        """Per-image chi2, predicted positions and matched mask of the image-plane likelihood."""
+    def _image_plane_chi2(self, updated: dict, q: np.ndarray, scale: np.ndarray, src_x, src_y, sp_chi2):
+        """Per-image chi2, predicted positions and matched mask of the image-plane likelihood (q: the lens
+        at the observed images, D_LS/D_S = 1, the Newton iteration's first state)."""
         im = self.images
         scale_of_system = np.empty(im.n_systems)
         scale_of_system[im.system] = scale
         match = match_images(self.lens.full_lens(updated), scale_of_system, src_x, src_y, im.x, im.y, im.system,
-                             step_cap=NEWTON_STEP_CAP)
+                             step_cap=NEWTON_STEP_CAP, start=tuple(scale * q[j] for j in range(5)))
         chi2 = np.where(match.matched, ((match.x - im.x) ** 2 + (match.y - im.y) ** 2) / im.sigma**2,
                         self._missing_chi2(sp_chi2))
         return chi2, match.x, match.y, match.matched
@@ -254,7 +255,7 @@ class PointLikelihood:
             missing = self._missing_chi2(sp_chi2)
             chi2_missing = float(missing[~matched].sum())
         elif self.kind == "image":
-            chi2, x_pred, y_pred, matched = self._image_plane_chi2(updated, scale, src_x, src_y, sp_chi2)
+            chi2, x_pred, y_pred, matched = self._image_plane_chi2(updated, q, scale, src_x, src_y, sp_chi2)
         else:
             chi2, matched = sp_chi2, np.ones(sp_chi2.size, bool)
             x_pred, y_pred = self._linear_prediction(q, scale, src_x, src_y)

@@ -17,6 +17,7 @@ from the Fermat potential ``phi = |theta - beta|^2 / 2 - psi(theta)`` (psi at th
 from __future__ import annotations
 
 import warnings
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -118,9 +119,25 @@ class ImageFinder:
         self._pad = fold_padding(bx, by, fold)
         self.index = SourcePlaneIndex(bx[:, 0], by[:, 0], bx[:, 1], by[:, 1], bx[:, 2], by[:, 2], pad=self._pad)
         del bx, by
-        self.coverage = source_coverage(lens, self.scale, self.region)
 
     # --- public ---------------------------------------------------------------------------
+    @cached_property
+    def coverage(self) -> tuple[float, float, float, float] | None:
+        """Source-plane box (arcsec) whose sources have every image inside the region
+        (:func:`clusterlens.solver.region.source_coverage`), None when there is none; computed on
+        first use."""
+        return source_coverage(self.lens, self.scale, self.region)
+
+    def positions(self, x_source, y_source) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The verified, deduplicated images inside the region of many sources (1-D arrays,
+        arcsec), without the coverage check and the arrival times of :meth:`find_many` (for a
+        search of a small window, where images outside it are expected).  Returns (index of the
+        source, x, y in arcsec, signed magnification), in no particular order."""
+        xs, ys = _as_source_arrays(x_source, y_source)
+        src, x, y, det, _ = self._deduplicate(*self._solve(xs, ys))
+        with np.errstate(divide="ignore"):
+            return src, x, y, 1.0 / det
+
     def covers(self, x_source, y_source) -> np.ndarray:
         """True where a source (arcsec) lies where all its images are inside the region."""
         xs, ys = _as_source_arrays(x_source, y_source)

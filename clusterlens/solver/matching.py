@@ -5,11 +5,20 @@ nearest to it; two observed images never share one model image; an observed imag
 one is *unmatched* and reports its nearest model image and distance.
 
 Fast path: every observed image is polished towards its source with the guarded Newton iteration
-(:func:`clusterlens.solver.newton.polish_in_basin`).  A system whose images all converge in their
-own basin, each to a different model image, is matched by those solutions.  Every other system
-is solved in full: :func:`clusterlens.solver.find_lens_images` over the box of its observed images
-widened by ``margin`` (the whole default region if that box holds no image), together with every
-converged Newton solution, then matched greedily, the closest (observed, model) pair first.
+(:func:`clusterlens.solver.newton.polish_in_basin`), all images of all systems together.  A
+converged solution is the model image nearest to its observed image; where several observed
+images of a system reach one model image, the nearest of them keeps it.  A system whose images all
+converge in their own basin, each to a different model image, is matched by those solutions.
+
+Every other system is searched, first locally: a small finder window (half-side ``LOCAL_RADIUS``)
+around each of its observed images without a solution of its own, together with every converged
+Newton solution, matched greedily, the closest (observed, model) pair first.  The local answer is
+the full one when every windowed image is matched within ``LOCAL_RADIUS`` and every certified
+image to its own solution: any model image the windows miss is farther from each observed image
+than the one it was given, so the greedy order never reaches it.  Otherwise the system is solved
+in full: :func:`clusterlens.solver.find_lens_images` over the box of its observed images widened
+by ``margin`` (the whole default region if that box holds no image), with the Newton solutions,
+matched greedily.  ``finder=False`` keeps to the Newton solutions (Lenstool's statistic).
 Angles in arcsec.
 """
 
@@ -21,12 +30,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .finder import find_lens_images
+from .finder import ImageFinder, find_lens_images
 from .newton import CONVERGED, polish_in_basin
 
 SAME_IMAGE_DISTANCE = 1e-4   # arcsec: two solutions closer than this are one model image
 SEARCH_MARGIN = 20.0         # arcsec around a system's observed images searched by the finder
 ACCEPT_RESIDUAL = 1e-9       # arcsec: largest |beta(theta) - beta_s| of a converged Newton solution
+LOCAL_RADIUS = 2.0           # arcsec: half-side of the window searched around an observed image first
+LOCAL_CELLS = 8              # base cells along the half-side of a window
 
 
 @dataclass(frozen=True)
@@ -37,7 +48,8 @@ class ImageMatch:
     (NaN when the source has no image at all); distance: |model - observed| (arcsec, inf when
     none); magnification: signed 1/det A at the model image (NaN when none); matched: False for
     an observed image left without a model image of its own; finder: True where the image's
-    system needed the full image finder (False: matched by its own Newton solution).
+    system needed the image finder (False: matched by its own Newton solution); local: True where
+    the finder's local windows settled it (a subset of finder).
     """
 
     x: np.ndarray
@@ -46,21 +58,25 @@ class ImageMatch:
     magnification: np.ndarray
     matched: np.ndarray
     finder: np.ndarray
+    local: np.ndarray
 
 
 def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLike, x: ArrayLike, y: ArrayLike,
                  system: ArrayLike, *, step_cap: float = 0.5, margin: float = SEARCH_MARGIN,
-                 finder: bool = True) -> ImageMatch:
+                 finder: bool = True, start=None, local_radius: float = LOCAL_RADIUS) -> ImageMatch:
     """Match each observed image to its predicted image (module docstring for the rule).
 
     lens: object with ``deflection``, ``hessian`` and ``potential`` (clusterlens.lens.Lens);
     scale: (n_systems,) D_LS/D_S of each system; source_x, source_y: (n_systems,) model source
     of each system (arcsec); x, y: (n_images,) observed images (arcsec); system: (n_images,)
     integer index of each image's system; step_cap: largest Newton step (arcsec); margin:
-    widening (arcsec) of a system's observed-image box searched by the finder; finder: False to keep
+    widening (arcsec) of a system's observed-image box searched by the full finder; finder: False to keep
     to the Newton search from each observed image, as Lenstool's own statistic does (an image whose
-    guarded iteration does not converge in its own basin, or reaches another image's solution, is then
-    unmatched, reporting its Newton solution or NaN; no full-image-plane search: a fit's speed).
+    guarded iteration does not converge in its own basin, or whose solution a nearer observed image
+    keeps, is then unmatched, reporting its Newton solution or NaN; no image-plane search: a fit's speed);
+    start: optional (alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) of the lens at the observed images,
+    each scaled by its system's D_LS/D_S, (n_images,) each (saves one lens evaluation);
+    local_radius: half-side (arcsec) of the window searched first around an image (module docstring).
     """
     scale = np.atleast_1d(np.asarray(scale, dtype=float))
     source_x = np.atleast_1d(np.asarray(source_x, dtype=float))
@@ -75,40 +91,109 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
                             and system.max() < scale.size):
         raise ValueError(f"system must hold integer indices into the {scale.size} systems")
     px, py, residual, det, status = polish_in_basin(lens, scale[system], x, y, source_x[system], source_y[system],
-                                                    np.full(x.shape, float(step_cap)), accept=ACCEPT_RESIDUAL)
+                                                    np.full(x.shape, float(step_cap)), accept=ACCEPT_RESIDUAL,
+                                                    start=start)
     with np.errstate(divide="ignore"):
         mu = 1.0 / det
     good = status == CONVERGED
-    shared = _shared(system, px, py, good)
+    keeps = _keeps(system, x, y, px, py, good)
     out_x, out_y, out_mu = px.copy(), py.copy(), mu.copy()
-    matched = np.ones(x.shape, dtype=bool)
+    matched = keeps.copy()
     searched = np.zeros(x.shape, dtype=bool)
+    settled = np.zeros(x.shape, dtype=bool)
     if not finder:
-        matched = good & ~shared
-        out_x, out_y = np.where(residual <= ACCEPT_RESIDUAL, out_x, np.nan), np.where(residual <= ACCEPT_RESIDUAL,
-                                                                                       out_y, np.nan)
+        solved = residual <= ACCEPT_RESIDUAL
+        out_x, out_y = np.where(solved, out_x, np.nan), np.where(solved, out_y, np.nan)
         distance = np.hypot(out_x - x, out_y - y)
-        return ImageMatch(out_x, out_y, np.where(np.isfinite(distance), distance, np.inf), out_mu, matched, searched)
-    for k in np.unique(system[~good | shared]):
+        return ImageMatch(out_x, out_y, np.where(np.isfinite(distance), distance, np.inf), out_mu, matched,
+                          searched, settled)
+    certified = good & _unshared(system, px, py, good)
+    for k in np.unique(system[~certified]):
         rows = np.flatnonzero(system == k)
         solved = rows[residual[rows] <= ACCEPT_RESIDUAL]
-        mx, my, mmu = _model_images(lens, scale[k], source_x[k], source_y[k], x[rows], y[rows], margin,
+        windows = rows[~certified[rows]]
+        mx, my, mmu = _local_images(lens, scale[k], source_x[k], source_y[k], x[windows], y[windows], local_radius,
                                     px[solved], py[solved], mu[solved])
         pick, own = _greedy_nearest(x[rows], y[rows], mx, my)
+        reach = np.where(certified[rows], np.hypot(px[rows] - x[rows], py[rows] - y[rows]) + SAME_IMAGE_DISTANCE,
+                         local_radius)
+        got = np.hypot(mx[pick] - x[rows], my[pick] - y[rows]) if mx.size else np.full(rows.size, np.inf)
+        local = bool(np.all(own & (got <= reach)))
+        if not local:
+            mx, my, mmu = _model_images(lens, scale[k], source_x[k], source_y[k], x[rows], y[rows], margin,
+                                        px[solved], py[solved], mu[solved])
+            pick, own = _greedy_nearest(x[rows], y[rows], mx, my)
         out_x[rows], out_y[rows], out_mu[rows] = np.nan, np.nan, np.nan
         some = pick >= 0
         out_x[rows[some]], out_y[rows[some]], out_mu[rows[some]] = mx[pick[some]], my[pick[some]], mmu[pick[some]]
-        matched[rows], searched[rows] = own, True
+        matched[rows], searched[rows], settled[rows] = own, True, local
     distance = np.hypot(out_x - x, out_y - y)
-    return ImageMatch(out_x, out_y, np.where(np.isfinite(distance), distance, np.inf), out_mu, matched, searched)
+    return ImageMatch(out_x, out_y, np.where(np.isfinite(distance), distance, np.inf), out_mu, matched, searched,
+                      settled)
 
 
-def _shared(system, px, py, good):
-    """Converged images whose solution another converged image of the system also reached."""
+def _same_solution(system, px, py, good):
+    """(n, n) True where two different converged images of one system reached one solution."""
     same = ((system[:, None] == system[None, :]) & good[:, None] & good[None, :]
             & (np.hypot(px[:, None] - px[None, :], py[:, None] - py[None, :]) < SAME_IMAGE_DISTANCE))
     np.fill_diagonal(same, False)
-    return np.any(same, axis=1)
+    return same
+
+
+def _unshared(system, px, py, good):
+    """Converged images whose solution no other converged image of the system reached."""
+    return ~np.any(_same_solution(system, px, py, good), axis=1)
+
+
+def _keeps(system, x, y, px, py, good):
+    """Converged images that keep their solution: none of the other observed images of the system
+    that reached it is nearer to it (ties: the first image)."""
+    same = _same_solution(system, px, py, good)
+    d = np.hypot(px - x, py - y)
+    index = np.arange(x.size)
+    beaten = same & ((d[None, :] < d[:, None]) | ((d[None, :] == d[:, None]) & (index[None, :] < index[:, None])))
+    return good & ~np.any(beaten, axis=1)
+
+
+def _local_images(lens, scale, sx, sy, x, y, radius, nx, ny, nmu):
+    """Model images of the source (sx, sy) in windows of half-side ``radius`` (arcsec) around the
+    observed images (x, y) (overlapping windows joined into their bounding box), merged with the
+    Newton solutions (nx, ny; magnifications nmu)."""
+    fx, fy, fmu = [np.zeros(0)], [np.zeros(0)], [np.zeros(0)]
+    for box in _joined_boxes(x, y, radius):
+        window = ImageFinder(lens, float(scale), box, cell_size=radius / LOCAL_CELLS)
+        _, wx, wy, wmu = window.positions([float(sx)], [float(sy)])
+        fx.append(wx), fy.append(wy), fmu.append(wmu)
+    return _merged(np.concatenate(fx), np.concatenate(fy), np.concatenate(fmu), nx, ny, nmu)
+
+
+def _joined_boxes(x, y, radius):
+    """Boxes (xmin, xmax, ymin, ymax) of half-side ``radius`` around the points (x, y), those that
+    overlap joined into their bounding box until none overlap (a system's handful of images)."""
+    boxes = [[cx - radius, cx + radius, cy - radius, cy + radius] for cx, cy in zip(x, y, strict=True)]
+    joined = True
+    while joined:
+        joined = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                if a[0] <= b[1] and b[0] <= a[1] and a[2] <= b[3] and b[2] <= a[3]:
+                    boxes[i] = [min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])]
+                    del boxes[j]
+                    joined = True
+                    break
+            if joined:
+                break
+    return [tuple(b) for b in boxes]
+
+
+def _merged(fx, fy, fmu, nx, ny, nmu):
+    """The finder's images (fx, fy; fmu) with each Newton solution (nx, ny; nmu) added unless it is
+    within SAME_IMAGE_DISTANCE of an image already there."""
+    for i in range(nx.size):  # a handful per system
+        if not np.any(np.hypot(fx - nx[i], fy - ny[i]) < SAME_IMAGE_DISTANCE):
+            fx, fy, fmu = np.append(fx, nx[i]), np.append(fy, ny[i]), np.append(fmu, nmu[i])
+    return fx, fy, fmu
 
 
 def _model_images(lens, scale, sx, sy, x, y, margin, nx, ny, nmu):
@@ -120,12 +205,7 @@ def _model_images(lens, scale, sx, sy, x, y, margin, nx, ny, nmu):
         table = find_lens_images(lens, float(sx), float(sy), float(scale), region=region)
         if table.empty and nx.size == 0:
             table = find_lens_images(lens, float(sx), float(sy), float(scale))
-    fx, fy = table["x"].to_numpy(), table["y"].to_numpy()
-    fmu = table["magnification"].to_numpy()
-    for i in range(nx.size):  # a handful per system
-        if not np.any(np.hypot(fx - nx[i], fy - ny[i]) < SAME_IMAGE_DISTANCE):
-            fx, fy, fmu = np.append(fx, nx[i]), np.append(fy, ny[i]), np.append(fmu, nmu[i])
-    return fx, fy, fmu
+    return _merged(table["x"].to_numpy(), table["y"].to_numpy(), table["magnification"].to_numpy(), nx, ny, nmu)
 
 
 def _greedy_nearest(x, y, mx, my):

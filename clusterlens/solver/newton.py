@@ -14,8 +14,16 @@ only when the solution is certified to be the image of the start's basin:
 * the residual is below ``accept`` (arcsec);
 * the parity sign(det A) of the start is kept at every accepted iterate and at the solution
   (the path never crossed a critical curve);
-* no other image is nearer: det A is sampled at ``BASIN_ANGLES`` points on each of the circles
-  of radius ``BASIN_RADII`` x d around the start, d the distance to the solution (a straight
+* no critical curve is near (the cheap test, three Hessian samples per start): d the distance
+  from the start to the solution, det A is sampled at ``CALM_RADIUS`` x d behind the start and
+  on both sides, perpendicular to the move; with det A at the start (det_0) and at the solution,
+  no sample may bring det A nearer to zero than (1 - ``CALM_CHANGE``) |det_0| (with det_0's
+  sign).  Where det A is locally linear, det A = g s at a distance s from a straight critical
+  curve, a curve nearer than d (|det_0| = g c, c < d) fails the test: one of these four
+  directions (90 degrees apart) lies within 45 degrees of the normal towards the curve, and its
+  sample, at least d away, brings |det A| down by at least g d cos 45 > 0.7 |det_0|;
+* a start failing the cheap test must pass the full one: det A is sampled at ``BASIN_ANGLES``
+  points on each of the circles of radius ``BASIN_RADII`` x d around the start (a straight
   critical curve nearer than d cuts the outer circle on an arc of more than 49 degrees, so 12
   angles, 30 degrees apart, always sample beyond it); from every sample of the other parity
   (beyond a critical curve, where the other image of a fold pair lies) Newton runs to the
@@ -23,7 +31,11 @@ only when the solution is certified to be the image of the start's basin:
 
 A converged solution failing a check is ``WRONG_BASIN`` (still a true image of the source, but
 perhaps not the start's); a start that does not converge is ``FAILED``.  Callers then search
-every image with :mod:`clusterlens.solver.finder` (:func:`clusterlens.solver.match_images`).
+for the images with :mod:`clusterlens.solver.finder` (:func:`clusterlens.solver.match_images`).
+
+Cost: the caller may pass the lens at the starts (``start``: an observed image's deflection and
+Hessian are known from the fit's fast path), so each iteration evaluates the lens once, at the
+unconverged points only; the cheap test one Hessian evaluation at 3 points per start.
 """
 
 from __future__ import annotations
@@ -38,11 +50,16 @@ STATUS_NAMES = ("converged", "wrong-basin", "failed")
 BASIN_RADII = (0.5, 1.1)         # circles checked for a parity change, in units of the distance moved
 BASIN_ANGLES = 12
 BASIN_SAME_IMAGE = 1e-4          # arcsec: a probe solution nearer than the solution by less is the same image
+CALM_RADIUS = 1.1                # cheap test's samples, in units of the distance moved
+CALM_CHANGE = 0.5                # largest change of det A at those samples, in units of |det A| at the start
 
 
-def _lens_state(lens, scale, x, y, xs, ys):
-    """Residual beta(theta) - beta_s and the Jacobian entries (a11, a12, a22) of A."""
-    if hasattr(lens, "deflection_and_hessian"):
+def _lens_state(lens, scale, x, y, xs, ys, known=None):
+    """Residual beta(theta) - beta_s and the Jacobian entries (a11, a12, a22) of A; ``known``: the
+    scaled (alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) at (x, y) if already computed."""
+    if known is not None:
+        ax, ay, hxx, hxy, hyy = (np.asarray(v, dtype=float) for v in known)
+    elif hasattr(lens, "deflection_and_hessian"):
         ax, ay, hxx, hxy, hyy = lens.deflection_and_hessian(x, y, scale=scale)
     else:
         ax, ay = lens.deflection(x, y, scale=scale)
@@ -70,17 +87,18 @@ def polish(lens, scale, x, y, xs, ys, step_cap, *, tolerance=1e-12):
     from an observed image use :func:`polish_in_basin`.
     Returns (x, y, residual |beta - beta_s| in arcsec, det A) at the last accepted point.
     """
-    x, y, res, det, _ = _polish(lens, scale, x, y, xs, ys, step_cap, tolerance)
+    x, y, res, det, _, _ = _polish(lens, scale, x, y, xs, ys, step_cap, tolerance)
     return x, y, res, det
 
 
-def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance):
+def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None):
     """:func:`polish`, also returning whether the start's parity is 0 or an accepted iterate
-    changed it."""
+    changed it and det A at the start; ``start``: the lens at the starts (:func:`_lens_state`)."""
     x = np.array(x, dtype=float)
     y = np.array(y, dtype=float)
     scale = np.broadcast_to(np.asarray(scale, dtype=float), x.shape)
-    rx, ry, a11, a12, a22 = _lens_state(lens, scale, x, y, xs, ys)
+    rx, ry, a11, a12, a22 = _lens_state(lens, scale, x, y, xs, ys, start)
+    det0 = a11 * a22 - a12 * a12
     res = np.hypot(rx, ry)
     res = np.where(np.isfinite(res), res, np.inf)
     parity = np.sign(a11 * a22 - a12 * a12)
@@ -109,17 +127,19 @@ def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance):
         lam[rej] *= 0.5
         active[acc] = (res[acc] > tol[acc]) & np.isfinite(dx[acc]) & np.isfinite(dy[acc])
         active[rej] = lam[rej] > NEWTON_MIN_DAMPING
-    return x, y, res, a11 * a22 - a12 * a12, flipped
+    return x, y, res, a11 * a22 - a12 * a12, flipped, det0
 
 
 def polish_in_basin(lens, scale: ArrayLike, x: ArrayLike, y: ArrayLike, xs: ArrayLike, ys: ArrayLike,
-                    step_cap: ArrayLike, *, accept: float = 1e-9, tolerance: float = 1e-12,
+                    step_cap: ArrayLike, *, accept: float = 1e-9, tolerance: float = 1e-12, start=None,
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`polish` from observed images, with the basin guard of the module docstring.
 
     x, y: starts, (n,) arcsec (the observed images); xs, ys: (n,) source of each start
     (arcsec); scale: D_LS/D_S, scalar or (n,); step_cap: (n,) largest Newton step (arcsec);
-    accept: largest residual |beta - beta_s| (arcsec) of a converged start.
+    accept: largest residual |beta - beta_s| (arcsec) of a converged start; start: optional
+    (alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) of the lens at the starts, scaled, each (n,)
+    (saves the first lens evaluation).
     Returns (x, y, residual in arcsec, det A, status) at the last accepted point; status (n,)
     int: CONVERGED, WRONG_BASIN or FAILED (names in STATUS_NAMES).  A WRONG_BASIN solution
     is a true image of its source, though perhaps not the start's.
@@ -129,29 +149,53 @@ def polish_in_basin(lens, scale: ArrayLike, x: ArrayLike, y: ArrayLike, xs: Arra
     xs = np.asarray(xs, dtype=float)
     ys = np.asarray(ys, dtype=float)
     scale = np.broadcast_to(np.asarray(scale, dtype=float), x0.shape)
-    px, py, res, det, flipped = _polish(lens, scale, x0, y0, xs, ys, step_cap, tolerance)
+    px, py, res, det, flipped, det0 = _polish(lens, scale, x0, y0, xs, ys, step_cap, tolerance, start)
     status = np.full(x0.shape, FAILED)
     converged = res <= accept
     status[converged] = WRONG_BASIN
     check = np.flatnonzero(converged & ~flipped)  # ~flipped: the solution has the start's parity
+    calm = _calm(lens, scale[check], x0[check], y0[check], px[check], py[check], det0[check], det[check])
+    status[check[calm]] = CONVERGED
+    check = check[~calm]
     if check.size:
-        distance = np.hypot(px[check] - x0[check], py[check] - y0[check])
-        angle = 2 * np.pi * np.arange(BASIN_ANGLES) / BASIN_ANGLES
-        ring = (np.asarray(BASIN_RADII)[:, None] * np.exp(1j * angle)[None, :]).ravel()
-        cx = x0[check, None] + distance[:, None] * ring.real
-        cy = y0[check, None] + distance[:, None] * ring.imag
-        ring_scale = np.repeat(scale[check], ring.size)
-        other = (np.sign(_determinant(lens, ring_scale, cx.ravel(), cy.ravel()))
-                 != np.repeat(np.sign(det[check]), ring.size))
-        # where the other parity is near, Newton from those circle points finds the nearby images there
-        owner = np.repeat(np.arange(check.size), ring.size)[other]
-        qx, qy, qres, _, _ = _polish(lens, ring_scale[other], cx.ravel()[other], cy.ravel()[other],
-                                     xs[check][owner], ys[check][owner], np.asarray(step_cap)[check][owner],
-                                     tolerance)
-        nearer = (qres <= accept) & (np.hypot(qx - x0[check][owner], qy - y0[check][owner])
-                                     < distance[owner] - BASIN_SAME_IMAGE)
-        status[check[np.bincount(owner[nearer], minlength=check.size) == 0]] = CONVERGED
+        status[check[_ring_clear(lens, scale, x0, y0, xs, ys, px, py, det, step_cap, check, accept,
+                                 tolerance)]] = CONVERGED
     return px, py, res, det, status
+
+
+def _calm(lens, scale, x0, y0, px, py, det0, det):
+    """The cheap test of the module docstring: True where |det A| falls by at most CALM_CHANGE x
+    |det_0| (keeping its sign) at the solution and at CALM_RADIUS x d behind the start and on both
+    sides of the move."""
+    if x0.size == 0:
+        return np.zeros(0, dtype=bool)
+    dx, dy = CALM_RADIUS * (px - x0), CALM_RADIUS * (py - y0)
+    sx = np.concatenate([x0 - dx, x0 - dy, x0 + dy])
+    sy = np.concatenate([y0 - dy, y0 + dx, y0 - dx])
+    sample = _determinant(lens, np.tile(scale, 3), sx, sy).reshape(3, -1)
+    toward_zero = np.max(np.sign(det0) * (det0 - np.vstack([sample, det[None, :]])), axis=0)
+    return toward_zero <= CALM_CHANGE * np.abs(det0)
+
+
+def _ring_clear(lens, scale, x0, y0, xs, ys, px, py, det, step_cap, check, accept, tolerance):
+    """The full test of the module docstring for the starts ``check``: True where no Newton
+    solution from a ring sample of the other parity is nearer to the start than its solution."""
+    distance = np.hypot(px[check] - x0[check], py[check] - y0[check])
+    angle = 2 * np.pi * np.arange(BASIN_ANGLES) / BASIN_ANGLES
+    ring = (np.asarray(BASIN_RADII)[:, None] * np.exp(1j * angle)[None, :]).ravel()
+    cx = x0[check, None] + distance[:, None] * ring.real
+    cy = y0[check, None] + distance[:, None] * ring.imag
+    ring_scale = np.repeat(scale[check], ring.size)
+    other = (np.sign(_determinant(lens, ring_scale, cx.ravel(), cy.ravel()))
+             != np.repeat(np.sign(det[check]), ring.size))
+    # where the other parity is near, Newton from those circle points finds the nearby images there
+    owner = np.repeat(np.arange(check.size), ring.size)[other]
+    qx, qy, qres, _, _, _ = _polish(lens, ring_scale[other], cx.ravel()[other], cy.ravel()[other],
+                                    xs[check][owner], ys[check][owner], np.asarray(step_cap)[check][owner],
+                                    tolerance)
+    nearer = (qres <= accept) & (np.hypot(qx - x0[check][owner], qy - y0[check][owner])
+                                 < distance[owner] - BASIN_SAME_IMAGE)
+    return np.bincount(owner[nearer], minlength=check.size) == 0
 
 
 def _determinant(lens, scale, x, y):
