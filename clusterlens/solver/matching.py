@@ -37,7 +37,7 @@ SAME_IMAGE_DISTANCE = 1e-4   # arcsec: two solutions closer than this are one mo
 SEARCH_MARGIN = 20.0         # arcsec around a system's observed images searched by the finder
 ACCEPT_RESIDUAL = 1e-9       # arcsec: largest |beta(theta) - beta_s| of a converged Newton solution
 LOCAL_RADIUS = 2.0           # arcsec: half-side of the window searched around an observed image first
-LOCAL_CELLS = 8              # base cells along the half-side of a window
+LOCAL_CELLS = 4              # base cells along the half-side of a window
 
 
 @dataclass(frozen=True)
