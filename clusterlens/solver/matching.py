@@ -102,8 +102,8 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
     searched = np.zeros(x.shape, dtype=bool)
     settled = np.zeros(x.shape, dtype=bool)
     if not finder:
-        solved = residual <= ACCEPT_RESIDUAL
-        out_x, out_y = np.where(solved, out_x, np.nan), np.where(solved, out_y, np.nan)
+        has = residual <= ACCEPT_RESIDUAL
+        out_x, out_y = np.where(has, out_x, np.nan), np.where(has, out_y, np.nan)
         distance = np.hypot(out_x - x, out_y - y)
         return ImageMatch(out_x, out_y, np.where(np.isfinite(distance), distance, np.inf), out_mu, matched,
                           searched, settled)
@@ -163,7 +163,9 @@ def _local_images(lens, scale, sx, sy, x, y, radius, nx, ny, nmu):
     for box in _joined_boxes(x, y, radius):
         window = ImageFinder(lens, float(scale), box, cell_size=radius / LOCAL_CELLS)
         _, wx, wy, wmu = window.positions([float(sx)], [float(sy)])
-        fx.append(wx), fy.append(wy), fmu.append(wmu)
+        fx.append(wx)
+        fy.append(wy)
+        fmu.append(wmu)
     return _merged(np.concatenate(fx), np.concatenate(fy), np.concatenate(fmu), nx, ny, nmu)
 
 
