@@ -2,8 +2,11 @@
 
 From each start, Newton iterations on beta(theta) = beta_s with the analytic Hessian of the lens:
 the step is capped (the finder uses twice the cell size), halved while the residual does not
-decrease, and the start is abandoned once the damping falls below 1/256; vectorised over all
-starts.  Angles in arcsec.
+decrease, and the start is abandoned once the damping falls below 1/256 or an accepted step
+lowers the residual by less than ``NEWTON_STALL`` of it (stalled: an iteration stuck against a
+critical curve, on the side of a caustic where its source has no image, creeps along at ever
+smaller det A); vectorised over all starts, each iteration evaluating the lens once at the
+unfinished starts only.  Angles in arcsec.
 
 **Guarded polish** (:func:`polish_in_basin`).  Started at an observed image, plain Newton may
 converge to a different image of the source: near a critical curve (|mu| >> 1) the first step
@@ -27,7 +30,9 @@ only when the solution is certified to be the image of the start's basin:
   critical curve nearer than d cuts the outer circle on an arc of more than 49 degrees, so 12
   angles, 30 degrees apart, always sample beyond it); from every sample of the other parity
   (beyond a critical curve, where the other image of a fold pair lies) Newton runs to the
-  source, and none of these solutions may be nearer to the start than the solution.
+  source (``BASIN_PROBE_ITERATIONS`` evaluations at most: a probe is within 2.1 d of any image
+  nearer to the start than d), and none of these solutions may be nearer to the start than the
+  solution.
 
 A converged solution failing a check is ``WRONG_BASIN`` (still a true image of the source, but
 perhaps not the start's); a start that does not converge is ``FAILED``.  Callers then search
@@ -45,10 +50,12 @@ from numpy.typing import ArrayLike
 
 NEWTON_MAX_ITERATIONS = 40
 NEWTON_MIN_DAMPING = 2.0**-8     # a start is abandoned once its step is halved below this
+NEWTON_STALL = 1e-3              # ... or once an accepted step lowers the residual by less than this fraction
 CONVERGED, WRONG_BASIN, FAILED = 0, 1, 2   # status of polish_in_basin
 STATUS_NAMES = ("converged", "wrong-basin", "failed")
 BASIN_RADII = (0.5, 1.1)         # circles checked for a parity change, in units of the distance moved
 BASIN_ANGLES = 12
+BASIN_PROBE_ITERATIONS = 16      # lens evaluations of a probe's Newton run (an image within d is near)
 BASIN_SAME_IMAGE = 1e-4          # arcsec: a probe solution nearer than the solution by less is the same image
 CALM_RADIUS = 1.1                # cheap test's samples, in units of the distance moved
 CALM_CHANGE = 0.5                # largest change of det A at those samples, in units of |det A| at the start
@@ -91,9 +98,10 @@ def polish(lens, scale, x, y, xs, ys, step_cap, *, tolerance=1e-12):
     return x, y, res, det
 
 
-def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None):
+def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None, iterations=NEWTON_MAX_ITERATIONS):
     """:func:`polish`, also returning whether the start's parity is 0 or an accepted iterate
-    changed it and det A at the start; ``start``: the lens at the starts (:func:`_lens_state`)."""
+    changed it and det A at the start; ``start``: the lens at the starts (:func:`_lens_state`);
+    ``iterations``: lens evaluations at most."""
     x = np.array(x, dtype=float)
     y = np.array(y, dtype=float)
     scale = np.broadcast_to(np.asarray(scale, dtype=float), x.shape)
@@ -107,7 +115,7 @@ def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None):
     dx, dy = _newton_step(rx, ry, a11, a12, a22, step_cap)
     tol = tolerance * (1.0 + np.hypot(x, y))
     active = (res > tol) & np.isfinite(dx) & np.isfinite(dy)
-    for _ in range(NEWTON_MAX_ITERATIONS):
+    for _ in range(iterations):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
@@ -117,6 +125,7 @@ def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None):
         tres = np.hypot(trx, try_)
         better = np.isfinite(tres) & (tres < res[idx])
         acc = idx[better]
+        old_res = res[idx]
         x[acc], y[acc], res[acc] = tx[better], ty[better], tres[better]
         rx[acc], ry[acc] = trx[better], try_[better]
         a11[acc], a12[acc], a22[acc] = t11[better], t12[better], t22[better]
@@ -125,7 +134,8 @@ def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None):
         dx[acc], dy[acc] = _newton_step(rx[acc], ry[acc], a11[acc], a12[acc], a22[acc], step_cap[acc])
         rej = idx[~better]
         lam[rej] *= 0.5
-        active[acc] = (res[acc] > tol[acc]) & np.isfinite(dx[acc]) & np.isfinite(dy[acc])
+        moved = tres[better] < (1.0 - NEWTON_STALL) * old_res[better]  # else stalled (at a critical curve)
+        active[acc] = (res[acc] > tol[acc]) & np.isfinite(dx[acc]) & np.isfinite(dy[acc]) & moved
         active[rej] = lam[rej] > NEWTON_MIN_DAMPING
     return x, y, res, a11 * a22 - a12 * a12, flipped, det0
 
@@ -192,7 +202,7 @@ def _ring_clear(lens, scale, x0, y0, xs, ys, px, py, det, step_cap, check, accep
     owner = np.repeat(np.arange(check.size), ring.size)[other]
     qx, qy, qres, _, _, _ = _polish(lens, ring_scale[other], cx.ravel()[other], cy.ravel()[other],
                                     xs[check][owner], ys[check][owner], np.asarray(step_cap)[check][owner],
-                                    tolerance)
+                                    tolerance, iterations=BASIN_PROBE_ITERATIONS)
     nearer = (qres <= accept) & (np.hypot(qx - x0[check][owner], qy - y0[check][owner])
                                  < distance[owner] - BASIN_SAME_IMAGE)
     return np.bincount(owner[nearer], minlength=check.size) == 0
