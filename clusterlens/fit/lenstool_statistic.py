@@ -12,7 +12,9 @@ Lenstool computes (``o_chi.c``: ``chi2_img`` for ``forme < 0``, ``chi2_src`` for
 repository, ``ChiBenchmark/lenstoolchi/src/``):
 
 **forme -1** (image plane). Model source beta_k = mean_i beta_i (``bcentlist``). Each observed image
-is matched to the model image of beta_k found from it (:func:`clusterlens.solver.match_images`), theta'_i, and
+is matched to the model image of beta_k found from it (:func:`clusterlens.solver.match_images`), theta'_i
+(two observed images of a system never share one: where both reach it, the nearer keeps it and the
+other is unmatched), and
 
     chi2 = sum_i |theta'_i - theta_i|^2 / sigma_i^2.
 
