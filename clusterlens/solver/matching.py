@@ -10,12 +10,13 @@ converged solution is the model image nearest to its observed image; where sever
 images of a system reach one model image, the nearest of them keeps it.  A system whose images all
 converge in their own basin, each to a different model image, is matched by those solutions.
 
-Every other system is searched, first locally: a small finder window (half-side ``LOCAL_RADIUS``)
-around each of its observed images without a solution of its own, together with every converged
+Every other system is searched, first locally: a small finder window around each of its observed
+images without a solution of its own (half-side ``LOCAL_RADIUS``; for an image whose iteration
+reached a true image in another basin, just beyond that image), together with every converged
 Newton solution, matched greedily, the closest (observed, model) pair first.  The local answer is
-the full one when every windowed image is matched within ``LOCAL_RADIUS`` and every certified
-image to its own solution: any model image the windows miss is farther from each observed image
-than the one it was given, so the greedy order never reaches it.  Otherwise the system is solved
+the full one when every windowed image is matched within its window's half-side and every
+certified image to its own solution: any model image the windows miss is farther from each
+observed image than the one it was given, so the greedy order never reaches it.  Otherwise the system is solved
 in full: :func:`clusterlens.solver.find_lens_images` over the box of its observed images widened
 by ``margin`` (the whole default region if that box holds no image), with the Newton solutions,
 matched greedily.  ``finder=False`` keeps to the Newton solutions (Lenstool's statistic).
@@ -31,13 +32,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .finder import ImageFinder, find_lens_images
-from .newton import CONVERGED, polish_in_basin
+from .newton import CONVERGED, WRONG_BASIN, polish_in_basin
 
 SAME_IMAGE_DISTANCE = 1e-4   # arcsec: two solutions closer than this are one model image
 SEARCH_MARGIN = 20.0         # arcsec around a system's observed images searched by the finder
 ACCEPT_RESIDUAL = 1e-9       # arcsec: largest |beta(theta) - beta_s| of a converged Newton solution
 LOCAL_RADIUS = 2.0           # arcsec: half-side of the window searched around an observed image first
 LOCAL_CELLS = 4              # base cells along the half-side of a window
+WINDOW_REACH = 1.1           # a wrong-basin image's window: this x the distance to its solution ...
+WINDOW_SLACK = 0.1           # ... plus this (arcsec), at most LOCAL_RADIUS
 
 
 @dataclass(frozen=True)
@@ -107,16 +110,20 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
         distance = np.hypot(out_x - x, out_y - y)
         return ImageMatch(out_x, out_y, np.where(np.isfinite(distance), distance, np.inf), out_mu, matched,
                           searched, settled)
-    certified = good & _unshared(system, px, py, good)
-    for k in np.unique(system[~certified]):
+    moved = np.hypot(px - x, py - y)
+    # how far around each image the model images must be known: to its own certified solution; a window
+    # reaching just beyond a true image its iteration found in another basin; else local_radius
+    radius = np.where(status == WRONG_BASIN, np.minimum(WINDOW_REACH * moved + WINDOW_SLACK, local_radius),
+                      local_radius)
+    radius = np.where(keeps, moved + SAME_IMAGE_DISTANCE, radius)
+    for k in np.unique(system[~(keeps & _unshared(system, px, py, good))]):
         rows = np.flatnonzero(system == k)
         solved = rows[residual[rows] <= ACCEPT_RESIDUAL]
-        windows = rows[~certified[rows]]
-        mx, my, mmu = _local_images(lens, scale[k], source_x[k], source_y[k], x[windows], y[windows], local_radius,
-                                    px[solved], py[solved], mu[solved])
+        windows = rows[~keeps[rows]]
+        mx, my, mmu = _local_images(lens, scale[k], source_x[k], source_y[k], x[windows], y[windows],
+                                    radius[windows], px[solved], py[solved], mu[solved])
         pick, own = _greedy_nearest(x[rows], y[rows], mx, my)
-        reach = np.where(certified[rows], np.hypot(px[rows] - x[rows], py[rows] - y[rows]) + SAME_IMAGE_DISTANCE,
-                         local_radius)
+        reach = radius[rows]
         got = np.hypot(mx[pick] - x[rows], my[pick] - y[rows]) if mx.size else np.full(rows.size, np.inf)
         local = bool(np.all(own & (got <= reach)))
         if not local:
@@ -156,12 +163,12 @@ def _keeps(system, x, y, px, py, good):
 
 
 def _local_images(lens, scale, sx, sy, x, y, radius, nx, ny, nmu):
-    """Model images of the source (sx, sy) in windows of half-side ``radius`` (arcsec) around the
-    observed images (x, y) (overlapping windows joined into their bounding box), merged with the
-    Newton solutions (nx, ny; magnifications nmu)."""
+    """Model images of the source (sx, sy) in windows of half-sides ``radius`` (arcsec, one per image)
+    around the observed images (x, y) (overlapping windows joined into their bounding box), merged with
+    the Newton solutions (nx, ny; magnifications nmu)."""
     fx, fy, fmu = [np.zeros(0)], [np.zeros(0)], [np.zeros(0)]
-    for box in _joined_boxes(x, y, radius):
-        window = ImageFinder(lens, float(scale), box, cell_size=radius / LOCAL_CELLS)
+    for box, half in _joined_boxes(x, y, radius):
+        window = ImageFinder(lens, float(scale), box, cell_size=half / LOCAL_CELLS)
         _, wx, wy, wmu = window.positions([float(sx)], [float(sy)])
         fx.append(wx)
         fy.append(wy)
@@ -170,9 +177,10 @@ def _local_images(lens, scale, sx, sy, x, y, radius, nx, ny, nmu):
 
 
 def _joined_boxes(x, y, radius):
-    """Boxes (xmin, xmax, ymin, ymax) of half-side ``radius`` around the points (x, y), those that
-    overlap joined into their bounding box until none overlap (a system's handful of images)."""
-    boxes = [[cx - radius, cx + radius, cy - radius, cy + radius] for cx, cy in zip(x, y, strict=True)]
+    """Boxes (xmin, xmax, ymin, ymax) of half-sides ``radius`` around the points (x, y), those that
+    overlap joined into their bounding box until none overlap (a system's handful of images); each
+    with the smallest half-side joined into it."""
+    boxes = [[cx - r, cx + r, cy - r, cy + r, r] for cx, cy, r in zip(x, y, radius, strict=True)]
     joined = True
     while joined:
         joined = False
@@ -180,13 +188,13 @@ def _joined_boxes(x, y, radius):
             for j in range(i + 1, len(boxes)):
                 a, b = boxes[i], boxes[j]
                 if a[0] <= b[1] and b[0] <= a[1] and a[2] <= b[3] and b[2] <= a[3]:
-                    boxes[i] = [min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])]
+                    boxes[i] = [min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3]), min(a[4], b[4])]
                     del boxes[j]
                     joined = True
                     break
             if joined:
                 break
-    return [tuple(b) for b in boxes]
+    return [(tuple(b[:4]), b[4]) for b in boxes]
 
 
 def _merged(fx, fy, fmu, nx, ny, nmu):
