@@ -255,8 +255,11 @@ def _unit_scale(scale) -> None:
                          f"(ask the model for the lens toward another redshift), got {scale}")
 
 
-def merge_planes(redshifts: Sequence[float],
-                 groups: Sequence[MassComponents]) -> list[tuple[float, list[MassComponents]]]:
+PlaneGroups = list[tuple[float, list[MassComponents]]]
+"""Groups by lens plane: [(redshift, groups on that plane)], redshifts increasing."""
+
+
+def merge_planes(redshifts: Sequence[float], groups: Sequence[MassComponents]) -> PlaneGroups:
     """Groups (one redshift each) gathered into planes: [(z, groups at z)], z increasing, each plane's
     groups in their given order."""
     if len(redshifts) != len(groups):
