@@ -12,7 +12,7 @@ Every row belongs to the lens plane of its redshift (a member's blank redshift: 
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from itertools import groupby
 from typing import TYPE_CHECKING
@@ -102,21 +102,27 @@ def member_redshift(member: ScalingGalaxy, z_lens: float | None) -> float | None
 
 
 def plane_groups(model: ClusterModel) -> PlaneGroups:
-    """The model's groups by lens plane, [(z, groups)] with z increasing: each mass family's rows of one
-    redshift converted at that redshift (an NFW's m200 uses its own plane's critical density and
-    distance), each tier split into one group per member redshift. A single-plane model gives one plane
-    holding exactly :func:`lens_groups` (same groups, same order)."""
+    """The model's groups by lens plane, [(z, groups)] with z increasing (:func:`groups_by_plane`). A
+    single-plane model gives one plane holding exactly :func:`lens_groups` (same groups, same order)."""
+    rows = {family: model.mass_rows(family) for family in MASS_FAMILIES}
+    return groups_by_plane(rows, model.tiers, model.cosmology, model.z_lens)
+
+
+def groups_by_plane(mass_rows: Mapping[str, Sequence[MassRow]], tiers: Sequence[Tier], cosmology: FLRW,
+                    z_lens: float | None, z_min: float = -np.inf) -> PlaneGroups:
+    """Groups by lens plane, [(z, groups)] with z increasing, of the planes at z >= ``z_min``: each mass
+    family's rows of one redshift converted at that redshift (an NFW's m200 uses its own plane's
+    critical density and distance), each tier split into one group per member redshift (blank: ``z_lens``)."""
     redshifts: list[float] = []
     groups: list[MassComponents] = []
-    for family in MASS_FAMILIES:
-        rows = model.mass_rows(family)
-        for z in sorted({r.redshift for r in rows}):
-            found = mass_groups([r for r in rows if r.redshift == z], family, model.cosmology, z)
+    for family, rows in mass_rows.items():
+        for z in sorted({r.redshift for r in rows if r.redshift >= z_min}):
+            found = mass_groups([r for r in rows if r.redshift == z], family, cosmology, z)
             redshifts += [z] * len(found)
             groups += found
-    for tier in model.tiers:
-        planes = [member_redshift(m, model.z_lens) for m in tier.members]
-        for z in sorted({p for p in planes if p is not None}):
+    for tier in tiers:
+        planes = [member_redshift(m, z_lens) for m in tier.members]
+        for z in sorted({p for p in planes if p is not None and p >= z_min}):
             members = tuple(m for m, p in zip(tier.members, planes, strict=True) if p == z)
             redshifts.append(z)
             groups.append(tier_group_from_arrays(tier.relation, member_arrays(replace(tier, members=members)),

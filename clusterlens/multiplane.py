@@ -98,12 +98,36 @@ class Traced:
     arrival_time: np.ndarray | None
 
 
-def ray_trace(planes: Sequence[Lens], factors: PlaneFactors, x, y, *, jacobian: bool = False,
+@dataclass(frozen=True)
+class PlaneValues:
+    """A plane already evaluated where the rays cross it (a likelihood's fixed planes): deflection
+    (ax, ay) [arcsec], Hessian (hxx, hxy, hyy) or None, potential psi [arcsec^2] or None, all at
+    D_LS/D_S = 1 of the plane."""
+
+    ax: np.ndarray
+    ay: np.ndarray
+    hessian: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    psi: np.ndarray | None
+
+
+def evaluate_plane(lens: Lens, x, y, *, hessian: bool, potential: bool) -> PlaneValues:
+    """:class:`PlaneValues` of ``lens`` at x, y [arcsec] (one array evaluation per quantity)."""
+    if hessian:
+        ax, ay, hxx, hxy, hyy = lens.deflection_and_hessian(x, y)
+        h: tuple[np.ndarray, np.ndarray, np.ndarray] | None = (hxx, hxy, hyy)
+    else:
+        ax, ay = lens.deflection(x, y)
+        h = None
+    return PlaneValues(ax, ay, h, lens.potential(x, y) if potential else None)
+
+
+def ray_trace(planes: Sequence[Lens | PlaneValues], factors: PlaneFactors, x, y, *, jacobian: bool = False,
               arrival_time: bool = False) -> Traced:
     """Trace rays seen at x, y [arcsec, any common shape] through ``planes`` (one
     :class:`~clusterlens.lens.Lens` per redshift of ``factors``, amplitudes at D_LS/D_S = 1 of each
-    plane) to the source: the recursive lens equation, the chain-rule Jacobian and the arrival time
-    of the module docstring. The loop runs over planes (a handful), each plane one array evaluation."""
+    plane, or its :class:`PlaneValues` where these rays cross it) to the source: the recursive lens
+    equation, the chain-rule Jacobian and the arrival time of the module docstring. The loop runs over
+    planes (a handful), each plane one array evaluation."""
     if len(planes) != factors.redshifts.size:
         raise ValueError(f"{len(planes)} planes for {factors.redshifts.size} plane redshifts")
     x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
@@ -136,18 +160,19 @@ def ray_trace(planes: Sequence[Lens], factors: PlaneFactors, x, y, *, jacobian: 
                 time *= DAYS_PER_MPC_ARCSEC2
             return Traced(tx, ty, a, time)
         positions.append((tx, ty))
-        lens = planes[j]
-        if jacobian:
-            ax, ay, hxx, hxy, hyy = lens.deflection_and_hessian(tx, ty)
-            assert a is not None
+        plane = planes[j]
+        values = plane if isinstance(plane, PlaneValues) else evaluate_plane(plane, tx, ty, hessian=jacobian,
+                                                                              potential=arrival_time)
+        if a is not None:
+            assert values.hessian is not None, "a PlaneValues without its Hessian cannot give the Jacobian"
+            hxx, hxy, hyy = values.hessian
             a11, a12, a21, a22 = a
             products.append((hxx * a11 + hxy * a21, hxx * a12 + hxy * a22,
                              hxy * a11 + hyy * a21, hxy * a12 + hyy * a22))
-        else:
-            ax, ay = lens.deflection(tx, ty)
-        alphas.append((ax, ay))
+        alphas.append((values.ax, values.ay))
         if time is not None:
-            time -= factors.gravitational[j] * lens.potential(tx, ty)
+            assert values.psi is not None, "a PlaneValues without its potential cannot give the arrival time"
+            time -= factors.gravitational[j] * values.psi
     raise AssertionError("unreachable: the loop returns at the source plane")
 
 

@@ -11,20 +11,7 @@ from clusterlens.multiplane import TracedLens, plane_factors, ray_trace
 from clusterlens.simulation.points import find_point_images
 from clusterlens.solver import find_images
 from inversion import brute_force_images
-from lensmodels import DATASET, Z_LENS, small_cluster_records
-
-Z_GROUP = 0.8
-
-
-def two_plane_records() -> dict:
-    """The small cluster at z = 0.35 with G2, an NFW group halo and three members at z = 0.8."""
-    records = small_cluster_records()
-    records["main_lens_mass"][1] |= {"redshift": Z_GROUP}
-    records["host_halo"].append({"galaxy": "group", "profile": "NFW", "x": -14.0, "y": 10.0, "redshift": Z_GROUP,
-                                 "m200": 1e14, "concentration": 5.0})
-    for member in records["scaling_galaxies"][:3]:
-        member["redshift"] = Z_GROUP
-    return records
+from lensmodels import DATASET, Z_GROUP, Z_LENS, small_cluster_records, two_plane_records
 
 
 @pytest.fixture(scope="module")
