@@ -1,24 +1,25 @@
 """A multi-plane lens at the observed images: the point likelihood's lens for models with several planes.
 
-:class:`MultiPlaneAtImages` has the ``evaluate(updated)`` of
-:class:`~clusterlens.fit.lens_at_images.LensAtImages`: per image, rows (ax, ay, hxx, hxy, hyy[, psi])
-that the likelihood reads with scale 1 (``PointLikelihood`` sets every system's scale to 1 for a
-multi-plane model). They are the *effective* quantities toward the image's own source redshift
-(:mod:`clusterlens.multiplane`): (ax, ay) = theta - beta(theta) of the ray traced through every plane in
-front of the source; the Hessian rows give the symmetric matrix S = I - H with S S = A A^T and
-det S = det A, A = d beta / d theta (not symmetric in general), namely
+:class:`MultiPlaneAtImages` has the interface of :class:`~clusterlens.fit.lens_at_images.LensAtImages`
+(``evaluate(updated)``, ``full_lens(updated)``). A multi-plane model's quantities toward a source are
+not a single lens times D_LS/D_S, so each source redshift z_k gets a *reference scale*
+s_k = D_LS/D_S(z_1, z_k) (z_1 the nearest plane; it grows with z_k, so it names the redshift), which
+``PointLikelihood`` uses as the system's scale, and ``evaluate`` returns per image the rows
+(ax, ay, hxx, hxy, hyy[, psi]) / s_k, so that s_k times them are the *effective* quantities toward the
+image's own source (:mod:`clusterlens.multiplane`): (ax, ay) = theta - beta(theta) of the ray traced
+through every plane in front of the source; the Hessian rows give the symmetric matrix S = I - H with
+S S = A A^T and det S = det A, A = d beta / d theta (not symmetric in general), namely
 S = sign (A A^T + det A I) / sqrt((a11 + a22)^2 + (a12 - a21)^2), the sign making tr(A^T S) > 0 (S = A
 when A is symmetric): the source-plane weights (A A^T)^-1 / sigma^2, the magnification and the parity are
 exact; only the linearised predicted positions of the source-plane kind rotate by the small rotation of
-A. psi is the effective potential whose Fermat potential |theta - beta|^2 / 2 - psi times D_dt(z_lens, z_s)
-/ c is the multi-plane arrival time.
+A. psi is the effective potential whose Fermat potential |theta - beta|^2 / 2 - psi times D_dt(z_lens, z_k)
+/ c is the multi-plane arrival time. ``full_lens`` gives a :class:`SourceKeyedLens`: the image-plane and
+Lenstool kinds' image matching calls it with the systems' scales s_k, and it traces each point toward the
+redshift its scale names.
 
 Fast path: the planes in front of the first plane holding a free row are evaluated once at the rays'
 positions on them (they do not depend on the parameters nor on the source redshift); the planes from
-the first free one on are rebuilt from the updated rows and traced per call.
-
-Limits of this version: the source-plane likelihood only (the image-plane and Lenstool kinds refuse a
-multi-plane model), and fixed source redshifts.
+the first free one on are rebuilt from the updated rows and traced per call. Source redshifts are fixed.
 """
 from __future__ import annotations
 
@@ -30,21 +31,17 @@ from ..families import MASS_FAMILIES
 from ..lens import Lens
 from ..lens_builder import groups_by_plane, member_redshift
 from ..model import ClusterModel, Tier
-from ..multiplane import PlaneFactors, PlaneValues, evaluate_plane, plane_factors, ray_trace
+from ..multiplane import PlaneFactors, PlaneValues, TracedLens, evaluate_plane, plane_factors, ray_trace
 from ..units import DAYS_PER_MPC_ARCSEC2
 from .parameters import Parameters
 
 
 class MultiPlaneAtImages:
     """The multi-plane lens of ``model`` at the observed images (x, y) [arcsec], each image toward its
-    source redshift ``image_redshifts`` (module docstring); ``kind`` must be "source"."""
+    source redshift ``image_redshifts`` (module docstring)."""
 
     def __init__(self, model: ClusterModel, parameters: Parameters, x: np.ndarray, y: np.ndarray,
-                 image_redshifts: np.ndarray, kind: str = "source", with_potential: bool = False,
-                 threads: int | None = None):
-        if kind != "source":
-            raise ValueError(f"a multi-plane model (lens planes at z = {', '.join(map(str, model.lens_redshifts))}) "
-                             f"takes the source-plane likelihood (kind 'source'), not {kind!r}")
+                 image_redshifts: np.ndarray, with_potential: bool = False, threads: int | None = None):
         for p in parameters.free:
             if p.family == "source_point" and p.column == "redshift":
                 raise ValueError(f"prior on {p.label}: a multi-plane model's source redshifts are fixed")
@@ -60,12 +57,19 @@ class MultiPlaneAtImages:
         z_lens = model.z_lens
         assert z_lens is not None  # a multi-plane model has lens rows
         self._factors: dict[float, tuple[PlaneFactors, float]] = {}
+        #: source redshift -> its reference scale D_LS/D_S(z_1, z)
+        self.reference_scales: dict[float, float] = {}
         for z in np.unique(self.image_redshifts):
             front = [p for p in self.redshifts if p < z]
             if not front or not z > z_lens:
                 raise ValueError(f"source redshift {z} is not behind the lens plane at z_lens = {z_lens}")
             self._factors[float(z)] = (plane_factors(model.cosmology, front, float(z)),
                                        time_delay_distance(model.cosmology, z_lens, float(z)))
+            self.reference_scales[float(z)] = distance_ratio(model.cosmology, self.redshifts[0], float(z))
+
+    def scales(self, redshifts: np.ndarray) -> np.ndarray:
+        """The reference scale of each of ``redshifts`` (source redshifts of the observed images)."""
+        return np.array([self.reference_scales[float(z)] for z in redshifts])
 
     def _fixed_planes(self) -> list[PlaneValues]:
         """The planes in front of the first free one, evaluated where the rays from the images cross them."""
@@ -115,7 +119,58 @@ class MultiPlaneAtImages:
             if t.arrival_time is not None:
                 geometric = 0.5 * ((x - t.beta_x) ** 2 + (y - t.beta_y) ** 2)
                 out[5, idx] = geometric - t.arrival_time / (DAYS_PER_MPC_ARCSEC2 * d_dt)
+            out[:, idx] /= self.reference_scales[z]
         return out
+
+    def full_lens(self, updated: dict) -> SourceKeyedLens:
+        """The whole multi-plane lens for the updated rows, toward every source redshift of the images,
+        keyed by the reference scales (:class:`SourceKeyedLens`)."""
+        lenses = [lens for _, lens in self.model.planes[:self.first_free]] + self._free_planes(updated)
+        return SourceKeyedLens({self.reference_scales[z]: TracedLens(lenses[:factors.redshifts.size], factors)
+                                for z, (factors, _) in self._factors.items()})
+
+
+class SourceKeyedLens:
+    """Multi-plane lenses toward several source redshifts behind the single-plane interface: the ``scale``
+    of a call names the source (its reference scale, module docstring), per point; each method returns the
+    effective quantity of :class:`~clusterlens.multiplane.TracedLens` toward that source."""
+
+    def __init__(self, traced: dict[float, TracedLens]):
+        self.traced = traced
+        self.groups = max(traced.values(), key=lambda t: len(t.planes)).groups
+
+    def _split(self, method: str, n_out: int, x, y, scale) -> tuple[np.ndarray, ...]:
+        x, y, scale = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float), np.asarray(scale, float))
+        outputs = tuple(np.empty(x.shape) for _ in range(n_out))
+        for key in np.unique(scale):
+            if float(key) not in self.traced:
+                raise ValueError(f"scale {key!r} names none of the sources of this lens "
+                                 f"({', '.join(map(repr, self.traced))})")
+            idx = scale == key
+            parts = getattr(self.traced[float(key)], method)(x[idx], y[idx])
+            for out, part in zip(outputs, parts if n_out > 1 else (parts,), strict=True):
+                out[idx] = part
+        return outputs
+
+    def deflection(self, x, y, scale):
+        """Effective deflection theta - beta [arcsec] toward the source ``scale`` names."""
+        return self._split("deflection", 2, x, y, scale)
+
+    def deflection_and_jacobian(self, x, y, scale):
+        """(alpha_x, alpha_y, a11, a12, a21, a22) toward the source ``scale`` names."""
+        return self._split("deflection_and_jacobian", 6, x, y, scale)
+
+    def hessian(self, x, y, scale):
+        """Symmetric part of I - A toward the source ``scale`` names."""
+        return self._split("hessian", 3, x, y, scale)
+
+    def determinant(self, x, y, scale):
+        """det A toward the source ``scale`` names."""
+        return self._split("determinant", 1, x, y, scale)[0]
+
+    def potential(self, x, y, scale):
+        """Effective potential [arcsec^2] toward the source ``scale`` names."""
+        return self._split("potential", 1, x, y, scale)[0]
 
 
 def symmetric_factor(a11, a12, a21, a22):

@@ -46,7 +46,8 @@ raises :class:`~clusterlens.errors.LikelihoodError` naming the parameter values.
 **Fast path** (:class:`~clusterlens.fit.lens_at_images.LensAtImages`): the fixed part of the lens is
 evaluated once at the observed images, amplitude-only rows are rescaled exactly, and only groups with
 other free cells are recomputed per call. A multi-plane model (:mod:`clusterlens.multiplane`) uses
-:class:`~clusterlens.fit.multiplane_at_images.MultiPlaneAtImages` instead (source-plane kind only).
+:class:`~clusterlens.fit.multiplane_at_images.MultiPlaneAtImages` instead (every kind; fixed source
+redshifts; s_k is then a reference scale naming the source redshift).
 """
 from __future__ import annotations
 
@@ -182,10 +183,10 @@ class PointLikelihood:
                                  with_potential=self.use_delays, threads=threads)
         self._point_rows = {p.name: (i, p) for i, p in enumerate(model.source_points)}
         self._base_redshifts = np.array([self._point_rows[n][1].redshift for n in self.images.names])
-        if model.is_multiplane:  # effective quantities toward each image's source, read with scale 1
-            self.lens = MultiPlaneAtImages(model, self.parameters, self.images.x, self.images.y,  # type: ignore[assignment]
-                                           self._base_redshifts[self.images.system], kind, self.use_delays, threads)
-            self._base_scales = np.ones(self._base_redshifts.size)
+        if model.is_multiplane:  # effective quantities per source redshift (fit/multiplane_at_images.py)
+            planes = MultiPlaneAtImages(model, self.parameters, self.images.x, self.images.y,
+                                        self._base_redshifts[self.images.system], self.use_delays, threads)
+            self.lens, self._base_scales = planes, planes.scales(self._base_redshifts)  # type: ignore[assignment]
         else:
             self._base_scales = np.array([model.distance_ratio(z) for z in self._base_redshifts])
 
