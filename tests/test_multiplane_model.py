@@ -3,15 +3,19 @@ finder against brute force, and the simulator."""
 import numpy as np
 import pytest
 
-from clusterlens import ClusterModel
+from clusterlens import ClusterModel, save_model
 from clusterlens.cosmology import nfw_lensing_parameters
 from clusterlens.lens import Lens
 from clusterlens.maps import PixelGrid, caustics, critical_curves, jacobian_determinant
 from clusterlens.multiplane import TracedLens, plane_factors, ray_trace
+from clusterlens.simulation import simulate
+from clusterlens.simulation.dataset_folder import simulate_image
 from clusterlens.simulation.points import find_point_images
 from clusterlens.solver import find_images
 from inversion import brute_force_images
 from lensmodels import DATASET, Z_GROUP, Z_LENS, small_cluster_records, two_plane_records
+from test_simulate_folder import DATASET as TINY
+from test_simulate_folder import LENS, LIGHT, point_rows
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +124,20 @@ def test_the_simulator_finds_the_images_through_both_planes(model):
         assert len(rows) >= 1
         t = model.lens_toward(point.redshift)[0].trace(rows["x"].to_numpy(), rows["y"].to_numpy())
         np.testing.assert_allclose(np.hypot(t.beta_x - point.x, t.beta_y - point.y), 0.0, atol=1e-8)
+
+
+def test_simulated_image_of_a_massless_second_plane_is_the_single_plane_image(tmp_path):
+    """simulate() on a two-plane model (a dataset folder with preview and critical curves) and the imaging
+    identity: a second plane of negligible mass leaves the noise-free image unchanged."""
+    faint = {"galaxy": "F", "profile": "SIE", "x": 0.3, "y": 0.2, "redshift": 0.6, "q": 0.9, "angle": 0.0,
+             "theta_e": 1e-9, "r_core": 0.05}
+    single = ClusterModel.from_records({"main_lens_mass": LENS, "source_light": LIGHT}, TINY)
+    two = ClusterModel.from_records({"main_lens_mass": [*LENS, faint], "source_light": LIGHT,
+                                     "source_point": point_rows(4)}, TINY)
+    assert two.is_multiplane
+    seed = np.random.SeedSequence(3)
+    np.testing.assert_allclose(simulate_image(two, seed).model_image, simulate_image(single, seed).model_image,
+                               rtol=1e-7, atol=1e-12)
+    save_model(two, tmp_path / "model")
+    out = simulate(tmp_path / "model", tmp_path / "sim", seed=1)
+    assert (out / "data.fits").exists() and (out / "point_datasets.csv").exists()
