@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from clusterlens import load_model
-from clusterlens.lenstool import LenstoolError, LenstoolWarning, export_lenstool, read_par, write_par
+from clusterlens.lenstool import LenstoolError, LenstoolWarning, export_lenstool, image_plane_chi2, read_par, write_par
 from clusterlens.lenstool.sources import source_positions
 from clusterlens.model import ClusterModel, model_files
 from clusterlens.registry.lenstool_rules import emass_from_q, preimage, q_from_emass
 from conftest import EXAMPLE
 from lensmodels import DATASET as LENSMODELS_DATASET
-from lensmodels import two_plane_records
+from lensmodels import two_plane_records, with_exact_images
 
 DATA = Path(__file__).parent / "data" / "a2744"
 C_KMS = 299792.458
@@ -192,8 +192,12 @@ def test_multiplane_model_round_trips_with_z_lens_per_potentiel_and_potfile(tmp_
     for member in records["scaling_galaxies"][3:]:
         member["tier"] = "members"
     records["scaling_relations"].append({**records["scaling_relations"][0], "tier": "background", "sigma_ref": 120.0})
-    model = ClusterModel.from_records(records, LENSMODELS_DATASET)
+    model = with_exact_images(ClusterModel.from_records(records, LENSMODELS_DATASET))
     assert model.is_multiplane
+    # Lenstool's statistic and source positions through both planes: zero at the exact images
+    assert image_plane_chi2(model).chi2 == pytest.approx(0.0, abs=1e-10)
+    for point in model.source_points:
+        assert source_positions(model, -2)[point.name] == pytest.approx((point.x, point.y), abs=1e-8)
     path = quiet(write_par, model, tmp_path / "two_planes.par")
     text = path.read_text()
     assert re.findall(r"^\tz_lens (\S+)", text, flags=re.M).count("0.8") == 2

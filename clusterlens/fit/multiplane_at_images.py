@@ -212,3 +212,13 @@ def _check_members(group) -> None:
     bad = ~(group.params["r_core"] < group.params["r_cut"])
     if np.any(bad):
         raise InvalidParameters(f"{group.label}: {int(bad.sum())} member(s) with r_core >= r_cut")
+
+
+def multiplane_at_images(model: ClusterModel, x: np.ndarray, y: np.ndarray,
+                         image_redshifts: np.ndarray) -> tuple[MultiPlaneAtImages, np.ndarray]:
+    """The multi-plane ``model`` at image-plane points (x, y) [arcsec], each toward its own source
+    redshift, for the code that reads a single-plane lens times a scale: (the lens, with every row
+    fixed; the reference scale of each point). ``lens.evaluate({})`` times the scales are the effective
+    (ax, ay, hxx, hxy, hyy) (module docstring); ``lens.full_lens({})`` the whole lens keyed by them."""
+    lens = MultiPlaneAtImages(model, Parameters(()), x, y, image_redshifts)
+    return lens, lens.scales(image_redshifts)
