@@ -30,7 +30,7 @@ from .families import FAMILIES, LENS_FAMILIES, MASS_FAMILIES, SOURCE_FAMILIES
 from .lens import Lens
 from .lens_builder import build_lens, member_redshift, plane_groups
 from .model_checks import check_model
-from .multiplane import TracedLens, plane_factors
+from .multiplane import TracedLens, traced_lens
 from .rows import GalaxyRow, LightRow, MassRow, PointImage, Prior, ScalingGalaxy, ScalingRelation, SourcePoint
 from .units import as_arcsec
 
@@ -259,12 +259,7 @@ class ClusterModel:
     def _traced(self, z_source: float) -> TracedLens:
         cache = self._traced_lenses
         if z_source not in cache:
-            front = [(z, lens) for z, lens in self.planes if z < z_source]
-            if not front:
-                raise ValueError(f"z_source must exceed the nearest lens plane's redshift {self.lens_redshifts[0]}, "
-                                 f"got {z_source}: a source in front of every plane is not lensed")
-            factors = plane_factors(self.cosmology, [z for z, _ in front], z_source)
-            cache[z_source] = TracedLens([lens for _, lens in front], factors)
+            cache[z_source] = traced_lens(self.planes, self.cosmology, z_source)
         return cache[z_source]
 
     @cached_property

@@ -269,6 +269,16 @@ class TracedLens:
         return geometric - t.arrival_time / (DAYS_PER_MPC_ARCSEC2 * self.time_delay_distance)
 
 
+def traced_lens(planes: Sequence[tuple[float, Lens]], cosmology: FLRW, z_source: float) -> TracedLens:
+    """The :class:`TracedLens` of ``planes`` ((z, Lens), z increasing) toward ``z_source``, through the
+    planes in front of the source (ValueError when there is none)."""
+    front = [(z, lens) for z, lens in planes if z < z_source]
+    if not front:
+        raise ValueError(f"z_source must exceed the nearest lens plane's redshift {planes[0][0] if planes else None}, "
+                         f"got {z_source}: a source in front of every plane is not lensed")
+    return TracedLens([lens for _, lens in front], plane_factors(cosmology, [z for z, _ in front], z_source))
+
+
 def _first_plane_ddt(factors: PlaneFactors) -> float:
     """D_dt(z_1, z_source) = (1 + z_1) D_1 D_s / D_1s [Mpc], from the factors."""
     return float(factors.gravitational[0] / factors.beta[-1, 0])
