@@ -17,9 +17,10 @@ A. psi is the effective potential whose Fermat potential |theta - beta|^2 / 2 - 
 Lenstool kinds' image matching calls it with the systems' scales s_k, and it traces each point toward the
 redshift its scale names.
 
-Fast path: the planes in front of the first plane holding a free row are evaluated once at the rays'
-positions on them (they do not depend on the parameters nor on the source redshift); the planes from
-the first free one on are rebuilt from the updated rows and traced per call. Source redshifts are fixed.
+Fast path: a ray's position on a plane does not depend on its source, so each plane is evaluated once
+for all images; the planes in front of the first plane holding a free row are evaluated once at
+construction (they do not depend on the parameters), the planes from the first free one on are rebuilt
+from the updated rows and evaluated per call. Source redshifts are fixed.
 """
 from __future__ import annotations
 
@@ -73,15 +74,22 @@ class MultiPlaneAtImages:
 
     def _fixed_planes(self) -> list[PlaneValues]:
         """The planes in front of the first free one, evaluated where the rays from the images cross them."""
-        planes = self.model.planes
-        values: list[PlaneValues] = []
-        for j in range(self.first_free):
+        return self._planes_from([], [lens for _, lens in self.model.planes[:self.first_free]])
+
+    def _planes_from(self, values: list[PlaneValues], lenses: list[Lens]) -> list[PlaneValues]:
+        """``values`` (the first planes, evaluated) followed by ``lenses`` evaluated where the rays from
+        the images cross them: a ray's position on a plane does not depend on its source, so each plane
+        is evaluated once for every image."""
+        values = list(values)
+        redshifts = self.redshifts
+        for lens in lenses:
+            j = len(values)
             tx, ty = self.x.copy(), self.y.copy()
             for i in range(j):
-                ratio = distance_ratio(self.model.cosmology, planes[i][0], planes[j][0])
+                ratio = distance_ratio(self.model.cosmology, redshifts[i], redshifts[j])
                 tx -= ratio * values[i].ax
                 ty -= ratio * values[i].ay
-            values.append(evaluate_plane(planes[j][1], tx, ty, hessian=True, potential=self.with_potential))
+            values.append(evaluate_plane(lens, tx, ty, hessian=True, potential=self.with_potential))
         return values
 
     def _free_planes(self, updated: dict) -> list[Lens]:
@@ -104,13 +112,11 @@ class MultiPlaneAtImages:
 
     def evaluate(self, updated: dict) -> np.ndarray:
         """(5 or 6, N) effective quantities at the images for the updated rows (module docstring)."""
-        free = self._free_planes(updated)
+        values = self._planes_from(self._fixed, self._free_planes(updated))
         out = np.zeros((6 if self.with_potential else 5, self.x.size))
         for z, (factors, d_dt) in self._factors.items():
             idx = np.flatnonzero(self.image_redshifts == z)
-            n_front = factors.redshifts.size
-            planes: list[Lens | PlaneValues] = [_take(v, idx) for v in self._fixed[:n_front]]
-            planes += free[:max(0, n_front - self.first_free)]
+            planes: list[Lens | PlaneValues] = [_take(v, idx) for v in values[:factors.redshifts.size]]
             x, y = self.x[idx], self.y[idx]
             t = ray_trace(planes, factors, x, y, jacobian=True, arrival_time=self.with_potential)
             assert t.jacobian is not None
