@@ -91,6 +91,7 @@ def model_renderable(model: ClusterModel, all_rows: bool = False) -> Group:
         f" {model.dataset.name or (model.folder.name if model.folder else '')}  ",
         f"reference RA={ref.ra!r} Dec={ref.dec!r} deg  cosmology {cosmo_text}  ",
         f"z_lens={model.z_lens!r}  tiers={len(model.tiers)}",
+        f"  lens planes z={', '.join(map(repr, model.lens_redshifts))}" if model.is_multiplane else "",
     )
     free = _free_cells(model)
     parts: list[RenderableType] = [head]

@@ -6,10 +6,14 @@ concentration -> (kappa_s, r_s [arcsec]), ...); scaling-relation members -> sigm
 one vectorised step per tier.
 Rows of one profile in one family form one group, evaluated as one array operation. The rows
 were validated by their schemas, so the groups skip MassComponents' own checks.
+Every row belongs to the lens plane of its redshift (a member's blank redshift: the model's
+``z_lens``); :func:`plane_groups` gathers the groups by plane for multi-plane models
+(:mod:`clusterlens.multiplane`).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from itertools import groupby
 from typing import TYPE_CHECKING
 
@@ -17,8 +21,9 @@ import numpy as np
 
 from .families import MASS_FAMILIES
 from .lens import Lens, MassComponents
+from .multiplane import merge_planes
 from .registry import column_array, mass_profile
-from .rows import MassRow, ScalingRelation
+from .rows import MassRow, ScalingGalaxy, ScalingRelation
 from .scaling import member_parameters
 from .units import b0_from_sigma
 
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
     from astropy.cosmology import FLRW
 
     from .model import ClusterModel, Tier
+    from .multiplane import PlaneGroups
 
 
 def mass_group(rows: Sequence[MassRow], label: str, cosmology: FLRW, z_lens: float) -> MassComponents:
@@ -88,3 +94,37 @@ def lens_groups(model: ClusterModel) -> list[MassComponents]:
 def build_lens(model: ClusterModel) -> Lens:
     """The model's whole lens (every group, amplitudes at D_LS/D_S = 1)."""
     return Lens(lens_groups(model))
+
+
+def member_redshift(member: ScalingGalaxy, z_lens: float | None) -> float | None:
+    """A member's lens-plane redshift: its ``redshift`` cell, blank meaning the model's ``z_lens``."""
+    return z_lens if member.redshift is None else member.redshift
+
+
+def plane_groups(model: ClusterModel) -> PlaneGroups:
+    """The model's groups by lens plane, [(z, groups)] with z increasing (:func:`groups_by_plane`). A
+    single-plane model gives one plane holding exactly :func:`lens_groups` (same groups, same order)."""
+    rows = {family: model.mass_rows(family) for family in MASS_FAMILIES}
+    return groups_by_plane(rows, model.tiers, model.cosmology, model.z_lens)
+
+
+def groups_by_plane(mass_rows: Mapping[str, Sequence[MassRow]], tiers: Sequence[Tier], cosmology: FLRW,
+                    z_lens: float | None, z_min: float = -np.inf) -> PlaneGroups:
+    """Groups by lens plane, [(z, groups)] with z increasing, of the planes at z >= ``z_min``: each mass
+    family's rows of one redshift converted at that redshift (an NFW's m200 uses its own plane's
+    critical density and distance), each tier split into one group per member redshift (blank: ``z_lens``)."""
+    redshifts: list[float] = []
+    groups: list[MassComponents] = []
+    for family, rows in mass_rows.items():
+        for z in sorted({r.redshift for r in rows if r.redshift >= z_min}):
+            found = mass_groups([r for r in rows if r.redshift == z], family, cosmology, z)
+            redshifts += [z] * len(found)
+            groups += found
+    for tier in tiers:
+        planes = [member_redshift(m, z_lens) for m in tier.members]
+        for z in sorted({p for p in planes if p is not None and p >= z_min}):
+            members = tuple(m for m, p in zip(tier.members, planes, strict=True) if p == z)
+            redshifts.append(z)
+            groups.append(tier_group_from_arrays(tier.relation, member_arrays(replace(tier, members=members)),
+                                                 f"tier:{tier.name}"))
+    return merge_planes(redshifts, groups)

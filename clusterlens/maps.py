@@ -98,7 +98,10 @@ def deflection_map(lens, grid: PixelGrid, scale: float = 1.0) -> tuple[np.ndarra
 
 def jacobian_determinant(lens, x, y, scale: float = 1.0) -> np.ndarray:
     """det A = (1 - psi_xx)(1 - psi_yy) - psi_xy^2 at x, y [arcsec, or angle Quantities] with the Hessian
-    at ``scale`` (dimensionless)."""
+    at ``scale`` (dimensionless); a multi-plane lens (:class:`clusterlens.multiplane.TracedLens`, scale 1)
+    gives its own a11 a22 - a12 a21."""
+    if hasattr(lens, "determinant"):
+        return lens.determinant(as_arcsec(x, "x"), as_arcsec(y, "y"), scale=scale)
     hxx, hxy, hyy = lens.hessian(as_arcsec(x, "x"), as_arcsec(y, "y"), scale=scale)
     return (1.0 - hxx) * (1.0 - hyy) - hxy * hxy
 

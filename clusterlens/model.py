@@ -1,8 +1,8 @@
 """ClusterModel: the families of a folder stitched into one lens + sources model.
 
 ``load_model(folder)`` reads every family CSV present plus ``dataset.toml``, validates each file,
-then checks the model as a whole (:mod:`clusterlens.model_checks`: one lens redshift, sources behind the
-lens, tiers that exist, names that join, priors that match cells) and raises one :class:`ModelError`
+then checks the model as a whole (:mod:`clusterlens.model_checks`: sources behind the nearest lens
+plane, tiers that exist, names that join, priors that match cells) and raises one :class:`ModelError`
 listing every problem.
 ``save_model`` writes the same files back byte-for-byte.
 """
@@ -27,8 +27,10 @@ from .dataset import DatasetConfig, dataset_text, read_dataset, validate_dataset
 from .display import model_renderable, print_model, render_html, render_text
 from .errors import ModelError, Problem
 from .families import FAMILIES, LENS_FAMILIES, MASS_FAMILIES, SOURCE_FAMILIES
-from .lens_builder import build_lens
+from .lens import Lens
+from .lens_builder import build_lens, member_redshift, plane_groups
 from .model_checks import check_model
+from .multiplane import TracedLens, traced_lens
 from .rows import GalaxyRow, LightRow, MassRow, PointImage, Prior, ScalingGalaxy, ScalingRelation, SourcePoint
 from .units import as_arcsec
 
@@ -185,7 +187,8 @@ class ClusterModel:
 
     @property
     def z_lens(self) -> float | None:
-        """The single lens-plane redshift (None for a model without lens rows)."""
+        """The lens redshift: of the first lens row (host halo first) that gives one, the main plane of a
+        multi-plane model (None for a model without lens rows)."""
         for name in LENS_FAMILIES:
             for row in self.galaxy_rows(name):
                 if row.redshift is not None:
@@ -216,42 +219,95 @@ class ClusterModel:
 
     # ------------------------------------------------------------ lensing
     @cached_property
-    def lens(self):
-        """The whole lens as a :class:`clusterlens.lens.Lens` (amplitudes at D_LS/D_S = 1)."""
+    def lens_redshifts(self) -> tuple[float, ...]:
+        """The distinct redshifts of the lens planes, increasing (a member's blank redshift is ``z_lens``)."""
+        redshifts: set[float | None] = {row.redshift for family in MASS_FAMILIES for row in self.mass_rows(family)}
+        redshifts |= {member_redshift(m, self.z_lens) for t in self.tiers for m in t.members}
+        return tuple(sorted(z for z in redshifts if z is not None))
+
+    @property
+    def is_multiplane(self) -> bool:
+        """Whether the lens rows lie on more than one lens plane (:mod:`clusterlens.multiplane`)."""
+        return len(self.lens_redshifts) > 1
+
+    @cached_property
+    def planes(self) -> tuple[tuple[float, Lens], ...]:
+        """The lens planes, ((z, Lens), ...) with z increasing, amplitudes at D_LS/D_S = 1 of each plane;
+        a single-plane model's one plane is :attr:`lens`."""
+        if not self.is_multiplane:
+            return () if self.z_lens is None else ((self.lens_redshifts[0], self.lens),)
+        return tuple((z, Lens(groups)) for z, groups in plane_groups(self))
+
+    @cached_property
+    def lens(self) -> Lens:
+        """The whole lens as a :class:`clusterlens.lens.Lens` (amplitudes at D_LS/D_S = 1); a multi-plane
+        model has no single lens (ValueError): use :meth:`lens_toward`."""
+        if self.is_multiplane:
+            raise ValueError(f"this model has lens planes at z = {', '.join(f'{z:g}' for z in self.lens_redshifts)}: "
+                             "it has no single-plane lens; use model.lens_toward(z_source)")
         return build_lens(self)
 
+    def lens_toward(self, z_source: float) -> tuple[Lens | TracedLens, float]:
+        """(lens, scale) mapping image-plane points to a source at ``z_source``, for the functions that take
+        a lens and a scale (solver, maps): a single-plane model gives (:attr:`lens`, D_LS/D_S); a
+        multi-plane one gives the :class:`~clusterlens.multiplane.TracedLens` through every plane in front
+        of the source (scale 1)."""
+        if not self.is_multiplane:
+            return self.lens, self.distance_ratio(z_source)
+        return self._traced(float(z_source)), 1.0
+
+    def _traced(self, z_source: float) -> TracedLens:
+        cache = self._traced_lenses
+        if z_source not in cache:
+            cache[z_source] = traced_lens(self.planes, self.cosmology, z_source)
+        return cache[z_source]
+
+    @cached_property
+    def _traced_lenses(self) -> dict[float, TracedLens]:
+        return {}
+
     def distance_ratio(self, z_source: float) -> float:
-        """D_LS/D_S for a source at ``z_source`` behind this model's lens (ValueError for z_source <= z_lens)."""
+        """D_LS/D_S for a source at ``z_source`` behind the lens plane at ``z_lens`` (ValueError for
+        z_source <= z_lens)."""
         if self.z_lens is None:
             raise ValueError("the model has no lens rows, so no lens redshift")
         return distance_ratio(self.cosmology, self.z_lens, float(z_source))
 
     def deflections(self, x, y, z_source: float):
-        """Deflection (alpha_x, alpha_y) [arcsec] at image-plane points x, y for a source at z_source.
+        """Deflection (alpha_x, alpha_y) [arcsec] at image-plane points x, y for a source at z_source
+        (multi-plane: the effective deflection theta - beta).
 
         Here and in the other lensing methods x, y are arcsec, or astropy Quantities in any angle unit.
         """
-        return self.lens.deflection(*_image_points(x, y), scale=self.distance_ratio(z_source))
+        lens, scale = self.lens_toward(z_source)
+        return lens.deflection(*_image_points(x, y), scale=scale)
 
     def hessian(self, x, y, z_source: float):
-        """(psi_xx, psi_xy, psi_yy) of the lensing potential for a source at z_source."""
-        return self.lens.hessian(*_image_points(x, y), scale=self.distance_ratio(z_source))
+        """(psi_xx, psi_xy, psi_yy) of the lensing potential for a source at z_source (multi-plane: the
+        symmetric part of I - A, A = d beta / d theta)."""
+        lens, scale = self.lens_toward(z_source)
+        return lens.hessian(*_image_points(x, y), scale=scale)
 
     def convergence(self, x, y, z_source: float):
-        """Convergence kappa for a source at z_source."""
-        return self.lens.convergence(*_image_points(x, y), scale=self.distance_ratio(z_source))
+        """Convergence kappa for a source at z_source (multi-plane: the effective 1 - (A11 + A22)/2)."""
+        lens, scale = self.lens_toward(z_source)
+        return lens.convergence(*_image_points(x, y), scale=scale)
 
     def shear(self, x, y, z_source: float):
-        """Shear components (gamma_1, gamma_2) for a source at z_source."""
-        return self.lens.shear(*_image_points(x, y), scale=self.distance_ratio(z_source))
+        """Shear components (gamma_1, gamma_2) for a source at z_source (multi-plane: effective)."""
+        lens, scale = self.lens_toward(z_source)
+        return lens.shear(*_image_points(x, y), scale=scale)
 
     def magnification(self, x, y, z_source: float):
         """Signed magnification 1/det(A) for a source at z_source."""
-        return self.lens.magnification(*_image_points(x, y), scale=self.distance_ratio(z_source))
+        lens, scale = self.lens_toward(z_source)
+        return lens.magnification(*_image_points(x, y), scale=scale)
 
     def potential(self, x, y, z_source: float):
-        """Lensing potential psi [arcsec^2] for a source at z_source."""
-        return self.lens.potential(*_image_points(x, y), scale=self.distance_ratio(z_source))
+        """Lensing potential psi [arcsec^2] for a source at z_source (multi-plane: the effective potential
+        of :class:`~clusterlens.multiplane.TracedLens`, whose Fermat potential gives the arrival time)."""
+        lens, scale = self.lens_toward(z_source)
+        return lens.potential(*_image_points(x, y), scale=scale)
 
 
 def _image_points(x, y) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
 """Whole-model checks: the problems of a model that no single family file shows.
 
-:func:`check_model` runs every check of :data:`MODEL_CHECKS` in order: one lens redshift, sources
-behind the lens, one redshift per galaxy, member tiers that exist, point-source names that join
+:func:`check_model` runs every check of :data:`MODEL_CHECKS` in order: sources behind the nearest lens
+plane (lens rows may lie on several planes, :mod:`clusterlens.multiplane`), one redshift per galaxy,
+member tiers that exist, point-source names that join
 source_point.csv to point_datasets.csv, and the priors' rules (:mod:`clusterlens.fit.prior_rules`).
 Each problem names its file, line and column. :func:`clusterlens.model.load_model` and
 ``ClusterModel.from_records`` raise them together.
@@ -33,19 +34,10 @@ def check_model(model: ClusterModel) -> list[Problem]:
 
 def _redshift_problems(model: ClusterModel) -> list[Problem]:
     problems = []
-    z_lens, first = None, None
-    for name in LENS_FAMILIES:
-        for i, row in enumerate(model.galaxy_rows(name)):
-            z = row.redshift
-            if z is None:
-                continue
-            file, line = _where(model, name, i)
-            if z_lens is None:
-                z_lens, first = z, f"{Path(file).name}:{line}"
-            elif z != z_lens:
-                problems.append(Problem(file, f"lens redshift differs from {z_lens!r} ({first}): all lens components "
-                                              "must share one lens plane (multi-plane lensing is not supported)",
-                                        line=line, column="redshift", value=repr(z)))
+    # lens rows may lie on several planes (clusterlens.multiplane): a source must lie behind the nearest
+    lens_redshifts = [row.redshift for name in LENS_FAMILIES for row in model.galaxy_rows(name)
+                      if row.redshift is not None]
+    z_lens = min(lens_redshifts) if lens_redshifts else None
     seen: dict[str, tuple[float, str]] = {}
     for name in (*LENS_FAMILIES, *SOURCE_FAMILIES):
         for i, row in enumerate(model.galaxy_rows(name)):
@@ -59,7 +51,8 @@ def _redshift_problems(model: ClusterModel) -> list[Problem]:
                                         line=line, column="redshift", value=repr(z)))
             seen.setdefault(row.galaxy, (z, f"{Path(file).name}:{line}"))
             if name in SOURCE_FAMILIES and z_lens is not None and z <= z_lens:
-                problems.append(Problem(file, f"a source must lie behind the lens: expected redshift > {z_lens!r}",
+                problems.append(Problem(file, f"a source must lie behind the lens (its nearest plane): expected "
+                                              f"redshift > {z_lens!r}",
                                         line=line, column="redshift", value=repr(z)))
     return problems
 

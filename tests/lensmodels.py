@@ -6,6 +6,7 @@ from clusterlens.families import FAMILIES
 from clusterlens.solver import find_images
 
 Z_LENS = 0.35
+Z_GROUP = 0.8  #: the background plane of two_plane_records
 DATASET = {"name": "small", "reference": {"ra": 150.0, "dec": 2.0}, "cosmology": {"H0": 70.0, "Om0": 0.3}}
 
 
@@ -33,6 +34,17 @@ def small_cluster_records(n_members: int = 15, seed: int = 3) -> dict:
         "source_point": [{"galaxy": f"src{i}", "name": f"s{i}", "x": x, "y": y, "redshift": z}
                          for i, (x, y, z) in enumerate(sources, start=1)],
     }
+
+
+def two_plane_records() -> dict:
+    """The small cluster at z = 0.35 with G2, an NFW group halo and three members at z = 0.8."""
+    records = small_cluster_records()
+    records["main_lens_mass"][1] |= {"redshift": Z_GROUP}
+    records["host_halo"].append({"galaxy": "group", "profile": "NFW", "x": -14.0, "y": 10.0, "redshift": Z_GROUP,
+                                 "m200": 1e14, "concentration": 5.0})
+    for member in records["scaling_galaxies"][:3]:
+        member["redshift"] = Z_GROUP
+    return records
 
 
 def with_exact_images(model: ClusterModel, sigma: float = 0.05, min_abs_magnification: float = 0.3,

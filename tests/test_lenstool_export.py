@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 
 from clusterlens import load_model
-from clusterlens.lenstool import LenstoolError, LenstoolWarning, export_lenstool, read_par, write_par
+from clusterlens.lenstool import LenstoolError, LenstoolWarning, export_lenstool, image_plane_chi2, read_par, write_par
 from clusterlens.lenstool.sources import source_positions
 from clusterlens.model import ClusterModel, model_files
 from clusterlens.registry.lenstool_rules import emass_from_q, preimage, q_from_emass
 from conftest import EXAMPLE
+from lensmodels import DATASET as LENSMODELS_DATASET
+from lensmodels import two_plane_records, with_exact_images
 
 DATA = Path(__file__).parent / "data" / "a2744"
 C_KMS = 299792.458
@@ -181,3 +183,31 @@ def test_potfile_core_prior_and_forme_round_trip_in_plain_lenstool_format(tmp_pa
     assert f"\tcore 1 {core!r} 0.1\n" in text and "\tcore 0 0.0 0.0\n" in text and "\tforme -1\n" in text
     assert "#clusterlens-" not in text
     assert_same(quiet(read_par, tmp_path / "free.par"), free)
+
+
+def test_multiplane_model_round_trips_with_z_lens_per_potentiel_and_potfile(tmp_path):
+    records = two_plane_records()
+    for member in records["scaling_galaxies"][:3]:
+        member["tier"] = "background"
+    for member in records["scaling_galaxies"][3:]:
+        member["tier"] = "members"
+    records["scaling_relations"].append({**records["scaling_relations"][0], "tier": "background", "sigma_ref": 120.0})
+    model = with_exact_images(ClusterModel.from_records(records, LENSMODELS_DATASET))
+    assert model.is_multiplane
+    # Lenstool's statistic and source positions through both planes: zero at the exact images
+    assert image_plane_chi2(model).chi2 == pytest.approx(0.0, abs=1e-10)
+    for point in model.source_points:
+        assert source_positions(model, -2)[point.name] == pytest.approx((point.x, point.y), abs=1e-8)
+    path = quiet(write_par, model, tmp_path / "two_planes.par")
+    text = path.read_text()
+    assert re.findall(r"^\tz_lens (\S+)", text, flags=re.M).count("0.8") == 2
+    assert re.findall(r"^\tzlens (\S+)", text, flags=re.M) == ["0.35", "0.8"]
+    back = quiet(read_par, path)
+    assert back.lens_redshifts == (0.35, 0.8)
+    assert_same(back, model)
+
+
+def test_a_tier_on_two_planes_cannot_be_written(tmp_path):
+    model = ClusterModel.from_records(two_plane_records(), LENSMODELS_DATASET)
+    with pytest.raises(LenstoolError, match="one zlens"):
+        quiet(write_par, model, tmp_path / "out.par")

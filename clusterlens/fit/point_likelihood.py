@@ -45,7 +45,9 @@ raises :class:`~clusterlens.errors.LikelihoodError` naming the parameter values.
 
 **Fast path** (:class:`~clusterlens.fit.lens_at_images.LensAtImages`): the fixed part of the lens is
 evaluated once at the observed images, amplitude-only rows are rescaled exactly, and only groups with
-other free cells are recomputed per call.
+other free cells are recomputed per call. A multi-plane model (:mod:`clusterlens.multiplane`) uses
+:class:`~clusterlens.fit.multiplane_at_images.MultiPlaneAtImages` instead (every kind; fixed source
+redshifts; s_k is then a reference scale naming the source redshift).
 """
 from __future__ import annotations
 
@@ -65,6 +67,7 @@ from ..units import DAYS_PER_MPC_ARCSEC2
 from .chi2 import chi2_flux
 from .lens_at_images import LensAtImages
 from .lenstool_statistic import check_forme, check_systems, lenstool_terms
+from .multiplane_at_images import MultiPlaneAtImages
 from .parameters import Parameters
 
 NEWTON_STEP_CAP = 1.0  #: arcsec: largest Newton step of the image-plane matching
@@ -180,7 +183,12 @@ class PointLikelihood:
                                  with_potential=self.use_delays, threads=threads)
         self._point_rows = {p.name: (i, p) for i, p in enumerate(model.source_points)}
         self._base_redshifts = np.array([self._point_rows[n][1].redshift for n in self.images.names])
-        self._base_scales = np.array([model.distance_ratio(z) for z in self._base_redshifts])
+        if model.is_multiplane:  # effective quantities per source redshift (fit/multiplane_at_images.py)
+            planes = MultiPlaneAtImages(model, self.parameters, self.images.x, self.images.y,
+                                        self._base_redshifts[self.images.system], self.use_delays, threads)
+            self.lens, self._base_scales = planes, planes.scales(self._base_redshifts)  # type: ignore[assignment]
+        else:
+            self._base_scales = np.array([model.distance_ratio(z) for z in self._base_redshifts])
 
     # ------------------------------------------------------------------ helpers
     def _redshifts(self, updated: dict) -> np.ndarray:

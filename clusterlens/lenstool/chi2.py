@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..fit.lenstool_statistic import check_systems, lenstool_terms
+from ..fit.multiplane_at_images import multiplane_at_images
 from ..fit.point_likelihood import ObservedImages
 
 
@@ -45,15 +46,18 @@ def image_plane_chi2(model, barycentre: str = "magnification") -> ImagePlaneChi2
     points = model.point_datasets
     if not points:
         raise ValueError("the model has no point_datasets.csv images: nothing to compute a chi2 for")
-    lens = model.lens
     observed = ObservedImages.from_model(model)
     x, y, sigma, system, names = observed.x, observed.y, observed.sigma, observed.system, list(observed.names)
     check_systems(system, len(names), names)
     redshift = {s.name: s.redshift for s in model.source_points}
     z = np.array([redshift[n] for n in names])
-    scale_of_system = np.array([model.distance_ratio(value) for value in z])
-
-    q = np.array(lens.deflection_and_hessian(x, y))
+    if model.is_multiplane:  # reference scales name the source redshifts (fit/multiplane_at_images.py)
+        planes, _ = multiplane_at_images(model, x, y, z[system])
+        lens, scale_of_system, q = planes.full_lens({}), planes.scales(z), planes.evaluate({})
+    else:
+        lens = model.lens
+        scale_of_system = np.array([model.distance_ratio(value) for value in z])
+        q = np.array(lens.deflection_and_hessian(x, y))
     terms = lenstool_terms(q, x, y, sigma, system, scale_of_system, -2 if barycentre == "magnification" else -1,
                            lambda: lens)
     s = scale_of_system[system]

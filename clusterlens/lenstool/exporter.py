@@ -135,10 +135,7 @@ class _Writer:
         rows = ([("host_halo", r) for r in self.model.host_halo]
                 + [("main_lens_mass", r) for r in self.model.main_galaxies])
         blocks, limits = [], []
-        for family, row in rows:
-            if row.redshift != self.z_lens:
-                raise LenstoolError(f"{family} {row.galaxy}: redshift {row.redshift!r} differs from the lens "
-                                    f"redshift {self.z_lens!r}: Lenstool's single-plane potentials need one redshift")
+        for family, row in rows:   # each potentiel at its own z_lens (multi-plane models come out unchanged)
             blocks.append(self.potential(row))
             limits.append(self.limit(family, row))
         last = max((i for i, limit in enumerate(limits) if limit), default=-1)
@@ -147,7 +144,7 @@ class _Writer:
 
     def potential(self, row) -> list[str]:
         codec = codec_of(mass_profile(row.profile), row.galaxy)
-        fields = codec.write(row, self.cosmology, self.z_lens)
+        fields = codec.write(row, self.cosmology, row.redshift)
         lines = [_line(codec.keywords.get(name, WRITTEN_WITH[name]), value) for name, value in fields.items()]
         return [f"potentiel {row.galaxy}", *lines, _line(WRITTEN_WITH["z"], row.redshift), "\tend"]
 
@@ -186,6 +183,11 @@ class _Writer:
                 rows.append((m.galaxy, m.x, m.y, 1.0, 1.0 if m.q is None else m.q,
                              0.0 if m.angle is None else m.angle, mag, 0.0))
             files[name] = format_catalogue(rows, Reference(3, self.ra, self.dec))
+            planes = {self.z_lens if m.redshift is None else m.redshift for m in tier.members}
+            if len(planes) > 1:
+                raise LenstoolError(f"scaling_relations tier {rel.tier!r}: members at redshifts "
+                                    f"{sorted(planes)}: Lenstool's potfile has one zlens; give the members of "
+                                    "each redshift their own tier")
             z = next((m.redshift for m in tier.members if m.redshift is not None), self.z_lens)
             slope = preimage(lambda s: 2.0 / s, rel.r_cut_slope, 2.0 / rel.r_cut_slope)
             vdslope = preimage(lambda s: 1.0 / s, rel.sigma_slope, 1.0 / rel.sigma_slope)

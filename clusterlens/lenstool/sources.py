@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..fit.lenstool_statistic import check_forme, model_sources
+from ..fit.multiplane_at_images import multiplane_at_images
 from ..fit.point_likelihood import ObservedImages
 
 
@@ -24,8 +25,12 @@ def source_positions(model, forme: int) -> dict[str, tuple[float, float]]:
     observed = ObservedImages.from_model(model)
     names, system, x, y = observed.names, observed.system, observed.x, observed.y
     redshift = {s.name: s.redshift for s in model.source_points}
-    scale = np.array([model.distance_ratio(redshift[n]) for n in names])[system]
-    ax, ay, hxx, hxy, hyy = model.lens.deflection_and_hessian(x, y, scale=scale)
+    if model.is_multiplane:  # effective quantities toward each source (fit/multiplane_at_images.py)
+        planes, scale = multiplane_at_images(model, x, y, np.array([redshift[n] for n in names])[system])
+        ax, ay, hxx, hxy, hyy = scale * planes.evaluate({})
+    else:
+        scale = np.array([model.distance_ratio(redshift[n]) for n in names])[system]
+        ax, ay, hxx, hxy, hyy = model.lens.deflection_and_hessian(x, y, scale=scale)
     magnification = 1.0 / ((1.0 - hxx) * (1.0 - hyy) - hxy * hxy)
     source_x, source_y = model_sources(x - ax, y - ay, magnification, system, len(names), forme)
     return {name: (float(source_x[k]), float(source_y[k])) for k, name in enumerate(names)}

@@ -64,17 +64,20 @@ class SimulatedImage:
     psf: np.ndarray
 
 
-def light_groups(model: ClusterModel) -> list[imaging.LightGroup]:
+def light_groups(model: ClusterModel, z_source: float | None = None) -> list[imaging.LightGroup]:
     """The model's ``source_light`` rows as one :class:`~.imaging.LightGroup` per profile.
 
     Intensities are read as electrons/s/arcsec^2; each source gets the D_LS/D_S of its redshift.
+    With ``z_source``: only the rows at that redshift, scale 1 (for a multi-plane model's effective
+    deflection toward ``z_source``).
     """
     groups = []
     for profile in LIGHT_PROFILES.values():
-        rows = [r for r in model.source_light if r.profile == profile.name]
+        rows = [r for r in model.source_light if r.profile == profile.name and z_source in (None, r.redshift)]
         if not rows:
             continue
-        scale = np.array([model.distance_ratio(r.redshift) for r in rows])
+        scale = (np.array([model.distance_ratio(r.redshift) for r in rows]) if z_source is None
+                 else np.ones(len(rows)))
         groups.append(imaging.LightGroup(profile.name, profile.to_parameters(rows), scale))
     return groups
 
@@ -83,15 +86,21 @@ def simulate_image(model: ClusterModel, seed_sequence: np.random.SeedSequence) -
     """Ray-trace, integrate over sub-pixels, convolve and add noise, with the dataset's [imaging] settings.
 
     The unscaled (D_LS/D_S = 1) deflection of every sub-pixel is computed once and rescaled per
-    source redshift (exact for a single lens plane).
+    source redshift (exact for a single lens plane); a multi-plane model renders the sources of each
+    redshift through its own ray trace (:mod:`clusterlens.multiplane`) and adds them.
     """
     settings = model.dataset.imaging
+    frame = (settings.shape, settings.pixel_scale, settings.oversampling, settings.center_x, settings.center_y)
+    if model.is_multiplane:
+        sources = np.zeros(tuple(settings.shape))
+        for z in sorted({r.redshift for r in model.source_light}):
+            traced = model.lens_toward(z)[0]
+            sources = sources + imaging.render_sources(traced.deflection, light_groups(model, z), *frame)
+    else:
+        def deflection(x, y):
+            return model.lens.deflection(x, y, scale=1.0)
 
-    def deflection(x, y):
-        return model.lens.deflection(x, y, scale=1.0)
-
-    sources = imaging.render_sources(deflection, light_groups(model), settings.shape, settings.pixel_scale,
-                                     settings.oversampling, settings.center_x, settings.center_y)
+        sources = imaging.render_sources(deflection, light_groups(model), *frame)
     psf = imaging.gaussian_psf(settings.psf_fwhm, settings.pixel_scale, settings.psf_size)
     model_image = imaging.convolve(sources, psf)
     rng = np.random.default_rng(seed_sequence)
@@ -178,7 +187,7 @@ def preview_png(model: ClusterModel, image: SimulatedImage, observed: list) -> b
     step = max(s.pixel_scale, max(view[1] - view[0], view[3] - view[2]) / PREVIEW_CURVE_PIXELS)
     grid = PixelGrid.covering(view, step)
     redshifts = sorted({r.redshift for r in model.source_light} | {r.redshift for r in model.source_points})
-    curves = {f"z = {z:g}": critical_curves(model.lens, grid, model.distance_ratio(z), polish=False)
+    curves = {f"z = {z:g}": critical_curves(model.lens_toward(z)[0], grid, model.lens_toward(z)[1], polish=False)
               for z in redshifts}
     title = f"{model.dataset.name or 'simulated dataset'}: asinh stretch, sky-subtracted [electrons/s]"
     softening = float(np.median(image.noise_map)) or 1.0

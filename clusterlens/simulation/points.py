@@ -53,9 +53,13 @@ def find_point_images(model, min_abs_magnification: float) -> pd.DataFrame:
     tables = []
     for z in np.unique(redshift):
         which = np.flatnonzero(redshift == z)
-        scale = distance_ratio(model.cosmology, model.z_lens, float(z))
-        finder = ImageFinder(model.lens, scale)
-        distance = float(time_delay_distance(model.cosmology, model.z_lens, float(z)))
+        if model.is_multiplane:   # clusterlens.multiplane: ray-traced through every plane in front of z
+            lens, scale = model.lens_toward(float(z))
+            finder, distance = ImageFinder(lens, scale), lens.time_delay_distance
+        else:
+            scale = distance_ratio(model.cosmology, model.z_lens, float(z))
+            finder = ImageFinder(model.lens, scale)
+            distance = float(time_delay_distance(model.cosmology, model.z_lens, float(z)))
         found = finder.find_many(xs[which], ys[which], min_abs_magnification=min_abs_magnification,
                                  time_delay_distance=distance)
         found["row"] = which[found.pop("source").to_numpy()]

@@ -269,7 +269,9 @@ def find_images(model, x_source, y_source, z_source: float, **options: Any) -> p
     """Images of a source at (x_source, y_source) arcsec and redshift ``z_source`` behind a model.
 
     ``model`` is any object with ``lens`` (clusterlens.lens.Lens), ``z_lens`` and ``cosmology``;
-    the deflection scale D_LS/D_S and the time-delay distance come from clusterlens.cosmology.
+    the deflection scale D_LS/D_S and the time-delay distance come from clusterlens.cosmology. A
+    multi-plane :class:`~clusterlens.model.ClusterModel` is searched through its ``lens_toward(z_source)``
+    (:class:`clusterlens.multiplane.TracedLens`), time delays from the multi-plane arrival time.
     options: as :func:`find_lens_images` (region, min_abs_magnification, mesh options).
     The source position and ``region`` may also be astropy Quantities in any angle unit.
     """
@@ -279,6 +281,10 @@ def find_images(model, x_source, y_source, z_source: float, **options: Any) -> p
     z_source = float(z_source)
     if model.z_lens is None:
         raise ValueError("the model has no lens rows (host_halo, main_lens_mass or scaling_galaxies)")
+    if getattr(model, "is_multiplane", False):
+        lens, scale = model.lens_toward(z_source)
+        return find_lens_images(lens, x_source, y_source, scale, time_delay_distance=lens.time_delay_distance,
+                                **options)
     if not z_source > model.z_lens:
         raise ValueError(f"z_source must exceed the lens redshift {model.z_lens}, got {z_source}")
     scale = cosmology.distance_ratio(model.cosmology, model.z_lens, z_source)

@@ -62,8 +62,13 @@ CALM_CHANGE = 0.5                # largest change of det A at those samples, in 
 
 
 def _lens_state(lens, scale, x, y, xs, ys, known=None):
-    """Residual beta(theta) - beta_s and the Jacobian entries (a11, a12, a22) of A; ``known``: the
-    scaled (alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) at (x, y) if already computed."""
+    """Residual beta(theta) - beta_s and the Jacobian entries (a11, a12, a21, a22) of A (a multi-plane
+    lens, :class:`clusterlens.multiplane.TracedLens`, gives all four; a single plane has a21 = a12);
+    ``known``: the scaled (alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) of a single plane at (x, y) if
+    already computed (ignored for a multi-plane lens, whose Jacobian is not symmetric)."""
+    if hasattr(lens, "deflection_and_jacobian"):
+        ax, ay, a11, a12, a21, a22 = lens.deflection_and_jacobian(x, y, scale=scale)
+        return x - ax - xs, y - ay - ys, a11, a12, a21, a22
     if known is not None:
         ax, ay, hxx, hxy, hyy = (np.asarray(v, dtype=float) for v in known)
     elif hasattr(lens, "deflection_and_hessian"):
@@ -71,14 +76,15 @@ def _lens_state(lens, scale, x, y, xs, ys, known=None):
     else:
         ax, ay = lens.deflection(x, y, scale=scale)
         hxx, hxy, hyy = lens.hessian(x, y, scale=scale)
-    return x - ax - xs, y - ay - ys, 1.0 - hxx, -hxy, 1.0 - hyy
+    a12 = -hxy
+    return x - ax - xs, y - ay - ys, 1.0 - hxx, a12, a12, 1.0 - hyy
 
 
-def _newton_step(rx, ry, a11, a12, a22, cap):
-    det = a11 * a22 - a12 * a12
+def _newton_step(rx, ry, a11, a12, a21, a22, cap):
+    det = a11 * a22 - a12 * a21
     with np.errstate(divide="ignore", invalid="ignore"):
         dx = -(a22 * rx - a12 * ry) / det
-        dy = -(-a12 * rx + a11 * ry) / det
+        dy = -(-a21 * rx + a11 * ry) / det
     length = np.hypot(dx, dy)
     with np.errstate(divide="ignore", invalid="ignore"):
         shrink = np.where(length > cap, cap / length, 1.0)
@@ -105,14 +111,14 @@ def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None, iteratio
     x = np.array(x, dtype=float)
     y = np.array(y, dtype=float)
     scale = np.broadcast_to(np.asarray(scale, dtype=float), x.shape)
-    rx, ry, a11, a12, a22 = _lens_state(lens, scale, x, y, xs, ys, start)
-    det0 = a11 * a22 - a12 * a12
+    rx, ry, a11, a12, a21, a22 = _lens_state(lens, scale, x, y, xs, ys, start)
+    det0 = a11 * a22 - a12 * a21
     res = np.hypot(rx, ry)
     res = np.where(np.isfinite(res), res, np.inf)
-    parity = np.sign(a11 * a22 - a12 * a12)
+    parity = np.sign(a11 * a22 - a12 * a21)
     flipped = ~(parity != 0)
     lam = np.ones_like(x)
-    dx, dy = _newton_step(rx, ry, a11, a12, a22, step_cap)
+    dx, dy = _newton_step(rx, ry, a11, a12, a21, a22, step_cap)
     tol = tolerance * (1.0 + np.hypot(x, y))
     active = (res > tol) & np.isfinite(dx) & np.isfinite(dy)
     for _ in range(iterations):
@@ -121,23 +127,23 @@ def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None, iteratio
             break
         tx = x[idx] + lam[idx] * dx[idx]
         ty = y[idx] + lam[idx] * dy[idx]
-        trx, try_, t11, t12, t22 = _lens_state(lens, scale[idx], tx, ty, xs[idx], ys[idx])
+        trx, try_, t11, t12, t21, t22 = _lens_state(lens, scale[idx], tx, ty, xs[idx], ys[idx])
         tres = np.hypot(trx, try_)
         better = np.isfinite(tres) & (tres < res[idx])
         acc = idx[better]
         old_res = res[idx]
         x[acc], y[acc], res[acc] = tx[better], ty[better], tres[better]
         rx[acc], ry[acc] = trx[better], try_[better]
-        a11[acc], a12[acc], a22[acc] = t11[better], t12[better], t22[better]
-        flipped[acc] |= np.sign(t11[better] * t22[better] - t12[better] ** 2) != parity[acc]
+        a11[acc], a12[acc], a21[acc], a22[acc] = t11[better], t12[better], t21[better], t22[better]
+        flipped[acc] |= np.sign(t11[better] * t22[better] - t12[better] * t21[better]) != parity[acc]
         lam[acc] = 1.0
-        dx[acc], dy[acc] = _newton_step(rx[acc], ry[acc], a11[acc], a12[acc], a22[acc], step_cap[acc])
+        dx[acc], dy[acc] = _newton_step(rx[acc], ry[acc], a11[acc], a12[acc], a21[acc], a22[acc], step_cap[acc])
         rej = idx[~better]
         lam[rej] *= 0.5
         moved = tres[better] < (1.0 - NEWTON_STALL) * old_res[better]  # else stalled (at a critical curve)
         active[acc] = (res[acc] > tol[acc]) & np.isfinite(dx[acc]) & np.isfinite(dy[acc]) & moved
         active[rej] = lam[rej] > NEWTON_MIN_DAMPING
-    return x, y, res, a11 * a22 - a12 * a12, flipped, det0
+    return x, y, res, a11 * a22 - a12 * a21, flipped, det0
 
 
 def polish_in_basin(lens, scale: ArrayLike, x: ArrayLike, y: ArrayLike, xs: ArrayLike, ys: ArrayLike,
@@ -209,6 +215,8 @@ def _ring_clear(lens, scale, x0, y0, xs, ys, px, py, det, step_cap, check, accep
 
 
 def _determinant(lens, scale, x, y):
-    """det A = (1 - h_xx)(1 - h_yy) - h_xy^2 at (x, y) arcsec."""
+    """det A = (1 - h_xx)(1 - h_yy) - h_xy^2 at (x, y) arcsec (a multi-plane lens's own ``determinant``)."""
+    if hasattr(lens, "determinant"):
+        return lens.determinant(x, y, scale=scale)
     hxx, hxy, hyy = lens.hessian(x, y, scale=scale)
     return (1.0 - hxx) * (1.0 - hyy) - hxy * hxy
