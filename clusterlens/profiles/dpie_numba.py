@@ -191,3 +191,163 @@ def add(x, y, table: MemberTable, deflection=None, hessian=None) -> None:
         np.arctan(wa[:ell], out=wa[:ell])
         np.log1p(wl[:ell], out=wl[:ell])
         _add_deflection(table.weights, wa, wl, deflection[0][start:stop], deflection[1][start:stop])
+
+
+# ---------------------------------------------------------------------- batches of parameter sets
+# The kernels below evaluate B parameter sets at once (a likelihood's batch): outputs (B, 5, N) hold
+# ax, ay, hxx, hxy, hyy of each set. Each set's sums run over its members in a fixed order whatever B,
+# so a set gives the same numbers alone or in a batch, bit for bit.
+
+
+def batch_constants(center_x, center_y, b0, r_core, r_cut, q, angle):
+    """Per-member constants of B parameter sets, arrays of shape (B, M) -> constants (B, 10, M) (rows as
+    :class:`MemberTable`) and deflection weights (B, 4, M), members in the given order. A member with q = 1
+    gets zero weights: the kernel adds its algebraic deflection itself."""
+    bq, s1, s2 = keeton_parameters(b0, r_core, r_cut, q)
+    phi = np.deg2rad(angle)
+    cos, sin = np.cos(phi), np.sin(phi)
+    u = np.sqrt((1.0 - q) * (1.0 + q))
+    elliptical = u > 0.0
+    amp_x = np.where(elliptical, bq / np.where(elliptical, u, 1.0), 0.0)
+    amp_y = 0.5 * amp_x
+    constants = np.stack([center_x, center_y, cos, sin, bq, s1, s2, q * q, u, u * u], axis=1)
+    weights = np.stack([cos * amp_x, -sin * amp_y, sin * amp_x, cos * amp_y], axis=1)
+    return np.ascontiguousarray(constants), np.ascontiguousarray(weights)
+
+
+@_jit
+def _batch_fill(x, y, c, w_atan, w_log, out):
+    for b in range(c.shape[0]):
+        cb = c[b]
+        for m in range(cb.shape[1]):
+            elliptical = cb[8, m] > 0.0
+            bq, cos, sin = cb[4, m], cb[2, m], cb[3, m]
+            for i in range(x.size):
+                xp, yp, psi1, psi2 = _frame(x[i], y[i], cb, m)
+                ta, tl = _arguments(xp, yp, psi1, psi2, cb, m)
+                dxx, dxy, dyy = _hessian(xp, yp, psi1, psi2, cb, m)
+                out[b, 2, i] += dxx
+                out[b, 3, i] += dxy
+                out[b, 4, i] += dyy
+                if elliptical:
+                    w_atan[b, m, i] = ta
+                    w_log[b, m, i] = tl
+                else:
+                    out[b, 0, i] += bq * (cos * ta - sin * tl)
+                    out[b, 1, i] += bq * (sin * ta + cos * tl)
+                    w_atan[b, m, i] = 0.0
+                    w_log[b, m, i] = 0.0
+
+
+@_jit
+def _batch_add_deflection(weights, w_atan, w_log, out):
+    for b in range(weights.shape[0]):
+        for m in range(weights.shape[2]):
+            a_x, l_x, a_y, l_y = weights[b, 0, m], weights[b, 1, m], weights[b, 2, m], weights[b, 3, m]
+            for i in range(out.shape[2]):
+                out[b, 0, i] += a_x * w_atan[b, m, i] + l_x * w_log[b, m, i]
+                out[b, 1, i] += a_y * w_atan[b, m, i] + l_y * w_log[b, m, i]
+
+
+def _rows_per_block(pairs_per_row: int) -> int:
+    return max(1, 4 * BLOCK_PAIRS // max(1, pairs_per_row))
+
+
+def add_batch(x, y, constants, weights, out) -> None:
+    """Add B parameter sets' members (:func:`batch_constants`) at 1-D points x, y [arcsec] to ``out``
+    (B, 5, N): deflection [arcsec] and Hessian, in place."""
+    n_sets, _, n_members = constants.shape
+    if n_members == 0:
+        return
+    rows = _rows_per_block(n_members * x.size)
+    w_atan = np.empty((min(rows, n_sets), n_members, x.size))
+    w_log = np.empty_like(w_atan)
+    for start in range(0, n_sets, rows):
+        stop = min(start + rows, n_sets)
+        wa, wl = w_atan[: stop - start], w_log[: stop - start]
+        _batch_fill(x, y, constants[start:stop], wa, wl, out[start:stop])
+        np.arctan(wa, out=wa)
+        np.log1p(wl, out=wl)
+        _batch_add_deflection(weights[start:stop], wa, wl, out[start:stop])
+
+
+# ---------------------------------------------------------------------- a tier whose r_cut varies
+# dPIE = bq [K(s1) - K(s2)] with K the unit-amplitude Keeton cored isothermal ellipsoid (module
+# clusterlens.profiles.dpie; Kassiola & Kovner 1993, Eliasdottir et al. 2007 eq. A3-A5; Keeton 2001 for K):
+# with the members' positions, shapes and cores fixed, K(s1) at the points is a constant ("core"
+# table, shape (5, M, N)) and only the amplitude bq and the cut term K(s2) change.
+
+
+def cut_constants(center_x, center_y, q, angle) -> np.ndarray:
+    """Fixed per-member constants of the cut-term kernel (7, M): centre x, y, cos, sin, q^2, u, u^2."""
+    phi = np.deg2rad(angle)
+    u = np.sqrt((1.0 - q) * (1.0 + q))
+    return np.ascontiguousarray(np.stack([center_x, center_y, np.cos(phi), np.sin(phi), q * q, u, u * u]))
+
+
+@_jit
+def _cut_fill(x, y, c, core, bq, s_cut, w_atan, w_log, out):
+    for b in range(bq.shape[0]):
+        for m in range(c.shape[1]):
+            cx, cy, cos, sin, q2, u, u2 = c[0, m], c[1, m], c[2, m], c[3, m], c[4, m], c[5, m], c[6, m]
+            amp, s = bq[b, m], s_cut[b, m]
+            cos2 = cos * cos - sin * sin
+            sin2 = 2.0 * sin * cos
+            elliptical = u > 0.0
+            for i in range(x.size):
+                dx = x[i] - cx
+                dy = y[i] - cy
+                xp = cos * dx + sin * dy
+                yp = cos * dy - sin * dx
+                x2 = xp * xp
+                y2 = yp * yp
+                psi = math.sqrt(q2 * x2 + y2 + q2 * s * s)
+                tx = xp / (psi + s)
+                ty = yp / (psi + q2 * s)
+                w = amp / (psi * ((psi + s) * (psi + s) + u2 * x2))
+                sp = s * psi
+                hxx_p = -w * (q2 * s * s + y2 + sp)
+                hyy_p = -w * (s * s + x2 + sp)
+                hxy_p = w * xp * yp
+                kappa = 0.5 * (hxx_p + hyy_p)
+                g1_p = 0.5 * (hxx_p - hyy_p)
+                g1 = cos2 * g1_p - sin2 * hxy_p
+                out[b, 2, i] += amp * core[2, m, i] + (kappa + g1)
+                out[b, 3, i] += amp * core[3, m, i] + (sin2 * g1_p + cos2 * hxy_p)
+                out[b, 4, i] += amp * core[4, m, i] + (kappa - g1)
+                out[b, 0, i] += amp * core[0, m, i]
+                out[b, 1, i] += amp * core[1, m, i]
+                if elliptical:
+                    z = u * ty
+                    w_atan[b, m, i] = u * tx
+                    w_log[b, m, i] = 2.0 * z / (1.0 - z)
+                else:
+                    out[b, 0, i] -= amp * (cos * tx - sin * ty)
+                    out[b, 1, i] -= amp * (sin * tx + cos * ty)
+                    w_atan[b, m, i] = 0.0
+                    w_log[b, m, i] = 0.0
+
+
+def add_cut_batch(x, y, constants, core, bq, s_cut, out) -> None:
+    """Add B parameter sets of a tier, bq [K(s1) - K(s2)] per member, to ``out`` (B, 5, N) in place.
+
+    x, y: 1-D points [arcsec]; constants: :func:`cut_constants` (7, M); core: K(s1) at unit amplitude at the
+    points, sky frame (ax, ay, hxx, hxy, hyy) x members x points; bq, s_cut: (B, M) Keeton amplitudes and
+    cut cores [arcsec] (``dpie.keeton_parameters``)."""
+    n_sets, n_members = bq.shape
+    if n_members == 0:
+        return
+    u = constants[5]
+    amp_x = -bq * np.where(u > 0.0, 1.0 / np.where(u > 0.0, u, 1.0), 0.0)
+    cos, sin = constants[2], constants[3]
+    weights = np.ascontiguousarray(np.stack([cos * amp_x, -0.5 * sin * amp_x, sin * amp_x, 0.5 * cos * amp_x], axis=1))
+    rows = _rows_per_block(n_members * x.size)
+    w_atan = np.empty((min(rows, n_sets), n_members, x.size))
+    w_log = np.empty_like(w_atan)
+    for start in range(0, n_sets, rows):
+        stop = min(start + rows, n_sets)
+        wa, wl = w_atan[: stop - start], w_log[: stop - start]
+        _cut_fill(x, y, constants, core, bq[start:stop], s_cut[start:stop], wa, wl, out[start:stop])
+        np.arctan(wa, out=wa)
+        np.log1p(wl, out=wl)
+        _batch_add_deflection(weights[start:stop], wa, wl, out[start:stop])
