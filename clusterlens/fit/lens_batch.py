@@ -172,8 +172,7 @@ class BatchLens:
         if self.row_position.size:
             cells = self._row_cells(values)
             cells[:, 2] = b0_from_sigma(cells[:, 2])
-            constants, weights = dpie_numba.batch_constants(*(cells[:, k] for k in range(7)))
-            dpie_numba.add_batch(self.x, self.y, constants, weights, out)
+            dpie_numba.add_batch(self.x, self.y, dpie_numba.batch_constants(*(cells[:, k] for k in range(7))), out)
         for tier in self.tiers:
             sigma = self._tier_value(values, tier["sigma"])[:, None] * np.exp(tier["slopes"][0] * tier["log_l"])
             r_cut = self._member_cuts(tier, self._tier_value(values, tier["r_cut"]))
