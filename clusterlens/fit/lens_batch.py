@@ -45,15 +45,16 @@ def column_bounds(row_type, column: str) -> tuple[float, float, bool, bool]:
     constraints; -inf/inf without one)."""
     lower, upper, lower_in, upper_in = -np.inf, np.inf, True, True
     for item in row_type.model_fields[column].metadata:
-        if isinstance(item, at.Gt):
-            lower, lower_in = float(item.gt), False
-        elif isinstance(item, at.Ge):
-            lower, lower_in = float(item.ge), True
-        elif isinstance(item, at.Lt):
-            upper, upper_in = float(item.lt), False
-        elif isinstance(item, at.Le):
-            upper, upper_in = float(item.le), True
+        if isinstance(item, at.Gt | at.Ge):
+            lower, lower_in = _number(item.gt if isinstance(item, at.Gt) else item.ge), isinstance(item, at.Ge)
+        elif isinstance(item, at.Lt | at.Le):
+            upper, upper_in = _number(item.lt if isinstance(item, at.Lt) else item.le), isinstance(item, at.Le)
     return lower, upper, lower_in, upper_in
+
+
+def _number(bound: object) -> float:
+    assert isinstance(bound, int | float), f"a numeric column bound, got {bound!r}"
+    return float(bound)
 
 
 class BatchLens:
@@ -71,7 +72,7 @@ class BatchLens:
             if p.family == "source_point" and p.column != "redshift":
                 return None
             if p.family in MASS_FAMILIES and p.index in lens.free_rows[p.family]:
-                row = model.rows(p.family)[p.index]
+                row = model.mass_rows(p.family)[p.index]
                 if row.profile != "dPIE" or p.column not in DPIE_COLUMNS:
                     return None
         for t, mode in lens.tier_modes:
@@ -121,11 +122,8 @@ class BatchLens:
             log_l = 0.4 * np.log(10.0) * (relation.mag_ref - mag)
             r_core = relation.r_core_ref * np.exp(relation.r_core_slope * log_l)
             q = arrays["q"]
-            s_core = 2.0 * np.maximum(r_core, CORE_FLOOR) / (1.0 + q)
             xp, yp, cos, sin = _frames(self.x, self.y, arrays["x"], arrays["y"], arrays["angle"])
-            ax, ay = vector_to_sky(*keeton_deflection(xp, yp, 1.0, s_core, q), cos, sin)
-            hxx, hxy, hyy = hessian_to_sky(*keeton_hessian(xp, yp, 1.0, s_core, q), cos, sin)
-            core = np.ascontiguousarray(np.stack([ax, ay, hxx, hxy, hyy]).transpose(0, 2, 1))  # (5, M, N)
+            core = _unit_core_term(xp, yp, cos, sin, r_core, q)
             self.tiers.append({
                 "sigma": (position.get(("scaling_relations", t, "sigma_ref")), relation.sigma_ref),
                 "r_cut": (position.get(("scaling_relations", t, "r_cut_ref")), relation.r_cut_ref),
@@ -195,3 +193,14 @@ def _frames(x, y, center_x, center_y, angle):
     cos, sin = np.cos(phi), np.sin(phi)
     dx, dy = x[:, None] - center_x, y[:, None] - center_y
     return cos * dx + sin * dy, cos * dy - sin * dx, cos, sin
+
+
+def _unit_core_term(xp, yp, cos, sin, r_core, q) -> np.ndarray:
+    """K(s1) of members at unit amplitude (bq = 1), s1 = 2 r_core / (1 + q) (``dpie.keeton_parameters``, core
+    floored), at profile-frame points (N, M): (5, M, N) sky-frame ax, ay [arcsec per unit bq], hxx, hxy, hyy."""
+    s_core = 2.0 * np.maximum(r_core, CORE_FLOOR) / (1.0 + q)
+    ax_p, ay_p = keeton_deflection(xp, yp, 1.0, s_core, q)
+    ax, ay = vector_to_sky(ax_p, ay_p, cos, sin)
+    hxx_p, hxy_p, hyy_p = keeton_hessian(xp, yp, 1.0, s_core, q)
+    hxx, hxy, hyy = hessian_to_sky(hxx_p, hxy_p, hyy_p, cos, sin)
+    return np.ascontiguousarray(np.stack([ax, ay, hxx, hxy, hyy]).transpose(0, 2, 1))

@@ -45,7 +45,10 @@ raises :class:`~clusterlens.errors.LikelihoodError` naming the parameter values.
 
 **Fast path** (:class:`~clusterlens.fit.lens_at_images.LensAtImages`): the fixed part of the lens is
 evaluated once at the observed images, amplitude-only rows are rescaled exactly, and only groups with
-other free cells are recomputed per call.
+other free cells are recomputed per call. The source-plane kind's calls and batches go through
+:class:`~clusterlens.fit.lens_batch.BatchLens` where it applies (index arrays instead of row objects, a
+tier's r_cut-independent core term cached, many parameter vectors per kernel call); :meth:`evaluate`
+keeps the row-by-row path, the reference it is tested against (to 1e-12 relative).
 """
 from __future__ import annotations
 
@@ -182,6 +185,7 @@ class PointLikelihood:
         self._point_rows = {p.name: (i, p) for i, p in enumerate(model.source_points)}
         self._base_redshifts = np.array([self._point_rows[n][1].redshift for n in self.images.names])
         self._base_scales = np.array([model.distance_ratio(z) for z in self._base_redshifts])
+        self._z_lens = model.z_lens
         #: systems with a free redshift and its position in the parameter vector
         z_position = {p.index: k for k, p in enumerate(self.parameters.free)
                       if p.family == "source_point" and p.column == "redshift"}
@@ -210,7 +214,7 @@ class PointLikelihood:
     def _free_scales(self, redshifts: np.ndarray) -> np.ndarray:
         """D_LS/D_S of free-redshift systems (any shape), one vectorised evaluation
         (:func:`clusterlens.cosmology.distance_ratios`); InvalidParameters for a source not behind the lens."""
-        z_lens = self.model.z_lens
+        z_lens = self._z_lens
         assert z_lens is not None  # the constructor's distance ratios needed it
         if np.any(redshifts <= z_lens):
             raise InvalidParameters(f"source redshifts {redshifts[redshifts <= z_lens]} are not behind the lens "
@@ -332,7 +336,7 @@ class PointLikelihood:
         if values.ndim != 2 or values.shape[1] != fast.n_parameters:
             raise ValueError(f"{values.shape[-1]} parameter values for {fast.n_parameters} free parameters")
         ok = fast.valid(values)
-        z_lens = self.model.z_lens
+        z_lens = self._z_lens
         assert z_lens is not None  # the constructor's distance ratios needed it
         ok &= (values[:, self._redshift_positions] > z_lens).all(axis=1)
         values = np.where(ok[:, None], values, fast.base)  # an invalid row is evaluated at the model's values
@@ -371,13 +375,13 @@ class PointLikelihood:
         each equal bit for bit to calling this object on that row (-inf for a row that makes a model row
         invalid; any other failure raises :class:`~clusterlens.errors.LikelihoodError` naming the row).
 
-        Every call, single or batched, reuses the work done once at construction: the fixed lens at the
-        observed images and the amplitude-only parts (:class:`~clusterlens.fit.lens_at_images.LensAtImages`),
-        and the parameter -> updated-rows layout with each touched row's current cells
-        (:meth:`Parameters.row_updater`). A batch adds one shape check and one conversion of the whole
-        array to floats; each row's row validation, lens update, source-plane algebra and (image and
-        lenstool kinds) image matching then run as in a single call, so a batch is as exact as a loop
-        and saves a sampler's per-call overhead, not arithmetic."""
+        The source-plane likelihood of a model :class:`~clusterlens.fit.lens_batch.BatchLens` covers (dPIE
+        rows, amplitude-only rows, tiers with free sigma_ref / r_cut_ref, free source redshifts; no time
+        delays) evaluates the whole batch at once: parameter arrays for every row, one compiled kernel call
+        per lens group for all rows, the source-plane algebra vectorised over rows (Python overhead paid once
+        per batch; a single call is a batch of one, so the numbers are the same bit for bit). Otherwise
+        (image and lenstool kinds, other free cells) each row runs as a single call, reusing the work done
+        once at construction (the cached lens, :meth:`Parameters.row_updater`)."""
         values = np.asarray(values_2d, dtype=float)
         if values.ndim != 2 or values.shape[1] != len(self.parameters):
             raise ValueError(f"batch of shape {values.shape}: expected (n, {len(self.parameters)}), one row per "

@@ -21,6 +21,7 @@ import math
 import numba
 import numpy as np
 
+
 def _padded(coefficients: list[float]) -> np.ndarray:
     """Series coefficients, zero-padded to a multiple of 4 terms (for :func:`_horner`)."""
     return np.array(coefficients + [0.0] * (-len(coefficients) % 4))
