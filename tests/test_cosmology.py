@@ -172,3 +172,14 @@ def test_ns_given_for_a_named_cosmology_reaches_the_concentration():
     c0 = cosmology.concentration_from_relation(base, 0.4, 1e15, "diemer19")
     c1 = cosmology.concentration_from_relation(tilted, 0.4, 1e15, "diemer19")
     assert abs(c1 - c0) > 1e-3
+
+
+@pytest.mark.parametrize("spec", [{"H0": 70.0, "Om0": 0.3}, {"name": "Planck18"},
+                                  {"H0": 70.0, "Om0": 0.3, "Ode0": 0.6}, {"H0": 70.0, "Om0": 0.3, "Ode0": 0.8}])
+def test_vectorised_distance_ratios_equal_astropys(spec):
+    cosmo = cosmology.make_cosmology(spec)
+    z = np.array([[0.36, 0.8, 1.5], [3.0, 6.0, 20.0]])
+    expected = np.vectorize(lambda zs: cosmology.distance_ratio(cosmo, 0.35, float(zs)))(z)
+    np.testing.assert_allclose(cosmology.distance_ratios(cosmo, 0.35, z), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="exceed the lens redshift"):
+        cosmology.distance_ratios(cosmo, 0.35, [1.0, 0.3])

@@ -45,9 +45,12 @@ raises :class:`~clusterlens.errors.LikelihoodError` naming the parameter values.
 
 **Fast path** (:class:`~clusterlens.fit.lens_at_images.LensAtImages`): the fixed part of the lens is
 evaluated once at the observed images, amplitude-only rows are rescaled exactly, and only groups with
-other free cells are recomputed per call. A multi-plane model (:mod:`clusterlens.multiplane`) uses
-:class:`~clusterlens.fit.multiplane_at_images.MultiPlaneAtImages` instead (every kind; fixed source
-redshifts; s_k is then a reference scale naming the source redshift).
+other free cells are recomputed per call. The source-plane kind's calls and batches go through
+:class:`~clusterlens.fit.lens_batch.BatchLens` where it applies (index arrays instead of row objects, a
+tier's r_cut-independent core term cached, many parameter vectors per kernel call); :meth:`evaluate`
+keeps the row-by-row path, the reference it is tested against (to 1e-12 relative). A multi-plane model
+(:mod:`clusterlens.multiplane`) uses :class:`~clusterlens.fit.multiplane_at_images.MultiPlaneAtImages`
+instead (every kind; fixed source redshifts; s_k is then a reference scale naming the source redshift).
 """
 from __future__ import annotations
 
@@ -57,7 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..cosmology import distance_ratio, time_delay_distance
+from ..cosmology import distance_ratios, time_delay_distance
 from ..dataset import DatasetConfig
 from ..errors import InvalidParameters, LikelihoodError
 from ..model import ClusterModel
@@ -66,6 +69,7 @@ from ..solver import match_images
 from ..units import DAYS_PER_MPC_ARCSEC2
 from .chi2 import chi2_flux
 from .lens_at_images import LensAtImages
+from .lens_batch import BatchLens
 from .lenstool_statistic import check_forme, check_systems, lenstool_terms
 from .multiplane_at_images import MultiPlaneAtImages
 from .parameters import Parameters
@@ -183,12 +187,24 @@ class PointLikelihood:
                                  with_potential=self.use_delays, threads=threads)
         self._point_rows = {p.name: (i, p) for i, p in enumerate(model.source_points)}
         self._base_redshifts = np.array([self._point_rows[n][1].redshift for n in self.images.names])
+        self._z_lens = model.z_lens
+        #: systems with a free redshift and its position in the parameter vector
+        z_position = {p.index: k for k, p in enumerate(self.parameters.free)
+                      if p.family == "source_point" and p.column == "redshift"}
+        free = [(k, z_position[self._point_rows[n][0]]) for k, n in enumerate(self.images.names)
+                if self._point_rows[n][0] in z_position]
+        self._free_systems = np.array([k for k, _ in free], int)
+        self._redshift_positions = np.array([position for _, position in free], int)
+        #: the batch path of the source-plane likelihood (lens_batch), None where it does not apply
+        self._batch_lens: BatchLens | None = None
         if model.is_multiplane:  # effective quantities per source redshift (fit/multiplane_at_images.py)
             planes = MultiPlaneAtImages(model, self.parameters, self.images.x, self.images.y,
                                         self._base_redshifts[self.images.system], self.use_delays, threads)
             self.lens, self._base_scales = planes, planes.scales(self._base_redshifts)  # type: ignore[assignment]
         else:
             self._base_scales = np.array([model.distance_ratio(z) for z in self._base_redshifts])
+            if kind == "source" and cache and not self.use_delays:
+                self._batch_lens = BatchLens.build(model, self.parameters, self.lens)
 
     # ------------------------------------------------------------------ helpers
     def _redshifts(self, updated: dict) -> np.ndarray:
@@ -200,31 +216,46 @@ class PointLikelihood:
     def _scales(self, redshifts: np.ndarray) -> np.ndarray:
         if redshifts is self._base_redshifts:
             return self._base_scales
-        z_lens = self.model.z_lens
+        scales = self._base_scales.copy()
+        scales[self._free_systems] = self._free_scales(redshifts[self._free_systems])
+        return scales
+
+    def _free_scales(self, redshifts: np.ndarray) -> np.ndarray:
+        """D_LS/D_S of free-redshift systems (any shape), one vectorised evaluation
+        (:func:`clusterlens.cosmology.distance_ratios`); InvalidParameters for a source not behind the lens."""
+        z_lens = self._z_lens
         assert z_lens is not None  # the constructor's distance ratios needed it
         if np.any(redshifts <= z_lens):
             raise InvalidParameters(f"source redshifts {redshifts[redshifts <= z_lens]} are not behind the lens "
                                     f"(z_lens {z_lens})")
-        return np.array([distance_ratio(self.model.cosmology, z_lens, float(z)) for z in redshifts])
+        return distance_ratios(self.model.cosmology, z_lens, redshifts)
 
     def _source_plane(self, q: np.ndarray, scale_per_image: np.ndarray):
-        """Back-traced sources, amplification matrices, best sources and per-image chi2 terms."""
+        """Back-traced sources, amplification matrices, best sources and per-image chi2 terms; q (5, N) and
+        scales (N,), or a batch: q (B, 5, N) and scales (B, N) (each row as alone, bit for bit)."""
         im = self.images
         s = scale_per_image
-        bx, by = im.x - s * q[0], im.y - s * q[1]
-        a11, a12, a22 = 1.0 - s * q[2], -s * q[3], 1.0 - s * q[4]
+        bx, by = im.x - s * q[..., 0, :], im.y - s * q[..., 1, :]
+        a11, a12, a22 = 1.0 - s * q[..., 2, :], -s * q[..., 3, :], 1.0 - s * q[..., 4, :]
         det = a11 * a22 - a12 * a12
         # M = (A A)^-1 / sigma^2 = adj(A)^2 / det^2 / sigma^2 (A symmetric)
         b11, b12, b22 = a22, -a12, a11
         w = 1.0 / (det * det * im.sigma**2)
         m11, m12, m22 = w * (b11 * b11 + b12 * b12), w * (b11 * b12 + b12 * b22), w * (b12 * b12 + b22 * b22)
         n = im.n_systems
-        s11, s12, s22 = (_sum_by(im.system, m, n) for m in (m11, m12, m22))
-        r1 = _sum_by(im.system, m11 * bx + m12 * by, n)
-        r2 = _sum_by(im.system, m12 * bx + m22 * by, n)
+        rows = 1 if s.ndim == 1 else s.shape[0]
+        # each row's systems get their own bins; bincount adds in input order, so per row as alone
+        system = im.system if s.ndim == 1 else (im.system + n * np.arange(rows)[:, None]).ravel()
+
+        def sums(values):
+            return np.bincount(system, weights=values.ravel(), minlength=n * rows).reshape(s.shape[:-1] + (n,))
+
+        s11, s12, s22 = sums(m11), sums(m12), sums(m22)
+        r1 = sums(m11 * bx + m12 * by)
+        r2 = sums(m12 * bx + m22 * by)
         sdet = s11 * s22 - s12 * s12
         src_x, src_y = (s22 * r1 - s12 * r2) / sdet, (s11 * r2 - s12 * r1) / sdet
-        dx, dy = bx - src_x[im.system], by - src_y[im.system]
+        dx, dy = bx - src_x[..., im.system], by - src_y[..., im.system]
         chi2 = m11 * dx * dx + 2 * m12 * dx * dy + m22 * dy * dy
         return src_x, src_y, det, chi2
 
@@ -307,10 +338,37 @@ class PointLikelihood:
         offset = _sum_by(im.system, w * residual, n) / np.maximum(_sum_by(im.system, w, n), 1e-300)
         return float(np.sum(w * (residual - offset[im.system]) ** 2))
 
+    def _batch_log_likelihood(self, values: np.ndarray) -> np.ndarray:
+        """log L of the rows of ``values`` (B, P) by the batch path (:class:`~clusterlens.fit.lens_batch.BatchLens`):
+        the source-plane likelihood of :meth:`evaluate`, -inf for invalid rows (the same rows)."""
+        fast = self._batch_lens
+        assert fast is not None
+        if values.ndim != 2 or values.shape[1] != fast.n_parameters:
+            raise ValueError(f"{values.shape[-1]} parameter values for {fast.n_parameters} free parameters")
+        ok = fast.valid(values)
+        z_lens = self._z_lens
+        assert z_lens is not None  # the constructor's distance ratios needed it
+        ok &= (values[:, self._redshift_positions] > z_lens).all(axis=1)
+        values = np.where(ok[:, None], values, fast.base)  # an invalid row is evaluated at the model's values
+        q = fast.evaluate(values)
+        scales = np.repeat(self._base_scales[None], values.shape[0], axis=0)
+        if self._free_systems.size:
+            scales[:, self._free_systems] = self._free_scales(values[:, self._redshift_positions])
+        scale = scales[:, self.images.system]
+        _, _, det, chi2 = self._source_plane(q, scale)
+        total = chi2.sum(axis=1)
+        if self.use_flux:
+            total += np.array([self._flux_chi2(1.0 / d) for d in det])
+        return np.where(ok & np.isfinite(total), -0.5 * total, -np.inf)
+
     def __call__(self, values) -> float:
         """log L at ``values``: -inf where they make a row invalid; any other failure raises
-        :class:`~clusterlens.errors.LikelihoodError` naming the values (its cause is the original error)."""
+        :class:`~clusterlens.errors.LikelihoodError` naming the values (its cause is the original error).
+        The source-plane likelihood of a model :class:`~clusterlens.fit.lens_batch.BatchLens` covers runs as
+        a batch of one (equal to :meth:`evaluate`'s to rounding, ~1e-15 relative)."""
         try:
+            if self._batch_lens is not None:
+                return float(self._batch_log_likelihood(np.asarray(values, dtype=float)[None])[0])
             out = self.evaluate(values)
         except InvalidParameters:
             return -np.inf
@@ -327,17 +385,22 @@ class PointLikelihood:
         each equal bit for bit to calling this object on that row (-inf for a row that makes a model row
         invalid; any other failure raises :class:`~clusterlens.errors.LikelihoodError` naming the row).
 
-        Every call, single or batched, reuses the work done once at construction: the fixed lens at the
-        observed images and the amplitude-only parts (:class:`~clusterlens.fit.lens_at_images.LensAtImages`),
-        and the parameter -> updated-rows layout with each touched row's current cells
-        (:meth:`Parameters.row_updater`). A batch adds one shape check and one conversion of the whole
-        array to floats; each row's row validation, lens update, source-plane algebra and (image and
-        lenstool kinds) image matching then run as in a single call, so a batch is as exact as a loop
-        and saves a sampler's per-call overhead, not arithmetic."""
+        The source-plane likelihood of a model :class:`~clusterlens.fit.lens_batch.BatchLens` covers (dPIE
+        rows, amplitude-only rows, tiers with free sigma_ref / r_cut_ref, free source redshifts; no time
+        delays) evaluates the whole batch at once: parameter arrays for every row, one compiled kernel call
+        per lens group for all rows, the source-plane algebra vectorised over rows (Python overhead paid once
+        per batch; a single call is a batch of one, so the numbers are the same bit for bit). Otherwise
+        (image and lenstool kinds, other free cells) each row runs as a single call, reusing the work done
+        once at construction (the cached lens, :meth:`Parameters.row_updater`)."""
         values = np.asarray(values_2d, dtype=float)
         if values.ndim != 2 or values.shape[1] != len(self.parameters):
             raise ValueError(f"batch of shape {values.shape}: expected (n, {len(self.parameters)}), one row per "
                              "parameter vector and one column per free parameter")
+        if self._batch_lens is not None and values.shape[0]:
+            try:
+                return self._batch_log_likelihood(values)
+            except Exception:  # noqa: BLE001 - the row-by-row calls below name the failing row
+                pass
         return np.array([self(row) for row in values], dtype=float).reshape(values.shape[0])
 
     def chi2(self, values) -> dict:
