@@ -52,7 +52,7 @@ class MassRow(GalaxyRow, Protocol):
 
 
 class LightRow(GalaxyRow, Protocol):
-    """A source_light.csv row: the row of any registered light profile (:data:`SourceLightRow`); the
+    """A source_light.csv or main_lens_light.csv row: the row of any registered light profile (:data:`SourceLightRow`); the
     other columns depend on ``profile``."""
 
     @property
