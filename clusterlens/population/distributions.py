@@ -50,28 +50,25 @@ class Distribution(Row):
     @field_validator("values", mode="before")
     @classmethod
     def _split(cls, text):
-        if isinstance(text, str):
-            try:
-                return tuple(float(v) for v in text.split(";") if v.strip())
-            except ValueError:
-                raise ValueError(f"expected numbers separated by ';', got {text!r}") from None
-        return text
+        # each item is then validated as a number (a bad one is reported in the values column)
+        return tuple(v.strip() for v in text.split(";") if v.strip()) if isinstance(text, str) else text
 
     @model_validator(mode="after")
     def _complete(self):
         needs = NEEDS[self.distribution]
         missing = [n for n in needs if getattr(self, n) is None]
         if missing:
-            raise ValueError(f"a {self.distribution} distribution needs {', '.join(needs)}; blank: {', '.join(missing)}")
+            raise ValueError(f"{missing[0]} is blank: a {self.distribution} distribution needs {', '.join(needs)}")
         unused = [n for n in ARGUMENTS if n not in needs and getattr(self, n) is not None]
         if unused:
-            raise ValueError(f"a {self.distribution} distribution does not use {', '.join(unused)}: leave blank")
+            raise ValueError(f"{unused[0]} must be blank: a {self.distribution} distribution does not use "
+                             f"{', '.join(unused)}")
         if self.lower is not None and self.upper is not None and self.lower >= self.upper:
             raise ValueError(f"lower ({self.lower!r}) must be smaller than upper ({self.upper!r})")
         if self.distribution == "loguniform" and self.lower is not None and self.lower <= 0:
-            raise ValueError(f"a loguniform distribution needs lower > 0, got {self.lower!r}")
+            raise ValueError(f"lower must be > 0 for a loguniform distribution, got {self.lower!r}")
         if self.values is not None and not self.values:
-            raise ValueError("a choice needs at least one value")
+            raise ValueError("values is blank: a choice needs numbers separated by ';'")
         return self
 
 

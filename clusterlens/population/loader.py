@@ -54,8 +54,8 @@ class TrainingSet:
         return len(self.labels)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, dict[str, Any]]:
-        row = self.labels.iloc[index]
-        return np.asarray(self.array(self.key)[index]), row.to_dict()
+        row = self.labels.iloc[[index]].to_dict("records")[0]  # one-row frame: each column keeps its type
+        return np.asarray(self.array(self.key)[index]), row
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
         array = self.array(self.key)

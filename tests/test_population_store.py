@@ -1,0 +1,102 @@
+"""simulate-many stores: realisation i byte-identical alone, with 1 or 2 workers and on a Dask LocalCluster;
+kill -9 then resume equals an uninterrupted run; --folders realisations are ordinary dataset folders."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from population_models import make_tiny_population
+
+from clusterlens.model import load_model
+from clusterlens.population import (
+    load_population,
+    open_training_set,
+    realisation_files,
+    simulate_many,
+    simulate_realisation,
+)
+
+pytest.importorskip("zarr")
+pytest.importorskip("pyarrow")
+pytestmark = pytest.mark.extras
+
+ROOT = Path(__file__).resolve().parents[1]
+N = 4
+
+
+def store_files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return make_tiny_population(tmp_path_factory.mktemp("tiny") / "model", n=N)
+
+
+@pytest.fixture(scope="module")
+def serial(tiny, tmp_path_factory):
+    return simulate_many(tiny, tmp_path_factory.mktemp("serial") / "store", workers=1)
+
+
+def test_two_workers_write_the_same_store_as_one(tiny, serial, tmp_path):
+    two = simulate_many(tiny, tmp_path / "two", workers=2)
+    assert store_files(two) == store_files(serial)
+    assert not (serial / "parts").exists()
+
+
+def test_a_realisation_made_alone_equals_its_place_in_the_store(tiny, serial):
+    alone = simulate_realisation(load_population(tiny), 2)
+    data = open_training_set(serial)
+    image, labels = data[2]
+    assert np.array_equal(image, alone.arrays["images"]) and image.dtype == np.float32
+    assert np.array_equal(data.array("kappa")[2], alone.arrays["kappa"])
+    assert labels == alone.labels and isinstance(labels["seed"], int)
+    assert data.points[data.points["realisation"] == 2].reset_index(drop=True).equals(alone.points)
+    pairs = list(data)
+    assert len(pairs) == N and all(p[0].shape == (32, 32) for p in pairs)
+
+
+def test_a_dask_local_cluster_writes_the_same_store(tiny, serial, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        out = simulate_many(tiny, tmp_path / "dask", scheduler=client)
+    assert store_files(out) == store_files(serial)
+
+
+def test_killed_run_resumes_to_the_uninterrupted_store(tiny, serial, tmp_path):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "clusterlens.cli", "simulate-many", str(tiny), "--out", str(out),
+               "--workers", "1", "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    marker = out / "arrays.zarr" / "done" / "c" / "0"
+    deadline = time.monotonic() + 120
+    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert marker.exists() and not (out / "labels.parquet").exists(), "the run was not interrupted mid-way"
+    simulate_many(tiny, out, workers=1)
+    assert store_files(out) == store_files(serial)
+
+
+def test_another_run_in_the_same_folder_is_refused(tiny, serial):
+    with pytest.raises(FileExistsError, match="another run"):
+        simulate_many(tiny, serial, seed=8, workers=1)
+
+
+def test_folders_are_dataset_folders_holding_the_stores_realisations(tiny, serial, tmp_path):
+    out = simulate_many(tiny, tmp_path / "folders", n=1, workers=1, folders=True)
+    folder = out / "realisation_000000"
+    model = load_model(folder)  # what `clusterlens validate` checks
+    assert len(model.point_datasets) > 0 and model.main_lens_light
+    data = fits.getdata(folder / "data.fits")
+    assert np.array_equal(data.astype(np.float32), open_training_set(serial).array("images")[0])
+    assert simulate_many(tiny, out, n=1, workers=1, folders=True) == out  # complete: nothing made again
+    assert realisation_files(load_population(tiny), 0)["data.fits"] == (folder / "data.fits").read_bytes()
