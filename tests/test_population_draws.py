@@ -2,13 +2,13 @@
 make realisation i alone, and population.csv errors located by file, line and column."""
 import numpy as np
 import pytest
-from population_models import make_tiny_population
 from scipy import integrate, stats
 
 from clusterlens.errors import ModelError
 from clusterlens.population import draw_records, load_population, sample
 from clusterlens.population import generators as gen
 from clusterlens.population.distributions import Distribution, draw
+from population_models import make_tiny_population
 
 KS_P = 1e-3
 

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
-from population_models import make_tiny_population
 
 from clusterlens.model import load_model
 from clusterlens.population import (
@@ -20,6 +19,7 @@ from clusterlens.population import (
     simulate_many,
     simulate_realisation,
 )
+from population_models import make_tiny_population
 
 pytest.importorskip("zarr")
 pytest.importorskip("pyarrow")

@@ -55,12 +55,12 @@ class TrainingSet:
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, dict[str, Any]]:
         row = self.labels.iloc[[index]].to_dict("records")[0]  # one-row frame: each column keeps its type
-        return np.asarray(self.array(self.key)[index]), row
+        return np.asarray(self.array(self.key)[index]), {str(k): v for k, v in row.items()}
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
         array = self.array(self.key)
         for index, row in enumerate(self.labels.to_dict("records")):
-            yield np.asarray(array[index]), row
+            yield np.asarray(array[index]), {str(k): v for k, v in row.items()}
 
 
 def open_training_set(folder: str | os.PathLike, key: str = "images") -> TrainingSet:

@@ -67,7 +67,7 @@ def simulate_many(model_folder, out, *, n: int | None = None, seed: int | None =
     else:
         arrays = tuple(a for a in ARRAY_OUTPUTS if a in settings.outputs)
         description = run_description(Population(population.model, settings), total, files, arrays)
-        store = Store.open(out, description, tuple(population.model.dataset.imaging.shape))
+        store = Store.open(out, description, population.model.dataset.imaging.shape)
         todo = store.pending()
     count = total - len(todo)
     for index, result in _results(task, todo, workers, scheduler):
