@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from clusterlens.fit import fit
 from clusterlens.model import load_model
 from clusterlens.population import (
     load_population,
     open_training_set,
     realisation_files,
+    sample,
     simulate_many,
     simulate_realisation,
 )
@@ -100,3 +102,16 @@ def test_folders_are_dataset_folders_holding_the_stores_realisations(tiny, seria
     assert np.array_equal(data.astype(np.float32), open_training_set(serial).array("images")[0])
     assert simulate_many(tiny, out, n=1, workers=1, folders=True) == out  # complete: nothing made again
     assert realisation_files(load_population(tiny), 0)["data.fits"] == (folder / "data.fits").read_bytes()
+
+
+def test_a_folder_realisation_fits_back_its_drawn_halo_mass(tiny, tmp_path):
+    model = tmp_path / "model"
+    make_tiny_population(model, n=1)
+    (model / "priors.csv").write_text("family,galaxy,parameter,prior,lower,upper\n"
+                                      "host_halo,halo,m200,loguniform,4e14,2e15\n")
+    out = simulate_many(model, tmp_path / "folders", workers=1, folders=True)
+    result = fit(out / "realisation_000000", out=tmp_path / "fit", nlive=15, cores=1, plots=False, progress=False)
+    drawn = sample(model, n=1)["host_halo.halo.m200"].iat[0]
+    assert result is not None
+    median = result.summary.set_index("label").loc["host_halo.halo.m200", "median"]
+    assert abs(np.log(median / drawn)) < 0.02
