@@ -4,7 +4,9 @@ The population: the bundled example (450 x 450 pixels, 3 x 3 sub-pixels, 160 mem
 point images) with member and BCG light ([lens_light] zero point 26) and a population.csv drawing the
 halo mass and concentration, the BCG's sigma, the member tier's sigma_ref and the shear. Two runs of
 ``--n`` realisations on ``--workers`` local processes into a fresh store: images + noise maps + point
-catalogues, then the same with kappa and magnification maps. Wall clock, including process start-up.
+catalogues, then the same with kappa and magnification maps. Wall clock, including process start-up,
+and CPU seconds per realisation (this process and its workers; on a shared machine the wall clock
+includes time other processes held the cores, the CPU time does not).
 
 deeplenstronomy (galaxy-scale images from a YAML of distributions) is the peer the issue names; it is
 not installed here (no network), so its row says so.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -49,12 +52,19 @@ def population_folder(root: Path, outputs: list[str], n: int) -> Path:
     return folder
 
 
-def run(outputs: list[str], n: int, workers: int) -> float:
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its finished worker processes."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def run(outputs: list[str], n: int, workers: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one simulate_many run of ``n`` realisations."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = population_folder(Path(tmp), outputs, n)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         simulate_many(folder, Path(tmp) / "store", workers=workers)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, cpu_seconds() - cpu
 
 
 def main() -> None:
@@ -64,16 +74,16 @@ def main() -> None:
     args = parser.parse_args()
     table = Table(title=f"simulate-many {EXAMPLE.name} 450x450, {args.n} realisations, {args.workers} workers "
                         f"(cpus: {os.cpu_count()})")
-    for column in ("run", "seconds", "realisations/s"):
+    for column in ("run", "seconds", "realisations/s", "CPU s/realisation"):
         table.add_column(column, justify="left" if column == "run" else "right")
     for label, outputs in (("images + noise maps + points", ["images", "noise_maps", "points"]),
                            ("+ kappa and magnification maps",
                             ["images", "noise_maps", "kappa", "magnification", "points"])):
-        seconds = run(outputs, args.n, args.workers)
-        table.add_row(f"clusterlens: {label}", f"{seconds:.1f}", f"{args.n / seconds:.3f}")
+        seconds, cpu = run(outputs, args.n, args.workers)
+        table.add_row(f"clusterlens: {label}", f"{seconds:.1f}", f"{args.n / seconds:.3f}", f"{cpu / args.n:.1f}")
     status = "installed but not run by this script" if importlib.util.find_spec("deeplenstronomy") else \
         "unavailable (not installed; no network to install it)"
-    table.add_row(f"deeplenstronomy, galaxy-scale 450x450: {status}", "-", "-")
+    table.add_row(f"deeplenstronomy, galaxy-scale 450x450: {status}", "-", "-", "-")
     Console().print(table)
 
 

@@ -88,6 +88,12 @@ def test_killed_run_resumes_to_the_uninterrupted_store(tiny, serial, tmp_path):
     assert store_files(out) == store_files(serial)
 
 
+def test_running_a_finished_store_again_changes_nothing(tiny, serial):
+    before = store_files(serial)
+    simulate_many(tiny, serial, workers=1)
+    assert store_files(serial) == before
+
+
 def test_another_run_in_the_same_folder_is_refused(tiny, serial):
     with pytest.raises(FileExistsError, match="another run"):
         simulate_many(tiny, serial, seed=8, workers=1)

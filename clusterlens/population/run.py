@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .. import atomic
 from ..dataset import FILENAME as DATASET_FILENAME
+from ..dataset import PopulationSettings
 from ..families import FAMILIES
 from ..simulation.dataset_folder import MANIFEST as DATASET_MANIFEST
 from .dask_workers import run_dask
@@ -34,14 +35,10 @@ def folder_name(index: int) -> str:
     return f"realisation_{index:06d}"
 
 
-def _settings(population: Population, n: int | None, seed: int | None) -> dict:
-    overrides = {}
-    if n is not None:
-        overrides["n"] = int(n)
-    if seed is not None:
-        overrides["seed"] = int(seed)
-    population.settings.model_validate({**population.settings.model_dump(), **overrides})  # checks n and seed
-    return overrides
+def _overrides(population: Population, n: int | None, seed: int | None) -> tuple[dict, PopulationSettings]:
+    """({setting: value} given instead of [population]'s, the settings they make), checked."""
+    overrides = {k: int(v) for k, v in (("n", n), ("seed", seed)) if v is not None}
+    return overrides, PopulationSettings.model_validate({**population.settings.model_dump(), **overrides})
 
 
 def simulate_many(model_folder, out, *, n: int | None = None, seed: int | None = None, workers: int | None = None,
@@ -57,8 +54,7 @@ def simulate_many(model_folder, out, *, n: int | None = None, seed: int | None =
     model_folder, out = Path(model_folder), Path(out)
     files = population_files(model_folder)
     population = load_population(model_folder)
-    overrides = _settings(population, n, seed)
-    settings = population.settings.model_copy(update=overrides)
+    overrides, settings = _overrides(population, n, seed)
     total = settings.n
     task = functools.partial(make_one, files, overrides, folders)
     if folders:
@@ -79,7 +75,7 @@ def simulate_many(model_folder, out, *, n: int | None = None, seed: int | None =
         count += 1
         if progress is not None:
             progress(count, total)
-    if not folders and (out / "parts").exists():
+    if not folders:
         store.finish()
     return out
 

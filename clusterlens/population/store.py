@@ -94,7 +94,6 @@ class Store:
                                    fill_value=np.nan)
         if DONE not in group:
             group.create_array(DONE, shape=(store.n,), chunks=(1,), dtype="bool", fill_value=False)
-        (folder / PARTS).mkdir(exist_ok=True)
         if not path.exists():
             atomic.write_text(path, text)
         return store
@@ -117,9 +116,17 @@ class Store:
                                                  f"points-{i:09d}.parquet": parquet_bytes(realisation.points)})
         group[DONE][i] = True
 
+    @property
+    def finished(self) -> bool:
+        """Whether the manifest is written (the parts may remain if a run stopped just after it)."""
+        return (self.folder / MANIFEST).is_file()
+
     def finish(self) -> None:
         """Gather the parts into labels.parquet and points.parquet, write the manifest, remove the parts."""
         parts = self.folder / PARTS
+        if self.finished:
+            shutil.rmtree(parts, ignore_errors=True)
+            return
         labels = pd.concat([read_parquet(parts / f"labels-{i:09d}.parquet") for i in range(self.n)],
                            ignore_index=True)
         points = [read_parquet(parts / f"points-{i:09d}.parquet") for i in range(self.n)]
