@@ -18,8 +18,12 @@ def tiny(tmp_path_factory):
     return make_tiny_population(tmp_path_factory.mktemp("tiny") / "model")
 
 
-def test_sampled_labels_follow_each_distribution_kind(tiny):
-    labels = sample(tiny, n=400)
+@pytest.fixture(scope="module")
+def labels(tiny):
+    return sample(tiny, n=300)
+
+
+def test_sampled_labels_follow_each_distribution_kind(labels):
     law = {"host_halo.halo.m200": stats.loguniform(4e14, 2e15),
            "main_lens_mass.BCG.sigma": stats.truncnorm((200 - 300) / 80, (400 - 300) / 80, loc=300, scale=80),
            "main_lens_mass.BCG.x": stats.norm(0, 0.3),
@@ -67,8 +71,7 @@ def test_source_redshifts_follow_the_smail_distribution():
     assert stats.kstest(z, cdf).pvalue > KS_P
 
 
-def test_member_counts_are_poisson_and_sources_lie_behind_the_lens(tiny):
-    labels = sample(tiny, n=300)
+def test_member_counts_are_poisson_and_sources_lie_behind_the_lens(labels):
     assert abs(labels["n_members"].mean() - 8.0) < 4 * np.sqrt(8.0 / 300)
     assert labels["source_light.pop_src1.redshift"].min() >= 1.0
 

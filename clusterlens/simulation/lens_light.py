@@ -16,7 +16,7 @@ import numpy as np
 
 from ..dataset import LensLight
 from ..profiles import sersic
-from ..registry import LIGHT_PROFILES
+from ..registry import LIGHT_PROFILES, column_array
 from . import imaging
 
 MEMBER_PROFILE = "Sersic"
@@ -41,20 +41,22 @@ def member_light_parameters(mag, mag_ref, q, angle, x, y, settings: LensLight) -
 
 def _member_group(model) -> imaging.LightGroup | None:
     settings = model.dataset.lens_light
-    if settings is None or not model.scaling_galaxies:
+    tiers = [t for t in model.tiers if t.members]
+    if settings is None or not tiers:
         return None
-    columns: dict[str, list[float]] = {k: [] for k in ("mag", "mag_ref", "q", "angle", "x", "y")}
-    for tier in model.tiers:
-        for m in tier.members:
-            ref = tier.relation.mag_ref
-            columns["mag"].append(m.mag if m.mag is not None else ref - 2.5 * np.log10(m.luminosity or 1.0))
-            columns["mag_ref"].append(ref)
-            columns["q"].append(1.0 if m.q is None else m.q)
-            columns["angle"].append(0.0 if m.angle is None else m.angle)
-            columns["x"].append(m.x)
-            columns["y"].append(m.y)
-    params = member_light_parameters(**columns, settings=settings)
-    return imaging.LightGroup(MEMBER_PROFILE, params, np.zeros(len(columns["mag"])))
+    columns: dict[str, list[np.ndarray]] = {k: [] for k in ("mag", "mag_ref", "q", "angle", "x", "y")}
+    for tier in tiers:  # one pass per tier, vectorised over its members
+        ref = tier.relation.mag_ref
+        mag = column_array(tier.members, "mag")
+        given_by_luminosity = ref - 2.5 * np.log10(column_array(tier.members, "luminosity", 1.0))
+        columns["mag"].append(np.where(np.isnan(mag), given_by_luminosity, mag))
+        columns["mag_ref"].append(np.full(mag.shape, ref))
+        columns["q"].append(column_array(tier.members, "q", 1.0))
+        columns["angle"].append(column_array(tier.members, "angle", 0.0))
+        columns["x"].append(column_array(tier.members, "x"))
+        columns["y"].append(column_array(tier.members, "y"))
+    params = member_light_parameters(**{k: np.concatenate(v) for k, v in columns.items()}, settings=settings)
+    return imaging.LightGroup(MEMBER_PROFILE, params, np.zeros(params["center_x"].size))
 
 
 def lens_light_groups(model) -> list[imaging.LightGroup]:
