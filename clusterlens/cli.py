@@ -108,6 +108,19 @@ def _simulate(args) -> int:
     return 0
 
 
+def _simulate_many(args) -> int:
+    from .population import simulate_many
+
+    def progress(done: int, total: int) -> None:
+        if not args.quiet:
+            print(f"\r{done}/{total} realisations", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    out = simulate_many(args.model_folder, args.out, n=args.n, seed=args.seed, workers=args.workers,
+                        scheduler=args.scheduler, folders=args.folders, progress=progress)
+    _console().print(f"[green]wrote[/green] {out}")
+    return 0
+
+
 def _import_lenstool(args) -> int:
     from .lenstool import import_lenstool
 
@@ -210,6 +223,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a folder holding files clusterlens did not write")
     p.set_defaults(func=_simulate)
+
+    p = sub.add_parser("simulate-many", help="simulate many realisations of a population (population.csv) for ML",
+                       description="Realisation i of MODEL_FOLDER's population (population.csv, dataset.toml "
+                                   "[population]) drawn from SeedSequence([seed, i]), written to a Zarr + Parquet "
+                                   "store (or dataset folders with --folders); an interrupted run resumes.")
+    p.add_argument("model_folder", type=Path, metavar="MODEL_FOLDER")
+    p.add_argument("--out", type=Path, required=True, help="the store (or the folder of dataset folders)")
+    p.add_argument("--n", type=int, default=None, help="realisations (default [population] n)")
+    p.add_argument("--seed", type=int, default=None, help="base seed (default [population] seed)")
+    p.add_argument("--workers", type=int, default=None, help="local processes (default: every core)")
+    p.add_argument("--scheduler", default=None, help="address of a Dask scheduler (pip install clusterlens[dask])")
+    p.add_argument("--folders", action="store_true", help="write each realisation as a dataset folder")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=_simulate_many)
 
     p = sub.add_parser("import-lenstool", help="import a Lenstool .par (+ image catalogue) into a model folder")
     p.add_argument("par", type=Path)

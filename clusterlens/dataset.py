@@ -23,12 +23,12 @@ import codecs
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn, get_args
 
 import tomli_w
 from pydantic import Field, ValidationError, model_validator
 
-from .columns import Row
+from .columns import Name, Row
 from .errors import ModelError, Problem
 
 
@@ -107,6 +107,100 @@ class FitDefaults(Row):
     forme: Annotated[Literal[-2, -1, 0], Field(description="Lenstool's image forme for the lenstool likelihood")] = -2
 
 
+class LensLight(Row):
+    """How the simulator renders the light of the lens (``[lens_light]``; absent: no member light).
+
+    zero_point: magnitude of a galaxy giving 1 electron/s, so a member of magnitude m gives
+    10^(-0.4 (m - zero_point)) electrons/s. Members are Sersic profiles of index ``member_sersic_index``
+    (4: de Vaucouleurs) with effective radius R_e = member_effective_radius (L/L_ref)^member_radius_slope
+    [arcsec], L/L_ref from their tier's mag_ref, and their q and angle. main_lens_light.csv rows are
+    rendered whether or not this section is present (intensities in electrons/s/arcsec^2).
+    """
+
+    zero_point: Annotated[float, Field(ge=-10, le=50, description="magnitude of 1 electron/s")]
+    member_sersic_index: Annotated[float, Field(ge=0.3, le=10, description="Sersic index of members")] = 4.0
+    member_effective_radius: Annotated[float, Field(gt=0, description="R_e of an L_ref member [arcsec]")] = 1.0
+    member_radius_slope: Annotated[float, Field(ge=-5, le=5, description="R_e ~ (L/L_ref)^slope")] = 0.5
+
+
+#: What ``simulate-many`` can store for each realisation (``[population] outputs``).
+PopulationOutput = Literal["images", "noise_maps", "kappa", "magnification", "points"]
+POPULATION_OUTPUTS: tuple[str, ...] = get_args(PopulationOutput)
+
+
+class MemberPopulation(Row):
+    """Members drawn for every realisation, replacing their tier's rows of scaling_galaxies.csv.
+
+    Their number is Poisson with mean ``richness``; magnitudes follow a Schechter (1976) luminosity
+    function of slope ``alpha`` and characteristic magnitude ``mag_star`` between mag_min and mag_max;
+    positions follow a cored isothermal surface density Sigma ~ (R^2 + core_radius^2)^(-1/2) out to
+    max_radius [arcsec] around (center_x, center_y); q uniform in [q_min, 1], angle uniform in [-90, 90).
+    """
+
+    tier: Name | None = None
+    richness: Annotated[float, Field(gt=0, le=100000, description="mean number of members")]
+    mag_star: Annotated[float, Field(ge=-10, le=40, description="Schechter m* [mag]")]
+    alpha: Annotated[float, Field(gt=-3, lt=3, description="Schechter faint-end slope")] = -1.1
+    mag_min: Annotated[float, Field(ge=-10, le=40, description="brightest magnitude [mag]")]
+    mag_max: Annotated[float, Field(ge=-10, le=40, description="faintest magnitude [mag]")]
+    core_radius: Annotated[float, Field(gt=0, description="[arcsec]")] = 25.0
+    max_radius: Annotated[float, Field(gt=0, description="[arcsec]")] = 90.0
+    center_x: float = 0.0
+    center_y: float = 0.0
+    q_min: Annotated[float, Field(gt=0, le=1)] = 0.5
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.mag_min >= self.mag_max:
+            raise ValueError(f"mag_min ({self.mag_min!r}) must be brighter (smaller) than mag_max ({self.mag_max!r})")
+        return self
+
+
+class SourcePopulation(Row):
+    """``n`` sources drawn behind the cluster for every realisation (galaxies ``pop_src1`` ...).
+
+    Redshifts follow n(z) ~ z^2 exp(-(z/z0)^1.5) (Smail et al. 1994) between z_min and z_max; positions
+    are uniform in the disc of ``radius`` [arcsec] around (center_x, center_y). Each gets a Sersic
+    source_light row (intensity [electrons/s/arcsec^2], effective_radius [arcsec], sersic_index; q
+    uniform in [q_min, 1], angle uniform in [-90, 90)) and, when ``point_flux`` is set, a source_point
+    row of that flux. population.csv rows with galaxy ``*`` vary these cells like any other.
+    """
+
+    n: Annotated[int, Field(ge=1, le=1000)]
+    z_min: Annotated[float, Field(gt=0, le=20)]
+    z_max: Annotated[float, Field(gt=0, le=20)]
+    z0: Annotated[float, Field(gt=0, le=20, description="Smail n(z) scale")] = 1.0
+    radius: Annotated[float, Field(gt=0, description="[arcsec]")] = 5.0
+    center_x: float = 0.0
+    center_y: float = 0.0
+    intensity: Annotated[float, Field(ge=0)] = 2.0
+    effective_radius: Annotated[float, Field(gt=0)] = 0.25
+    sersic_index: Annotated[float, Field(ge=0.3, le=10)] = 1.5
+    q_min: Annotated[float, Field(gt=0, le=1)] = 0.5
+    point_flux: Annotated[float | None, Field(None, ge=0)]
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.z_min >= self.z_max:
+            raise ValueError(f"z_min ({self.z_min!r}) must be smaller than z_max ({self.z_max!r})")
+        return self
+
+
+class PopulationSettings(Row):
+    """``[population]``: what ``clusterlens simulate-many`` makes (realisations, base seed, outputs).
+
+    reference_redshift: the source redshift of the Einstein radius label and of the kappa and
+    magnification maps.
+    """
+
+    n: Annotated[int, Field(ge=1, le=100_000_000, description="number of realisations")] = 100
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1, description="base seed")] = 0
+    outputs: tuple[PopulationOutput, ...] = ("images", "noise_maps", "points")
+    reference_redshift: Annotated[float, Field(gt=0, le=20)] = 2.0
+    members: MemberPopulation | None = None
+    sources: SourcePopulation | None = None
+
+
 class DatasetConfig(Row):
     name: str | None = None
     reference: Reference
@@ -114,6 +208,8 @@ class DatasetConfig(Row):
     imaging: Imaging = Imaging()
     points: Points = Points()
     fit: FitDefaults | None = None
+    lens_light: LensLight | None = None
+    population: PopulationSettings | None = None
 
 
 FILENAME = "dataset.toml"

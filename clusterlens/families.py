@@ -98,6 +98,8 @@ FAMILIES: dict[str, Family] = {
     for f in (
         Family("host_halo", rows.LensMassRow, ("galaxy",), "cluster-scale dark-matter halo(s)"),
         Family("main_lens_mass", rows.LensMassRow, ("galaxy",), "individually modelled lens galaxies and shear"),
+        Family("main_lens_light", rows.SourceLightRow, ("galaxy",),
+               "light of main lens galaxies (joined by galaxy to main_lens_mass)"),
         Family("scaling_relations", rows.ScalingRelation, ("tier",), "member tiers' scaling relations"),
         Family("scaling_galaxies", rows.ScalingGalaxy, ("galaxy",), "member galaxies following a scaling relation"),
         Family("source_light", rows.SourceLightRow, ("galaxy",), "extended source light"),
@@ -110,5 +112,5 @@ FAMILIES: dict[str, Family] = {
 #: The families whose rows are registered mass profiles (:class:`~clusterlens.rows.MassRow`).
 MASS_FAMILIES = ("host_halo", "main_lens_mass")
 #: The families of the lens and of the sources: every row names its galaxy (:class:`~clusterlens.rows.GalaxyRow`).
-LENS_FAMILIES = (*MASS_FAMILIES, "scaling_galaxies")
+LENS_FAMILIES = (*MASS_FAMILIES, "scaling_galaxies", "main_lens_light")
 SOURCE_FAMILIES = ("source_light", "source_point")

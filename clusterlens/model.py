@@ -146,6 +146,11 @@ class ClusterModel:
         return cast("tuple[LightRow, ...]", self.rows("source_light"))
 
     @property
+    def main_lens_light(self) -> tuple[LightRow, ...]:
+        """The light of main lens galaxies (main_lens_light.csv rows; registered light profiles)."""
+        return cast("tuple[LightRow, ...]", self.rows("main_lens_light"))
+
+    @property
     def source_points(self) -> tuple[SourcePoint, ...]:
         return self._rows_of("source_point", SourcePoint)
 

@@ -2,8 +2,8 @@
 
 :func:`check_model` runs every check of :data:`MODEL_CHECKS` in order: sources behind the nearest lens
 plane (lens rows may lie on several planes, :mod:`clusterlens.multiplane`), one redshift per galaxy,
-member tiers that exist, point-source names that join
-source_point.csv to point_datasets.csv, and the priors' rules (:mod:`clusterlens.fit.prior_rules`).
+member tiers that exist, point-source names that join source_point.csv to point_datasets.csv, lens
+light joined to main_lens_mass.csv, and the priors' rules (:mod:`clusterlens.fit.prior_rules`).
 Each problem names its file, line and column. :func:`clusterlens.model.load_model` and
 ``ClusterModel.from_records`` raise them together.
 """
@@ -96,7 +96,21 @@ def _join_problems(model: ClusterModel) -> list[Problem]:
     return problems
 
 
+def _lens_light_problems(model: ClusterModel) -> list[Problem]:
+    """Every main_lens_light row names a galaxy of main_lens_mass.csv (its light joins its mass by name)."""
+    names = {row.galaxy for row in model.main_galaxies}
+    problems = []
+    for i, light in enumerate(model.main_lens_light):
+        if light.galaxy not in names:
+            file, line = _where(model, "main_lens_light", i)
+            problems.append(Problem(file, "no main_lens_mass.csv row has this galaxy: expected one of "
+                                          f"{', '.join(sorted(names)) or '(no main_lens_mass.csv rows)'}",
+                                    line=line, column="galaxy", value=light.galaxy))
+    return problems
+
+
 #: The checks of :func:`check_model`, in order; the prior rules are the fit's
 #: (:mod:`clusterlens.fit.prior_rules`).
 MODEL_CHECKS: tuple[Callable[[ClusterModel], list[Problem]], ...] = (_redshift_problems, _tier_problems,
-                                                                     _join_problems, prior_problems)
+                                                                     _join_problems, _lens_light_problems,
+                                                                     prior_problems)

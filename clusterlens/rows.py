@@ -52,8 +52,8 @@ class MassRow(GalaxyRow, Protocol):
 
 
 class LightRow(GalaxyRow, Protocol):
-    """A source_light.csv row: the row of any registered light profile (:data:`SourceLightRow`); the
-    other columns depend on ``profile``."""
+    """A source_light.csv or main_lens_light.csv row: the row of any registered light profile
+    (:data:`SourceLightRow`); the other columns depend on ``profile``."""
 
     @property
     def profile(self) -> str: ...

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from clusterlens import ClusterModel, save_model
+from clusterlens.population.generators import cored_isothermal_radii
 
 Z_LENS = 0.4
 N_MEMBERS = 160
@@ -59,10 +60,8 @@ def members(rng: np.random.Generator) -> list[dict]:
         keep = rng.uniform(0, 1, m.size) < (lum ** (-0.1) * np.exp(-lum)) / (10 ** (0.4 * 1.5 * 0.1))
         mags.extend(m[keep].tolist())
     mags = np.sort(np.array(mags[:N_MEMBERS]))
-    # Sigma(R) ~ 1/sqrt(R^2 + rc^2): inverse CDF of the enclosed count.
-    rc, rmax = 25.0, 90.0
-    u = rng.uniform(0, 1, N_MEMBERS)
-    radius = np.sqrt((u * (np.hypot(rmax, rc) - rc) + rc) ** 2 - rc**2)
+    # Sigma(R) ~ 1/sqrt(R^2 + rc^2): inverse CDF of the enclosed count (clusterlens.population.generators).
+    radius = cored_isothermal_radii(rng, N_MEMBERS, core_radius=25.0, max_radius=90.0)
     phi = rng.uniform(0, 2 * np.pi, N_MEMBERS)
     q = rng.uniform(0.5, 1.0, N_MEMBERS)
     angle = rng.uniform(-90.0, 90.0, N_MEMBERS)

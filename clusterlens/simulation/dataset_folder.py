@@ -39,7 +39,7 @@ from ..maps import PixelGrid, critical_curves
 from ..model import ClusterModel, load_model
 from ..plot import png_bytes, preview_figure
 from ..registry import LIGHT_PROFILES
-from . import fits_output, imaging, points
+from . import fits_output, imaging, lens_light, points
 
 MANIFEST = "manifest.json"
 DATA, NOISE_MAP, PSF = "data.fits", "noise_map.fits", "psf.fits"
@@ -54,7 +54,7 @@ MAX_SEED = 2**63 - 1
 class SimulatedImage:
     """The imaging products: arrays (ny, nx) in electrons/s per pixel, and the PSF stamp.
 
-    model_image: noise-free lensed sources after the PSF; data: sky-subtracted noisy exposure;
+    model_image: noise-free lensed sources and lens light after the PSF; data: sky-subtracted noisy exposure;
     noise_map: 1-sigma noise of ``data``; psf: normalised PSF stamp (sums to 1).
     """
 
@@ -83,7 +83,8 @@ def light_groups(model: ClusterModel, z_source: float | None = None) -> list[ima
 
 
 def simulate_image(model: ClusterModel, seed_sequence: np.random.SeedSequence) -> SimulatedImage:
-    """Ray-trace, integrate over sub-pixels, convolve and add noise, with the dataset's [imaging] settings.
+    """Ray-trace, integrate over sub-pixels, add the lens light (:mod:`.lens_light`), convolve and add
+    noise, with the dataset's [imaging] settings.
 
     The unscaled (D_LS/D_S = 1) deflection of every sub-pixel is computed once and rescaled per
     source redshift (exact for a single lens plane); a multi-plane model renders the sources of each
@@ -101,6 +102,9 @@ def simulate_image(model: ClusterModel, seed_sequence: np.random.SeedSequence) -
             return model.lens.deflection(x, y, scale=1.0)
 
         sources = imaging.render_sources(deflection, light_groups(model), *frame)
+    lens = lens_light.lens_light_groups(model)
+    if lens:
+        sources = sources + lens_light.render_lens_light(lens, settings)
     psf = imaging.gaussian_psf(settings.psf_fwhm, settings.pixel_scale, settings.psf_size)
     model_image = imaging.convolve(sources, psf)
     rng = np.random.default_rng(seed_sequence)
@@ -218,6 +222,7 @@ def dataset_files(model: ClusterModel, inputs: dict[str, bytes], seed: int) -> d
         "seed": seed,
         "imaging": model.dataset.imaging.model_dump(mode="json"),
         "points": model.dataset.points.model_dump(mode="json"),
+        **({"lens_light": model.dataset.lens_light.model_dump(mode="json")} if model.dataset.lens_light else {}),
         "inputs": file_digests(inputs),
         "outputs": file_digests(files),
     }
