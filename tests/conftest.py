@@ -13,3 +13,20 @@ def example_copy(tmp_path) -> Path:
     folder = tmp_path / "model"
     shutil.copytree(EXAMPLE, folder)
     return folder
+
+
+@pytest.fixture(autouse=True, scope="session")
+def checkpoint_key(tmp_path_factory):
+    """Every test signs its checkpoints with a key of its own session, never the user's key."""
+    import os
+
+    from clusterlens.fit.checkpoint_signing import KEY_ENV
+
+    path = tmp_path_factory.mktemp("key") / "checkpoint.key"
+    previous = os.environ.get(KEY_ENV)
+    os.environ[KEY_ENV] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop(KEY_ENV, None)
+    else:
+        os.environ[KEY_ENV] = previous
