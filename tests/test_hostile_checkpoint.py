@@ -11,8 +11,15 @@ import pytest
 import clusterlens
 from clusterlens.cli import main
 from clusterlens.fit import fit
-from clusterlens.fit.checkpoint_signing import (KEY_ENV, MAGIC, UntrustedCheckpoint, load_checkpoint, signed,
-                                                user_key, verified)
+from clusterlens.fit.checkpoint_signing import (
+    KEY_ENV,
+    MAGIC,
+    UntrustedCheckpoint,
+    load_checkpoint,
+    signed,
+    user_key,
+    verified,
+)
 from fit_cluster import write_model
 
 QUICK = dict(nlive=20, seed=1, cores=1, progress=False, plots=False)

@@ -279,7 +279,7 @@ def restore_sampler(checkpoint: Path, settings: SamplerSettings, pool):
         raise UntrustedCheckpoint(f"{checkpoint}: refused: not a dynesty checkpoint (format 1)")
     if saved.get("version") != dynesty.__version__:
         warnings.warn(f"{checkpoint} was written by dynesty {saved.get('version')}, this is dynesty "
-                      f"{dynesty.__version__}: resuming may fail")
+                      f"{dynesty.__version__}: resuming may fail", stacklevel=2)
     samplers = [sampler]
     if isinstance(sampler, DynamicSampler):
         samplers += [s for s in (sampler.sampler, sampler.batch_sampler) if s is not None]
