@@ -30,3 +30,14 @@ def checkpoint_key(tmp_path_factory):
         os.environ.pop(KEY_ENV, None)
     else:
         os.environ[KEY_ENV] = previous
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """The simulated dataset of tests/fit_cluster.py's small cluster (seed 3), made once per session;
+    tests must not change it."""
+    import clusterlens
+    from fit_cluster import write_model
+
+    model = write_model(tmp_path_factory.mktemp("tiny_model") / "tiny")
+    return clusterlens.simulate(model, tmp_path_factory.mktemp("tiny_data") / "dataset", seed=3)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import clusterlens
 from clusterlens.cli import main
 from clusterlens.fit import fit
 from clusterlens.fit.checkpoint_signing import (
@@ -20,7 +19,6 @@ from clusterlens.fit.checkpoint_signing import (
     user_key,
     verified,
 )
-from fit_cluster import write_model
 
 QUICK = dict(nlive=20, seed=1, cores=1, progress=False, plots=False)
 
@@ -36,10 +34,9 @@ class WritesAFile:
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory) -> tuple[Path, Path]:
+def finished(tiny_dataset, tmp_path_factory) -> tuple[Path, Path]:
     """(dataset folder, results folder of a finished quick fit of it)."""
-    model = write_model(tmp_path_factory.mktemp("model") / "tiny")
-    dataset = clusterlens.simulate(model, tmp_path_factory.mktemp("data") / "dataset", seed=3)
+    dataset = tiny_dataset
     out = tmp_path_factory.mktemp("runs") / "fit"
     fit(dataset, out=out, **QUICK)
     return dataset, out
