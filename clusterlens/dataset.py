@@ -28,8 +28,9 @@ from typing import Annotated, Any, Literal, NoReturn
 import tomli_w
 from pydantic import Field, ValidationError, model_validator
 
-from .columns import Row
+from .columns import MAX_OFFSET, Row, Text
 from .errors import ModelError, Problem
+from .input_files import MAX_TOML_BYTES, UnreadableInput, read_limited
 
 
 class Reference(Row):
@@ -62,34 +63,43 @@ class CosmologySpec(Row):
         return self
 
 
+#: The most sub-pixels (shape x oversampling^2) an image may have: the simulator holds ~10 float64 arrays of it.
+MAX_SUBPIXELS = 10 ** 8
+
+
 class Imaging(Row):
     """Imaging simulator settings: a square-pixel image centred on (center_x, center_y)."""
 
     shape: tuple[Annotated[int, Field(gt=0, le=8192)], Annotated[int, Field(gt=0, le=8192)]] = (200, 200)
-    pixel_scale: Annotated[float, Field(gt=0, description="[arcsec/pixel]")] = 0.2
-    center_x: float = 0.0
-    center_y: float = 0.0
-    psf_fwhm: Annotated[float, Field(gt=0, description="Gaussian PSF FWHM [arcsec]")] = 0.15
+    pixel_scale: Annotated[float, Field(ge=1e-4, le=100, description="[arcsec/pixel]")] = 0.2
+    center_x: Annotated[float, Field(ge=-MAX_OFFSET, le=MAX_OFFSET, description="[arcsec]")] = 0.0
+    center_y: Annotated[float, Field(ge=-MAX_OFFSET, le=MAX_OFFSET, description="[arcsec]")] = 0.0
+    psf_fwhm: Annotated[float, Field(gt=0, le=100, description="Gaussian PSF FWHM [arcsec]")] = 0.15
     psf_size: Annotated[int, Field(ge=3, le=255, description="PSF stamp side, odd [pixels]")] = 21
-    exposure_time: Annotated[float, Field(gt=0, description="[s]")] = 3000.0
-    background: Annotated[float, Field(ge=0, description="sky level [electrons/s/pixel]")] = 0.5
-    read_noise: Annotated[float, Field(ge=0, description="[electrons/pixel]")] = 4.0
+    exposure_time: Annotated[float, Field(gt=0, le=1e8, description="[s]")] = 3000.0
+    background: Annotated[float, Field(ge=0, le=1e10, description="sky level [electrons/s/pixel]")] = 0.5
+    read_noise: Annotated[float, Field(ge=0, le=1e6, description="[electrons/pixel]")] = 4.0
     oversampling: Annotated[int, Field(ge=1, le=16, description="sub-pixels per side")] = 4
 
     @model_validator(mode="after")
     def _odd_psf(self):
         if self.psf_size % 2 == 0:
             raise ValueError(f"psf_size must be odd, got {self.psf_size}")
+        subpixels = self.shape[0] * self.shape[1] * self.oversampling ** 2
+        if subpixels > MAX_SUBPIXELS:
+            raise ValueError(f"shape {list(self.shape)} x oversampling {self.oversampling}^2 = {subpixels:.3g} "
+                             f"sub-pixels, more than the {MAX_SUBPIXELS:.0e} the simulator allows (~8 GB of "
+                             "arrays): lower the oversampling or the shape")
         return self
 
 
 class Points(Row):
     """Point-dataset simulator settings."""
 
-    position_sigma: Annotated[float, Field(gt=0, description="positional error [arcsec]")] = 0.04
-    flux_sigma_fraction: Annotated[float, Field(gt=0, description="flux error / flux")] = 0.05
+    position_sigma: Annotated[float, Field(gt=0, le=100, description="positional error [arcsec]")] = 0.04
+    flux_sigma_fraction: Annotated[float, Field(gt=0, le=100, description="flux error / flux")] = 0.05
     time_delays: bool = False
-    time_delay_sigma: Annotated[float, Field(gt=0, description="[days]")] = 1.0
+    time_delay_sigma: Annotated[float, Field(gt=0, le=1e6, description="[days]")] = 1.0
     min_abs_magnification: Annotated[float, Field(ge=0, description="drop fainter images")] = 0.1
 
 
@@ -108,7 +118,7 @@ class FitDefaults(Row):
 
 
 class DatasetConfig(Row):
-    name: str | None = None
+    name: Text | None = None
     reference: Reference
     cosmology: CosmologySpec
     imaging: Imaging = Imaging()
@@ -122,7 +132,10 @@ FILENAME = "dataset.toml"
 def read_dataset(path: str | Path) -> DatasetConfig:
     """Read and validate ``dataset.toml``; raise ModelError naming the line of each bad key."""
     path = Path(path)
-    data = path.read_bytes().removeprefix(codecs.BOM_UTF8)
+    try:
+        data = read_limited(path, MAX_TOML_BYTES).removeprefix(codecs.BOM_UTF8)
+    except UnreadableInput as err:
+        _raise([Problem(str(path), str(err))])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
