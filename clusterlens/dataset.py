@@ -38,6 +38,16 @@ class Reference(Row):
     dec: Annotated[float, Field(ge=-90, le=90, description="declination of x = y = 0 [deg]")]
 
 
+def _bounce_redshift(om0: float, ode0: float) -> float | None:
+    """The redshift where E(z)^2 = Om0 (1+z)^3 + Ok (1+z)^2 + Ode0 (Ok = 1 - Om0 - Ode0, radiation
+    neglected: it only adds) is lowest, when it is <= 0 there (no big bang), else None."""
+    ok = 1.0 - om0 - ode0
+    x = -2.0 * ok / (3.0 * om0)  # d(E^2)/dx = 0 at x = 1 + z
+    if x <= 1.0:
+        return None
+    return x - 1.0 if om0 * x ** 3 + ok * x ** 2 + ode0 <= 0 else None
+
+
 class CosmologySpec(Row):
     """A named astropy realisation (``name``) or ``H0`` [km/s/Mpc], ``Om0`` (+ ``Ode0`` for non-flat,
     ``Tcmb0`` [K], ``Ob0``); ``sigma8`` and ``ns`` (with either) feed the mass-concentration relations."""
@@ -58,6 +68,9 @@ class CosmologySpec(Row):
             raise ValueError("give either name or H0/Om0 (/Ode0/Tcmb0/Ob0), not both")
         if self.name is None and any(v is None for v in parametric):
             raise ValueError("give a name (e.g. 'Planck18') or both H0 and Om0")
+        if self.Om0 is not None and self.Ode0 is not None and (z := _bounce_redshift(self.Om0, self.Ode0)):
+            raise ValueError(f"Om0 {self.Om0!r} with Ode0 {self.Ode0!r} has no big bang (H(z)^2 < 0 near "
+                             f"z = {z:.3g}, a bounce): lower Ode0 or raise Om0")
         if self.Ob0 is not None and self.Om0 is not None and self.Ob0 > self.Om0:
             raise ValueError(f"Ob0 ({self.Ob0!r}) cannot exceed Om0 ({self.Om0!r}): baryons are part of the matter")
         return self

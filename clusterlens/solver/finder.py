@@ -16,6 +16,7 @@ from the Fermat potential ``phi = |theta - beta|^2 / 2 - psi(theta)`` (psi at th
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -262,6 +263,8 @@ def find_images(model, x_source, y_source, z_source: float, **options: Any) -> p
     z_source = float(z_source)
     if model.z_lens is None:
         raise ValueError("the model has no lens rows (host_halo, main_lens_mass or scaling_galaxies)")
+    if not math.isfinite(z_source):
+        raise ValueError(f"z_source must be a finite redshift, got {z_source}")
     if not z_source > model.z_lens:
         raise ValueError(f"z_source must exceed the lens redshift {model.z_lens}, got {z_source}")
     scale = cosmology.distance_ratio(model.cosmology, model.z_lens, z_source)
