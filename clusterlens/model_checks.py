@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .cosmology import distance_between
 from .errors import Problem
 from .families import LENS_FAMILIES, SOURCE_FAMILIES
 from .fit.prior_rules import prior_problems
@@ -79,7 +80,7 @@ def _distance_problems(model: ClusterModel, z_lens: float) -> list[Problem]:
     cosmo = model.cosmology
     redshifts = np.array([z for _, _, z in where], float)
     all_d_s = np.asarray(cosmo.angular_diameter_distance(redshifts).value, float)
-    all_d_ls = np.asarray(cosmo.angular_diameter_distance_z1z2(z_lens, redshifts).value, float)
+    all_d_ls = np.array([distance_between(cosmo, z_lens, z) for z in redshifts], float)
     problems = []
     for (name, i, z), d_s, d_ls in zip(where, all_d_s, all_d_ls, strict=True):
         if not (math.isfinite(d_s) and math.isfinite(d_ls) and d_s > 0 and d_ls > 0):
