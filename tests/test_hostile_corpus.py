@@ -129,7 +129,7 @@ def _cases() -> dict:
     for name, (row, columns) in ROWS.items():
         for column in columns:
             for value in BAD_NUMBERS:
-                cases[f"{name}:{column}={value}"] = (lambda f, n=name, r=row, c=column, v=value: set_cell(f, n, r, c, v))
+                cases[f"{name}:{column}={value}"] = lambda f, n=name, r=row, c=column, v=value: set_cell(f, n, r, c, v)
     for kind, make in KINDS.items():
         for name in ("main_lens_mass.csv", "source_point.csv", "dataset.toml"):
             cases[f"{name}-is-{kind}"] = replace_file(name, make)
