@@ -6,7 +6,8 @@ prior's file and line: a family without free cells, a key matching no row, a cel
 itself or keeps fixed (``FIXED_CELLS``), a non-numeric column, a blank cell whose row would be
 invalid once filled (e.g. ``mag`` of a member given by luminosity), a bounded prior (uniform,
 loguniform, truncnormal) reaching outside the values the row schema allows in its cell
-(:func:`support`: ``q`` uniform in [-1, 3]), and a cell freed twice. A normal prior is unbounded: its
+(:func:`support`: ``q`` uniform in [-1, 3]; a bound equal to an open end of the support, e.g. sigma
+uniform from 0, is accepted: it is drawn with probability 0), and a cell freed twice. A normal prior is unbounded: its
 draws outside the cell's values are invalid parameters (likelihood -inf).
 
 :func:`clusterlens.model_checks.check_model` runs :func:`prior_problems` with the model's own checks, so
@@ -94,10 +95,10 @@ def _outside_support(row: Row, prior: Prior) -> tuple[str, float, str] | None:
     if prior.prior == "normal" or prior.parameter not in type(row).model_fields:
         return None
     low, low_in, high, high_in = support(type(row), prior.parameter)
-    lower, upper = prior.bounds
-    if lower < low or (lower == low and not low_in):
+    lower, upper = prior.bounds  # touching an open bound (sigma uniform from 0) is drawn with probability 0
+    if lower < low:
         return "lower", lower, f"below the values {prior.parameter} may take ({'>=' if low_in else '>'} {low:g})"
-    if upper > high or (upper == high and not high_in):
+    if upper > high:
         return "upper", upper, f"above the values {prior.parameter} may take ({'<=' if high_in else '<'} {high:g})"
     return None
 
