@@ -19,6 +19,8 @@ from clusterlens.fit.checkpoint_signing import (
     user_key,
     verified,
 )
+from clusterlens.fit.nautilus_sampler import NautilusSettings, sample_nautilus
+from test_fit_units import Gaussian, uniform_model
 
 QUICK = dict(nlive=20, seed=1, cores=1, progress=False, plots=False)
 
@@ -155,3 +157,16 @@ def test_the_signed_checkpoint_resumes(finished):
     dataset, out = finished
     again = fit(dataset, out=out, resume=True, **QUICK)
     assert again.info["resumed"] is True
+
+
+@pytest.mark.parametrize("content", [b"", b"\x89HDF\r\n\x1a\n" + b"\x00" * 64, b"not hdf5 at all"])
+def test_an_unreadable_nautilus_checkpoint_is_one_error(tmp_path, content):
+    pytest.importorskip("nautilus")
+    pytest.importorskip("h5py")
+
+    checkpoint = tmp_path / "checkpoint.hdf5"
+    checkpoint.write_bytes(content)
+    with pytest.raises(ValueError, match="not a readable nautilus checkpoint"):
+        sample_nautilus(Gaussian(uniform_model()), NautilusSettings(nlive=100, n_networks=1, n_eff=500),
+                        checkpoint=checkpoint, resume=True, progress=False)
+    assert checkpoint.read_bytes() == content
