@@ -143,7 +143,9 @@ def _settings_cards(model: ClusterModel, seed: int, content: str, unit: str | No
     if unit:
         cards.append(("BUNIT", unit, "pixel unit"))
     if model.dataset.name:
-        cards.append(("OBJECT", model.dataset.name, "dataset name"))
+        # FITS headers hold printable ASCII: other characters as \xNN / \uNNNN escapes
+        cards.append(("OBJECT", model.dataset.name.encode("ascii", "backslashreplace").decode("ascii"),
+                      "dataset name"))
     return cards + [
         ("PIXSCALE", s.pixel_scale, "[arcsec/pixel] pixel scale"),
         ("CENTERX", s.center_x, "[arcsec] x of the image centre (West +)"),
