@@ -97,7 +97,6 @@ CRAFTED = {
     "code-with-a-fake-trailer": lambda marker: pickle.dumps(WritesAFile(str(marker))) + MAGIC + b"f" * 64,
     "empty": lambda marker: b"",
     "wrong-shape": lambda marker: pickle.dumps(7),
-    "garbage": lambda marker: b"\x00\xff" * 100,
 }
 
 
