@@ -104,7 +104,7 @@ def _critical_density(key: _CosmologyKey, z: float) -> float:
     return float(key.cosmo.critical_density(z).to_value(u.Msun / u.Mpc**3))
 
 
-def _distance_between(cosmo: FLRW, z1: float, z2: float) -> float:
+def distance_between(cosmo: FLRW, z1: float, z2: float) -> float:
     """Angular-diameter distance from z1 to z2 in Mpc (astropy >= 7 API, older as fallback)."""
     try:
         distance = cosmo.angular_diameter_distance(z1, z2)
@@ -115,7 +115,7 @@ def _distance_between(cosmo: FLRW, z1: float, z2: float) -> float:
 
 @functools.lru_cache(maxsize=4096)
 def _distance_ratio(key: _CosmologyKey, z_lens: float, z_source: float) -> float:
-    d_ls = _distance_between(key.cosmo, z_lens, z_source)
+    d_ls = distance_between(key.cosmo, z_lens, z_source)
     return d_ls / float(key.cosmo.angular_diameter_distance(z_source).to_value(u.Mpc))
 
 
@@ -125,7 +125,7 @@ def _distances(key: _CosmologyKey, z_lens: float, z_source: float) -> tuple[floa
     return (
         float(cosmo.angular_diameter_distance(z_lens).to_value(u.Mpc)),
         float(cosmo.angular_diameter_distance(z_source).to_value(u.Mpc)),
-        _distance_between(cosmo, z_lens, z_source),
+        distance_between(cosmo, z_lens, z_source),
     )
 
 

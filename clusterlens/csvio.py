@@ -25,6 +25,7 @@ from . import atomic
 from .columns import Row
 from .errors import ModelError, Problem
 from .families import FAMILIES, Family
+from .input_files import MAX_CELL_CHARS, MAX_CSV_BYTES, UnreadableInput, read_limited
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -67,7 +68,10 @@ def parse_family(path: str | os.PathLike,
     """Parse one family CSV, returning the valid rows and the list of problems (possibly empty)."""
     family = family_for_path(path) if family is None else FAMILIES[family] if isinstance(family, str) else family
     name = str(path)
-    data = Path(path).read_bytes()
+    try:
+        data = read_limited(path, MAX_CSV_BYTES)
+    except UnreadableInput as err:
+        return _empty(family, name), [Problem(name, str(err))]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -103,6 +107,11 @@ def parse_text(text: str, family: Family, name: str) -> tuple[FamilyTable[Row], 
             if len(cells) != len(header):
                 problems.append(Problem(name, f"expected {len(header)} cells like the header, found {len(cells)}",
                                         line=line))
+                continue
+            long = [h for h, c in zip(header, cells, strict=True) if len(c) > MAX_CELL_CHARS]
+            if long:
+                problems += [Problem(name, f"cell of more than {MAX_CELL_CHARS} characters (the limit)", line=line,
+                                     column=h) for h in long]
                 continue
             records.append((line, {h: c.strip() for h, c in zip(header, cells, strict=True) if c.strip() != ""}))
     except csv.Error as err:
@@ -201,6 +210,11 @@ def _problem(error: ErrorDetails, record: Mapping[str, Any], family: Family, nam
 
 def _expectation(error: ErrorDetails) -> str:
     ctx = error.get("ctx", {})
+    if "pattern" in ctx:
+        return ("printable one-line text without , or ; (no control characters), not starting with a space "
+                "or = + - @")
+    if "max_length" in ctx:
+        return f"at most {ctx['max_length']} characters"
     bounds = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
     parts = [f"{sym} {ctx[key]}" for key, sym in bounds.items() if key in ctx]
     if parts:

@@ -28,13 +28,24 @@ from typing import Annotated, Any, Literal, NoReturn, get_args
 import tomli_w
 from pydantic import Field, ValidationError, model_validator
 
-from .columns import Name, Row
+from .columns import MAX_OFFSET, Name, Row, Text
 from .errors import ModelError, Problem
+from .input_files import MAX_TOML_BYTES, UnreadableInput, read_limited
 
 
 class Reference(Row):
     ra: Annotated[float, Field(ge=0, lt=360, description="right ascension of x = y = 0 [deg]")]
     dec: Annotated[float, Field(ge=-90, le=90, description="declination of x = y = 0 [deg]")]
+
+
+def _bounce_redshift(om0: float, ode0: float) -> float | None:
+    """The redshift where E(z)^2 = Om0 (1+z)^3 + Ok (1+z)^2 + Ode0 (Ok = 1 - Om0 - Ode0, radiation
+    neglected: it only adds) is lowest, when it is <= 0 there (no big bang), else None."""
+    ok = 1.0 - om0 - ode0
+    x = -2.0 * ok / (3.0 * om0)  # d(E^2)/dx = 0 at x = 1 + z
+    if x <= 1.0:
+        return None
+    return x - 1.0 if om0 * x ** 3 + ok * x ** 2 + ode0 <= 0 else None
 
 
 class CosmologySpec(Row):
@@ -57,39 +68,51 @@ class CosmologySpec(Row):
             raise ValueError("give either name or H0/Om0 (/Ode0/Tcmb0/Ob0), not both")
         if self.name is None and any(v is None for v in parametric):
             raise ValueError("give a name (e.g. 'Planck18') or both H0 and Om0")
+        if self.Om0 is not None and self.Ode0 is not None and (z := _bounce_redshift(self.Om0, self.Ode0)):
+            raise ValueError(f"Om0 {self.Om0!r} with Ode0 {self.Ode0!r} has no big bang (H(z)^2 < 0 near "
+                             f"z = {z:.3g}, a bounce): lower Ode0 or raise Om0")
         if self.Ob0 is not None and self.Om0 is not None and self.Ob0 > self.Om0:
             raise ValueError(f"Ob0 ({self.Ob0!r}) cannot exceed Om0 ({self.Om0!r}): baryons are part of the matter")
         return self
+
+
+#: The most sub-pixels (shape x oversampling^2) an image may have: the simulator holds ~10 float64 arrays of it.
+MAX_SUBPIXELS = 10 ** 8
 
 
 class Imaging(Row):
     """Imaging simulator settings: a square-pixel image centred on (center_x, center_y)."""
 
     shape: tuple[Annotated[int, Field(gt=0, le=8192)], Annotated[int, Field(gt=0, le=8192)]] = (200, 200)
-    pixel_scale: Annotated[float, Field(gt=0, description="[arcsec/pixel]")] = 0.2
-    center_x: float = 0.0
-    center_y: float = 0.0
-    psf_fwhm: Annotated[float, Field(gt=0, description="Gaussian PSF FWHM [arcsec]")] = 0.15
+    pixel_scale: Annotated[float, Field(ge=1e-4, le=100, description="[arcsec/pixel]")] = 0.2
+    center_x: Annotated[float, Field(ge=-MAX_OFFSET, le=MAX_OFFSET, description="[arcsec]")] = 0.0
+    center_y: Annotated[float, Field(ge=-MAX_OFFSET, le=MAX_OFFSET, description="[arcsec]")] = 0.0
+    psf_fwhm: Annotated[float, Field(gt=0, le=100, description="Gaussian PSF FWHM [arcsec]")] = 0.15
     psf_size: Annotated[int, Field(ge=3, le=255, description="PSF stamp side, odd [pixels]")] = 21
-    exposure_time: Annotated[float, Field(gt=0, description="[s]")] = 3000.0
-    background: Annotated[float, Field(ge=0, description="sky level [electrons/s/pixel]")] = 0.5
-    read_noise: Annotated[float, Field(ge=0, description="[electrons/pixel]")] = 4.0
+    exposure_time: Annotated[float, Field(gt=0, le=1e8, description="[s]")] = 3000.0
+    background: Annotated[float, Field(ge=0, le=1e10, description="sky level [electrons/s/pixel]")] = 0.5
+    read_noise: Annotated[float, Field(ge=0, le=1e6, description="[electrons/pixel]")] = 4.0
     oversampling: Annotated[int, Field(ge=1, le=16, description="sub-pixels per side")] = 4
 
     @model_validator(mode="after")
     def _odd_psf(self):
         if self.psf_size % 2 == 0:
             raise ValueError(f"psf_size must be odd, got {self.psf_size}")
+        subpixels = self.shape[0] * self.shape[1] * self.oversampling ** 2
+        if subpixels > MAX_SUBPIXELS:
+            raise ValueError(f"shape {list(self.shape)} x oversampling {self.oversampling}^2 = {subpixels:.3g} "
+                             f"sub-pixels, more than the {MAX_SUBPIXELS:.0e} the simulator allows (~8 GB of "
+                             "arrays): lower the oversampling or the shape")
         return self
 
 
 class Points(Row):
     """Point-dataset simulator settings."""
 
-    position_sigma: Annotated[float, Field(gt=0, description="positional error [arcsec]")] = 0.04
-    flux_sigma_fraction: Annotated[float, Field(gt=0, description="flux error / flux")] = 0.05
+    position_sigma: Annotated[float, Field(gt=0, le=100, description="positional error [arcsec]")] = 0.04
+    flux_sigma_fraction: Annotated[float, Field(gt=0, le=100, description="flux error / flux")] = 0.05
     time_delays: bool = False
-    time_delay_sigma: Annotated[float, Field(gt=0, description="[days]")] = 1.0
+    time_delay_sigma: Annotated[float, Field(gt=0, le=1e6, description="[days]")] = 1.0
     min_abs_magnification: Annotated[float, Field(ge=0, description="drop fainter images")] = 0.1
 
 
@@ -202,7 +225,7 @@ class PopulationSettings(Row):
 
 
 class DatasetConfig(Row):
-    name: str | None = None
+    name: Text | None = None
     reference: Reference
     cosmology: CosmologySpec
     imaging: Imaging = Imaging()
@@ -218,7 +241,10 @@ FILENAME = "dataset.toml"
 def read_dataset(path: str | Path) -> DatasetConfig:
     """Read and validate ``dataset.toml``; raise ModelError naming the line of each bad key."""
     path = Path(path)
-    data = path.read_bytes().removeprefix(codecs.BOM_UTF8)
+    try:
+        data = read_limited(path, MAX_TOML_BYTES).removeprefix(codecs.BOM_UTF8)
+    except UnreadableInput as err:
+        _raise([Problem(str(path), str(err))])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:

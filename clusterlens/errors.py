@@ -23,8 +23,10 @@ class Problem:
         what = ""
         if self.column is not None:
             what = f" column '{self.column}'"
-        if self.value is not None:
-            what += f" value {self.value!r}"
+        if self.value is not None:  # repr escapes control characters; a long value is cut
+            long = isinstance(self.value, str) and len(self.value) > 60
+            shown = self.value[:57] + "..." if long else self.value
+            what += f" value {shown!r}"
         return f"{where}:{what}{':' if what else ''} {self.message}"
 
 

@@ -350,7 +350,7 @@ def load_model(folder: str | os.PathLike) -> ClusterModel:
     problems: list[Problem] = []
     dataset = None
     dataset_path = folder / DATASET_FILENAME
-    if not dataset_path.exists():
+    if not os.path.lexists(dataset_path):
         problems.append(Problem(str(dataset_path), "missing: every model folder needs dataset.toml "
                                                    "([reference] ra, dec and [cosmology])"))
     else:
@@ -361,9 +361,7 @@ def load_model(folder: str | os.PathLike) -> ClusterModel:
     tables: dict[str, FamilyTable[Row]] = {}
     for family in FAMILIES.values():
         path = folder / family.filename
-        if path.is_dir():
-            problems.append(Problem(str(path), "is a folder: expected a CSV file"))
-        elif path.exists():
+        if os.path.lexists(path):
             table, found = csvio.parse_family(path, family)
             tables[family.name] = table
             problems += found

@@ -9,10 +9,14 @@ Each problem names its file, line and column. :func:`clusterlens.model.load_mode
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from .cosmology import distance_between
 from .errors import Problem
 from .families import LENS_FAMILIES, SOURCE_FAMILIES
 from .fit.prior_rules import prior_problems
@@ -54,6 +58,29 @@ def _redshift_problems(model: ClusterModel) -> list[Problem]:
                 problems.append(Problem(file, f"a source must lie behind the lens (its nearest plane): expected "
                                               f"redshift > {z_lens!r}",
                                         line=line, column="redshift", value=repr(z)))
+    if z_lens is not None and not problems:
+        problems += _distance_problems(model, z_lens)
+    return problems
+
+
+def _distance_problems(model: ClusterModel, z_lens: float) -> list[Problem]:
+    """The source redshifts to which the cosmology gives no positive, finite D_S and D_LS (a closed
+    universe can turn distances negative)."""
+    where = [(name, i, row.redshift) for name in SOURCE_FAMILIES for i, row in enumerate(model.galaxy_rows(name))
+             if row.redshift is not None]
+    if not where:
+        return []
+    cosmo = model.cosmology
+    redshifts = np.array([z for _, _, z in where], float)
+    all_d_s = np.asarray(cosmo.angular_diameter_distance(redshifts).value, float)
+    all_d_ls = np.array([distance_between(cosmo, z_lens, z) for z in redshifts], float)
+    problems = []
+    for (name, i, z), d_s, d_ls in zip(where, all_d_s, all_d_ls, strict=True):
+        if not (math.isfinite(d_s) and math.isfinite(d_ls) and d_s > 0 and d_ls > 0):
+            file, line = _where(model, name, i)
+            problems.append(Problem(file, f"the cosmology gives D_S = {d_s:.4g} Mpc and D_LS = {d_ls:.4g} Mpc "
+                                          "at this redshift: expected positive distances (check [cosmology])",
+                                    line=line, column="redshift", value=repr(z)))
     return problems
 
 

@@ -74,7 +74,7 @@ class ScalingRelation(Row):
 
     tier: Name
     profile: Literal["dPIE"]
-    mag_ref: Annotated[float, column("mag", "reference magnitude of L_ref")]
+    mag_ref: Annotated[float, column("mag", "reference magnitude of L_ref", ge=-10, le=40)]
     sigma_ref: Annotated[float, column("km/s", "sigma of an L_ref member", gt=0, le=5000)]
     r_core_ref: Radius
     r_cut_ref: PositiveRadius
@@ -96,8 +96,8 @@ class ScalingGalaxy(Row):
     x: X
     y: Y
     mag: Annotated[float | None, column("mag", "apparent magnitude", None, ge=-10, le=40)]
-    luminosity: Annotated[float | None, column("L_ref", "luminosity relative to the tier's L_ref", None, gt=0)]
-    q: Annotated[float | None, column("", "axis ratio b/a (blank = 1)", None, gt=0, le=1)]
+    luminosity: Annotated[float | None, column("L_ref", "luminosity relative to the tier's L_ref", None, gt=0, le=1e6)]
+    q: Annotated[float | None, column("", "axis ratio b/a (blank = 1)", None, ge=1e-3, le=1)]
     angle: Annotated[float | None, column("deg", "position angle (blank = 0)", None, ge=-360, le=360)]
     redshift: Annotated[float | None, column("", "redshift (blank = the lens redshift)", None, gt=0, le=20)]
 
@@ -117,7 +117,7 @@ class SourcePoint(Row):
     x: X
     y: Y
     redshift: Redshift
-    flux: Annotated[float | None, column("flux", "intrinsic (unlensed) flux", None, ge=0)]
+    flux: Annotated[float | None, column("flux", "intrinsic (unlensed) flux", None, ge=0, le=1e20)]
 
 
 class PointImage(Row):
@@ -127,11 +127,12 @@ class PointImage(Row):
     image: Name
     x: X
     y: Y
-    sigma: Annotated[float, column("arcsec", "positional error", gt=0)]
-    flux: Annotated[float | None, column("flux", "observed flux", None)]
-    flux_sigma: Annotated[float | None, column("flux", "flux error", None, gt=0)]
-    time_delay: Annotated[float | None, column("days", "time delay relative to the first image", None)]
-    time_delay_sigma: Annotated[float | None, column("days", "time-delay error", None, gt=0)]
+    sigma: Annotated[float, column("arcsec", "positional error", gt=0, le=1e3)]
+    flux: Annotated[float | None, column("flux", "observed flux", None, ge=-1e20, le=1e20)]
+    flux_sigma: Annotated[float | None, column("flux", "flux error", None, gt=0, le=1e20)]
+    time_delay: Annotated[float | None, column("days", "time delay relative to the first image", None,
+                                               ge=-1e6, le=1e6)]
+    time_delay_sigma: Annotated[float | None, column("days", "time-delay error", None, gt=0, le=1e6)]
 
     @model_validator(mode="after")
     def _errors_with_values(self):

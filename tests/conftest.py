@@ -13,3 +13,31 @@ def example_copy(tmp_path) -> Path:
     folder = tmp_path / "model"
     shutil.copytree(EXAMPLE, folder)
     return folder
+
+
+@pytest.fixture(autouse=True, scope="session")
+def checkpoint_key(tmp_path_factory):
+    """Every test signs its checkpoints with a key of its own session, never the user's key."""
+    import os
+
+    from clusterlens.fit.checkpoint_signing import KEY_ENV
+
+    path = tmp_path_factory.mktemp("key") / "checkpoint.key"
+    previous = os.environ.get(KEY_ENV)
+    os.environ[KEY_ENV] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop(KEY_ENV, None)
+    else:
+        os.environ[KEY_ENV] = previous
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """The simulated dataset of tests/fit_cluster.py's small cluster (seed 3), made once per session;
+    tests must not change it."""
+    import clusterlens
+    from fit_cluster import write_model
+
+    model = write_model(tmp_path_factory.mktemp("tiny_model") / "tiny")
+    return clusterlens.simulate(model, tmp_path_factory.mktemp("tiny_data") / "dataset", seed=3)

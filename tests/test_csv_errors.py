@@ -38,7 +38,7 @@ CASES = [
     ("nan", lambda f: edit(f, ML, BCG, BCG.replace("0.75", "nan")), ML, 2, "q", "finite"),
     ("inf", lambda f: edit(f, ML, BCG, BCG.replace("340.0", "inf")), ML, 2, "sigma", "finite"),
     ("q-above-one", lambda f: edit(f, ML, BCG, BCG.replace("0.75", "1.5")), ML, 2, "q", "<= 1"),
-    ("q-zero", lambda f: edit(f, ML, BCG, BCG.replace("0.75", "0")), ML, 2, "q", "> 0"),
+    ("q-zero", lambda f: edit(f, ML, BCG, BCG.replace("0.75", "0")), ML, 2, "q", ">= 0.001"),
     ("negative-radius", lambda f: edit(f, ML, BCG, BCG.replace("0.15", "-0.15")), ML, 2, "r_core", ">= 0"),
     ("negative-redshift", lambda f: edit(f, "source_point.csv", "src1,s1,1.2,0.8,1.0", "src1,s1,1.2,0.8,-1.0"),
      "source_point.csv", 2, "redshift", "> 0"),

@@ -14,7 +14,7 @@ import pytest
 from clusterlens.errors import ModelError
 from clusterlens.fit import Parameters, SamplerSettings, with_priors
 from clusterlens.fit import sampler as sampler_module
-from clusterlens.fit.pipeline import RUN_RECORD, FolderLock, prepare_folder
+from clusterlens.fit.pipeline import RUN_RECORD, FolderLock, plan_fit, staging_folder
 from clusterlens.fit.results import equal_weight_samples, parameter_summary
 from clusterlens.fit.sampler import ProgressReport, mpi_world_size, sample
 from fit_cluster import model as tiny_model
@@ -206,32 +206,45 @@ def test_with_priors_adds_replaces_and_validates():
         with_priors(model, [dict(family="host_halo", galaxy="halo", parameter="m200", prior="flat")])
 
 
-def test_prepare_folder_refuses_foreign_folders_and_overwrites_only_its_files(tmp_path):
+def test_plan_fit_refuses_foreign_folders_and_stages_replacements(tmp_path):
     record = {"dataset_sha256": "abc", "likelihood": "source", "likelihood_options": {},
               "sampler": SamplerSettings().as_dict(), "labels": ["a.b.c"]}
-    mine = tmp_path / "mine"
-    mine.mkdir()
-    (mine / "notes.txt").write_text("keep me")
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    for overwrite in (False, True):
+        with pytest.raises(FileExistsError, match="not a clusterlens results folder"):
+            plan_fit(foreign, record, resume=False, overwrite=overwrite)
+    (foreign / RUN_RECORD).write_text(json.dumps(record))  # a run.json alone does not make it ours
     with pytest.raises(FileExistsError, match="not a clusterlens results folder"):
-        prepare_folder(mine, record, resume=False, overwrite=False)
-    (mine / "samples.csv").write_text("old")
-    assert prepare_folder(mine, record, resume=False, overwrite=True) is False
-    assert (mine / "notes.txt").read_text() == "keep me" and not (mine / "samples.csv").exists()
+        plan_fit(foreign, record, resume=True, overwrite=True)
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt", RUN_RECORD]
+    mine = tmp_path / "mine"
+    assert plan_fit(mine, record, resume=False, overwrite=False) == (mine, False)
     assert json.loads((mine / RUN_RECORD).read_text()) == record
+    (mine / "notes.txt").write_text("keep me")
     with pytest.raises(FileExistsError, match="an interrupted run of this fit: pass --resume"):
-        prepare_folder(mine, record, resume=False, overwrite=False)
-    assert prepare_folder(mine, record, resume=True, overwrite=False) is False  # no checkpoint yet: start
+        plan_fit(mine, record, resume=False, overwrite=False)
+    assert plan_fit(mine, record, resume=True, overwrite=False) == (mine, False)  # no checkpoint yet: start
     (mine / "checkpoint.save").write_bytes(b"x")
-    assert prepare_folder(mine, record, resume=True, overwrite=False) is True
+    assert plan_fit(mine, record, resume=True, overwrite=False) == (mine, True)
     other = {**record, "likelihood": "image"}
     with pytest.raises(FileExistsError, match="likelihood 'source' -> 'image'"):
-        prepare_folder(mine, other, resume=True, overwrite=False)
-    assert prepare_folder(mine, other, resume=True, overwrite=True) is False  # cannot reuse: start again
-    assert not (mine / "checkpoint.save").exists() and (mine / "notes.txt").exists()
-    assert json.loads((mine / RUN_RECORD).read_text()) == other
+        plan_fit(mine, other, resume=True, overwrite=False)
+    work = staging_folder(mine)
+    assert plan_fit(mine, other, resume=True, overwrite=True) == (work, False)  # cannot reuse: a new fit beside
+    assert (mine / "checkpoint.save").exists() and json.loads((mine / RUN_RECORD).read_text()) == record
+    assert json.loads((work / RUN_RECORD).read_text()) == other
+    (work / "checkpoint.save").write_bytes(b"y")
+    assert plan_fit(mine, other, resume=False, overwrite=False, update=True) == (work, True)  # a killed re-fit
+    assert plan_fit(mine, other, resume=False, overwrite=True) == (work, False)
+    assert not (work / "checkpoint.save").exists()
     (tmp_path / "file").write_text("")
     with pytest.raises(NotADirectoryError):
-        prepare_folder(tmp_path / "file", record, resume=False, overwrite=False)
+        plan_fit(tmp_path / "file", record, resume=False, overwrite=False)
+    (tmp_path / "link").symlink_to(mine)
+    with pytest.raises(ValueError, match="symbolic link"):
+        plan_fit(tmp_path / "link", record, resume=True, overwrite=True)
 
 
 def test_mpi_world_size_reads_the_launchers_variables():

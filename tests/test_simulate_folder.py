@@ -219,9 +219,12 @@ def test_foreign_folder_is_refused_unless_overwrite(model_folder, tmp_path):
         simulate(model_folder, out, seed=1)
     assert (out / "notes.txt").read_text() == "my notes"
     assert main(["simulate", str(model_folder), str(out)]) == 1
-    simulate(model_folder, out, seed=1, overwrite=True)
-    assert not (out / "notes.txt").exists() and (out / "manifest.json").exists()
-    simulate(model_folder, out, seed=2)  # a clusterlens folder is replaced without overwrite
+    simulate(model_folder, out, seed=1, overwrite=True)  # written beside the user's file, never deleting it
+    assert (out / "notes.txt").read_text() == "my notes" and (out / "manifest.json").exists()
+    simulate(model_folder, out, seed=2, overwrite=True)
+    assert (out / "notes.txt").read_text() == "my notes"
+    (out / "notes.txt").unlink()
+    simulate(model_folder, out, seed=3)  # a clusterlens folder is replaced without overwrite
 
 
 def test_interrupted_run_leaves_no_half_dataset(model_folder, dataset, tmp_path, monkeypatch):

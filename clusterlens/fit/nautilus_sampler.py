@@ -19,7 +19,9 @@ of processes.
 
 Checkpoints. With ``checkpoint=path`` (``.hdf5``; needs h5py) nautilus writes its state, random
 generator included, after every batch of likelihood evaluations; ``resume=True`` reads it back and
-continues. The file is written in place: a process killed while writing it (not merely interrupted
+continues. The checkpoint is HDF5 read through h5py, which holds arrays and plain attributes and never
+unpickles: a checkpoint from elsewhere cannot run code; one that nautilus cannot read is one error
+line. The file is written in place: a process killed while writing it (not merely interrupted
 between batches) can leave it unreadable, and the run must then start again.
 
 Parallelism is that of :mod:`clusterlens.fit.sampler`: ``cores > 1`` spawns a pool of processes that
@@ -185,11 +187,17 @@ def sample_nautilus(likelihood, settings: NautilusSettings, *, cores: int = 1,
             return None
         ranks = mpi_world_size()
         workers = None if pool is None else Workers(pool, ranks - 1 if ranks > 1 else cores)
-        sampler = nautilus.Sampler(prior_rows, batch_log_likelihood, n_dim=len(likelihood.parameters),
-                                   n_live=settings.nlive, n_networks=settings.n_networks,
-                                   n_batch=settings.n_batch, vectorized=True, pass_dict=False,
-                                   pool=(workers, None), seed=settings.seed, filepath=checkpoint,
-                                   resume=resume)
+        try:
+            sampler = nautilus.Sampler(prior_rows, batch_log_likelihood, n_dim=len(likelihood.parameters),
+                                       n_live=settings.nlive, n_networks=settings.n_networks,
+                                       n_batch=settings.n_batch, vectorized=True, pass_dict=False,
+                                       pool=(workers, None), seed=settings.seed, filepath=checkpoint,
+                                       resume=resume)
+        except (OSError, KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+            if not resume:
+                raise
+            raise ValueError(f"{checkpoint}: not a readable nautilus checkpoint ({type(err).__name__}: {err}): "
+                             "fit again with --overwrite, or delete it") from None
         with contextlib.redirect_stdout(sys.stderr):
             sampler.run(f_live=settings.f_live, n_eff=settings.n_eff,
                         discard_exploration=settings.discard_exploration, verbose=progress)

@@ -34,16 +34,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 from rich.console import Console
 
-from .. import atomic
+from .. import atomic, outputs
 from .._version import __version__
 from ..dataset import FILENAME as DATASET_TOML
 from ..dataset import read_dataset
@@ -64,10 +64,6 @@ LOCK = ".lock"
 CHECKPOINT = "checkpoint.save"
 NAUTILUS_CHECKPOINT = "checkpoint.hdf5"
 CORNER, IMAGES = "corner.png", "images.png"
-#: Every file and folder a fit writes in its results folder (what ``overwrite`` deletes).
-OUTPUTS = (results_io.SAMPLES, results_io.SUMMARY, results_io.SUMMARY_JSON, results_io.CHIRES,
-           results_io.MAX_LIKELIHOOD, results_io.MEDIAN, CORNER, IMAGES, RUN_RECORD, CHECKPOINT, CHECKPOINT + ".tmp",
-           NAUTILUS_CHECKPOINT)
 
 
 def _previous_run_time(out: Path) -> float:
@@ -90,8 +86,9 @@ def load_dataset(dataset_folder: str | os.PathLike, priors=None) -> ClusterModel
 
 
 def dataset_name(dataset_folder: str | os.PathLike, model: ClusterModel) -> str:
-    """``dataset.toml``'s name, else the folder's name."""
-    return model.dataset.name or Path(dataset_folder).resolve().name
+    """``dataset.toml``'s name, else the folder's name, as one path component (:func:`outputs.safe_component`:
+    a name like ``../../x`` cannot send the results elsewhere)."""
+    return outputs.safe_component(model.dataset.name or Path(dataset_folder).resolve().name)
 
 
 def run_record(model: ClusterModel, likelihood: str, likelihood_options: dict,
@@ -127,8 +124,15 @@ class FolderLock:
             import fcntl
         except ImportError:  # not POSIX: no lock
             return
+        if os.path.lexists(self.out):
+            outputs.check_real_folder(self.out)
         self.out.mkdir(parents=True, exist_ok=True)
-        self.handle = handle = open(self.out / LOCK, "a")
+        try:  # never through a link: a planted .lock link would create a file elsewhere
+            fd = os.open(self.out / LOCK, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o666)
+        except OSError as err:
+            raise FileExistsError(f"{self.out / LOCK} cannot be opened ({err.strerror}): it must be a plain "
+                                  "file (clusterlens's lock), not a link") from None
+        self.handle = handle = os.fdopen(fd, "a")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -142,49 +146,99 @@ class FolderLock:
             self.handle = None
 
 
-def remove_outputs(out: Path) -> None:
-    """Delete the files and folders a fit writes in ``out`` (see ``OUTPUTS``); keep anything else."""
-    for name in OUTPUTS:
-        path = out / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+def staging_folder(out: Path) -> Path:
+    """The hidden sibling a re-fit writes in until it is complete (``.<out name>.refit``)."""
+    return out.parent / f".{out.name}.refit"
 
 
-def prepare_folder(out: Path, record: dict, resume: bool, overwrite: bool, update: bool = False,
-                   checkpoint: str = CHECKPOINT) -> bool:
-    """Make ``out`` ready for the fit described by ``record``; True when it resumes its ``checkpoint`` file.
+def _start(folder: Path, record: dict, checkpoint: str) -> None:
+    """Record the fit ``record`` in ``folder``: run.json, and outputs.json naming it and the checkpoint."""
+    add_to_record(folder, [RUN_RECORD, checkpoint, checkpoint + ".tmp"])  # first: the folder is known as ours
+    atomic.write_bytes(folder / RUN_RECORD, results_io.json_bytes(record))
 
-    resume: continue (or rewrite the results of) a run with the same record; overwrite: otherwise
-    delete the fit's files and start again (both: reuse when possible, else start again); update:
-    like both, but only in a clusterlens results folder (one with a readable run.json): a foreign
-    folder is still refused."""
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"{out} exists and is not a folder: expected a results folder path")
-    if out.exists() and any(p.name != LOCK for p in out.iterdir()):
-        try:
-            old = json.loads((out / RUN_RECORD).read_text())
-        except (OSError, ValueError):
-            old = None
-        if old == record and (resume or update):
-            if (out / checkpoint).exists():
-                return True
-        elif overwrite or (update and old is not None):
-            remove_outputs(out)
-        elif old is None:
-            raise FileExistsError(f"{out} exists and is not a clusterlens results folder (no readable {RUN_RECORD}): "
-                                  "choose another --out, or pass --overwrite")
-        elif old != record:
-            raise FileExistsError(f"{out} holds a different fit ({_differences(old, record)}): choose another "
-                                  "--out, or pass --overwrite to replace it")
-        else:
-            finished = (out / results_io.SUMMARY_JSON).exists()
-            raise FileExistsError(f"{out} holds {'a finished' if finished else 'an interrupted'} run of this fit: "
-                                  f"pass --resume to {'rewrite its results' if finished else 'continue it'}, or "
-                                  "--overwrite to start again")
-    atomic.write_bytes(out / RUN_RECORD, results_io.json_bytes(record))
-    return False
+
+def add_to_record(folder: Path, files: Iterable[str]) -> None:
+    """Add ``files`` to the outputs ``folder`` records (:mod:`clusterlens.outputs`)."""
+    atomic.write_bytes(folder / outputs.RECORD, outputs.record_bytes([*(outputs.read_record(folder) or []), *files]))
+
+
+def _entries(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.name != LOCK] if folder.exists() else []
+
+
+def _previous_fit(folder: Path) -> dict | None:
+    """The run.json of a clusterlens results folder (one that records its outputs), else None."""
+    if outputs.read_record(folder) is None:
+        return None
+    try:
+        record = json.loads((folder / RUN_RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _prepare_staging(out: Path, record: dict, reuse: bool, checkpoint: str) -> tuple[Path, bool]:
+    """The staging folder of a re-fit of ``out``: a killed re-fit of the same record is resumed (``reuse``),
+    any other earlier one removed (its recorded files only)."""
+    work = staging_folder(out)
+    outputs.check_real_folder(work) if os.path.lexists(work) else None
+    if _entries(work):
+        old = _previous_fit(work)
+        if outputs.read_record(work) is None:
+            raise FileExistsError(f"{work} exists and is not a clusterlens re-fit folder: delete it or choose "
+                                  "another --out")
+        if old == record and reuse and (work / checkpoint).exists():
+            return work, True
+        outputs.remove_recorded(work, outputs.read_record(work) or [])
+    work.mkdir(exist_ok=True)
+    _start(work, record, checkpoint)
+    return work, False
+
+
+def plan_fit(out: Path, record: dict, resume: bool, overwrite: bool, update: bool = False,
+             checkpoint: str = CHECKPOINT) -> tuple[Path, bool]:
+    """Where the fit described by ``record`` writes, and whether it resumes its ``checkpoint`` there.
+
+    A new or empty ``out``: the fit writes in it. resume (or update): a run of the same record in ``out``
+    continues from its checkpoint (or rewrites its results). overwrite (or update, for a different
+    record): the new fit writes in :func:`staging_folder` and replaces the recorded files of ``out`` only
+    when it is complete (:func:`publish_fit`), so the previous results stay intact until then. A folder
+    clusterlens did not write (no readable run.json and outputs.json) is refused, with or without
+    overwrite, and so is a folder that is a symbolic link."""
+    if os.path.lexists(out):
+        outputs.check_real_folder(out)
+        if not out.is_dir():
+            raise NotADirectoryError(f"{out} exists and is not a folder: expected a results folder path")
+    if not _entries(out):
+        out.mkdir(parents=True, exist_ok=True)
+        _start(out, record, checkpoint)
+        return out, False
+    old = _previous_fit(out)
+    if old is None:
+        raise FileExistsError(f"{out} exists and is not a clusterlens results folder (no readable {RUN_RECORD} "
+                              f"and {outputs.RECORD}): choose another --out (clusterlens writes only into new, "
+                              "empty or its own folders)")
+    if old == record and (resume or update):
+        return out, (out / checkpoint).exists()
+    if overwrite or update:
+        return _prepare_staging(out, record, resume or update, checkpoint)
+    if old != record:
+        raise FileExistsError(f"{out} holds a different fit ({_differences(old, record)}): choose another "
+                              "--out, or pass --overwrite to replace it")
+    finished = (out / results_io.SUMMARY_JSON).exists()
+    raise FileExistsError(f"{out} holds {'a finished' if finished else 'an interrupted'} run of this fit: "
+                          f"pass --resume to {'rewrite its results' if finished else 'continue it'}, or "
+                          "--overwrite to start again")
+
+
+def publish_fit(work: Path, out: Path) -> None:
+    """Swap the complete re-fit in ``work`` into ``out`` (replacing only ``out``'s recorded files), then
+    remove ``work``."""
+    outputs.publish(work, out, outputs.read_record(out) or [], skip=[LOCK])
+    for folder in sorted((p for p in work.rglob("*") if p.is_dir() and not p.is_symlink()),
+                         key=lambda p: len(p.parts), reverse=True):
+        folder.rmdir()  # empty now: every file was moved
+    work.rmdir()
 
 
 def _versions(sampler: str) -> dict:
@@ -269,11 +323,11 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     record = run_record(model, likelihood, options, settings, L.parameters.labels)
     lock = FolderLock(out)
     try:
-        def lock_and_prepare() -> bool:
+        def lock_and_prepare() -> tuple[Path, bool]:
             lock.acquire()
-            return prepare_folder(out, record, resume, overwrite, update, checkpoint)
+            return plan_fit(out, record, resume, overwrite, update, checkpoint)
 
-        resuming = on_root(lock_and_prepare)
+        work, resuming = on_root(lock_and_prepare)
         simulated = (dataset_folder / MANIFEST).exists()
         if mpi_rank() == 0:
             name = f"Lenstool forme {options['forme']}" if likelihood == "lenstool" else f"{likelihood}-plane"
@@ -282,10 +336,10 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
                           + (" (resuming its checkpoint)" if resuming else ""))
         start = time.monotonic()
         if isinstance(settings, NautilusSettings):
-            sampled = sample_nautilus(L, settings, cores=cores, checkpoint=out / checkpoint, resume=resuming,
+            sampled = sample_nautilus(L, settings, cores=cores, checkpoint=work / checkpoint, resume=resuming,
                                       progress=progress)
         else:
-            sampled = sample(L, settings, cores=cores, checkpoint=out / checkpoint,
+            sampled = sample(L, settings, cores=cores, checkpoint=work / checkpoint,
                              checkpoint_every=checkpoint_every, resume=resuming, progress=progress)
         if sampled is None:
             return None
@@ -294,13 +348,17 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
                 "priors.csv" if priors is None else "python",
                 "likelihood": likelihood, "likelihood_options": options, "sampler": settings.as_dict(),
                 "cores": ranks - 1 if ranks > 1 else cores, "mpi": ranks > 1, "checkpoint_every_s": checkpoint_every,
-                "run_time_s": time.monotonic() - start + (_previous_run_time(out) if resuming else 0.0),
+                "run_time_s": time.monotonic() - start + (_previous_run_time(work) if resuming else 0.0),
                 "resumed": resuming, "simulated_dataset": simulated,
                 "versions": _versions(sampler)}
         truth = L.parameters.values(model) if simulated else None
-        result = results_io.write_results(out, sampled, L, info, truth, seed)
+        result = results_io.write_results(work, sampled, L, info, truth, seed)
         if plots:
             write_plots(result, L, dataset_folder, model)
+            add_to_record(work, [CORNER, IMAGES])
+        if work != out:
+            publish_fit(work, out)
+            result = replace(result, folder=out)
     finally:
         lock.release()
     console.print(result)

@@ -4,7 +4,11 @@ A prior names a family, a row key (``galaxy``, ``tier`` or ``name``; ``*`` for e
 numeric column; :func:`prior_targets` finds its rows. :func:`prior_problems` reports, with the
 prior's file and line: a family without free cells, a key matching no row, a cell the fit solves
 itself or keeps fixed (``FIXED_CELLS``), a non-numeric column, a blank cell whose row would be
-invalid once filled (e.g. ``mag`` of a member given by luminosity), and a cell freed twice.
+invalid once filled (e.g. ``mag`` of a member given by luminosity), a bounded prior (uniform,
+loguniform, truncnormal) reaching outside the values the row schema allows in its cell
+(:func:`support`: ``q`` uniform in [-1, 3]; a bound equal to an open end of the support, e.g. sigma
+uniform from 0, is accepted: it is drawn with probability 0), and a cell freed twice. A normal prior is unbounded: its
+draws outside the cell's values are invalid parameters (likelihood -inf).
 
 :func:`clusterlens.model_checks.check_model` runs :func:`prior_problems` with the model's own checks, so
 ``load_model`` and ``ClusterModel.from_records`` report them. This module reads the model only through
@@ -12,6 +16,7 @@ its ``rows``/``tables`` (no import of :mod:`clusterlens.model` at run time), so 
 """
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
@@ -70,6 +75,34 @@ def _freed_row_problem(row: Row, prior: Prior) -> str | None:
     return None
 
 
+def support(row_type: type[Row], column: str) -> tuple[float, bool, float, bool]:
+    """(low, low included, high, high included): the values the row schema allows in ``column``."""
+    low, low_in, high, high_in = -math.inf, False, math.inf, False
+    for rule in row_type.model_fields[column].metadata:
+        if getattr(rule, "ge", None) is not None and rule.ge >= low:
+            low, low_in = rule.ge, True
+        if getattr(rule, "gt", None) is not None and rule.gt >= low:
+            low, low_in = rule.gt, False
+        if getattr(rule, "le", None) is not None and rule.le <= high:
+            high, high_in = rule.le, True
+        if getattr(rule, "lt", None) is not None and rule.lt <= high:
+            high, high_in = rule.lt, False
+    return low, low_in, high, high_in
+
+
+def _outside_support(row: Row, prior: Prior) -> tuple[str, float, str] | None:
+    """(bound column, its value, why) when a bounded prior reaches outside the values its cell may take."""
+    if prior.prior == "normal" or prior.parameter not in type(row).model_fields:
+        return None
+    low, low_in, high, high_in = support(type(row), prior.parameter)
+    lower, upper = prior.bounds  # touching an open bound (sigma uniform from 0) is drawn with probability 0
+    if lower < low:
+        return "lower", lower, f"below the values {prior.parameter} may take ({'>=' if low_in else '>'} {low:g})"
+    if upper > high:
+        return "upper", upper, f"above the values {prior.parameter} may take ({'<=' if high_in else '<'} {high:g})"
+    return None
+
+
 def prior_problems(model: ClusterModel) -> list[Problem]:
     """Every problem of the model's priors (module docstring); empty when the fit can use them all."""
     table = model.tables.get("priors")
@@ -108,6 +141,12 @@ def prior_problems(model: ClusterModel) -> list[Problem]:
                                               f"{getattr(row, 'profile', '') or ''} rows: "
                                               f"expected one of {', '.join(numeric)}",
                                         line=line, column="parameter", value=prior.parameter))
+                break
+            outside = _outside_support(row, prior)
+            if outside is not None:
+                bound, value, why = outside
+                problems.append(Problem(file, f"the prior reaches {why}: keep it inside", line=line, column=bound,
+                                        value=repr(value)))
                 break
             cell = (prior.family, index, prior.parameter)
             if cell in claimed:

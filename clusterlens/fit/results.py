@@ -1,7 +1,9 @@
 """A finished fit as files: posterior samples, parameter summary, run summary and best-fit model folders.
 
-``write_results(folder, ...)`` writes, each file atomically (:func:`clusterlens.atomic.write_files`)
-and each model folder through a temporary folder swapped into place (``atomic.replaced_folder``):
+``write_results(folder, ...)`` writes every file into a temporary folder first, then moves them into
+``folder`` together (:func:`clusterlens.outputs.publish`: the previous results are put back if a move
+fails), replacing only the files it wrote before (recorded in ``outputs.json``); other files in
+``folder``, e.g. a user's notes in ``median/``, stay:
 
 - ``samples.csv``: equal-weight posterior samples (systematic resampling of dynesty's weighted
   samples, seeded), one column per free parameter label ``family.key.column`` plus ``log_likelihood``;
@@ -26,16 +28,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .. import atomic, csvio
+from .. import atomic, csvio, outputs
 from ..families import FAMILIES
-from ..model import ClusterModel, load_model, save_model
+from ..model import ClusterModel, load_model, model_files
 from ..plain_json import json_ready
 from .chi2_report import chi2_report, chires_bytes
 
@@ -47,6 +49,8 @@ MAX_LIKELIHOOD = "max_likelihood"
 MEDIAN = "median"
 SUMMARY_COLUMNS = ["label", "family", "galaxy", "parameter", "unit", "median", "p16", "p84", "p2.5", "p97.5",
                    "max_likelihood", "truth"]
+#: The files and folders of a results folder that :func:`write_results` writes (and replaces).
+RESULTS = (SAMPLES, SUMMARY, SUMMARY_JSON, CHIRES, MAX_LIKELIHOOD, MEDIAN)
 QUANTILES = {"p2.5": 0.025, "p16": 0.16, "median": 0.5, "p84": 0.84, "p97.5": 0.975}
 
 
@@ -122,9 +126,8 @@ def fitted_model(likelihood, values: np.ndarray) -> ClusterModel:
 
 
 def write_model_folder(model: ClusterModel, folder: Path) -> Path:
-    """Save ``model`` as ``folder``, replacing it whole (:func:`clusterlens.atomic.replaced_folder`)."""
-    with atomic.replaced_folder(folder) as tmp:
-        save_model(model, tmp)
+    """Save ``model``'s files into ``folder`` (each atomically; other files of ``folder`` stay)."""
+    atomic.write_files(folder, model_files(model))
     return Path(folder)
 
 
@@ -158,19 +161,26 @@ def write_results(folder: Path, results, likelihood, info: dict, truth: np.ndarr
                            "values": dict(zip(labels, best, strict=True)), "chi2": likelihood.chi2(best)},
         "seed": seed,
     }
-    atomic.write_files(folder, {SAMPLES: csvio.frame_text(samples).encode(),
-                                SUMMARY: csvio.frame_text(summary).encode(), SUMMARY_JSON: json_bytes(info),
-                                CHIRES: chires_bytes(chi2_report(likelihood, best))})
-    write_model_folder(model_without_data(fitted_model(likelihood, best)), folder / MAX_LIKELIHOOD)
-    try:
-        median = fitted_model(likelihood, summary["median"].to_numpy(float))
-    except ValueError as err:
-        info["median_model"] = f"not written: {err}"
-        atomic.write_bytes(folder / SUMMARY_JSON, json_bytes(info))
-        if (folder / MEDIAN).exists():
-            shutil.rmtree(folder / MEDIAN)
-    else:
-        write_model_folder(model_without_data(median), folder / MEDIAN)
+    outputs.check_real_folder(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = [f for f in outputs.read_record(folder) or [] if f.split("/")[0] in RESULTS]
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".results-") as tmp:
+        staging = Path(tmp)
+        atomic.write_files(staging, {SAMPLES: csvio.frame_text(samples).encode(),
+                                     SUMMARY: csvio.frame_text(summary).encode(), SUMMARY_JSON: json_bytes(info),
+                                     CHIRES: chires_bytes(chi2_report(likelihood, best))})
+        write_model_folder(model_without_data(fitted_model(likelihood, best)), staging / MAX_LIKELIHOOD)
+        try:
+            median = fitted_model(likelihood, summary["median"].to_numpy(float))
+        except ValueError as err:
+            info["median_model"] = f"not written: {err}"
+            atomic.write_bytes(staging / SUMMARY_JSON, json_bytes(info))
+        else:
+            write_model_folder(model_without_data(median), staging / MEDIAN)
+        written = outputs.publish(staging, folder, previous)
+    recorded = outputs.read_record(folder) or []
+    atomic.write_bytes(folder / outputs.RECORD,
+                       outputs.record_bytes([f for f in recorded if f not in previous] + written))
     return FitResult(folder, samples, summary, json.loads(json_bytes(info)))
 
 

@@ -11,7 +11,9 @@ processes) fixes the result, not the number of processes or their speed.
 
 Checkpoints. With ``checkpoint=path`` dynesty pickles the whole sampler (its random generator
 included) every ``checkpoint_every`` seconds and at the end; dynesty writes ``path.tmp`` and renames
-it, so a run killed at any moment (even SIGKILL) leaves the previous complete checkpoint.
+it, so a run killed at any moment (even SIGKILL) leaves the previous complete checkpoint. The pickle
+is signed with this user's key and only a validly signed checkpoint is unpickled
+(:mod:`clusterlens.fit.checkpoint_signing`): a checkpoint from elsewhere is refused, never run.
 ``resume=True`` restores it and continues: the resumed run follows exactly the iterations the
 uninterrupted run would have made. The sampler calls the module-level functions
 :func:`log_likelihood` and :func:`prior_transform`, which evaluate the likelihood installed in the
@@ -44,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from ..sampling_methods import BOUNDS, METHODS
+from .checkpoint_signing import UntrustedCheckpoint, load_checkpoint, signing_checkpoints
 
 #: Environment variables by which MPI launchers (Open MPI, MPICH/Intel MPI/Hydra, MVAPICH) give the world size.
 MPI_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE")
@@ -264,15 +267,21 @@ def new_sampler(ndim: int, settings: SamplerSettings, pool):
 
 
 def restore_sampler(checkpoint: Path, settings: SamplerSettings, pool):
-    """The sampler saved in ``checkpoint``, set to evaluate through ``pool`` with ``settings.queue_size``."""
+    """The sampler saved in the signed ``checkpoint``, set to evaluate through ``pool`` with
+    ``settings.queue_size``; :class:`UntrustedCheckpoint` for anything else (nothing unpickled)."""
     import dynesty
-    from dynesty.utils import restore_sampler as restore
+    from dynesty.dynamicsampler import DynamicSampler
+    from dynesty.sampler import Sampler
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Restoring the sampler with the original queue_size")
-        sampler = restore(str(checkpoint), pool=pool)
+    saved = load_checkpoint(checkpoint)
+    sampler = saved.get("sampler") if isinstance(saved, dict) else None
+    if not isinstance(sampler, (Sampler, DynamicSampler)) or saved.get("format_version") != 1:
+        raise UntrustedCheckpoint(f"{checkpoint}: refused: not a dynesty checkpoint (format 1)")
+    if saved.get("version") != dynesty.__version__:
+        warnings.warn(f"{checkpoint} was written by dynesty {saved.get('version')}, this is dynesty "
+                      f"{dynesty.__version__}: resuming may fail", stacklevel=2)
     samplers = [sampler]
-    if isinstance(sampler, dynesty.DynamicNestedSampler):
+    if isinstance(sampler, DynamicSampler):
         samplers += [s for s in (sampler.sampler, sampler.batch_sampler) if s is not None]
     for s in samplers:
         s.pool = pool
@@ -321,10 +330,11 @@ def sample(likelihood, settings: SamplerSettings, *, cores: int = 1, checkpoint:
                            checkpoint_file=None if checkpoint is None else str(checkpoint),
                            checkpoint_every=checkpoint_every)
             try:
-                if settings.dynamic:
-                    sampler.run_nested(nlive_init=settings.nlive, dlogz_init=settings.dlogz or 0.01, **options)
-                else:
-                    sampler.run_nested(dlogz=settings.dlogz, **options)
+                with signing_checkpoints():
+                    if settings.dynamic:
+                        sampler.run_nested(nlive_init=settings.nlive, dlogz_init=settings.dlogz or 0.01, **options)
+                    else:
+                        sampler.run_nested(dlogz=settings.dlogz, **options)
             finally:
                 if report is not None:
                     report.close()

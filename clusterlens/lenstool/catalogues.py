@@ -16,11 +16,13 @@ wrapped into [-180, 180) (:func:`clusterlens.units.sky_offsets`), vectorised ove
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..input_files import MAX_CSV_BYTES, UnreadableInput, read_limited
 from ..units import sky_offsets, sky_positions
 from .parfile import LenstoolError
 
@@ -112,16 +114,31 @@ class Catalogue:
         return x, y
 
 
+def catalogue_in_par_folder(par_path: Path, name: str, where: str) -> Path:
+    """The catalogue ``name`` a ``.par`` names, which must lie inside the ``.par``'s folder (after links
+    are followed): a ``.par`` from elsewhere cannot make the importer read ``../`` or absolute paths.
+    ``where`` (file:line) locates the entry in messages; pass a catalogue elsewhere explicitly (``--images``)."""
+    folder = par_path.parent.resolve()
+    path = par_path.parent / name
+    if folder not in path.resolve().parents:
+        raise LenstoolError(f"{where}: catalogue {name[:80]!r} is outside the .par's folder {folder}: the importer "
+                            "reads only catalogues beside the .par (copy it there, or pass --images for the "
+                            "multiple-image catalogue)")
+    return path
+
+
 def read_catalogue(path: str | Path, what: str) -> Catalogue:
     """Read an ``id x y a b theta c7 c8`` catalogue; a row with another number of columns is an error.
 
     ``what`` names the catalogue in messages (e.g. "multiple-image catalogue").
     """
     path = Path(path)
+    if not os.path.lexists(path):
+        raise LenstoolError(f"{path}: cannot read the {what} (No such file or directory)")
     try:
-        text = path.read_text(encoding="latin-1")
-    except OSError as err:
-        raise LenstoolError(f"{path}: cannot read the {what} ({err.strerror})") from None
+        text = read_limited(path, MAX_CSV_BYTES).decode("latin-1")
+    except UnreadableInput as err:
+        raise LenstoolError(f"{path}: the {what} {err}") from None
     reference = Reference(0, 0.0, 0.0)
     ids, lines, refs, values = [], [], [], []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -139,7 +156,7 @@ def read_catalogue(path: str | Path, what: str) -> Catalogue:
         try:
             values.append([float(w) for w in words[1:]])
         except ValueError:
-            raise LenstoolError(f"{path}:{number}: {what} row {words[0]!r}: columns 2-8 must be numbers") from None
+            raise LenstoolError(f"{path}:{number}: {what} row {words[0][:20]!r}: columns 2-8 must be numbers") from None
         ids.append(words[0])
         lines.append(number)
         refs.append(reference)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalogues import Catalogue, image_system, read_catalogue
+from .catalogues import Catalogue, catalogue_in_par_folder, image_system, read_catalogue
 from .parfile import Block, Entry, LenstoolError
 from .reading import ParReader
 
@@ -35,7 +35,8 @@ def read_images(reader: ParReader, lens_names: set[str], images_path: Path | Non
     if path is None and block is not None:
         entry = block.last("multfile")
         if entry is not None:
-            path = reader.path.parent / entry.word(1, "the catalogue file", reader.path)
+            path = catalogue_in_par_folder(reader.path, entry.word(1, "the catalogue file", reader.path),
+                                           reader.where(entry.line))
     if path is None:
         return [], []
     catalogue = read_catalogue(path, "multiple-image catalogue")

@@ -16,9 +16,12 @@ Two kinds of comment carry information:
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..input_files import MAX_TOML_BYTES, UnreadableInput, read_limited
 
 #: Prefix of the comment lines that carry clusterlens-only content (``#clusterlens-<kind> <text>``).
 DIRECTIVE = "#clusterlens-"
@@ -127,10 +130,12 @@ class ParFile:
 def parse_par(path: str | Path) -> ParFile:
     """Split a ``.par`` file into blocks of entries; raise :class:`LenstoolError` naming the line of a syntax error."""
     path = Path(path)
+    if not os.path.lexists(path):
+        raise LenstoolError(f"{path}: cannot read the Lenstool parameter file (No such file or directory)")
     try:
-        text = path.read_text(encoding="latin-1")
-    except OSError as err:
-        raise LenstoolError(f"{path}: cannot read the Lenstool parameter file ({err.strerror})") from None
+        text = read_limited(path, MAX_TOML_BYTES * 16).decode("latin-1")
+    except UnreadableInput as err:
+        raise LenstoolError(f"{path}: the Lenstool parameter file {err}") from None
     return parse_par_text(text, path)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from .catalogues import Catalogue, read_catalogue
+from .catalogues import Catalogue, catalogue_in_par_folder, read_catalogue
 from .keywords import POTFILE_KEYWORDS
 from .parfile import Block, Entry, LenstoolError
 from .potentials import profile_for
@@ -81,7 +81,8 @@ def potfile_relation(reader: ParReader, block: Block, taken: set[str]):
     if ftype not in (1, 3):
         raise LenstoolError(f"{reader.where(filein.line)}: potfile catalogue type {ftype} is not supported: "
                             "expected 1 or 3 (id x y a b theta mag lum)")
-    catalogue_path = reader.path.parent / filein.word(1, "the catalogue file", reader.path)
+    catalogue_path = catalogue_in_par_folder(reader.path, filein.word(1, "the catalogue file", reader.path),
+                                             reader.where(filein.line))
     where = f"{reader.where(block.line)}: {block.name}"
     kind = block.last("type")
     if kind is None or kind.integer(0, "the profile type", reader.path) != 81:

@@ -31,7 +31,7 @@ from .lenstool_rules import (
     CENTRE_LIMITS,
 )
 
-Mass200 = Annotated[float, column("Msun", "mass inside r200 (200 x critical density)", gt=0)]
+Mass200 = Annotated[float, column("Msun", "mass inside r200 (200 x critical density)", gt=0, le=1e17)]
 Concentration = Annotated[float | None, column("", "concentration r200/r_s", None, gt=0, le=100)]
 ConcentrationRelation = Annotated[
     Literal["duffy08", "ludlow16", "diemer19", "child18", "bullock01", "prada12", "klypin16_m"] | None,

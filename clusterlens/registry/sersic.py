@@ -17,7 +17,7 @@ from ..columns import (
 from ..profiles import sersic
 from . import LightProfile, columns_as_arrays
 
-Intensity = Annotated[float, column("flux/arcsec^2", "surface brightness at the effective radius", ge=0)]
+Intensity = Annotated[float, column("flux/arcsec^2", "surface brightness at the effective radius", ge=0, le=1e20)]
 SersicIndex = Annotated[float, column("", "Sersic index", ge=0.3, le=10)]
 
 

@@ -43,7 +43,7 @@ class SIEMass(Row):
     redshift: Redshift
     q: AxisRatio
     angle: Angle
-    theta_e: Annotated[float, column("arcsec", "Einstein radius (intermediate axis)", gt=0)]
+    theta_e: Annotated[float, column("arcsec", "Einstein radius (intermediate axis)", gt=0, le=1e4)]
     r_core: Radius
 
 

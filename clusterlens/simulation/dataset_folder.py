@@ -16,11 +16,13 @@ a change to a point setting leaves the image noise unchanged.
 
 Safety: files are written to a temporary sibling folder that is renamed into place at the end (an
 interrupted run leaves no half dataset), and an existing folder holding files its manifest does not
-list (files clusterlens did not write) is refused unless ``overwrite=True``.
+list (files clusterlens did not write) is refused unless ``overwrite=True``, which writes the dataset
+beside them and replaces only the files the old manifest lists (never a whole folder).
 """
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +31,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from .. import atomic, csvio
+from .. import atomic, csvio, outputs
 from .._version import __version__
 from ..dataset import FILENAME as DATASET_FILENAME
 from ..digest import file_digests, sha256
@@ -154,7 +156,9 @@ def _settings_cards(model: ClusterModel, seed: int, content: str, unit: str | No
     if unit:
         cards.append(("BUNIT", unit, "pixel unit"))
     if model.dataset.name:
-        cards.append(("OBJECT", model.dataset.name, "dataset name"))
+        # FITS headers hold printable ASCII: other characters as \xNN / \uNNNN escapes
+        cards.append(("OBJECT", model.dataset.name.encode("ascii", "backslashreplace").decode("ascii"),
+                      "dataset name"))
     return cards + [
         ("PIXSCALE", s.pixel_scale, "[arcsec/pixel] pixel scale"),
         ("CENTERX", s.center_x, "[arcsec] x of the image centre (West +)"),
@@ -265,21 +269,38 @@ def _check_folders(model_folder: Path, out: Path) -> None:
 
 
 def _check_destination(out: Path, overwrite: bool) -> None:
+    if out.is_symlink():
+        raise ValueError(f"{out} is a symbolic link: clusterlens writes only into real folders (give its target)")
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out} exists and is not a folder: expected a dataset folder path")
     foreign = foreign_entries(out)
     if foreign and not overwrite:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise FileExistsError(f"{out} holds files clusterlens did not write ({shown}); choose another folder "
-                              "or pass overwrite=True (CLI: --overwrite) to replace the whole folder")
+                              "or pass overwrite=True (CLI: --overwrite) to write the dataset beside them")
 
 
 def _write_folder(out: Path, files: dict[str, bytes], overwrite: bool) -> None:
     """Write ``files`` into a temporary sibling of ``out``, then swap it into place
-    (:func:`clusterlens.atomic.replaced_folder`); the destination is checked again just before."""
-    with atomic.replaced_folder(out) as tmp:
+    (:func:`clusterlens.atomic.replaced_folder`); the destination is checked again just before. When
+    ``out`` holds files clusterlens did not write (``overwrite``), they stay: the files are written beside
+    them (:func:`clusterlens.outputs.publish`) and only the files the old manifest lists are replaced; a
+    foreign file with the name of an output is refused."""
+    if not foreign_entries(out):
+        with atomic.replaced_folder(out) as tmp:
+            atomic.write_files(tmp, files)
+            _check_destination(out, overwrite)
+        return
+    _check_destination(out, overwrite)
+    clash = sorted(set(files) & set(foreign_entries(out)))
+    if clash:
+        raise FileExistsError(f"{out}: {', '.join(clash)} would replace files clusterlens did not write: move "
+                              "them or choose another folder")
+    entries = {p.name for p in out.iterdir() if p.is_file() and not p.is_symlink()}  # one name each: inside out
+    previous = [name for name in [*(read_manifest(out) or {"outputs": {}})["outputs"], MANIFEST] if name in entries]
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.new-") as tmp:
         atomic.write_files(tmp, files)
-        _check_destination(out, overwrite)
+        outputs.publish(Path(tmp), out, previous)
 
 
 def simulate(model_folder, out_folder, *, seed: int = 0, overwrite: bool = False) -> Path:

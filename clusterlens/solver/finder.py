@@ -16,6 +16,7 @@ from the Fermat potential ``phi = |theta - beta|^2 / 2 - psi(theta)`` (psi at th
 
 from __future__ import annotations
 
+import math
 import warnings
 from functools import cached_property
 from typing import Any
@@ -281,6 +282,8 @@ def find_images(model, x_source, y_source, z_source: float, **options: Any) -> p
     z_source = float(z_source)
     if model.z_lens is None:
         raise ValueError("the model has no lens rows (host_halo, main_lens_mass or scaling_galaxies)")
+    if not math.isfinite(z_source):
+        raise ValueError(f"z_source must be a finite redshift, got {z_source}")
     if getattr(model, "is_multiplane", False):
         lens, scale = model.lens_toward(z_source)
         return find_lens_images(lens, x_source, y_source, scale, time_delay_distance=lens.time_delay_distance,
