@@ -29,6 +29,7 @@ from .errors import ModelError, Problem
 from .families import FAMILIES, LENS_FAMILIES, MASS_FAMILIES, SOURCE_FAMILIES
 from .lens_builder import build_lens
 from .model_checks import check_model
+from .products import sky
 from .rows import GalaxyRow, LightRow, MassRow, PointImage, Prior, ScalingGalaxy, ScalingRelation, SourcePoint
 from .units import as_arcsec
 
@@ -252,6 +253,18 @@ class ClusterModel:
     def potential(self, x, y, z_source: float):
         """Lensing potential psi [arcsec^2] for a source at z_source."""
         return self.lens.potential(*_image_points(x, y), scale=self.distance_ratio(z_source))
+
+    # ------------------------------------------------------------ sky coordinates
+    def to_sky(self, x, y, *, skycoord: bool = True):
+        """Sky position of model offsets x, y [arcsec, or angle Quantities] from the dataset's reference:
+        an ICRS astropy ``SkyCoord``, or (ra, dec) in degrees with ``skycoord=False``
+        (:func:`clusterlens.products.sky.to_sky`)."""
+        return sky.to_sky(x, y, self.reference, skycoord=skycoord)
+
+    def from_sky(self, ra, dec=None) -> tuple[np.ndarray, np.ndarray]:
+        """Model offsets (x, y) [arcsec] of a ``SkyCoord`` (``dec`` omitted) or of RA, Dec [deg, or angle
+        Quantities] (:func:`clusterlens.products.sky.from_sky`)."""
+        return sky.from_sky(ra, dec, reference=self.reference)
 
 
 def _image_points(x, y) -> tuple[np.ndarray, np.ndarray]:
