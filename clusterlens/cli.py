@@ -183,12 +183,10 @@ def _maps(args) -> int:
 
 
 def _predict(args) -> int:
-    from rich.table import Table
-
     from .atomic import write_text
     from .csvio import frame_text
     from .products.posterior import open_input
-    from .products.predict import predict_images, predict_posterior
+    from .products.predict import predict_images, predict_posterior, predictions_renderable
     from .products.sky import parse_sky_redshift
 
     if (args.source is None) == (args.image is None):
@@ -201,12 +199,7 @@ def _predict(args) -> int:
                                   args.min_magnification)
     else:
         table = predict_images(product.model, ra, dec, z, given, args.min_magnification)
-    shown = Table(title=f"images of the {given} at RA {ra:.6f}, Dec {dec:.6f}, z = {z:g}", title_justify="left")
-    for column in table.columns:
-        shown.add_column(column, justify="right")
-    for row in table.itertuples(index=False):
-        shown.add_row(*(f"{v:.7g}" if isinstance(v, float) else str(v) for v in row))
-    _console().print(shown)
+    _console().print(predictions_renderable(table, f"images of the {given} at RA {ra:.6f}, Dec {dec:.6f}, z = {z:g}"))
     if args.out is not None:
         write_text(args.out, frame_text(table))
         _console().print(f"[green]wrote[/green] {args.out}")

@@ -8,8 +8,8 @@ the folder's dataset.toml reference (:func:`.sky.from_sky`) and writes the famil
   optional ``q``, ``angle`` [deg], ``tier`` (or the ``tier`` argument);
 - ``kind="images"`` -> point_datasets.csv: columns ``id`` (source name, e.g. ``1``) and ``image``
   (e.g. ``a``), or a single ``id`` such as ``1.1`` split at its first dot, ``ra``, ``dec``, optional
-  ``sigma`` [arcsec] (else the ``sigma`` argument), and ``z`` is not part of point_datasets.csv (the
-  redshift belongs to source_point.csv).
+  ``sigma`` [arcsec] (else the ``sigma`` argument); a redshift column is not read (redshifts belong
+  to source_point.csv).
 
 Every row is validated as the family's CSV rows are; all problems are raised together (file, line,
 column). An existing family file is replaced only with ``overwrite=True``.
@@ -44,6 +44,9 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         from astropy.table import Table
 
         frame = Table.read(path).to_pandas()
+        for column in frame.columns:  # FITS strings arrive as bytes
+            if frame[column].dtype == object:
+                frame[column] = [v.decode().strip() if isinstance(v, bytes) else v for v in frame[column]]
     else:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     frame.columns = [str(c).strip().lower() for c in frame.columns]

@@ -107,3 +107,32 @@ def predict_posterior(reference_model: ClusterModel, models, ra: float, dec: flo
              "magnification_p16", "magnification_p84", "parity", "time_delay", "time_delay_p16", "time_delay_p84",
              "matched", "n_samples"]
     return out[order]
+
+
+def _cell(row, name: str, digits: str) -> str:
+    value = f"{row[name]:{digits}}"
+    if f"{name}_p16" in row:
+        value += f" [{row[f'{name}_p16']:{digits}}, {row[f'{name}_p84']:{digits}}]"
+    return value
+
+
+def predictions_renderable(table: pd.DataFrame, title: str):
+    """A rich table of :func:`predict_images` or :func:`predict_posterior` rows (intervals in brackets)."""
+    from rich import box
+    from rich.table import Table
+
+    posterior = "n_samples" in table
+    shown = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, header_style="bold cyan",
+                  caption=f"median [16 %, 84 %] (+/-: half the larger 68 % width of x, y) over {int(table['n_samples'].iloc[0])} posterior samples"
+                  if posterior and len(table) else None, caption_justify="left")
+    columns = ["image", "RA [deg]", "Dec [deg]", "x [\"]", "y [\"]", *(["+/- [\"]"] if posterior else []), "mu",
+               "parity", "delay [days]", *(["matched"] if posterior else [])]
+    for name in columns:
+        shown.add_column(name, justify="right")
+    for row in table.to_dict("records"):
+        spread = [f"{max(row['x_p84'] - row['x_p16'], row['y_p84'] - row['y_p16']) / 2:.2g}"] if posterior else []
+        cells = [str(row["image"]), f"{row['ra']:.6f}", f"{row['dec']:.6f}", f"{row['x']:.3f}", f"{row['y']:.3f}",
+                 *spread, _cell(row, "magnification", ".3g"), f"{int(row['parity']):+d}",
+                 _cell(row, "time_delay", ".4g")]
+        shown.add_row(*cells, *([str(row["matched"])] if posterior else []))
+    return shown
