@@ -79,6 +79,8 @@ def parse_sky(text: str, what: str = "position") -> tuple[float, float]:
 def parse_sky_redshift(text: str, what: str) -> tuple[float, float, float]:
     """(RA [deg], Dec [deg], z) from ``"RA,DEC,Z"`` (RA, Dec as :func:`parse_sky`)."""
     head, _, z = str(text).rpartition(",")
+    if str(text).count(",") != 2:
+        raise ValueError(f"{what}: expected RA,DEC,Z (degrees or hh:mm:ss,dd:mm:ss, then a redshift), got {text!r}")
     try:
         redshift = float(z)
     except ValueError:
