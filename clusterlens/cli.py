@@ -173,7 +173,7 @@ def _maps(args) -> int:
     _console().print(f"[green]wrote[/green] {len(result.paths)} FITS maps ({what}) in {result.seconds:.1f} s")
     regions = regions_files.available()
     if not regions:
-        warnings.warn(f"no DS9 region files: {regions_files.EXTRA}")
+        warnings.warn(f"no DS9 region files: {regions_files.EXTRA}", stacklevel=1)
     grid = fits_maps.map_grid(product.model, args.pixel_scale, args.size, center)
     curves = make.make_curves(product, grid, zs, args.out, regions)
     images = make.make_images(product, args.out, regions)

@@ -22,17 +22,19 @@ _PUBLIC = {"to_sky": "sky", "from_sky": "sky", "sky_grid": "map_grid", "open_inp
            "import_catalogue": "catalogue", "make_curves": "make", "make_images": "make", "make_plots": "make",
            "make_mass_profile": "make"}
 
-__all__ = sorted(_PUBLIC)
+__all__ = ["ProductInput", "curve_table", "einstein_radius", "enclosed_mass", "from_sky", "import_catalogue",
+           "lens_maps", "make_curves", "make_images", "make_maps", "make_mass_profile", "make_plots", "open_input",
+           "predict_images", "predict_posterior", "sky_grid", "to_sky"]
 
 if TYPE_CHECKING:
     from .catalogue import import_catalogue
     from .curves import curve_table
     from .fits_maps import lens_maps, make_maps
     from .make import make_curves, make_images, make_mass_profile, make_plots
+    from .map_grid import sky_grid
     from .mass_profile import einstein_radius, enclosed_mass
     from .posterior import ProductInput, open_input
     from .predict import predict_images, predict_posterior
-    from .map_grid import sky_grid
     from .sky import from_sky, to_sky
 
 

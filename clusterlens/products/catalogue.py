@@ -66,13 +66,13 @@ def catalogue_records(frame: pd.DataFrame, kind: str, reference: tuple[float, fl
     ra = pd.to_numeric(frame["ra"], errors="coerce").to_numpy(float)
     dec = pd.to_numeric(frame["dec"], errors="coerce").to_numpy(float)
     for column, values in (("ra", ra), ("dec", dec)):
-        for i in np.flatnonzero(~np.isfinite(values)):
-            problems.append(Problem(name, "expected a number of degrees", line=int(i) + 2, column=column,
-                                    value=str(frame[column].iloc[i])))
+        for bad in np.flatnonzero(~np.isfinite(values)):
+            problems.append(Problem(name, "expected a number of degrees", line=int(bad) + 2, column=column,
+                                    value=str(frame[column].iloc[bad])))
     if problems:
         raise ModelError(problems)
     x, y = from_sky(ra, dec, reference=reference)
-    records = []
+    records: list[tuple[int, dict[str, Any]]] = []
     for i, row in enumerate(frame.to_dict("records")):
         line = i + 2  # the header is line 1
         position = {"x": round(float(x[i]), 6), "y": round(float(y[i]), 6)}

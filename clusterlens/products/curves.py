@@ -50,8 +50,10 @@ def curve_table(model: ClusterModel, grid: SkyGrid | PixelGrid, redshifts: Seque
 def polylines(table: pd.DataFrame, kind: str = "critical") -> dict[float, list[np.ndarray]]:
     """``{z: [(N, 2) arrays of x, y]}`` of one ``kind`` from a :func:`curve_table` (for plots)."""
     out: dict[float, list[np.ndarray]] = {}
-    for (z, _), part in table[table["kind"] == kind].groupby(["z", "curve"], sort=True):
-        out.setdefault(float(z), []).append(part[["x", "y"]].to_numpy(float))
+    chosen = table[table["kind"] == kind]
+    for (z, _), part in chosen.groupby([chosen["z"].astype(float), "curve"], sort=True):
+        out.setdefault(float(z), []).append(  # type: ignore[arg-type]  # z: the float column
+part[["x", "y"]].to_numpy(float))
     return out
 
 

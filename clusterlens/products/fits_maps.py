@@ -33,8 +33,8 @@ import numpy as np
 from .. import atomic
 from .._version import __version__
 from ..model import ClusterModel
-from .posterior import DEFAULT_SAMPLES, ProductInput, open_input
 from .map_grid import SkyGrid, sky_grid
+from .posterior import DEFAULT_SAMPLES, ProductInput, open_input
 from .sky import from_sky
 
 #: the maps at D_LS/D_S = 1: name -> (BUNIT, what it holds)
@@ -119,7 +119,8 @@ def _cards(model: ClusterModel, name: str, redshift: float | None) -> list[tuple
     return cards
 
 
-def fits_file(images: Sequence[tuple[str, np.ndarray]], grid: SkyGrid, cards: Sequence[tuple[str, object, str]]) -> bytes:
+def fits_file(images: Sequence[tuple[str, np.ndarray]], grid: SkyGrid,
+              cards: Sequence[tuple[str, object, str]]) -> bytes:
     """FITS bytes: the first (name, image) in the primary HDU, the others as named image extensions,
     every HDU with the WCS and ``cards`` (``STAT`` = the image's name)."""
     from astropy.io import fits
@@ -178,7 +179,8 @@ def make_maps(source: str | os.PathLike | ProductInput, out: str | os.PathLike,
         index = product.draw_indices(samples, seed)
         n = len(index)
         stacks = posterior_stack(product.draws(samples, seed), grid, zs, potential)
-        extra = [("NSAMPLES", n, "posterior samples summarised"), ("SEED", int(seed), "seed of the draw")]
+        extra: list[tuple[str, object, str]] = [("NSAMPLES", n, "posterior samples summarised"),
+                                                ("SEED", int(seed), "seed of the draw")]
         for name, stack in stacks.items():
             median, p16, p84 = summarise(stack)
             z = None if name in FIXED_MAPS else zs[list(map(magnification_name, zs)).index(name)]

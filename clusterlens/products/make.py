@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -20,14 +21,15 @@ import pandas as pd
 from .. import atomic, csvio
 from ..maps import PixelGrid
 from ..plot import png_bytes
+from ..rows import PointImage
 from . import regions_files
 from .curves import curve_table, polylines, write_curves
 from .fits_maps import check_redshifts, lens_maps, magnification_name
+from .map_grid import SkyGrid
 from .mass_profile import DEFAULT_RADII, einstein_radii, mass_profile
 from .plots import data_figure, magnification_figure, mass_profile_figure
 from .posterior import DEFAULT_SAMPLES, ProductInput
 from .predict import predict_images
-from .map_grid import SkyGrid
 from .sky import from_sky, to_sky
 
 IMAGE_COLUMNS = ["kind", "name", "image", "x", "y", "ra", "dec", "sigma", "magnification", "parity", "time_delay"]
@@ -53,7 +55,7 @@ def observed_images(product: ProductInput) -> pd.DataFrame:
     path = None if product.dataset is None else product.dataset / "point_datasets.csv"
     if path is None or not path.exists():
         return pd.DataFrame(columns=IMAGE_COLUMNS)
-    rows = csvio.read_family(path, "point_datasets").rows
+    rows = cast("tuple[PointImage, ...]", csvio.read_family(path, "point_datasets").rows)
     frame = pd.DataFrame([{"name": r.name, "image": r.image, "x": r.x, "y": r.y, "sigma": r.sigma} for r in rows])
     ra, dec = to_sky(frame["x"].to_numpy(float), frame["y"].to_numpy(float), product.model.reference, skycoord=False)
     return frame.assign(kind="observed", ra=ra, dec=dec).reindex(columns=IMAGE_COLUMNS)
@@ -105,8 +107,8 @@ def make_plots(product: ProductInput, grid: SkyGrid, redshifts: Sequence[float],
         figure = magnification_figure(maps[name], pixels.extent, float(z), {float(z): critical.get(float(z), [])},
                                       title=f"{model.dataset.name or 'model'}: magnification, source at z = {z:g}")
         written.append(atomic.write_bytes(out / f"{name}.png", png_bytes(figure)))
-    data_path = None if product.dataset is None else product.dataset / "data.fits"
-    if data_path is not None and data_path.exists():
+    if product.dataset is not None and (product.dataset / "data.fits").exists():
+        data_path = product.dataset / "data.fits"
         from astropy.io import fits
 
         data = fits.getdata(data_path).astype(float)

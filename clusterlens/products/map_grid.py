@@ -3,7 +3,8 @@
 The maps' pixels are defined by a FITS TAN WCS built exactly as the simulated ``data.fits`` builds
 its own (:func:`clusterlens.simulation.fits_output.celestial_wcs`: CRVAL at the reference, North up,
 East left). Each map pixel is evaluated at the model (x, y) of its centre's sky position (WCS pixel
--> RA, Dec -> :func:`clusterlens.units.sky_offsets`), so a map value is the model at that pixel's place on the sky, exactly.
+-> RA, Dec -> :func:`clusterlens.units.sky_offsets`), so a map value is the model at that pixel's place
+on the sky, exactly.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def sky_grid(reference: tuple[float, float], size: int | tuple[int, int], pixel_
              center_x: float = 0.0, center_y: float = 0.0) -> SkyGrid:
     """Map pixels: ``size`` pixels a side (or (ny, nx)) of ``pixel_scale`` arcsec centred on model
     offsets (center_x, center_y) [arcsec], the WCS of ``data.fits`` (module docstring)."""
-    ny, nx = (int(size), int(size)) if np.ndim(size) == 0 else (int(size[0]), int(size[1]))
+    ny, nx = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
     if ny < 2 or nx < 2:
         raise ValueError(f"map size must be at least 2 pixels a side, got {size!r}")
     if not (np.isfinite(pixel_scale) and pixel_scale > 0):

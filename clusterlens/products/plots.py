@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from ..plot import asinh_stretch, new_figure
 
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
 
 LABEL_PT, TICK_PT = 9, 8
 CURVE_COLOURS = ("#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b")
+
+
+def _box(extent: Sequence[float]) -> tuple[float, float, float, float]:
+    return float(extent[0]), float(extent[1]), float(extent[2]), float(extent[3])
 
 
 def _style(ax: Axes, title: str) -> None:
@@ -53,7 +58,7 @@ def magnification_figure(magnification: np.ndarray, extent: Sequence[float], z: 
     ax = figure.add_subplot()
     with np.errstate(divide="ignore"):
         shown = np.log10(np.abs(magnification))
-    image = ax.imshow(np.clip(shown, -1.0, 2.0), origin="lower", extent=tuple(extent), cmap="magma",
+    image = ax.imshow(np.clip(shown, -1.0, 2.0), origin="lower", extent=_box(extent), cmap="magma",
                       vmin=-1.0, vmax=2.0, interpolation="nearest")
     _curves(ax, curves, 0.9, ("#00e5ff", "#7fff00", "#ffffff"))
     ax.set_xlim(extent[0], extent[1])
@@ -75,7 +80,7 @@ def data_figure(data: np.ndarray, extent: Sequence[float], softening: float,
     figure = new_figure(6.6, 6.6)
     ax = figure.add_subplot()
     stretched, vmin, vmax = asinh_stretch(data, softening)
-    image = ax.imshow(stretched, origin="lower", extent=tuple(extent), cmap="gray_r", vmin=vmin, vmax=vmax,
+    image = ax.imshow(stretched, origin="lower", extent=_box(extent), cmap="gray_r", vmin=vmin, vmax=vmax,
                       interpolation="nearest")
     _curves(ax, curves, 0.9)
     if observed is not None and len(observed):
@@ -121,8 +126,15 @@ def mass_profile_figure(table: pd.DataFrame, einstein: pd.DataFrame | None = Non
     ax.set_ylabel("projected mass M(<R) [Msun]", fontsize=LABEL_PT)
     ax.tick_params(labelsize=TICK_PT)
     ax.grid(True, which="major", lw=0.4, alpha=0.5)
-    kpc = float(table["radius_kpc"].iloc[0] / table["radius"].iloc[0])
-    top = ax.secondary_xaxis("top", functions=(lambda a: a * kpc, lambda b: b / kpc))
+    kpc = float(table["radius_kpc"].iloc[0]) / float(table["radius"].iloc[0])
+
+    def to_kpc(arcsec: ArrayLike) -> np.ndarray:
+        return np.asarray(arcsec, float) * kpc
+
+    def to_arcsec(length: ArrayLike) -> np.ndarray:
+        return np.asarray(length, float) / kpc
+
+    top = ax.secondary_xaxis("top", functions=(to_kpc, to_arcsec))
     top.set_xlabel("R [kpc]", fontsize=LABEL_PT)
     top.tick_params(labelsize=TICK_PT)
     ax.set_title(title or "Enclosed projected mass", fontsize=LABEL_PT + 1)

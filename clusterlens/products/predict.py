@@ -76,7 +76,7 @@ def predict_posterior(reference_model: ClusterModel, models, ra: float, dec: flo
                       match_radius: float = DEFAULT_MATCH_RADIUS) -> pd.DataFrame:
     """Posterior summary of the images of the source (module docstring) over the ``models`` (draws)."""
     reference = predict_images(reference_model, ra, dec, z, given, min_abs_magnification)
-    per_draw = {name: [] for name in SUMMARISED}
+    per_draw: dict[str, list[np.ndarray]] = {name: [] for name in SUMMARISED}
     n = 0
     for model in models:
         n += 1
@@ -123,7 +123,8 @@ def predictions_renderable(table: pd.DataFrame, title: str):
 
     posterior = "n_samples" in table
     shown = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, header_style="bold cyan",
-                  caption=f"median [16 %, 84 %] (+/-: half the larger 68 % width of x, y) over {int(table['n_samples'].iloc[0])} posterior samples"
+                  caption=f"median [16 %, 84 %] (+/-: half the larger 68 % width of x, y) over "
+                          f"{int(table['n_samples'].iloc[0])} posterior samples"
                   if posterior and len(table) else None, caption_justify="left")
     columns = ["image", "RA [deg]", "Dec [deg]", "x [\"]", "y [\"]", *(["+/- [\"]"] if posterior else []), "mu",
                "parity", "delay [days]", *(["matched"] if posterior else [])]

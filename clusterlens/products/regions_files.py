@@ -42,7 +42,7 @@ def curve_regions(table: pd.DataFrame, kind: str = "critical"):
 
     rg = _regions()
     out = []
-    for (z, number), part in table[table["kind"] == kind].groupby(["z", "curve"], sort=True):
+    for (z, _), part in table[table["kind"] == kind].groupby(["z", "curve"], sort=True):
         coords = SkyCoord(part["ra"].to_numpy(float), part["dec"].to_numpy(float), unit="deg", frame="icrs")
         meta = {"tag": [kind], "text": f"z={z:g}"}
         visual = {"color": COLOURS[kind]}

@@ -7,14 +7,9 @@ that convention and its inverse, taking and giving degrees or astropy ``SkyCoord
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from ..units import as_arcsec, sky_offsets, sky_positions
-
-if TYPE_CHECKING:
-    from astropy.coordinates import SkyCoord
 
 
 def to_sky(x, y, reference: tuple[float, float], *, skycoord: bool = True):
