@@ -13,3 +13,14 @@ def example_copy(tmp_path) -> Path:
     folder = tmp_path / "model"
     shutil.copytree(EXAMPLE, folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def products_inputs(tmp_path_factory) -> tuple[Path, Path]:
+    """(dataset, results folder) of the products tests: the tiny simulated cluster of tests/fit_cluster.py
+    and a fake fit of it (tests/products_data.py), made once per session."""
+    from products_data import fake_results, simulated_dataset
+
+    root = tmp_path_factory.mktemp("products")
+    dataset = simulated_dataset(root)
+    return dataset, fake_results(dataset, root / "fit")

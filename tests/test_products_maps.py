@@ -13,16 +13,13 @@ from clusterlens.products import make_maps, open_input
 from clusterlens.products.fits_maps import lens_maps, map_grid
 from clusterlens.products.mass_profile import einstein_radius, enclosed_mass
 from clusterlens.units import SIS_FACTOR, b0_from_sigma
-from products_data import fake_results, simulated_dataset
 
 ZS = (1.5, 3.0)
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("products")
-    dataset = simulated_dataset(root)
-    return dataset, fake_results(dataset, root / "fit")
+@pytest.fixture
+def data(products_inputs):
+    return products_inputs
 
 
 def model_xy(path, hdu=0):

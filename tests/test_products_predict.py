@@ -11,14 +11,11 @@ import clusterlens
 from clusterlens.cli import main
 from clusterlens.errors import ModelError
 from clusterlens.products import import_catalogue, open_input, predict_images, predict_posterior
-from products_data import fake_results, simulated_dataset
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("predict")
-    dataset = simulated_dataset(root)
-    return dataset, fake_results(dataset, root / "fit", n=6)
+@pytest.fixture
+def data(products_inputs):
+    return products_inputs
 
 
 def test_predicted_images_of_the_true_sources_reproduce_the_simulated_images(data):

@@ -11,7 +11,6 @@ import clusterlens
 from clusterlens.products import open_input
 from clusterlens.products.fits_maps import map_grid
 from clusterlens.products.make import make_curves, make_images
-from products_data import simulated_dataset
 
 regions = pytest.importorskip("regions")
 pytestmark = pytest.mark.extras
@@ -26,8 +25,8 @@ def expected_pixel(model, x, y):
             (np.asarray(y) - s.center_y) / s.pixel_scale + (ny - 1) / 2)
 
 
-def test_image_and_curve_regions_land_on_the_data_pixels(tmp_path):
-    dataset = simulated_dataset(tmp_path)
+def test_image_and_curve_regions_land_on_the_data_pixels(products_inputs, tmp_path):
+    dataset, _ = products_inputs
     model = clusterlens.load_model(dataset)
     wcs = WCS(fits.getheader(dataset / "data.fits"))
     product = open_input(dataset)
