@@ -24,8 +24,7 @@ from rich.console import Console
 
 import clusterlens
 import clusterlens.fit
-from clusterlens.products import fits_maps, make, regions_files
-from clusterlens.products import import_catalogue, open_input, predict_posterior
+from clusterlens.products import fits_maps, import_catalogue, make, open_input, predict_posterior, regions_files
 from clusterlens.products.predict import predictions_renderable
 
 HERE = Path(__file__).resolve().parent

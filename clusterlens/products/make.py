@@ -4,7 +4,8 @@
 ``regions`` extra); :func:`make_images` writes ``images.csv`` and ``images.reg``: the observed images
 of the dataset (``point_datasets.csv``) and the images the reference model predicts for each of its
 point sources (``source_point.csv``; a fit's maximum-likelihood model holds the fitted source
-positions); :func:`make_plots` draws ``magnification_z<z>.png`` and, with a dataset, ``data.png``;
+positions); :func:`make_plots` draws ``magnification_z<z>.png`` and, with a dataset, ``data.png`` (its
+critical curves traced over the whole data image);
 :func:`make_mass_profile` writes ``mass_profile.csv``, ``einstein_radii.csv`` and ``mass_profile.png``.
 The FITS maps are :func:`.fits_maps.make_maps`.
 """
@@ -32,6 +33,8 @@ from .posterior import DEFAULT_SAMPLES, ProductInput
 from .predict import predict_images
 from .sky import from_sky, to_sky
 
+#: largest side (pixels) of the grid the critical curves drawn on data.png are traced on
+DATA_CURVE_PIXELS = 300
 IMAGE_COLUMNS = ["kind", "name", "image", "x", "y", "ra", "dec", "sigma", "magnification", "parity", "time_delay"]
 
 
@@ -117,7 +120,11 @@ def make_plots(product: ProductInput, grid: SkyGrid, redshifts: Sequence[float],
         softening = 3.0 * noise  # the stretch turns logarithmic at 3 sigma: arcs stand out of the noise
         observed = images[images["kind"] == "observed"]
         predicted = images[images["kind"] == "predicted"]
-        figure = data_figure(data, data_grid(product).extent, softening or 1.0, critical, observed, predicted,
+        extent = data_grid(product).extent
+        side = max(extent[1] - extent[0], extent[3] - extent[2])
+        step = max(model.dataset.imaging.pixel_scale, side / DATA_CURVE_PIXELS)
+        on_data = polylines(curve_table(model, PixelGrid.covering(extent, step), list(redshifts)), "critical")
+        figure = data_figure(data, extent, softening or 1.0, on_data, observed, predicted,
                              title=f"{model.dataset.name or 'data'}: data, critical curves, images")
         written.append(atomic.write_bytes(out / "data.png", png_bytes(figure)))
     return written

@@ -104,7 +104,7 @@ def data_figure(data: np.ndarray, extent: Sequence[float], softening: float,
 def mass_profile_figure(table: pd.DataFrame, einstein: pd.DataFrame | None = None, title: str = "") -> Figure:
     """M(<R) [Msun] against R [arcsec] (log-log) from :func:`.mass_profile.mass_profile`, with the 68 %
     band when it has posterior columns and the effective Einstein radii (``z``, ``theta_e``) marked."""
-    figure = new_figure(6.4, 4.8)
+    figure = new_figure(7.6, 4.8)
     ax = figure.add_subplot()
     r = table["radius"].to_numpy(float)
     if "mass_median" in table:
