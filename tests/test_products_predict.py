@@ -11,6 +11,7 @@ import clusterlens
 from clusterlens.cli import main
 from clusterlens.errors import ModelError
 from clusterlens.products import import_catalogue, open_input, predict_images, predict_posterior
+from clusterlens.products.sky import parse_sky_redshift
 
 
 @pytest.fixture
@@ -129,8 +130,6 @@ def test_product_commands(data, tmp_path, capsys):
 
 
 def test_sky_positions_on_the_command_line_in_degrees_or_sexagesimal():
-    from clusterlens.products.sky import parse_sky_redshift
-
     ra, dec, z = parse_sky_redshift("04:16:08.6,-24:04:10,2", "--source")
     assert (ra, dec, z) == (pytest.approx(64.0358333333, abs=1e-9), pytest.approx(-24.0694444444, abs=1e-9), 2.0)
     assert parse_sky_redshift("64.0381,-24.0675,2.5", "--source") == (64.0381, -24.0675, 2.5)
