@@ -164,6 +164,140 @@ def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress line")
 
 
+# ---------------------------------------------------------------- products (maps, predictions, mass, catalogues)
+def _redshifts(text: str) -> list[float]:
+    try:
+        return [float(z) for z in text.split(",") if z.strip()]
+    except ValueError:
+        raise ValueError(f"--z: expected comma-separated redshifts such as 1,2,9, got {text!r}") from None
+
+
+def _maps(args) -> int:
+    from .products import fits_maps, make, regions_files
+    from .products.posterior import open_input
+    from .products.sky import parse_sky
+
+    product = open_input(args.input)
+    center = None if args.center is None else parse_sky(args.center, "--center")
+    zs = _redshifts(args.z)
+    result = fits_maps.make_maps(product, args.out, zs, pixel_scale=args.pixel_scale, size=args.size, center=center,
+                                 samples=args.samples, seed=args.seed, potential=not args.no_potential)
+    what = f"median and 16/84 % of {result.n_samples} posterior samples" if result.n_samples else "one model"
+    _console().print(f"[green]wrote[/green] {len(result.paths)} FITS maps ({what}) in {result.seconds:.1f} s")
+    regions = regions_files.available()
+    if not regions:
+        warnings.warn(f"no DS9 region files: {regions_files.EXTRA}", stacklevel=1)
+    grid = fits_maps.map_grid(product.model, args.pixel_scale, args.size, center)
+    curves = make.make_curves(product, grid, zs, args.out, regions)
+    images = make.make_images(product, args.out, regions)
+    make.make_plots(product, grid, zs, curves, images, args.out)
+    _console().print(f"[green]wrote[/green] curves, images{' and regions' if regions else ''} and plots in {args.out}")
+    return 0
+
+
+def _predict(args) -> int:
+    from .atomic import write_text
+    from .csvio import frame_text
+    from .products.posterior import open_input
+    from .products.predict import predict_images, predict_posterior, predictions_renderable
+    from .products.sky import parse_sky_redshift
+
+    if (args.source is None) == (args.image is None):
+        raise ValueError("give exactly one of --source RA,DEC,Z or --image RA,DEC,Z")
+    given = "source" if args.source is not None else "image"
+    ra, dec, z = parse_sky_redshift(args.source or args.image, f"--{given}")
+    product = open_input(args.input)
+    if product.is_posterior:
+        table = predict_posterior(product.model, product.draws(args.samples, args.seed), ra, dec, z, given,
+                                  args.min_magnification)
+    else:
+        table = predict_images(product.model, ra, dec, z, given, args.min_magnification)
+    _console().print(predictions_renderable(table, f"images of the {given} at RA {ra:.6f}, Dec {dec:.6f}, z = {z:g}"))
+    if args.out is not None:
+        write_text(args.out, frame_text(table))
+        _console().print(f"[green]wrote[/green] {args.out}")
+    return 0
+
+
+def _mass_profile(args) -> int:
+    import numpy as np
+
+    from .products.make import make_mass_profile
+    from .products.posterior import open_input
+    from .products.sky import parse_sky
+
+    center = None if args.center is None else parse_sky(args.center, "--center")
+    radii = np.geomspace(args.rmin, args.rmax, args.radii)
+    profile, einstein = make_mass_profile(open_input(args.input), args.out, _redshifts(args.z), center, radii,
+                                          args.samples, args.seed)
+    for z, theta in einstein[["z", "theta_e"]].itertuples(index=False):
+        _console().print(f"effective Einstein radius at z = {z:g}: {theta:.3f} arcsec")
+    _console().print(f"[green]wrote[/green] mass_profile.csv, einstein_radii.csv, mass_profile.png in {args.out}")
+    return 0
+
+
+def _import_catalogue(args) -> int:
+    from .products.catalogue import import_catalogue
+
+    path = import_catalogue(args.table, args.into, args.kind, tier=args.tier, sigma=args.sigma,
+                            overwrite=args.overwrite)
+    _console().print(f"[green]imported[/green] {args.table} -> {path}")
+    return 0
+
+
+def _add_product_commands(sub) -> None:
+    """maps, predict, mass-profile and import-catalogue (clusterlens.products)."""
+    source_help = "a model folder, or a fit's results folder (posterior: median and 16/84 %% over --samples draws)"
+    p = sub.add_parser("maps", help="FITS maps (kappa, shear, deflections, potential, magnification), curves, "
+                                    "DS9 regions and plots of a model or a fit's posterior")
+    p.add_argument("input", type=Path, metavar="FOLDER_OR_RESULTS", help=source_help)
+    p.add_argument("--out", type=Path, required=True, help="folder to write")
+    p.add_argument("--z", default="1,2,9", help="source redshifts of the magnification maps and curves (default 1,2,9)")
+    p.add_argument("--pixel-scale", type=float, default=0.2, help="arcsec per pixel (default 0.2)")
+    p.add_argument("--size", type=int, default=200, help="pixels a side (default 200)")
+    p.add_argument("--center", default=None, help="RA,DEC of the map centre (default: the data image's centre)")
+    p.add_argument("--samples", type=int, default=100, help="posterior draws of a results folder (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the posterior draws (default 0)")
+    p.add_argument("--no-potential", action="store_true", help="skip psi.fits (the slowest map)")
+    p.set_defaults(func=_maps)
+
+    p = sub.add_parser("predict", help="every image of a source (or the counter-images of an image): position, "
+                                       "magnification, parity, time delay")
+    p.add_argument("input", type=Path, metavar="FOLDER_OR_RESULTS", help=source_help)
+    p.add_argument("--source", default=None, help="RA,DEC,Z of a source (degrees or hh:mm:ss,dd:mm:ss)")
+    p.add_argument("--image", default=None, help="RA,DEC,Z of an observed image: where are its counter-images?")
+    p.add_argument("--out", type=Path, default=None, help="CSV file to write")
+    p.add_argument("--min-magnification", type=float, default=None,
+                   help="leave out images with |mu| below this (default: dataset.toml [points] setting)")
+    p.add_argument("--samples", type=int, default=100, help="posterior draws of a results folder (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the posterior draws (default 0)")
+    p.set_defaults(func=_predict)
+
+    p = sub.add_parser("mass-profile", help="projected enclosed mass M(<R) and effective Einstein radii, "
+                                            "with posterior bands from a results folder")
+    p.add_argument("input", type=Path, metavar="FOLDER_OR_RESULTS", help=source_help)
+    p.add_argument("--out", type=Path, required=True, help="folder to write")
+    p.add_argument("--center", default=None, help="RA,DEC of the centre (default: the dataset reference)")
+    p.add_argument("--z", default="1,2,9", help="source redshifts of the Einstein radii (default 1,2,9)")
+    p.add_argument("--rmin", type=float, default=0.5, help="smallest radius [arcsec] (default 0.5)")
+    p.add_argument("--rmax", type=float, default=100.0, help="largest radius [arcsec] (default 100)")
+    p.add_argument("--radii", type=int, default=60, help="radii, log-spaced (default 60)")
+    p.add_argument("--samples", type=int, default=100, help="posterior draws of a results folder (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the posterior draws (default 0)")
+    p.set_defaults(func=_mass_profile)
+
+    p = sub.add_parser("import-catalogue", help="an RA/Dec table (CSV or FITS) into scaling_galaxies.csv or "
+                                                "point_datasets.csv of a model folder")
+    p.add_argument("table", type=Path, help="CSV or FITS table: id, ra, dec and mag (members) or image (images)")
+    p.add_argument("--into", type=Path, required=True, help="model folder (its dataset.toml gives the reference)")
+    p.add_argument("--as", dest="kind", choices=("members", "images"), required=True,
+                   help="members -> scaling_galaxies.csv, images -> point_datasets.csv")
+    p.add_argument("--tier", default=None, help="tier of members without a tier column")
+    p.add_argument("--sigma", type=float, default=None, help="positional error [arcsec] of images without sigma")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing family file")
+    p.set_defaults(func=_import_catalogue)
+
+
 LIKELIHOOD_HELP = ("source-plane (fast), image-plane or Lenstool's chi2 of the multiple images (its forme from "
                    "dataset.toml [fit]); default: dataset.toml's [fit] likelihood, else source")
 TRACEBACK_HELP = "on an error, show the Python traceback (for a bug report) instead of the one-line message"
@@ -258,6 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schemas", help="regenerate the JSON Schemas of every row type")
     p.add_argument("--out", type=Path, default=Path("schemas"))
     p.set_defaults(func=_schemas)
+
+    _add_product_commands(sub)
     for p in sub.choices.values():  # --traceback after the command too; SUPPRESS keeps one given before it
         p.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS, help=TRACEBACK_HELP)
     return parser

@@ -31,6 +31,7 @@ from .lens import Lens
 from .lens_builder import build_lens, member_redshift, plane_groups
 from .model_checks import check_model
 from .multiplane import TracedLens, traced_lens
+from .products import sky
 from .rows import GalaxyRow, LightRow, MassRow, PointImage, Prior, ScalingGalaxy, ScalingRelation, SourcePoint
 from .units import as_arcsec
 
@@ -313,6 +314,18 @@ class ClusterModel:
         of :class:`~clusterlens.multiplane.TracedLens`, whose Fermat potential gives the arrival time)."""
         lens, scale = self.lens_toward(z_source)
         return lens.potential(*_image_points(x, y), scale=scale)
+
+    # ------------------------------------------------------------ sky coordinates
+    def to_sky(self, x, y, *, skycoord: bool = True):
+        """Sky position of model offsets x, y [arcsec, or angle Quantities] from the dataset's reference:
+        an ICRS astropy ``SkyCoord``, or (ra, dec) in degrees with ``skycoord=False``
+        (:func:`clusterlens.products.sky.to_sky`)."""
+        return sky.to_sky(x, y, self.reference, skycoord=skycoord)
+
+    def from_sky(self, ra, dec=None) -> tuple[np.ndarray, np.ndarray]:
+        """Model offsets (x, y) [arcsec] of a ``SkyCoord`` (``dec`` omitted) or of RA, Dec [deg, or angle
+        Quantities] (:func:`clusterlens.products.sky.from_sky`)."""
+        return sky.from_sky(ra, dec, reference=self.reference)
 
 
 def _image_points(x, y) -> tuple[np.ndarray, np.ndarray]:

@@ -41,3 +41,14 @@ def tiny_dataset(tmp_path_factory) -> Path:
 
     model = write_model(tmp_path_factory.mktemp("tiny_model") / "tiny")
     return clusterlens.simulate(model, tmp_path_factory.mktemp("tiny_data") / "dataset", seed=3)
+
+
+@pytest.fixture(scope="session")
+def products_inputs(tmp_path_factory) -> tuple[Path, Path]:
+    """(dataset, results folder) of the products tests: the tiny simulated cluster of tests/fit_cluster.py
+    and a fake fit of it (tests/products_data.py), made once per session."""
+    from products_data import fake_results, simulated_dataset
+
+    root = tmp_path_factory.mktemp("products")
+    dataset = simulated_dataset(root)
+    return dataset, fake_results(dataset, root / "fit")
