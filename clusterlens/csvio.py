@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from . import atomic
+from . import atomic, table_view
+from .cell_text import format_value, used_columns
 from .columns import Row
 from .errors import ModelError, Problem
 from .families import FAMILIES, Family
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
 RowT = TypeVar("RowT", bound=Row, covariant=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FamilyTable(Generic[RowT]):
     """The validated rows of one family and the 1-based line each came from (None when built in Python)."""
 
@@ -44,6 +43,32 @@ class FamilyTable(Generic[RowT]):
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def __repr__(self) -> str:
+        """One line: the family, the row count (by profile) and where the rows came from."""
+        profiles: dict[str, int] = {}
+        for row in self.rows:
+            if (profile := getattr(row, "profile", None)) is not None:
+                profiles[profile] = profiles.get(profile, 0) + 1
+        kinds = f" ({', '.join(f'{p} {n}' for p, n in profiles.items())})" if profiles else ""
+        return f"<FamilyTable {self.family.filename}: {len(self.rows)} rows{kinds} from {self.source}>"
+
+    def view(self, all_rows: bool = False) -> table_view.TableView:
+        return table_view.family_view(self.family, self.rows, all_rows)
+
+    def __str__(self) -> str:
+        """The rows as a plain-text table (more than ``MAX_ROWS`` rows summarised)."""
+        return table_view.plain_text(self.__rich__())
+
+    def __rich__(self):
+        return table_view.rich_table(self.view())
+
+    def _repr_html_(self) -> str:
+        return table_view.html_table(self.view())
+
+    def show(self, all: bool = False) -> None:
+        """Print the table; ``all`` lists every row instead of a summary of a long table."""
+        table_view.print_renderable(table_view.rich_table(self.view(all)))
 
 
 def family_for_path(path: str | os.PathLike) -> Family:
@@ -226,23 +251,6 @@ def duplicate_key_problems(family: Family, rows: Sequence[Row], lines: Sequence[
 
 
 # ---------------------------------------------------------------- writing
-def format_value(value: object) -> str:
-    """A cell's text: floats (Python or numpy) as the shortest string that round-trips, None and NaN
-    as blank, numpy integers as integers, anything else as ``str``."""
-    if value is None:
-        return ""
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        if math.isnan(value):
-            return ""
-        if value == 0 or 1e-4 <= abs(value) < 1e6:
-            return repr(value)
-        return np.format_float_scientific(value, unique=True, trim="-")
-    if isinstance(value, np.integer):
-        return str(int(value))
-    return str(value)
-
-
 def csv_text(columns: Sequence[str], rows: Iterable[Iterable[object]]) -> str:
     """The CSV text every clusterlens CSV file is written as: a header line of ``columns``, one line
     per row of cells (:func:`format_value`), quoted only where needed, ``\\n`` line endings."""
@@ -256,14 +264,6 @@ def csv_text(columns: Sequence[str], rows: Iterable[Iterable[object]]) -> str:
 def frame_text(frame: pd.DataFrame) -> str:
     """:func:`csv_text` of a DataFrame's columns and rows (the index is not written)."""
     return csv_text(list(frame.columns), frame.itertuples(index=False))
-
-
-def used_columns(family: Family, rows: Sequence[Row]) -> list[str]:
-    """Canonical-order columns that some row fills, plus the columns every row requires."""
-    used = set(family.always_required)
-    for row in rows:
-        used |= {k for k, v in row.model_dump().items() if v is not None}
-    return [c for c in family.columns if c in used]
 
 
 def family_text(family: Family, rows: Sequence[Row]) -> str:

@@ -24,7 +24,7 @@ from .cosmology import distance_ratio, make_cosmology
 from .csvio import FamilyTable
 from .dataset import FILENAME as DATASET_FILENAME
 from .dataset import DatasetConfig, dataset_text, read_dataset, validate_dataset
-from .display import model_renderable, print_model, render_html, render_text
+from .display import model_renderable, model_summary, print_model, render_html, render_text
 from .errors import ModelError, Problem
 from .families import FAMILIES, LENS_FAMILIES, MASS_FAMILIES, SOURCE_FAMILIES
 from .lens_builder import build_lens
@@ -47,7 +47,7 @@ class Tier:
         return self.relation.tier
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class ClusterModel:
     """A validated cluster lens model: every family's rows plus the dataset settings.
 
@@ -201,18 +201,24 @@ class ClusterModel:
             frames[name] = pd.DataFrame([r.model_dump() for r in table.rows], columns=columns)
         return frames
 
+    def __repr__(self) -> str:
+        """A one-screen summary: families with row counts, z_lens, the free cells (``str`` has the tables)."""
+        return model_summary(self)
+
     def __str__(self) -> str:
+        """The tables as plain text (returned, not printed)."""
         return render_text(self)
 
     def __rich__(self):
         return model_renderable(self)
 
     def _repr_html_(self) -> str:
+        """An HTML fragment of the tables: what a notebook shows for ``model`` (nothing is printed)."""
         return render_html(self)
 
-    def show(self, all_rows: bool = False) -> None:
-        """Print the model's tables; ``all_rows`` lists every member instead of a tier summary."""
-        print_model(self, all_rows=all_rows)
+    def show(self, all: bool = False, *, all_rows: bool = False) -> None:
+        """Print the model's tables; ``all`` (or ``all_rows``) lists every member instead of a tier summary."""
+        print_model(self, all_rows=all or all_rows)
 
     # ------------------------------------------------------------ lensing
     @cached_property
