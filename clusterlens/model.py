@@ -318,7 +318,26 @@ def load_model(folder: str | os.PathLike) -> ClusterModel:
         problems += check_model(model)
         if not problems:
             return model
+    elif dataset is not None:
+        problems += _checks_of_valid_rows(ClusterModel(tables, dataset, folder))
     raise ModelError(problems)
+
+
+def _checks_of_valid_rows(model: ClusterModel) -> list[Problem]:
+    """The whole-model problems of the rows that are valid, when some rows of the folder are not: all
+    problems are reported at once. A problem that names a key (galaxy, tier, name) of an invalid row
+    may be caused by that row and is left out, as are the problems naming no value (a blank tier, ...);
+    every check is left out when a file could not be read as rows."""
+    rejected: set[str] = set()
+    for table in model.tables.values():
+        keys = csvio.rejected_keys(table, table.source)
+        if keys is None:
+            return []
+        if table.family.name not in ("priors", "point_datasets"):  # no other file names their rows
+            rejected |= keys
+    if not rejected:
+        return check_model(model)
+    return [p for p in check_model(model) if p.value is not None and p.value not in rejected | {"*"}]
 
 
 def model_files(model: ClusterModel) -> dict[str, bytes]:
