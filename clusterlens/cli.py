@@ -54,16 +54,22 @@ def _fit_options(args) -> dict:
                 priors=args.priors, console=_console())
 
 
-def _fitting(command) -> int:
+def _fitting(command, again: str = "run the same command with --resume") -> int:
+    """Run a fit; Ctrl-C prints one line (exit status 130, as for any command stopped by SIGINT) that
+    promises a resume only when the run has written its checkpoint."""
     from .fit.sampler import RootFailed
 
     try:
         result = command()
     except RootFailed:
         return 1
-    except KeyboardInterrupt:
-        print("interrupted: run the same command with --resume to continue from the last checkpoint",
-              file=sys.stderr)
+    except KeyboardInterrupt as err:
+        checkpoint = getattr(err, "checkpoint", None)
+        if checkpoint is not None:
+            print(f"interrupted: {again} to continue from its checkpoint {checkpoint}", file=sys.stderr)
+        else:
+            print("interrupted before the first checkpoint: nothing to resume (run the command again to start)",
+                  file=sys.stderr)
         return 130
     if result is not None:
         _console().print(f"[green]wrote[/green] {result.folder}")
@@ -83,7 +89,7 @@ def _run(args) -> int:
     from .fit import run
 
     return _fitting(lambda: run(args.folder, dataset=args.dataset, out=args.out, seed=args.seed,
-                                **_fit_options(args)))
+                                **_fit_options(args)), again="run the same command again")
 
 
 def _chi2(args) -> int:
@@ -148,7 +154,8 @@ def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--checkpoint-every", type=float, default=60.0,
                    help="seconds between dynesty's checkpoints (default 60; nautilus writes one after every batch)")
     p.add_argument("--no-plots", action="store_true", help="skip corner.png and images.png")
-    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress line (it is drawn only on a terminal, never in a pipe, a file or under CI)")
 
 
 LIKELIHOOD_HELP = ("source-plane (fast), image-plane or Lenstool's chi2 of the multiple images (its forme from "
