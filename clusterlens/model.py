@@ -289,6 +289,9 @@ def _record_lists(records: object) -> tuple[dict[str, list[Mapping[str, Any]]], 
 def load_model(folder: str | os.PathLike) -> ClusterModel:
     """Read every family CSV present in ``folder`` and ``dataset.toml``; validate everything together."""
     folder = Path(folder)
+    if folder.is_file():
+        raise ModelError([Problem(str(folder), f"is a file: expected the model folder that holds it with dataset.toml "
+                                               f"and the other family CSVs (e.g. {folder.parent})")])
     if not folder.is_dir():
         raise ModelError([Problem(str(folder), "no such folder: expected a model folder with dataset.toml "
                                                "and family CSVs")])

@@ -89,9 +89,14 @@ def load_dataset(dataset_folder: str | os.PathLike, priors=None) -> ClusterModel
     return with_priors(model, priors, replace=True)
 
 
-def dataset_name(dataset_folder: str | os.PathLike, model: ClusterModel) -> str:
-    """``dataset.toml``'s name, else the folder's name."""
-    return model.dataset.name or Path(dataset_folder).resolve().name
+def default_out(dataset_folder: str | os.PathLike, likelihood: str) -> Path:
+    """Where ``fit`` writes by default, named after the folder the user gave (not dataset.toml's name,
+    which a copied example keeps): ``<parent>/fit_<likelihood>`` next to a folder named ``dataset``
+    (the layout ``run`` writes, results/<name>/dataset), else ``results/<folder name>_<likelihood>``."""
+    folder = Path(dataset_folder).resolve()
+    if folder.name == "dataset":
+        return Path(dataset_folder).parent / f"fit_{likelihood}"
+    return Path("results") / f"{folder.name}_{likelihood}"
 
 
 def run_record(model: ClusterModel, likelihood: str, likelihood_options: dict,
@@ -265,7 +270,7 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     settings = sampler_settings(sampler, nlive, seed, queue_size,
                                 dict(bound=bound, sample=sample_method, dlogz=dlogz, dynamic=dynamic), nautilus_options)
     checkpoint = CHECKPOINT if sampler == "dynesty" else NAUTILUS_CHECKPOINT
-    out = Path(out) if out is not None else Path("results") / f"{dataset_name(dataset_folder, model)}_{likelihood}"
+    out = Path(out) if out is not None else default_out(dataset_folder, likelihood)
     record = run_record(model, likelihood, options, settings, L.parameters.labels)
     lock = FolderLock(out)
     try:
