@@ -37,7 +37,7 @@ from ..errors import ModelError, Problem
 from ..families import FAMILIES
 from ..maps import PixelGrid, critical_curves
 from ..model import ClusterModel, load_model
-from ..plot import png_bytes, preview_figure
+from ..plot import legend_redshifts, png_bytes, preview_figure
 from ..registry import LIGHT_PROFILES
 from . import fits_output, imaging, points
 
@@ -161,7 +161,8 @@ def preview_png(model: ClusterModel, image: SimulatedImage, observed: list) -> b
     """The preview: the image, critical curves of every source redshift and the observed images.
 
     The view covers the image and every observed image (some may fall outside the imaged field);
-    critical curves are traced on a grid of at most PREVIEW_CURVE_PIXELS per side over that view.
+    critical curves are traced on a grid of at most PREVIEW_CURVE_PIXELS per side over that view, for at
+    most five source redshifts (:func:`clusterlens.plot.legend_redshifts`).
     """
 
     s = model.dataset.imaging
@@ -177,7 +178,7 @@ def preview_png(model: ClusterModel, image: SimulatedImage, observed: list) -> b
                 min(extent[2], table["y"].min() - margin), max(extent[3], table["y"].max() + margin))
     step = max(s.pixel_scale, max(view[1] - view[0], view[3] - view[2]) / PREVIEW_CURVE_PIXELS)
     grid = PixelGrid.covering(view, step)
-    redshifts = sorted({r.redshift for r in model.source_light} | {r.redshift for r in model.source_points})
+    redshifts = legend_redshifts([r.redshift for r in (*model.source_light, *model.source_points)])
     curves = {f"z = {z:g}": critical_curves(model.lens, grid, model.distance_ratio(z), polish=False)
               for z in redshifts}
     title = f"{model.dataset.name or 'simulated dataset'}: asinh stretch, sky-subtracted [electrons/s]"
