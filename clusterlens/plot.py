@@ -75,13 +75,13 @@ def preview_figure(
     bar = figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.02)
     bar.set_label(f"asinh(data / {softening:.3g})", fontsize=9)
     bar.ax.tick_params(labelsize=8)
-    palette = _palette(len(critical_curves))
-    for colour, (label, curves) in zip(palette, critical_curves.items(), strict=True):
+    colours = palette(len(critical_curves))
+    for colour, (label, curves) in zip(colours, critical_curves.items(), strict=True):
         for i, curve in enumerate(curves):
             curve = np.asarray(curve, dtype=float)
             ax.plot(curve[:, 0], curve[:, 1], color=colour, lw=0.8, label=label if i == 0 else None)
     names = list(dict.fromkeys(images["name"])) if len(images) else []
-    marker_colours = dict(zip(names, _palette(len(names), "tab10"), strict=True))
+    marker_colours = dict(zip(names, palette(len(names), "tab10"), strict=True))
     for name, label, x, y in zip(images["name"], images["image"], images["x"], images["y"], strict=True):
         ax.plot(x, y, "o", ms=5, mfc="none", mec=marker_colours[name], mew=1.0)
         ax.annotate(f"{name}{label}", (x, y), xytext=(3, 3), textcoords="offset points", fontsize=8,
@@ -111,7 +111,8 @@ def legend_redshifts(redshifts: Sequence[float], most: int = 5) -> list[float]:
     return [ordered[i] for i in picks]
 
 
-def _palette(count: int, name: str = "plasma") -> list:
+def palette(count: int, name: str = "plasma") -> list:
+    """``count`` colours of the matplotlib colour map ``name`` (tab10 repeats after ten)."""
     from matplotlib import colormaps
 
     cmap = colormaps[name]

@@ -48,7 +48,7 @@ from .._version import __version__
 from ..dataset import FILENAME as DATASET_TOML
 from ..dataset import read_dataset
 from ..digest import digest_files
-from ..fit_plots import corner_plot, images_plot
+from ..fit_plots import best_fit_critical_curves, corner_plot, images_plot, images_view
 from ..maps import PixelGrid
 from ..model import ClusterModel, load_model, model_files
 from ..sampling_methods import LIKELIHOODS, SAMPLERS
@@ -333,7 +333,8 @@ def write_plots(result: results_io.FitResult, likelihood, dataset_folder: Path, 
     kind = result.info["likelihood"]
     title = (f"max likelihood ({'Lenstool' if kind == 'lenstool' else kind + '-plane'}): chi2 = {chi2['chi2']:.1f}, "
              f"{chi2['n_images']} images, dof {chi2['dof']}")
-    images_plot(predicted, result.folder / IMAGES, image, extent, softening, title=title)
+    curves = best_fit_critical_curves(result.max_likelihood_model(), images_view(predicted, extent))
+    images_plot(predicted, result.folder / IMAGES, image, extent, softening, title=title, curves=curves)
 
 
 def run(model_folder: str | os.PathLike, dataset: str | os.PathLike | None = None, out: str | os.PathLike | None = None,

@@ -178,7 +178,7 @@ def preview_png(model: ClusterModel, image: SimulatedImage, observed: list) -> b
                 min(extent[2], table["y"].min() - margin), max(extent[3], table["y"].max() + margin))
     step = max(s.pixel_scale, max(view[1] - view[0], view[3] - view[2]) / PREVIEW_CURVE_PIXELS)
     grid = PixelGrid.covering(view, step)
-    redshifts = legend_redshifts([r.redshift for r in (*model.source_light, *model.source_points)])
+    redshifts = legend_redshifts([r.redshift for r in model.source_light] + [r.redshift for r in model.source_points])
     curves = {f"z = {z:g}": critical_curves(model.lens, grid, model.distance_ratio(z), polish=False)
               for z in redshifts}
     title = f"{model.dataset.name or 'simulated dataset'}: asinh stretch, sky-subtracted [electrons/s]"
