@@ -25,21 +25,43 @@ def save_png(figure, path: str | Path) -> Path:
     return atomic.write_bytes(path, png_bytes(figure))
 
 
-def parameter_labels(summary: pd.DataFrame) -> list[str]:
-    """Axis labels ``key column [unit]`` of the summary's parameters."""
-    return [f"{r.galaxy} {r.parameter}" + (f" [{r.unit}]" if isinstance(r.unit, str) and r.unit else "")
-            for r in summary.itertuples(index=False)]
+def parameter_labels(summary: pd.DataFrame, scales: Sequence[int] | None = None) -> list[str]:
+    """Axis labels ``key column [unit]`` of the summary's parameters; with ``scales`` (powers of ten the
+    values are divided by) ``key column [1e15 unit]``."""
+    labels = []
+    for i, r in enumerate(summary.itertuples(index=False)):
+        unit = r.unit if isinstance(r.unit, str) else ""
+        power = scales[i] if scales is not None else 0
+        scaled = " ".join(t for t in (f"1e{power}" if power else "", unit) if t)
+        labels.append(f"{r.galaxy} {r.parameter}" + (f" [{scaled}]" if scaled else ""))
+    return labels
+
+
+def axis_power(values: np.ndarray) -> int:
+    """The power of ten a parameter's values are divided by on the corner plot's axes: 0 for values of
+    order 1e-3 to 1e4, else that of the largest magnitude (so no axis needs an offset text such as 1e15)."""
+    finite = np.abs(values[np.isfinite(values)])
+    top = float(finite.max()) if finite.size else 0.0
+    if top == 0.0 or 1e-3 <= top < 1e4:
+        return 0
+    return int(np.floor(np.log10(top)))
 
 
 def corner_plot(samples: pd.DataFrame, summary: pd.DataFrame, path: str | Path) -> Path:
     """Corner plot of the equal-weight ``samples`` (columns = summary labels), truths marked when known.
 
-    Contours at the 1, 2 and 3 sigma levels of a 2-D Gaussian; 16/50/84% quantiles on the diagonal."""
+    Contours at the 1, 2 and 3 sigma levels of a 2-D Gaussian; 16/50/84% quantiles on the diagonal. A
+    parameter of magnitude >= 1e4 or < 1e-3 is drawn in units of a power of ten (:func:`axis_power`,
+    named in its label)."""
     import corner
+    from matplotlib.ticker import ScalarFormatter
 
     labels = list(summary["label"])
     data = samples[labels].to_numpy(float)
     truth = summary["truth"].to_numpy(float)
+    powers = [axis_power(column) for column in data.T]
+    scale = 10.0 ** np.array(powers, float)
+    data, truth = data / scale, truth / scale  # axes in units of 1e<power>: no offset text over the labels
     spans = []
     for column in data.T:
         lo, hi = float(column.min()), float(column.max())
@@ -51,10 +73,15 @@ def corner_plot(samples: pd.DataFrame, summary: pd.DataFrame, path: str | Path) 
             spans[i] = (min(lo, t), max(hi, t))
     side = 1.9 * len(labels) + 0.6
     truths = [float(t) if np.isfinite(t) else None for t in truth] if np.isfinite(truth).any() else None
-    fig = corner.corner(data, fig=new_figure(side, side), labels=parameter_labels(summary), range=spans, truths=truths,
+    fig = corner.corner(data, fig=new_figure(side, side), labels=parameter_labels(summary, powers), range=spans,
+                        truths=truths,
                         truth_color="tab:red", quantiles=[0.16, 0.5, 0.84], show_titles=True, title_fmt=".3g",
                         levels=1.0 - np.exp(-0.5 * np.array([1.0, 2.0, 3.0]) ** 2), plot_datapoints=False,
                         fill_contours=True, label_kwargs={"fontsize": 9}, title_kwargs={"fontsize": 8})
+    for ax in fig.axes:  # a narrow range of large values would otherwise get an offset text too
+        for axis in (ax.xaxis, ax.yaxis):
+            if isinstance(axis.get_major_formatter(), ScalarFormatter):
+                axis.get_major_formatter().set_useOffset(False)
     return save_png(fig, path)
 
 
