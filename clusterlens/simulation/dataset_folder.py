@@ -2,7 +2,7 @@
 
 A dataset folder holds::
 
-    data.fits, noise_map.fits, psf.fits   the image [electrons/s], its 1-sigma noise, the PSF (celestial WCS)
+    data.fits, noise_map.fits, psf.fits   the image [electrons/s], its noise, the PSF (sky WCS; PSF: arcsec offsets)
     point_datasets.csv                   the observed multiple images (positions, fluxes, time delays)
     true_images.csv                      the noise-free images behind them (magnification, parity, delay)
     preview.png                          the image with critical curves and the observed images
@@ -196,7 +196,7 @@ def dataset_files(model: ClusterModel, inputs: dict[str, bytes], seed: int) -> d
 
     s = model.dataset.imaging
     wcs = fits_output.celestial_wcs(model.reference, s.shape, s.pixel_scale, s.center_x, s.center_y)
-    psf_wcs = fits_output.celestial_wcs(model.reference, image.psf.shape, s.pixel_scale)
+    psf_wcs = fits_output.offset_wcs(image.psf.shape, s.pixel_scale)
     files = dict(inputs)
     files[DATA] = fits_output.fits_bytes(image.data, wcs, _settings_cards(model, seed, "data", "electron/s"))
     files[NOISE_MAP] = fits_output.fits_bytes(image.noise_map, wcs,
