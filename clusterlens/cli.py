@@ -117,7 +117,8 @@ def _chi2(args) -> int:
 def _simulate(args) -> int:
     from .simulation import simulate, summary_table
 
-    folder = simulate(args.model_folder, args.out_folder, seed=args.seed, overwrite=args.overwrite)
+    folder = simulate(args.model_folder, args.out_folder, seed=args.seed, overwrite=args.overwrite,
+                      progress=not args.quiet)
     _console().print(summary_table(folder))
     _console().print(f"[green]wrote[/green] {folder} (seed {args.seed})")
     return 0
@@ -231,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out_folder", type=Path, metavar="OUT_FOLDER", help="the dataset folder to write")
     p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a folder holding files clusterlens did not write")
+    p.add_argument("--quiet", action="store_true", help="no progress line (drawn only on a terminal, never under CI)")
     p.set_defaults(func=_simulate)
 
     p = sub.add_parser("import-lenstool", help="import a Lenstool .par (+ image catalogue) into a model folder")

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .progress import interactive
+from ..progress import interactive
 from .sampler import WORKER, installed, interrupted, mpi_world_size, parallel_pool
 
 

@@ -13,20 +13,13 @@ default) so that an interrupted run can be resumed well before dynesty's first p
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
 from collections.abc import Callable
 
+from ..progress import interactive
+
 #: Seconds after the start at which the first checkpoint is written (dynesty then saves every checkpoint_every).
 FIRST_CHECKPOINT_S = 10.0
-
-
-def interactive(stream=None) -> bool:
-    """Whether progress should be drawn on ``stream`` (default stderr): a terminal, and not under CI."""
-    stream = stream or sys.stderr
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and not os.environ.get("CI")
 
 
 def log_text(value: float | None) -> str:

@@ -38,6 +38,7 @@ from ..families import FAMILIES
 from ..maps import PixelGrid, critical_curves
 from ..model import ClusterModel, load_model
 from ..plot import legend_redshifts, png_bytes, preview_figure
+from ..progress import steps
 from ..registry import LIGHT_PROFILES
 from . import fits_output, imaging, points
 
@@ -186,13 +187,20 @@ def preview_png(model: ClusterModel, image: SimulatedImage, observed: list) -> b
     return png_bytes(preview_figure(image.data, extent, softening, curves, table, title=title, view=view))
 
 
-def dataset_files(model: ClusterModel, inputs: dict[str, bytes], seed: int) -> dict[str, bytes]:
-    """Every file of the dataset folder (manifest last) as bytes, by name: the whole simulation."""
+def dataset_files(model: ClusterModel, inputs: dict[str, bytes], seed: int,
+                  progress: bool = True) -> dict[str, bytes]:
+    """Every file of the dataset folder (manifest last) as bytes, by name: the whole simulation (its steps
+    drawn as a progress line on a terminal unless not ``progress``)."""
     seed = check_seed(seed)
     check_simulable(model)
     imaging_seed, points_seed = np.random.SeedSequence(seed).spawn(2)
-    image = simulate_image(model, imaging_seed)
-    true_images, observed = simulate_points(model, points_seed)
+    with steps("simulating", 3, show=progress) as begin:
+        begin("ray-tracing the image")
+        image = simulate_image(model, imaging_seed)
+        begin("finding the multiple images")
+        true_images, observed = simulate_points(model, points_seed)
+        begin("critical curves for preview.png")
+        preview = preview_png(model, image, observed)
 
     s = model.dataset.imaging
     wcs = fits_output.celestial_wcs(model.reference, s.shape, s.pixel_scale, s.center_x, s.center_y)
@@ -204,7 +212,7 @@ def dataset_files(model: ClusterModel, inputs: dict[str, bytes], seed: int) -> d
     files[PSF] = fits_output.fits_bytes(image.psf, psf_wcs, _settings_cards(model, seed, "psf (sum 1)", None))
     files[POINTS] = csvio.family_text(FAMILIES["point_datasets"], observed).encode()
     files[TRUE_IMAGES] = csvio.frame_text(true_images[points.TRUE_COLUMNS]).encode()
-    files[PREVIEW] = preview_png(model, image, observed)
+    files[PREVIEW] = preview
     manifest = {
         "clusterlens_version": __version__,
         "seed": seed,
@@ -269,11 +277,12 @@ def _write_folder(out: Path, files: dict[str, bytes], overwrite: bool) -> None:
         _check_destination(out, overwrite)
 
 
-def simulate(model_folder, out_folder, *, seed: int = 0, overwrite: bool = False) -> Path:
+def simulate(model_folder, out_folder, *, seed: int = 0, overwrite: bool = False, progress: bool = True) -> Path:
     """Simulate the dataset of the model in ``model_folder`` into ``out_folder``; return its path.
 
     seed: integer 0 ... 2**63-1 driving every random draw; overwrite: replace a folder that holds
-    files clusterlens did not write. Raises ModelError for an invalid or incomplete model,
+    files clusterlens did not write; progress: a progress line of the steps on a terminal (never in a
+    pipe, a file or under CI). Raises ModelError for an invalid or incomplete model,
     FileExistsError for a foreign folder.
     """
     model_folder, out = Path(model_folder), Path(out_folder)
@@ -284,7 +293,7 @@ def simulate(model_folder, out_folder, *, seed: int = 0, overwrite: bool = False
     model = load_model(model_folder)
     if input_files(model_folder) != inputs:
         raise RuntimeError(f"{model_folder} changed while it was being read; run the simulation again")
-    _write_folder(out, dataset_files(model, inputs, seed), overwrite)
+    _write_folder(out, dataset_files(model, inputs, seed, progress), overwrite)
     return out
 
 
