@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import codecs
+import html
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -108,12 +109,30 @@ class FitDefaults(Row):
 
 
 class DatasetConfig(Row):
+    """The settings of ``dataset.toml``. ``repr`` is one line, ``str`` the TOML text, and a notebook
+    shows that text as an HTML fragment."""
+
     name: str | None = None
     reference: Reference
     cosmology: CosmologySpec
     imaging: Imaging = Imaging()
     points: Points = Points()
     fit: FitDefaults | None = None
+
+    def __repr__(self) -> str:
+        cosmology = self.cosmology.name or ", ".join(
+            f"{k}={v}" for k, v in self.cosmology.model_dump(exclude_none=True).items())
+        ny, nx = self.imaging.shape
+        fit = f", fit likelihood {self.fit.likelihood}" if self.fit is not None else ""
+        return (f"<DatasetConfig {self.name or '(no name)'}: reference RA {self.reference.ra!r} Dec "
+                f"{self.reference.dec!r} deg, cosmology {cosmology}, imaging {nx}x{ny} pixels of "
+                f"{self.imaging.pixel_scale!r} arcsec{fit}>")
+
+    def __str__(self) -> str:
+        return dataset_text(self)
+
+    def _repr_html_(self) -> str:
+        return f'<div class="clusterlens"><pre>{html.escape(dataset_text(self))}</pre></div>'
 
 
 FILENAME = "dataset.toml"

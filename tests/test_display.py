@@ -73,6 +73,14 @@ def test_family_table_shows_itself(capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_dataset_settings_show_themselves():
+    dataset = load_model(EXAMPLE).dataset
+    assert repr(dataset).startswith("<DatasetConfig example_cluster: reference RA 64.0381 Dec -24.0675 deg, "
+                                    "cosmology Planck18, imaging 450x450 pixels of 0.2 arcsec")
+    assert str(dataset) == (EXAMPLE / "dataset.toml").read_text()
+    assert dataset._repr_html_().startswith('<div class="clusterlens"><pre>name = &quot;example_cluster&quot;')
+
+
 def test_fit_result_shows_itself(tmp_path, capsys):
     result = read_results(_fit_folder(tmp_path / "fit"))
     summary = repr(result)
