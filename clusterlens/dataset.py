@@ -109,9 +109,8 @@ class FitDefaults(Row):
 
 
 class DatasetConfig(Row):
-    """The settings of ``dataset.toml``. ``repr`` is one line, ``str`` the TOML text, and a notebook
-    shows that text as an HTML fragment."""
-
+    # The settings of dataset.toml (no docstring: pydantic would put it in dataset.schema.json).
+    # repr is one line, str the TOML text, and a notebook shows that text as an HTML fragment.
     name: str | None = None
     reference: Reference
     cosmology: CosmologySpec
