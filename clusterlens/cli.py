@@ -19,7 +19,9 @@ def _console():
     """The rich console of the commands' output (rich is imported by the first command that prints)."""
     from rich.console import Console
 
-    return Console()
+    console = Console()
+    # a pipe or a file gets the tables' natural width (rich's 80 columns would truncate names)
+    return console if console.is_terminal else Console(width=400)
 
 
 def _validate(args) -> int:
@@ -32,8 +34,15 @@ def _validate(args) -> int:
 
 
 def _show(args) -> int:
+    """A model folder's tables, or a results folder's fit summary (it holds summary.json)."""
+    from .fit.results import SUMMARY_JSON, read_results
     from .model import load_model
 
+    if (args.folder / SUMMARY_JSON).is_file():
+        result = read_results(args.folder)
+        print(repr(result))
+        result.show(_console())
+        return 0
     load_model(args.folder).show(all_rows=args.all)
     return 0
 
@@ -54,16 +63,22 @@ def _fit_options(args) -> dict:
                 priors=args.priors, console=_console())
 
 
-def _fitting(command) -> int:
+def _fitting(command, again: str = "run the same command with --resume") -> int:
+    """Run a fit; Ctrl-C prints one line (exit status 130, as for any command stopped by SIGINT) that
+    promises a resume only when the run has written its checkpoint."""
     from .fit.sampler import RootFailed
 
     try:
         result = command()
     except RootFailed:
         return 1
-    except KeyboardInterrupt:
-        print("interrupted: run the same command with --resume to continue from the last checkpoint",
-              file=sys.stderr)
+    except KeyboardInterrupt as err:
+        checkpoint = getattr(err, "checkpoint", None)
+        if checkpoint is not None:
+            print(f"interrupted: {again} to continue from its checkpoint {checkpoint}", file=sys.stderr)
+        else:
+            print("interrupted before the first checkpoint: nothing to resume (run the command again to start)",
+                  file=sys.stderr)
         return 130
     if result is not None:
         _console().print(f"[green]wrote[/green] {result.folder}")
@@ -83,7 +98,7 @@ def _run(args) -> int:
     from .fit import run
 
     return _fitting(lambda: run(args.folder, dataset=args.dataset, out=args.out, seed=args.seed,
-                                **_fit_options(args)))
+                                **_fit_options(args)), again="run the same command again")
 
 
 def _chi2(args) -> int:
@@ -102,7 +117,8 @@ def _chi2(args) -> int:
 def _simulate(args) -> int:
     from .simulation import simulate, summary_table
 
-    folder = simulate(args.model_folder, args.out_folder, seed=args.seed, overwrite=args.overwrite)
+    folder = simulate(args.model_folder, args.out_folder, seed=args.seed, overwrite=args.overwrite,
+                      progress=not args.quiet)
     _console().print(summary_table(folder))
     _console().print(f"[green]wrote[/green] {folder} (seed {args.seed})")
     return 0
@@ -161,7 +177,8 @@ def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--checkpoint-every", type=float, default=60.0,
                    help="seconds between dynesty's checkpoints (default 60; nautilus writes one after every batch)")
     p.add_argument("--no-plots", action="store_true", help="skip corner.png and images.png")
-    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress line (it is drawn only on a terminal, never in a pipe, a file or under CI)")
 
 
 # ---------------------------------------------------------------- products (maps, predictions, mass, catalogues)
@@ -311,11 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check a model folder; exit 1 with every problem listed")
-    p.add_argument("folder", type=Path)
+    p.add_argument("folder", type=Path, metavar="FOLDER",
+                   help="a model or dataset folder (dataset.toml and the family CSVs), not one CSV file")
     p.set_defaults(func=_validate)
 
-    p = sub.add_parser("show", help="print a model folder's tables")
-    p.add_argument("folder", type=Path)
+    p = sub.add_parser("show", help="print a model folder's tables, or a fit's summary")
+    p.add_argument("folder", type=Path, metavar="FOLDER",
+                   help="a model or dataset folder, or a results folder of `fit`/`run` (its posterior summary)")
     p.add_argument("--all", action="store_true", help="list every member instead of a tier summary")
     p.set_defaults(func=_show)
 
@@ -325,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "then fit it into results/<name>/fit_<likelihood>. Re-running reuses a finished "
                                    "fit of the same dataset and settings, resumes an interrupted one and re-fits "
                                    "after an edit (--resume alone: only continue; --overwrite alone: start afresh).")
-    p.add_argument("folder", type=Path, metavar="MODEL_FOLDER")
+    p.add_argument("folder", type=Path, metavar="MODEL_FOLDER", help="the model folder to simulate and fit")
     p.add_argument("--dataset", type=Path, default=None, help="dataset folder (default results/<name>/dataset)")
     p.add_argument("--out", type=Path, default=None, help="results folder (default results/<name>/fit_<likelihood>)")
     _add_fit_arguments(p, seed_help="seed of the simulation and of the sampler (default 0)")
@@ -336,8 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "parameters of DATASET given its point_datasets.csv; writes samples, summaries, "
                                    "best-fit model folders and plots. Under mpirun the MPI ranks evaluate the "
                                    "likelihood (needs mpi4py).")
-    p.add_argument("dataset", type=Path, metavar="DATASET")
-    p.add_argument("--out", type=Path, default=None, help="results folder (default results/<name>_<likelihood>)")
+    p.add_argument("dataset", type=Path, metavar="DATASET",
+                   help="a dataset folder: a model folder with point_datasets.csv (e.g. one `simulate` wrote)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="results folder (default: fit_<likelihood> next to a folder named dataset, as `run` "
+                        "writes, else results/<DATASET folder name>_<likelihood>)")
     _add_fit_arguments(p, seed_help="seed of the sampler (default 0)")
     p.set_defaults(func=_fit)
 
@@ -346,16 +368,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and predicted positions, magnification and chi2 of FOLDER at its CSV values: a "
                                    "dataset folder, or a fit's max_likelihood/median folder (its images are read "
                                    "from the fitted dataset).")
-    p.add_argument("folder", type=Path, metavar="FOLDER")
+    p.add_argument("folder", type=Path, metavar="FOLDER",
+                   help="a dataset folder, or a fit's max_likelihood or median folder")
     p.add_argument("--likelihood", choices=LIKELIHOODS, default=None, help=LIKELIHOOD_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.set_defaults(func=_chi2)
 
     p = sub.add_parser("simulate", help="simulate a dataset folder (image, point datasets, manifest) from a model")
-    p.add_argument("model_folder", type=Path, metavar="MODEL_FOLDER")
-    p.add_argument("out_folder", type=Path, metavar="OUT_FOLDER")
+    p.add_argument("model_folder", type=Path, metavar="MODEL_FOLDER", help="the model folder to simulate")
+    p.add_argument("out_folder", type=Path, metavar="OUT_FOLDER", help="the dataset folder to write")
     p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace a folder holding files clusterlens did not write")
+    p.add_argument("--quiet", action="store_true", help="no progress line (drawn only on a terminal, never under CI)")
     p.set_defaults(func=_simulate)
 
     p = sub.add_parser("simulate-many", help="simulate many realisations of a population (population.csv) for ML",
@@ -373,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_simulate_many)
 
     p = sub.add_parser("import-lenstool", help="import a Lenstool .par (+ image catalogue) into a model folder")
-    p.add_argument("par", type=Path)
+    p.add_argument("par", type=Path, metavar="PAR", help="the Lenstool parameter file (.par)")
     p.add_argument("--images", type=Path, default=None, help="multiple-image catalogue (id ra dec a b theta z mag)")
     p.add_argument("--position-sigma", type=float, default=None,
                    help="positional error of every image [arcsec] (overrides sigposArcsec; needed for result files)")
@@ -384,13 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_import_lenstool)
 
     p = sub.add_parser("export-lenstool", help="write a model folder as a Lenstool .par (+ potfile catalogues)")
-    p.add_argument("folder", type=Path)
+    p.add_argument("folder", type=Path, metavar="FOLDER", help="the model folder to export")
     p.add_argument("--out", type=Path, required=True, help="the .par file to write")
     p.add_argument("--overwrite", action="store_true", help="replace existing files with different content")
     p.set_defaults(func=_export_lenstool)
 
     p = sub.add_parser("schemas", help="regenerate the JSON Schemas of every row type")
-    p.add_argument("--out", type=Path, default=Path("schemas"))
+    p.add_argument("--out", type=Path, default=Path("schemas"), help="folder to write them to (default schemas)")
     p.set_defaults(func=_schemas)
 
     _add_product_commands(sub)

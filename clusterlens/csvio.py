@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from . import atomic
+from . import atomic, suggest, table_view
+from .cell_text import format_value, used_columns
 from .columns import Row
 from .errors import ModelError, Problem
 from .families import FAMILIES, Family
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 RowT = TypeVar("RowT", bound=Row, covariant=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FamilyTable(Generic[RowT]):
     """The validated rows of one family and the 1-based line each came from (None when built in Python)."""
 
@@ -45,6 +45,32 @@ class FamilyTable(Generic[RowT]):
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def __repr__(self) -> str:
+        """One line: the family, the row count (by profile) and where the rows came from."""
+        profiles: dict[str, int] = {}
+        for row in self.rows:
+            if (profile := getattr(row, "profile", None)) is not None:
+                profiles[profile] = profiles.get(profile, 0) + 1
+        kinds = f" ({', '.join(f'{p} {n}' for p, n in profiles.items())})" if profiles else ""
+        return f"<FamilyTable {self.family.filename}: {len(self.rows)} rows{kinds} from {self.source}>"
+
+    def view(self, all_rows: bool = False) -> table_view.TableView:
+        return table_view.family_view(self.family, self.rows, all_rows)
+
+    def __str__(self) -> str:
+        """The rows as a plain-text table (more than ``MAX_ROWS`` rows summarised)."""
+        return table_view.plain_text(self.__rich__())
+
+    def __rich__(self):
+        return table_view.rich_table(self.view())
+
+    def _repr_html_(self) -> str:
+        return table_view.html_table(self.view())
+
+    def show(self, all: bool = False) -> None:
+        """Print the table; ``all`` lists every row instead of a summary of a long table."""
+        table_view.print_renderable(table_view.rich_table(self.view(all)))
 
 
 def family_for_path(path: str | os.PathLike) -> Family:
@@ -96,8 +122,11 @@ def parse_text(text: str, family: Family, name: str) -> tuple[FamilyTable[Row], 
     except csv.Error as err:
         return _empty(family, name), [Problem(name, f"unreadable CSV header: {err}", line=1)]
     problems = _check_header(header, family, name)
-    if problems:
+    if _unreadable_header(header):
         return _empty(family, name), problems
+    # a misspelt column is read as the column it stands for, so its rows are still checked (it is reported)
+    read_as = {**{h: h for h in header if h in family.columns},
+               **{h: c for h, c in _misspelt(header, family).items() if c is not None}}
     records: list[tuple[int, dict[str, str]]] = []
     try:
         for cells in reader:
@@ -105,19 +134,69 @@ def parse_text(text: str, family: Family, name: str) -> tuple[FamilyTable[Row], 
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != len(header):
-                problems.append(Problem(name, f"expected {len(header)} cells like the header, found {len(cells)}",
-                                        line=line))
+                hint = (suggest.extra_cells(header, cells) if len(cells) > len(header)
+                        else suggest.missing_cells(header, cells))
+                problems.append(Problem(name, f"expected {len(header)} cells like the header, found "
+                                              f"{len(cells)}{hint}", line=line))
                 continue
             long = [h for h, c in zip(header, cells, strict=True) if len(c) > MAX_CELL_CHARS]
             if long:
                 problems += [Problem(name, f"cell of more than {MAX_CELL_CHARS} characters (the limit)", line=line,
                                      column=h) for h in long]
                 continue
-            records.append((line, {h: c.strip() for h, c in zip(header, cells, strict=True) if c.strip() != ""}))
+            records.append((line, {read_as[h]: c.strip() for h, c in zip(header, cells, strict=True)
+                                   if h in read_as and c.strip() != ""}))
     except csv.Error as err:
         problems.append(Problem(name, f"unreadable CSV: {err}", line=reader.line_num))
     table, row_problems = validate_table(family, records, name)
-    return table, problems + row_problems
+    return table, problems + _absent_columns(row_problems, [read_as.get(h, h) for h in header], family, name)
+
+
+def rejected_keys(table: FamilyTable[Row], path: str | os.PathLike) -> set[str] | None:
+    """The key cells (galaxy, tier, name, ...) of the rows of ``path`` that did not become rows of
+    ``table`` (invalid rows), or None when the file cannot be read as rows at all."""
+    try:
+        rows = list(csv.DictReader(io.StringIO(Path(path).read_bytes().decode("utf-8-sig"), newline="")))
+    except (UnicodeDecodeError, csv.Error, OSError):
+        return None
+    if rows and len(rows[0]) == 1 and _unreadable_header(list(rows[0])):
+        return None
+    valid = {str(getattr(row, k)) for row in table.rows for k in table.family.key}
+    found = {str(row.get(k) or "").strip() for row in rows for k in table.family.key}
+    return found - valid - {""}
+
+
+def _unreadable_header(header: list[str]) -> bool:
+    """A header whose columns cannot be told apart (another separator): its rows cannot be read."""
+    return len(header) == 1 and (";" in header[0] or "\t" in header[0])
+
+
+def _absent_columns(problems: list[Problem], header: list[str], family: Family, name: str) -> list[Problem]:
+    """The rows' problems with every "required cell is blank" of a column the header lacks replaced by one
+    header problem for that column (none when a misspelt header column already points to it)."""
+    suggested = set(_misspelt(header, family).values())
+    kept: list[Problem] = []
+    absent: dict[str, list[int | None]] = {}
+    for problem in problems:
+        if problem.column is not None and problem.column not in header and problem.message.startswith(
+                _MESSAGES["missing"]):
+            absent.setdefault(problem.column, []).append(problem.line)
+        else:
+            kept.append(problem)
+    for column, lines in absent.items():
+        if column not in suggested and column not in family.always_required:  # else a header problem says it
+            where = ", ".join(str(n) for n in lines[:5]) + (", ..." if len(lines) > 5 else "")
+            kept.append(Problem(name, f"missing column: the rows at line(s) {where} need it", line=1, column=column))
+    return kept
+
+
+def _absent(header: list[str], family: Family) -> list[str]:
+    return [c for c in family.columns if c not in header]
+
+
+def _misspelt(header: list[str], family: Family) -> dict[str, str | None]:
+    """Each unknown header column -> the absent column it most likely stands for (or None)."""
+    return {h: suggest.closest(h, _absent(header, family)) for h in header if h not in family.columns}
 
 
 def _empty(family: Family, name: str) -> FamilyTable[Row]:
@@ -138,12 +217,14 @@ def _check_header(header: list[str], family: Family, name: str) -> list[Problem]
             problems.append(Problem(name, "duplicated column in the header", line=1, column=column))
         seen.add(column)
         if column not in family.columns:
+            hint = suggest.did_you_mean(column, _absent(header, family))
             problems.append(
-                Problem(name, f"unknown column: expected columns of {family.name}: {', '.join(family.columns)}",
+                Problem(name, f"unknown column{hint}: expected columns of {family.name}: {', '.join(family.columns)}",
                         line=1, column=column or "(blank)")
             )
+    suggested = set(_misspelt(header, family).values())
     for column in family.always_required:
-        if column not in seen:
+        if column not in seen and column not in suggested:  # a misspelt column's message names it
             problems.append(Problem(name, "missing required column", line=1, column=column))
     return problems
 
@@ -190,8 +271,8 @@ def _problem(error: ErrorDetails, record: Mapping[str, Any], family: Family, nam
     column = loc[0] if loc else None
     if kind == "union_tag_invalid":
         profile = record.get("profile")
-        return Problem(name, f"unknown profile: expected one of {', '.join(family.profiles)}",
-                       line=line, column="profile", value=profile)
+        return Problem(name, f"unknown profile{suggest.did_you_mean(profile, family.profiles)}: expected one of "
+                             f"{', '.join(family.profiles)}", line=line, column="profile", value=profile)
     if kind == "union_tag_not_found":
         return Problem(name, f"required cell is blank: expected one of {', '.join(family.profiles)}",
                        line=line, column="profile")
@@ -203,6 +284,11 @@ def _problem(error: ErrorDetails, record: Mapping[str, Any], family: Family, nam
         return Problem(name, message, line=line, column=column, value=value)
     value = record.get(column) if column is not None else None
     message = _MESSAGES[kind] if kind in _MESSAGES else f"expected {_expectation(error)}"
+    if kind in ("float_parsing", "float_type"):
+        message += suggest.decimal_comma(value)
+    elif kind == "literal_error":
+        message = "expected " + _expectation(error) + suggest.did_you_mean(
+            value, re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", ""))))
     if kind == "missing" and "profile" in record:
         message += f" (profile {record['profile']} needs it)"
     return Problem(name, message, line=line, column=column, value=value if value is None else str(value))
@@ -240,23 +326,6 @@ def duplicate_key_problems(family: Family, rows: Sequence[Row], lines: Sequence[
 
 
 # ---------------------------------------------------------------- writing
-def format_value(value: object) -> str:
-    """A cell's text: floats (Python or numpy) as the shortest string that round-trips, None and NaN
-    as blank, numpy integers as integers, anything else as ``str``."""
-    if value is None:
-        return ""
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        if math.isnan(value):
-            return ""
-        if value == 0 or 1e-4 <= abs(value) < 1e6:
-            return repr(value)
-        return np.format_float_scientific(value, unique=True, trim="-")
-    if isinstance(value, np.integer):
-        return str(int(value))
-    return str(value)
-
-
 def csv_text(columns: Sequence[str], rows: Iterable[Iterable[object]]) -> str:
     """The CSV text every clusterlens CSV file is written as: a header line of ``columns``, one line
     per row of cells (:func:`format_value`), quoted only where needed, ``\\n`` line endings."""
@@ -270,14 +339,6 @@ def csv_text(columns: Sequence[str], rows: Iterable[Iterable[object]]) -> str:
 def frame_text(frame: pd.DataFrame) -> str:
     """:func:`csv_text` of a DataFrame's columns and rows (the index is not written)."""
     return csv_text(list(frame.columns), frame.itertuples(index=False))
-
-
-def used_columns(family: Family, rows: Sequence[Row]) -> list[str]:
-    """Canonical-order columns that some row fills, plus the columns every row requires."""
-    used = set(family.always_required)
-    for row in rows:
-        used |= {k for k, v in row.model_dump().items() if v is not None}
-    return [c for c in family.columns if c in used]
 
 
 def family_text(family: Family, rows: Sequence[Row]) -> str:

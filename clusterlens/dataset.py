@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import codecs
+import html
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -225,6 +226,8 @@ class PopulationSettings(Row):
 
 
 class DatasetConfig(Row):
+    # The settings of dataset.toml (no docstring: pydantic would put it in dataset.schema.json).
+    # repr is one line, str the TOML text, and a notebook shows that text as an HTML fragment.
     name: Text | None = None
     reference: Reference
     cosmology: CosmologySpec
@@ -233,6 +236,21 @@ class DatasetConfig(Row):
     fit: FitDefaults | None = None
     lens_light: LensLight | None = None
     population: PopulationSettings | None = None
+
+    def __repr__(self) -> str:
+        cosmology = self.cosmology.name or ", ".join(
+            f"{k}={v}" for k, v in self.cosmology.model_dump(exclude_none=True).items())
+        ny, nx = self.imaging.shape
+        fit = f", fit likelihood {self.fit.likelihood}" if self.fit is not None else ""
+        return (f"<DatasetConfig {self.name or '(no name)'}: reference RA {self.reference.ra!r} Dec "
+                f"{self.reference.dec!r} deg, cosmology {cosmology}, imaging {nx}x{ny} pixels of "
+                f"{self.imaging.pixel_scale!r} arcsec{fit}>")
+
+    def __str__(self) -> str:
+        return dataset_text(self)
+
+    def _repr_html_(self) -> str:
+        return f'<div class="clusterlens"><pre>{html.escape(dataset_text(self))}</pre></div>'
 
 
 FILENAME = "dataset.toml"

@@ -24,7 +24,7 @@ from .cosmology import distance_ratio, make_cosmology
 from .csvio import FamilyTable
 from .dataset import FILENAME as DATASET_FILENAME
 from .dataset import DatasetConfig, dataset_text, read_dataset, validate_dataset
-from .display import model_renderable, print_model, render_html, render_text
+from .display import model_renderable, model_summary, print_model, render_html, render_text
 from .errors import ModelError, Problem
 from .families import FAMILIES, LENS_FAMILIES, MASS_FAMILIES, SOURCE_FAMILIES
 from .lens import Lens
@@ -50,7 +50,7 @@ class Tier:
         return self.relation.tier
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class ClusterModel:
     """A validated cluster lens model: every family's rows plus the dataset settings.
 
@@ -210,18 +210,24 @@ class ClusterModel:
             frames[name] = pd.DataFrame([r.model_dump() for r in table.rows], columns=columns)
         return frames
 
+    def __repr__(self) -> str:
+        """A one-screen summary: families with row counts, z_lens, the free cells (``str`` has the tables)."""
+        return model_summary(self)
+
     def __str__(self) -> str:
+        """The tables as plain text (returned, not printed)."""
         return render_text(self)
 
     def __rich__(self):
         return model_renderable(self)
 
     def _repr_html_(self) -> str:
+        """An HTML fragment of the tables: what a notebook shows for ``model`` (nothing is printed)."""
         return render_html(self)
 
-    def show(self, all_rows: bool = False) -> None:
-        """Print the model's tables; ``all_rows`` lists every member instead of a tier summary."""
-        print_model(self, all_rows=all_rows)
+    def show(self, all: bool = False, *, all_rows: bool = False) -> None:
+        """Print the model's tables; ``all`` (or ``all_rows``) lists every member instead of a tier summary."""
+        print_model(self, all_rows=all or all_rows)
 
     # ------------------------------------------------------------ lensing
     @cached_property
@@ -357,6 +363,9 @@ def _record_lists(records: object) -> tuple[dict[str, list[Mapping[str, Any]]], 
 def load_model(folder: str | os.PathLike) -> ClusterModel:
     """Read every family CSV present in ``folder`` and ``dataset.toml``; validate everything together."""
     folder = Path(folder)
+    if folder.is_file():
+        raise ModelError([Problem(str(folder), f"is a file: expected the model folder that holds it with dataset.toml "
+                                               f"and the other family CSVs (e.g. {folder.parent})")])
     if not folder.is_dir():
         raise ModelError([Problem(str(folder), "no such folder: expected a model folder with dataset.toml "
                                                "and family CSVs")])
@@ -384,7 +393,26 @@ def load_model(folder: str | os.PathLike) -> ClusterModel:
         problems += check_model(model)
         if not problems:
             return model
+    elif dataset is not None:
+        problems += _checks_of_valid_rows(ClusterModel(tables, dataset, folder))
     raise ModelError(problems)
+
+
+def _checks_of_valid_rows(model: ClusterModel) -> list[Problem]:
+    """The whole-model problems of the rows that are valid, when some rows of the folder are not: all
+    problems are reported at once. A problem that names a key (galaxy, tier, name) of an invalid row
+    may be caused by that row and is left out, as are the problems naming no value (a blank tier, ...);
+    every check is left out when a file could not be read as rows."""
+    rejected: set[str] = set()
+    for table in model.tables.values():
+        keys = csvio.rejected_keys(table, table.source)
+        if keys is None:
+            return []
+        if table.family.name not in ("priors", "point_datasets"):  # no other file names their rows
+            rejected |= keys
+    if not rejected:
+        return check_model(model)
+    return [p for p in check_model(model) if p.value is not None and p.value not in rejected | {"*"}]
 
 
 def model_files(model: ClusterModel) -> dict[str, bytes]:

@@ -20,6 +20,7 @@ from .cosmology import distance_between
 from .errors import Problem
 from .families import LENS_FAMILIES, SOURCE_FAMILIES
 from .fit.prior_rules import prior_problems
+from .suggest import did_you_mean
 
 if TYPE_CHECKING:
     from .model import ClusterModel
@@ -97,7 +98,8 @@ def _tier_problems(model: ClusterModel) -> list[Problem]:
                                               f"({', '.join(sorted(tiers)) or 'none defined'})",
                                         line=line, column="tier"))
         elif member.tier not in tiers:
-            problems.append(Problem(file, f"tier not in scaling_relations.csv: expected one of "
+            problems.append(Problem(file, f"tier not in scaling_relations.csv{did_you_mean(member.tier, tiers)}: "
+                                          "expected one of "
                                           f"{', '.join(sorted(tiers)) or '(none defined)'}",
                                     line=line, column="tier", value=member.tier))
     return problems
@@ -117,7 +119,8 @@ def _join_problems(model: ClusterModel) -> list[Problem]:
     for i, image in enumerate(model.point_datasets):
         if image.name not in names:
             file, line = _where(model, "point_datasets", i)
-            problems.append(Problem(file, "no source_point.csv row has this name: expected one of "
+            problems.append(Problem(file, f"no source_point.csv row has this name{did_you_mean(image.name, names)}: "
+                                          "expected one of "
                                           f"{', '.join(sorted(names)) or '(no source_point.csv rows)'}",
                                     line=line, column="name", value=image.name))
     return problems

@@ -66,22 +66,25 @@ def preview_figure(
     (e.g. the rows of point_datasets.csv), each point labelled ``name`` + ``image``; view: the
     axes limits (xmin, xmax, ymin, ymax) [arcsec], by default ``extent``.
     """
-    figure = new_figure()
+    figure = new_figure(8.2, 6.4)
     ax = figure.add_subplot()
     stretched, vmin, vmax = asinh_stretch(data, softening)
     xmin, xmax, ymin, ymax = extent
-    ax.imshow(stretched, origin="lower", extent=(xmin, xmax, ymin, ymax), cmap="gray", vmin=vmin, vmax=vmax,
-              interpolation="nearest")
-    palette = _palette(len(critical_curves))
-    for colour, (label, curves) in zip(palette, critical_curves.items(), strict=True):
+    shown = ax.imshow(stretched, origin="lower", extent=(xmin, xmax, ymin, ymax), cmap="gray", vmin=vmin, vmax=vmax,
+                      interpolation="nearest")
+    bar = figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.02)
+    bar.set_label(f"asinh(data / {softening:.3g})", fontsize=9)
+    bar.ax.tick_params(labelsize=8)
+    colours = palette(len(critical_curves))
+    for colour, (label, curves) in zip(colours, critical_curves.items(), strict=True):
         for i, curve in enumerate(curves):
             curve = np.asarray(curve, dtype=float)
             ax.plot(curve[:, 0], curve[:, 1], color=colour, lw=0.8, label=label if i == 0 else None)
     names = list(dict.fromkeys(images["name"])) if len(images) else []
-    marker_colours = dict(zip(names, _palette(len(names), "tab10"), strict=True))
+    marker_colours = dict(zip(names, palette(len(names), "tab10"), strict=True))
     for name, label, x, y in zip(images["name"], images["image"], images["x"], images["y"], strict=True):
         ax.plot(x, y, "o", ms=5, mfc="none", mec=marker_colours[name], mew=1.0)
-        ax.annotate(f"{name}{label}", (x, y), xytext=(3, 3), textcoords="offset points", fontsize=6,
+        ax.annotate(f"{name}{label}", (x, y), xytext=(3, 3), textcoords="offset points", fontsize=8,
                     color=marker_colours[name])
     view = extent if view is None else view
     ax.set_xlim(view[0], view[1])
@@ -90,13 +93,26 @@ def preview_figure(
     ax.set_ylabel("y [arcsec] (North up)")
     if title:
         ax.set_title(title, fontsize=10)
-    if critical_curves:
-        ax.legend(loc="upper right", fontsize=6, title="critical curves", title_fontsize=6, framealpha=0.6)
+    if critical_curves:  # beside the colour bar, off the data
+        ax.legend(loc="upper left", bbox_to_anchor=(1.25, 1.0), fontsize=8, title="critical curves",
+                  title_fontsize=8, frameon=False)
     figure.tight_layout()
     return figure
 
 
-def _palette(count: int, name: str = "plasma") -> list:
+def legend_redshifts(redshifts: Sequence[float], most: int = 5) -> list[float]:
+    """At most ``most`` of the sorted ``redshifts`` (the lowest, the highest and evenly spaced ones between):
+    the source redshifts whose critical curves a plot draws, so that a catalogue of 29 redshifts gives a
+    readable legend."""
+    ordered = sorted(set(redshifts))
+    if len(ordered) <= most:
+        return ordered
+    picks = np.unique(np.round(np.linspace(0, len(ordered) - 1, most)).astype(int))
+    return [ordered[i] for i in picks]
+
+
+def palette(count: int, name: str = "plasma") -> list:
+    """``count`` colours of the matplotlib colour map ``name`` (tab10 repeats after ten)."""
     from matplotlib import colormaps
 
     cmap = colormaps[name]

@@ -143,6 +143,43 @@ def test_run_killed_after_a_checkpoint_resumes_to_the_uninterrupted_result(datas
     pd.testing.assert_frame_equal(resumed.samples, source_fit.samples)
 
 
+def _interrupted_fit(dataset: Path, out: Path, checkpoint_every: str, wait_for_checkpoint: bool, cores: str):
+    """``clusterlens fit`` on ``cores`` processes, Ctrl-C'd as a terminal does (SIGINT to the whole
+    process group) once it has a checkpoint, or as soon as it starts fitting; (exit status, stderr)."""
+    command = [sys.executable, "-m", "clusterlens.cli", "fit", str(dataset), "--out", str(out), "--nlive",
+               str(NLIVE), "--seed", str(SEED), "--cores", cores, "--checkpoint-every", checkpoint_every, "--no-plots"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                               env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith(b"fitting ")
+    deadline = time.monotonic() + 120
+    while wait_for_checkpoint and not (out / "checkpoint.save").exists():
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, "no checkpoint within 120 s"
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    return process.returncode, err.decode()
+
+
+def test_ctrl_c_prints_one_line_and_leaves_a_resumable_checkpoint(dataset, tmp_path):
+    from clusterlens.fit.sampler import SamplerSettings, restore_sampler
+
+    out = tmp_path / "interrupted"
+    status, err = _interrupted_fit(dataset, out, "0.5", wait_for_checkpoint=True, cores="2")
+    assert status == 130, err
+    assert err.splitlines() == [f"interrupted: run the same command with --resume to continue from its "
+                                f"checkpoint {out / 'checkpoint.save'}"], err  # no worker traceback
+    assert not (out / "summary.json").exists()
+    assert restore_sampler(out / "checkpoint.save", SamplerSettings(nlive=NLIVE, seed=SEED), None).it > 1
+
+
+def test_ctrl_c_before_the_first_checkpoint_promises_no_resume(dataset, tmp_path):
+    status, err = _interrupted_fit(dataset, tmp_path / "early", "1000", wait_for_checkpoint=False, cores="1")
+    assert status == 130, err
+    assert len(err.splitlines()) == 1 and "nothing to resume" in err and "--resume" not in err, err
+
+
 def test_image_plane_fit_agrees_with_the_source_plane_fit(dataset, source_fit, tmp_path):
     """An image-plane fit with priors narrowed around the source-plane posterior (99.7% interval x 3):
     its maximum-likelihood parameters and medians agree with the source-plane ones within errors."""

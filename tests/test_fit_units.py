@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 from types import SimpleNamespace
 
@@ -15,8 +16,9 @@ from clusterlens.errors import ModelError
 from clusterlens.fit import Parameters, SamplerSettings, with_priors
 from clusterlens.fit import sampler as sampler_module
 from clusterlens.fit.pipeline import RUN_RECORD, FolderLock, plan_fit, staging_folder
+from clusterlens.fit.progress import SamplingProgress, fraction_done, log_text
 from clusterlens.fit.results import equal_weight_samples, parameter_summary
-from clusterlens.fit.sampler import ProgressReport, mpi_world_size, sample
+from clusterlens.fit.sampler import mpi_world_size, sample
 from fit_cluster import model as tiny_model
 
 WIDTHS = {"m200": (5e14, 1.5e15), "sigma": (250.0, 400.0), "sigma_ref": (100.0, 220.0)}
@@ -267,18 +269,28 @@ def test_mpi_launch_without_mpi4py_says_how_to_install_it(monkeypatch):
         sample(Gaussian(uniform_model()), SamplerSettings())
 
 
-def test_progress_report_prints_a_status_line_off_terminal():
-    stream = io.StringIO()
-    report = ProgressReport(stream=stream)
+def test_progress_line_formats_log_evidence_and_writes_the_first_checkpoint_once(monkeypatch):
+    from rich.console import Console
+
+    assert log_text(-12.345) == "-12.35" and log_text(-1e300) == "-1e+300" and log_text(float("-inf")) == "-inf"
+    assert fraction_done(None, 0.5, None) == 0.0 and fraction_done(0.4, 0.5, 100.0) == 1.0
+    assert abs(fraction_done(math.sqrt(50.0), 0.5, 100.0) - 0.5) < 1e-12  # halfway in log(dlogz)
+    saved = []
+    console = Console(file=io.StringIO(), width=120, force_terminal=True)
+    report = SamplingProgress(save_checkpoint=lambda: saved.append(1), first_checkpoint_s=0.0, console=console)
 
     class Result:
-        logz, logzvar, eff, delta_logz = -12.345, 0.04, 12.5, 3.21
+        logz, logzvar, eff, delta_logz = -1e300, None, 12.5, 3.21
 
     report(Result(), 120, 4000, dlogz=0.5)
-    report(Result(), 121, 4010, dlogz=0.5)  # within the interval: not printed
+    report(Result(), 121, 4010, dlogz=0.5)
     report.close()
-    lines = stream.getvalue().splitlines()
-    assert lines == ["iter 120 | calls 4000 | eff 12.5% | logZ -12.35 +/- 0.20 | dlogz 3.21 > 0.5 | 0 s"]
+    out = console.file.getvalue()
+    assert "iter     121" in out and "logZ   -1e+300" in out and "dlogz     3.21 > 0.5" in out
+    assert "0" * 20 not in out and saved == [1]  # no 300-digit number; one early checkpoint
+    quiet = SamplingProgress(show=False)
+    quiet(Result(), 1, 1, dlogz=0.5)
+    assert quiet.progress is None
 
 
 def test_folder_lock_refuses_a_second_fit_until_released(tmp_path):

@@ -113,7 +113,9 @@ def test_manifest_records_inputs_outputs_and_settings_without_time(model_folder,
         assert not any(key.startswith("DATE") for key in header)
         assert header["SEED"] == 7 and header["CLVERSN"] == __version__ and header["OVERSAMP"] == 2
         assert header["EXPTIME"] == 1000.0 and header["PSFFWHM"] == 0.12 and header["RDNOISE"] == 3.0
-        assert WCS(header).has_celestial
+        assert WCS(header).has_celestial == (name != "psf.fits")  # a PSF has no sky position
+    psf = fits.getheader(dataset / "psf.fits")
+    assert (psf["CTYPE1"], psf["CUNIT1"], psf["CDELT1"], psf["CRVAL1"]) == ("LINEAR", "arcsec", 0.1, 0.0)
     assert fits.getdata(dataset / "psf.fits").sum() == pytest.approx(1.0)
 
 

@@ -53,7 +53,7 @@ def main() -> None:
     priors = [p for p in priors if (p["galaxy"], p["parameter"]) != ("shear", "angle")] + [tightened]
     tight = clusterlens.fit.with_priors(model, [tightened])  # validated like a CSV row: a typo raises ModelError
     console.print("with_priors(model, [dict(...)]) replaced the shear angle's prior:",
-                  *[p for p in tight.priors if (p.galaxy, p.parameter) == ("shear", "angle")])
+                  *[p for p in tight.priors if (p.galaxy, p.parameter) == ("shear", "angle")], markup=False)
 
     console.rule("3. The dataset: simulated from the model (or reused)")
     dataset = clusterlens.ensure_dataset(MODEL, HERE / "output" / "example_dataset", seed=args.seed, console=console)

@@ -38,7 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .sampler import WORKER, installed, mpi_world_size, parallel_pool
+from ..progress import interactive
+from .sampler import WORKER, installed, interrupted, mpi_world_size, parallel_pool
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,8 @@ def sample_nautilus(likelihood, settings: NautilusSettings, *, cores: int = 1,
 
     cores: processes evaluating batches (ignored under MPI); checkpoint: ``.hdf5`` file written after
     every batch (module docstring); resume: continue from ``checkpoint`` (a finished run is returned
-    as it is); progress: nautilus' status table on stderr.
+    as it is); progress: nautilus' status table on a terminal's stderr. Ctrl-C raises
+    :class:`~clusterlens.fit.sampler.FitInterrupted` naming the checkpoint (None before the first batch).
     """
     if int(cores) != cores or cores < 1:
         raise ValueError(f"cores must be an integer >= 1, got {cores!r}")
@@ -198,7 +200,10 @@ def sample_nautilus(likelihood, settings: NautilusSettings, *, cores: int = 1,
                 raise
             raise ValueError(f"{checkpoint}: not a readable nautilus checkpoint ({type(err).__name__}: {err}): "
                              "fit again with --overwrite, or delete it") from None
-        with contextlib.redirect_stdout(sys.stderr):
-            sampler.run(f_live=settings.f_live, n_eff=settings.n_eff,
-                        discard_exploration=settings.discard_exploration, verbose=progress)
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                sampler.run(f_live=settings.f_live, n_eff=settings.n_eff,
+                            discard_exploration=settings.discard_exploration, verbose=progress and interactive())
+        except KeyboardInterrupt:
+            raise interrupted(checkpoint) from None
         return results_of(sampler)

@@ -48,7 +48,7 @@ from .._version import __version__
 from ..dataset import FILENAME as DATASET_TOML
 from ..dataset import read_dataset
 from ..digest import digest_files
-from ..fit_plots import corner_plot, images_plot
+from ..fit_plots import best_fit_critical_curves, corner_plot, images_plot, images_view
 from ..maps import PixelGrid
 from ..model import ClusterModel, load_model, model_files
 from ..sampling_methods import LIKELIHOODS, SAMPLERS
@@ -85,10 +85,14 @@ def load_dataset(dataset_folder: str | os.PathLike, priors=None) -> ClusterModel
     return with_priors(model, priors, replace=True)
 
 
-def dataset_name(dataset_folder: str | os.PathLike, model: ClusterModel) -> str:
-    """``dataset.toml``'s name, else the folder's name, as one path component (:func:`outputs.safe_component`:
-    a name like ``../../x`` cannot send the results elsewhere)."""
-    return outputs.safe_component(model.dataset.name or Path(dataset_folder).resolve().name)
+def default_out(dataset_folder: str | os.PathLike, likelihood: str) -> Path:
+    """Where ``fit`` writes by default, named after the folder the user gave (not dataset.toml's name,
+    which a copied example keeps): ``<parent>/fit_<likelihood>`` next to a folder named ``dataset``
+    (the layout ``run`` writes, results/<name>/dataset), else ``results/<folder name>_<likelihood>``."""
+    folder = Path(dataset_folder).resolve()
+    if folder.name == "dataset":
+        return Path(dataset_folder).parent / f"fit_{likelihood}"
+    return Path("results") / outputs.safe_component(f"{folder.name}_{likelihood}")
 
 
 def run_record(model: ClusterModel, likelihood: str, likelihood_options: dict,
@@ -295,7 +299,7 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     whose other fields (n_networks, n_eff, f_live, discard_exploration) nautilus_options gives;
     cores: processes evaluating the likelihood (default: every core this process may use; under
     mpirun the MPI ranks instead); resume,
-    overwrite, update: see :func:`prepare_folder`; checkpoint_every: seconds between checkpoints; plots: write
+    overwrite, update: see :func:`plan_fit`; checkpoint_every: seconds between checkpoints; plots: write
     corner.png and images.png; likelihood_options: keyword options of ``make_likelihood``.
     Returns None on MPI ranks other than 0.
     """
@@ -319,7 +323,7 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     settings = sampler_settings(sampler, nlive, seed, queue_size,
                                 dict(bound=bound, sample=sample_method, dlogz=dlogz, dynamic=dynamic), nautilus_options)
     checkpoint = CHECKPOINT if sampler == "dynesty" else NAUTILUS_CHECKPOINT
-    out = Path(out) if out is not None else Path("results") / f"{dataset_name(dataset_folder, model)}_{likelihood}"
+    out = Path(out) if out is not None else default_out(dataset_folder, likelihood)
     record = run_record(model, likelihood, options, settings, L.parameters.labels)
     lock = FolderLock(out)
     try:
@@ -386,7 +390,8 @@ def write_plots(result: results_io.FitResult, likelihood, dataset_folder: Path, 
     kind = result.info["likelihood"]
     title = (f"max likelihood ({'Lenstool' if kind == 'lenstool' else kind + '-plane'}): chi2 = {chi2['chi2']:.1f}, "
              f"{chi2['n_images']} images, dof {chi2['dof']}")
-    images_plot(predicted, result.folder / IMAGES, image, extent, softening, title=title)
+    curves = best_fit_critical_curves(result.max_likelihood_model(), images_view(predicted, extent))
+    images_plot(predicted, result.folder / IMAGES, image, extent, softening, title=title, curves=curves)
 
 
 def run(model_folder: str | os.PathLike, dataset: str | os.PathLike | None = None, out: str | os.PathLike | None = None,

@@ -25,6 +25,7 @@ from ..columns import Row
 from ..errors import Problem
 from ..families import FAMILIES
 from ..rows import Prior
+from ..suggest import did_you_mean
 
 if TYPE_CHECKING:
     from ..model import ClusterModel
@@ -113,13 +114,16 @@ def prior_problems(model: ClusterModel) -> list[Problem]:
     claimed: dict[tuple[str, int, str], int | None] = {}
     for prior, line in zip(model.priors, table.lines, strict=True):
         if prior.family not in PARAMETER_FAMILIES:
-            problems.append(Problem(file, f"unknown family: expected one of {', '.join(PARAMETER_FAMILIES)}",
+            problems.append(Problem(file, f"unknown family{did_you_mean(prior.family, PARAMETER_FAMILIES)}: "
+                                          f"expected one of {', '.join(PARAMETER_FAMILIES)}",
                                     line=line, column="family", value=prior.family))
             continue
         family = FAMILIES[prior.family]
         targets = prior_targets(model, prior)
         if not targets:
-            what = "matches no row" if prior.galaxy == "*" else f"is not a {family.key[0]} of {family.filename}"
+            keys = [str(getattr(r, family.key[0])) for r in model.rows(prior.family)]
+            what = ("matches no row" if prior.galaxy == "*" else
+                    f"is not a {family.key[0]} of {family.filename}{did_you_mean(prior.galaxy, keys)}")
             problems.append(Problem(file, f"{prior.galaxy!r} {what}", line=line, column="galaxy", value=prior.galaxy))
             continue
         reason = FIXED_CELLS.get(prior.family, {}).get(prior.parameter)
@@ -138,7 +142,8 @@ def prior_problems(model: ClusterModel) -> list[Problem]:
                 break
             if prior.parameter not in numeric:
                 problems.append(Problem(file, f"not a numeric parameter of {family.name} "
-                                              f"{getattr(row, 'profile', '') or ''} rows: "
+                                              f"{getattr(row, 'profile', '') or ''} rows"
+                                              f"{did_you_mean(prior.parameter, numeric)}: "
                                               f"expected one of {', '.join(numeric)}",
                                         line=line, column="parameter", value=prior.parameter))
                 break

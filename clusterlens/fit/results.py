@@ -26,16 +26,18 @@ fails), replacing only the files it wrote before (recorded in ``outputs.json``);
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 import tempfile
+import textwrap
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .. import atomic, csvio, outputs
+from .. import atomic, csvio, outputs, table_view
 from ..families import FAMILIES
 from ..model import ClusterModel, load_model, model_files
 from ..plain_json import json_ready
@@ -185,7 +187,7 @@ def write_results(folder: Path, results, likelihood, info: dict, truth: np.ndarr
 
 
 # ---------------------------------------------------------------- reading back
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FitResult:
     """A fit's results folder: ``samples`` (equal weight), ``summary`` (per parameter), ``info`` (summary.json)."""
 
@@ -220,13 +222,25 @@ class FitResult:
         """The posterior-median model (``median/``), loaded and validated."""
         return load_model(self.folder / MEDIAN)
 
+    def __repr__(self) -> str:
+        """One screen: the folder, free parameters, samples, log-evidence, chi2 (``str`` has the table)."""
+        return result_summary(self)
+
+    def __str__(self) -> str:
+        """The posterior table as plain text (returned, not printed)."""
+        return table_view.plain_text(summary_table(self))
+
     def __rich__(self):
         return summary_table(self)
 
-    def show(self, console=None) -> None:
-        from rich.console import Console
+    def _repr_html_(self) -> str:
+        """An HTML fragment of the posterior table: what a notebook shows for a result."""
+        return table_view.html_block(html.escape(_title(self)), [table_view.html_table(summary_view(self))],
+                                     [html.escape(_caption(self))] if _caption(self) else [])
 
-        (console or Console()).print(self)
+    def show(self, console=None) -> None:
+        """Print the posterior table (to ``console``, default stdout)."""
+        table_view.print_renderable(summary_table(self), console)
 
 
 def read_results(folder: str | os.PathLike) -> FitResult:
@@ -243,6 +257,51 @@ def read_results(folder: str | os.PathLike) -> FitResult:
 # ---------------------------------------------------------------- terminal display
 def _number(value) -> str:
     return "" if value is None or not np.isfinite(value) else f"{value:.4g}"
+
+
+def _title(result: FitResult) -> str:
+    info = result.info
+    return (f"{result.folder}: log Z = {info['log_evidence']:.2f} +/- {info['log_evidence_error']:.2f}, "
+            f"{info['niter']} iterations, {info['likelihood_calls']} likelihood calls")
+
+
+def _caption(result: FitResult) -> str:
+    chi2 = result.info.get("max_likelihood", {}).get("chi2") or {}
+    text = ", ".join(f"{k} {_number(v)}" for k, v in chi2.items() if isinstance(v, (int, float)))
+    return f"at max likelihood: {text}" if text else ""
+
+
+def result_summary(result: FitResult) -> str:
+    """A few lines: folder, likelihood and sampler, free parameters, samples, log-evidence, chi2."""
+    info = result.info
+    sampler = info.get("sampler", {})
+    sampler_name = sampler.get("name", "dynesty") if isinstance(sampler, dict) else ""
+    effective = info.get("n_effective")
+    lines = [f"<FitResult {result.folder}>",
+             f"  {info.get('likelihood', '?')} likelihood{', ' + sampler_name if sampler_name else ''}; "
+             f"{len(result.labels)} free parameters: {', '.join(result.labels)}",
+             f"  {len(result.samples)} equal-weight samples"
+             + (f" ({effective:.0f} effective)" if isinstance(effective, (int, float)) else "")
+             + f", log Z = {info['log_evidence']:.2f} +/- {info['log_evidence_error']:.2f}, "
+               f"{info['niter']} iterations, {info['likelihood_calls']} likelihood calls"]
+    if _caption(result):
+        lines.append(f"  {_caption(result)}")
+    return "\n".join(textwrap.fill(line, 110, subsequent_indent="    ") for line in lines)
+
+
+def summary_view(result: FitResult) -> table_view.TableView:
+    """The posterior table (median, 68% and 95% intervals, max likelihood, truth) as a :class:`TableView`."""
+    has_truth = result.summary["truth"].notna().any()
+    columns = ("parameter", "median", "68% interval", "95% interval", "max like.", *(("truth",) if has_truth else ()))
+    rows = []
+    for r in result.summary.to_dict("records"):
+        unit = f" [{r['unit']}]" if isinstance(r["unit"], str) and r["unit"] else ""
+        cells = [f"{r['galaxy']} {r['parameter']}{unit}", _number(r["median"]),
+                 f"{_number(r['p16'])} .. {_number(r['p84'])}", f"{_number(r['p2.5'])} .. {_number(r['p97.5'])}",
+                 _number(r["max_likelihood"]), *((_number(r["truth"]),) if has_truth else ())]
+        rows.append(tuple(table_view.Cell(c) for c in cells))
+    return table_view.TableView(_title(result), tuple((c, "") for c in columns), tuple(rows), _caption(result) or None,
+                                frozenset(columns[1:]))
 
 
 def summary_table(result: FitResult):

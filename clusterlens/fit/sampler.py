@@ -11,9 +11,11 @@ processes) fixes the result, not the number of processes or their speed.
 
 Checkpoints. With ``checkpoint=path`` dynesty pickles the whole sampler (its random generator
 included) every ``checkpoint_every`` seconds and at the end; dynesty writes ``path.tmp`` and renames
-it, so a run killed at any moment (even SIGKILL) leaves the previous complete checkpoint. The pickle
-is signed with this user's key and only a validly signed checkpoint is unpickled
-(:mod:`clusterlens.fit.checkpoint_signing`): a checkpoint from elsewhere is refused, never run.
+it, so a run killed at any moment (even SIGKILL) leaves the previous complete checkpoint. The first
+checkpoint is written early (:data:`~clusterlens.fit.progress.FIRST_CHECKPOINT_S` after the start), so
+a run interrupted after its first seconds can be resumed. The pickle is signed with this user's key and
+only a validly signed checkpoint is unpickled (:mod:`clusterlens.fit.checkpoint_signing`): a checkpoint
+from elsewhere is refused, never run.
 ``resume=True`` restores it and continues: the resumed run follows exactly the iterations the
 uninterrupted run would have made. The sampler calls the module-level functions
 :func:`log_likelihood` and :func:`prior_transform`, which evaluate the likelihood installed in the
@@ -33,10 +35,11 @@ Parallelism.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
-import sys
-import time
+import signal
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +50,7 @@ import numpy as np
 
 from ..sampling_methods import BOUNDS, METHODS
 from .checkpoint_signing import UntrustedCheckpoint, load_checkpoint, signing_checkpoints
+from .progress import FIRST_CHECKPOINT_S, SamplingProgress
 
 #: Environment variables by which MPI launchers (Open MPI, MPICH/Intel MPI/Hydra, MVAPICH) give the world size.
 MPI_SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE")
@@ -97,6 +101,26 @@ _INSTALLED: dict = {}
 def install(likelihood) -> None:
     """Make ``likelihood`` the one :func:`log_likelihood` and :func:`prior_transform` evaluate in this process."""
     _INSTALLED["likelihood"] = likelihood
+
+
+def install_in_worker(likelihood) -> None:
+    """:func:`install` in a pool process, which ignores Ctrl-C: the parent alone handles an interruption
+    (it stops the pool), so an interrupted run prints one line, not a traceback per process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    install(likelihood)
+
+
+class FitInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C; ``checkpoint`` is the file it can resume from, None when none was written yet."""
+
+    def __init__(self, checkpoint: Path | None):
+        super().__init__("interrupted")
+        self.checkpoint = checkpoint
+
+
+def interrupted(checkpoint: Path | None) -> FitInterrupted:
+    """The :class:`FitInterrupted` of a run whose checkpoint file is ``checkpoint`` (kept only if it exists)."""
+    return FitInterrupted(checkpoint if checkpoint is not None and checkpoint.exists() else None)
 
 
 def installed():
@@ -185,6 +209,14 @@ class InProcessPool:
         return list(map(function, items))
 
 
+def _block_ctrl_c():
+    """Block SIGINT in this thread (POSIX main thread only); return the function that restores the mask."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    return functools.partial(signal.pthread_sigmask, signal.SIG_SETMASK, previous)
+
+
 WORKER = object()  #: what :func:`parallel_pool` yields on MPI ranks > 0 after they have served rank 0
 
 
@@ -203,56 +235,20 @@ def parallel_pool(likelihood, cores: int, queue_size: int) -> Iterator:
     if cores > 1:
         import multiprocessing
 
-        with multiprocessing.get_context("spawn").Pool(cores, initializer=install,
-                                                           initargs=(likelihood,)) as pool:
+        # the workers start with Ctrl-C blocked (the signal mask is inherited through fork and exec), so a
+        # Ctrl-C while they start reaches the parent only, once the pool exists (and is stopped by it)
+        unblock = _block_ctrl_c()
+        try:
+            pool = multiprocessing.get_context("spawn").Pool(cores, initializer=install_in_worker,
+                                                             initargs=(likelihood,))
+        except BaseException:
+            unblock()
+            raise
+        with pool:
+            unblock()
             yield pool
         return
     yield InProcessPool(queue_size) if queue_size > 1 else None
-
-
-# ---------------------------------------------------------------- progress
-class ProgressReport:
-    """dynesty ``print_func``: one status line (iterations, calls, efficiency, log Z, remaining dlogz),
-    redrawn at most every ``interval`` seconds on a terminal, printed every ``interval_log`` seconds otherwise."""
-
-    def __init__(self, stream=None, interval: float = 0.25, interval_log: float = 15.0):
-        self.stream = stream or sys.stderr
-        self.terminal = self.stream.isatty()
-        self.interval = interval if self.terminal else interval_log
-        self.last = 0.0
-        self.start = time.monotonic()
-        self.width = 0
-
-    def __call__(self, results, niter, ncall, add_live_it=None, dlogz=None, stop_val=None, nbatch=None,
-                 logl_min=-np.inf, logl_max=np.inf, **_):
-        now = time.monotonic()
-        if now - self.last < self.interval:
-            return
-        self.last = now
-        logz, logzvar = results.logz, results.logzvar
-        error = math.sqrt(logzvar) if logzvar is not None and logzvar >= 0 else float("nan")
-        parts = [f"iter {niter}", f"calls {ncall}", f"eff {results.eff:.1f}%", f"logZ {logz:.2f} +/- {error:.2f}"]
-        if nbatch is not None:
-            parts.append(f"batch {nbatch}")
-        if add_live_it is not None:
-            parts.append(f"adding live point {add_live_it}")
-        elif stop_val is not None:
-            parts.append(f"stop {stop_val:.3f}")
-        elif dlogz is not None and results.delta_logz is not None:
-            parts.append(f"dlogz {results.delta_logz:.3g} > {dlogz:.3g}")
-        parts.append(f"{now - self.start:.0f} s")
-        line = " | ".join(parts)
-        if self.terminal:
-            self.stream.write("\r" + line.ljust(self.width))
-            self.width = len(line)
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self):
-        if self.terminal and self.width:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 # ---------------------------------------------------------------- sampling
@@ -306,8 +302,10 @@ def sample(likelihood, settings: SamplerSettings, *, cores: int = 1, checkpoint:
     The likelihood is evaluated as given: build a :class:`~clusterlens.fit.point_likelihood.PointLikelihood`
     with ``threads=1`` when the processes are to be the only parallelism (``fit`` and ``run`` do).
     cores: processes evaluating proposals (ignored under MPI); checkpoint: file saved every
-    ``checkpoint_every`` seconds and at the end; resume: continue from ``checkpoint`` (a finished
-    run is returned as it is); progress: a status line on stderr.
+    ``checkpoint_every`` seconds (the first after ``min(FIRST_CHECKPOINT_S, checkpoint_every)``) and at
+    the end; resume: continue from ``checkpoint`` (a finished run is returned as it is); progress: a
+    progress line on a terminal's stderr (:mod:`clusterlens.fit.progress`). Ctrl-C raises
+    :class:`FitInterrupted` naming the checkpoint to resume from (None before the first one).
     """
     if int(cores) != cores or cores < 1:
         raise ValueError(f"cores must be an integer >= 1, got {cores!r}")
@@ -325,8 +323,12 @@ def sample(likelihood, settings: SamplerSettings, *, cores: int = 1, checkpoint:
         else:
             sampler = new_sampler(len(likelihood.parameters), settings, pool)
         if not is_finished(sampler):
-            report = ProgressReport() if progress else None
-            options = dict(print_progress=progress, print_func=report, resume=resume,
+            early = None if checkpoint is None or settings.dynamic or resume else functools.partial(
+                sampler.save, str(checkpoint))
+            report = SamplingProgress(show=progress, save_checkpoint=early,
+                                      first_checkpoint_s=min(FIRST_CHECKPOINT_S, checkpoint_every))
+            # print_func also runs without progress: it writes the early checkpoint
+            options = dict(print_progress=True, print_func=report, resume=resume,
                            checkpoint_file=None if checkpoint is None else str(checkpoint),
                            checkpoint_every=checkpoint_every)
             try:
@@ -335,7 +337,8 @@ def sample(likelihood, settings: SamplerSettings, *, cores: int = 1, checkpoint:
                         sampler.run_nested(nlive_init=settings.nlive, dlogz_init=settings.dlogz or 0.01, **options)
                     else:
                         sampler.run_nested(dlogz=settings.dlogz, **options)
+            except KeyboardInterrupt:
+                raise interrupted(checkpoint) from None
             finally:
-                if report is not None:
-                    report.close()
+                report.close()
         return sampler.results

@@ -2,7 +2,7 @@
 
 A dataset folder holds::
 
-    data.fits, noise_map.fits, psf.fits   the image [electrons/s], its 1-sigma noise, the PSF (celestial WCS)
+    data.fits, noise_map.fits, psf.fits   the image [electrons/s], its noise, the PSF (sky WCS; PSF: arcsec offsets)
     point_datasets.csv                   the observed multiple images (positions, fluxes, time delays)
     true_images.csv                      the noise-free images behind them (magnification, parity, delay)
     preview.png                          the image with critical curves and the observed images
@@ -39,7 +39,8 @@ from ..errors import ModelError, Problem
 from ..families import FAMILIES
 from ..maps import PixelGrid, critical_curves
 from ..model import ClusterModel, load_model
-from ..plot import png_bytes, preview_figure
+from ..plot import legend_redshifts, png_bytes, preview_figure
+from ..progress import steps
 from ..registry import LIGHT_PROFILES
 from . import fits_output, imaging, lens_light, points
 
@@ -178,7 +179,8 @@ def preview_png(model: ClusterModel, image: SimulatedImage, observed: list) -> b
     """The preview: the image, critical curves of every source redshift and the observed images.
 
     The view covers the image and every observed image (some may fall outside the imaged field);
-    critical curves are traced on a grid of at most PREVIEW_CURVE_PIXELS per side over that view.
+    critical curves are traced on a grid of at most PREVIEW_CURVE_PIXELS per side over that view, for at
+    most five source redshifts (:func:`clusterlens.plot.legend_redshifts`).
     """
 
     s = model.dataset.imaging
@@ -194,25 +196,34 @@ def preview_png(model: ClusterModel, image: SimulatedImage, observed: list) -> b
                 min(extent[2], table["y"].min() - margin), max(extent[3], table["y"].max() + margin))
     step = max(s.pixel_scale, max(view[1] - view[0], view[3] - view[2]) / PREVIEW_CURVE_PIXELS)
     grid = PixelGrid.covering(view, step)
-    redshifts = sorted({r.redshift for r in model.source_light} | {r.redshift for r in model.source_points})
-    curves = {f"z = {z:g}": critical_curves(model.lens_toward(z)[0], grid, model.lens_toward(z)[1], polish=False)
-              for z in redshifts}
+    redshifts = legend_redshifts([r.redshift for r in model.source_light] + [r.redshift for r in model.source_points])
+    curves = {}
+    for z in redshifts:
+        lens, scale = model.lens_toward(z)
+        curves[f"z = {z:g}"] = critical_curves(lens, grid, scale, polish=False)
     title = f"{model.dataset.name or 'simulated dataset'}: asinh stretch, sky-subtracted [electrons/s]"
     softening = float(np.median(image.noise_map)) or 1.0
     return png_bytes(preview_figure(image.data, extent, softening, curves, table, title=title, view=view))
 
 
-def dataset_files(model: ClusterModel, inputs: dict[str, bytes], seed: int) -> dict[str, bytes]:
-    """Every file of the dataset folder (manifest last) as bytes, by name: the whole simulation."""
+def dataset_files(model: ClusterModel, inputs: dict[str, bytes], seed: int,
+                  progress: bool = True) -> dict[str, bytes]:
+    """Every file of the dataset folder (manifest last) as bytes, by name: the whole simulation (its steps
+    drawn as a progress line on a terminal unless not ``progress``)."""
     seed = check_seed(seed)
     check_simulable(model)
     imaging_seed, points_seed = np.random.SeedSequence(seed).spawn(2)
-    image = simulate_image(model, imaging_seed)
-    true_images, observed = simulate_points(model, points_seed)
+    with steps("simulating", 3, show=progress) as begin:
+        begin("ray-tracing the image")
+        image = simulate_image(model, imaging_seed)
+        begin("finding the multiple images")
+        true_images, observed = simulate_points(model, points_seed)
+        begin("critical curves for preview.png")
+        preview = preview_png(model, image, observed)
 
     s = model.dataset.imaging
     wcs = fits_output.celestial_wcs(model.reference, s.shape, s.pixel_scale, s.center_x, s.center_y)
-    psf_wcs = fits_output.celestial_wcs(model.reference, image.psf.shape, s.pixel_scale)
+    psf_wcs = fits_output.offset_wcs(image.psf.shape, s.pixel_scale)
     files = dict(inputs)
     files[DATA] = fits_output.fits_bytes(image.data, wcs, _settings_cards(model, seed, "data", "electron/s"))
     files[NOISE_MAP] = fits_output.fits_bytes(image.noise_map, wcs,
@@ -220,7 +231,7 @@ def dataset_files(model: ClusterModel, inputs: dict[str, bytes], seed: int) -> d
     files[PSF] = fits_output.fits_bytes(image.psf, psf_wcs, _settings_cards(model, seed, "psf (sum 1)", None))
     files[POINTS] = csvio.family_text(FAMILIES["point_datasets"], observed).encode()
     files[TRUE_IMAGES] = csvio.frame_text(true_images[points.TRUE_COLUMNS]).encode()
-    files[PREVIEW] = preview_png(model, image, observed)
+    files[PREVIEW] = preview
     manifest = {
         "clusterlens_version": __version__,
         "seed": seed,
@@ -303,11 +314,12 @@ def _write_folder(out: Path, files: dict[str, bytes], overwrite: bool) -> None:
         outputs.publish(Path(tmp), out, previous)
 
 
-def simulate(model_folder, out_folder, *, seed: int = 0, overwrite: bool = False) -> Path:
+def simulate(model_folder, out_folder, *, seed: int = 0, overwrite: bool = False, progress: bool = True) -> Path:
     """Simulate the dataset of the model in ``model_folder`` into ``out_folder``; return its path.
 
     seed: integer 0 ... 2**63-1 driving every random draw; overwrite: replace a folder that holds
-    files clusterlens did not write. Raises ModelError for an invalid or incomplete model,
+    files clusterlens did not write; progress: a progress line of the steps on a terminal (never in a
+    pipe, a file or under CI). Raises ModelError for an invalid or incomplete model,
     FileExistsError for a foreign folder.
     """
     model_folder, out = Path(model_folder), Path(out_folder)
@@ -318,7 +330,7 @@ def simulate(model_folder, out_folder, *, seed: int = 0, overwrite: bool = False
     model = load_model(model_folder)
     if input_files(model_folder) != inputs:
         raise RuntimeError(f"{model_folder} changed while it was being read; run the simulation again")
-    _write_folder(out, dataset_files(model, inputs, seed), overwrite)
+    _write_folder(out, dataset_files(model, inputs, seed, progress), overwrite)
     return out
 
 

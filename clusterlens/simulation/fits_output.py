@@ -44,6 +44,22 @@ def celestial_wcs(reference: tuple[float, float], shape: Sequence[int], pixel_sc
     return wcs
 
 
+def offset_wcs(shape: Sequence[int], pixel_scale: float) -> WCS:
+    """A linear WCS in arcsec from the stamp's centre, for a PSF stamp: no sky position, since a PSF has
+    none (a celestial WCS would place it at the reference point)."""
+    from astropy.wcs import WCS
+
+    ny, nx = shape
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["LINEAR", "LINEAR"]
+    wcs.wcs.cunit = ["arcsec", "arcsec"]
+    wcs.wcs.crval = [0.0, 0.0]
+    wcs.wcs.cdelt = [pixel_scale, pixel_scale]
+    wcs.wcs.crpix = [(nx + 1) / 2.0, (ny + 1) / 2.0]
+    wcs.wcs.set()
+    return wcs
+
+
 def fits_bytes(data: np.ndarray, wcs: WCS, cards: Sequence[tuple[str, object, str]]) -> bytes:
     """A single-HDU FITS file (float64 data) with the WCS and the extra ``(keyword, value, comment)`` cards."""
     from astropy.io import fits
