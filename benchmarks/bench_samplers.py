@@ -19,7 +19,7 @@ wall / CPU tells how much of the machine the run had.
 
 Run:
     python benchmarks/bench_samplers.py example [--cores 2] [--cases dynesty,nautilus]
-    python benchmarks/bench_samplers.py scaling [--sizes 10,20,40,54] [--cores 2]
+    python benchmarks/bench_samplers.py scaling [--sizes 10,20,40,54] [--cores 2] [--quick]
 """
 from __future__ import annotations
 
@@ -52,14 +52,13 @@ SUBSET_SEED = 54
 
 #: name -> settings of the example's cases (the first is the reference of the median shifts)
 CASES: dict[str, SamplerSettings | NautilusSettings] = {
-    "dynesty nlive 100 rwalk (0.1 default)": SamplerSettings(nlive=100, sample="rwalk"),
+    "dynesty nlive 100 rwalk (default: auto = rwalk at 10-20 free)": SamplerSettings(nlive=100, sample="rwalk"),
+    "dynesty nlive 50 rwalk": SamplerSettings(nlive=50, sample="rwalk"),
     "dynesty nlive 100 unif": SamplerSettings(nlive=100, sample="unif"),
     "dynesty nlive 100 rslice": SamplerSettings(nlive=100, sample="rslice"),
-    "dynesty nlive 100 unif dlogz 0.5": SamplerSettings(nlive=100, sample="unif", dlogz=0.5),
-    "dynesty nlive 50 unif": SamplerSettings(nlive=50, sample="unif"),
-    "dynesty nlive 100 unif dynamic": SamplerSettings(nlive=100, sample="unif", dynamic=True),
-    "nautilus 2000 live, 4 networks": NautilusSettings(nlive=2000, n_networks=4),
-    "nautilus 1000 live, 4 networks": NautilusSettings(nlive=1000, n_networks=4),
+    "dynesty nlive 100 rwalk dlogz 0.5": SamplerSettings(nlive=100, sample="rwalk", dlogz=0.5),
+    "dynesty nlive 100 rwalk dynamic": SamplerSettings(nlive=100, sample="rwalk", dynamic=True),
+    "nautilus 2000 live, 4 networks (default)": NautilusSettings(nlive=2000, n_networks=4),
     "nautilus 1000 live, 2 networks": NautilusSettings(nlive=1000, n_networks=2),
     "nautilus 500 live, 2 networks, n_eff 3000": NautilusSettings(nlive=500, n_networks=2, n_eff=3000),
 }
@@ -187,7 +186,11 @@ def plot(sizes: list[int], rows: dict[str, list[Outcome]], path: Path) -> None:
 
 def scaling(args, console: Console) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
-    samplers = {"dynesty": SamplerSettings(queue_size=args.cores), "nautilus": NautilusSettings()}
+    if args.quick:
+        samplers = {"dynesty": SamplerSettings(nlive=25, queue_size=args.cores),
+                    "nautilus": NautilusSettings(nlive=200, n_networks=1, n_eff=500)}
+    else:
+        samplers = {"dynesty": SamplerSettings(queue_size=args.cores), "nautilus": NautilusSettings()}
     rows: dict[str, list[Outcome]] = {name: [] for name in samplers}
     table = Table(title=f"M1149-like model, source plane, {args.cores} cores", title_justify="left")
     for column in ("free", "sampler", "calls", "wall s", "cpu s", "wall/cpu", "log Z", "truths in 99.7 %"):
@@ -218,6 +221,8 @@ def main() -> None:
     p.add_argument("--sizes", default=",".join(map(str, SIZES)), help="free-parameter counts (default 10,20,40,54)")
     p.add_argument("--cores", type=int, default=2, help="processes evaluating the likelihood (default 2)")
     p.add_argument("--output", type=Path, default=OUTPUT, help=f"figure path (default {OUTPUT.name})")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run of the script: few live points (dynesty 25, nautilus 200, 1 network, n_eff 500)")
     args = parser.parse_args()
     console = Console() if sys.stdout.isatty() else Console(width=180)
     console.print(f"machine: {machine()}")

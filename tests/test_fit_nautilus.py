@@ -19,8 +19,8 @@ import clusterlens  # noqa: E402 -- after the skip: every test here needs nautil
 from clusterlens.cli import main  # noqa: E402
 from clusterlens.fit import fit, nautilus_sampler, read_results  # noqa: E402
 from clusterlens.fit.nautilus_sampler import NautilusSettings, sample_nautilus  # noqa: E402
-from clusterlens.fit.sampler import InProcessPool, install  # noqa: E402
 from clusterlens.fit.pipeline import sampler_settings  # noqa: E402
+from clusterlens.fit.sampler import InProcessPool, install  # noqa: E402
 from fit_cluster import TRUTH, write_model  # noqa: E402
 from test_fit_units import Gaussian, uniform_model  # noqa: E402
 
