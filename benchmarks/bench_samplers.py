@@ -163,7 +163,7 @@ def scaling_model(n_free: int):
     return model, replace_priors(model, [priors[i] for i in sorted(order[:n_free])])
 
 
-def plot(sizes: list[int], rows: dict[str, list[Outcome]], path: Path) -> None:
+def plot(sizes: list[int], rows: dict[str, list[Outcome]], path: Path, settings: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -179,7 +179,7 @@ def plot(sizes: list[int], rows: dict[str, list[Outcome]], path: Path) -> None:
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("M1149-like model, source-plane likelihood: full fits with clusterlens' defaults", fontsize=9)
+    fig.suptitle(f"M1149-like model, source-plane likelihood: full fits, {settings}", fontsize=9)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -206,7 +206,7 @@ def scaling(args, console: Console) -> None:
                           f"{outcome.wall / outcome.cpu:.2f}", f"{outcome.log_z:.2f} +/- {outcome.log_z_error:.2f}",
                           f"{100 * outcome.share_inside(truth, 0.997):.0f} %")
             console.print(f"done: {n} free, {name}: {outcome.calls} calls, {outcome.wall:.0f} s wall")
-            plot(sizes, rows, args.output)
+            plot(sizes, rows, args.output, "--quick settings (smoke run)" if args.quick else "clusterlens' defaults")
     console.print(table)
     console.print(f"figure: {args.output}")
 
