@@ -2,7 +2,13 @@
 single calls, seeds, checkpoint/resume, its settings, a fit's results files and the --sampler option."""
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -11,9 +17,10 @@ pytest.importorskip("nautilus")
 
 import clusterlens  # noqa: E402 -- after the skip: every test here needs nautilus
 from clusterlens.cli import main  # noqa: E402
-from clusterlens.fit import fit  # noqa: E402
+from clusterlens.fit import fit, nautilus_sampler, read_results  # noqa: E402
 from clusterlens.fit.nautilus_sampler import NautilusSettings, sample_nautilus  # noqa: E402
 from clusterlens.fit.pipeline import sampler_settings  # noqa: E402
+from clusterlens.fit.sampler import InProcessPool, install  # noqa: E402
 from fit_cluster import TRUTH, write_model  # noqa: E402
 from test_fit_units import Gaussian, uniform_model  # noqa: E402
 
@@ -27,10 +34,12 @@ class BatchGaussian(Gaussian):
     def __init__(self, model):
         super().__init__(model)
         self.batch_rows = 0
+        self.batch_sizes: set[int] = set()
 
     def batch(self, values):
         values = np.asarray(values, float)
         self.batch_rows += len(values)
+        self.batch_sizes.add(len(values))
         return -0.5 * np.sum(((values - self.mean) / self.sigma) ** 2, axis=1)
 
 
@@ -88,6 +97,24 @@ def test_interrupted_run_resumes_to_the_same_chain(gaussian_run, tmp_path):
     again = sample_nautilus(finished, QUICK, checkpoint=checkpoint, resume=True, progress=False)
     assert finished.calls == 0  # a finished run is read back, not continued
     np.testing.assert_array_equal(again.samples, reference.samples)
+
+
+def test_the_chain_does_not_depend_on_the_number_of_workers(gaussian_run, monkeypatch):
+    """With N workers nautilus cuts each batch into N chunks, one per worker, and draws nothing per
+    worker: three workers (evaluating in this process, to stay fast) give the chain of one."""
+    _, reference = gaussian_run
+
+    @contextlib.contextmanager
+    def workers_in_this_process(likelihood, cores, queue_size):
+        install(likelihood)
+        yield InProcessPool(cores)
+
+    monkeypatch.setattr(nautilus_sampler, "parallel_pool", workers_in_this_process)
+    likelihood = BatchGaussian(uniform_model())
+    results = sample_nautilus(likelihood, QUICK, cores=3, progress=False)
+    assert likelihood.batch_sizes == {33, 34}  # batches of 100 rows in 3 chunks
+    for name in ("samples", "logwt", "logl", "logz"):
+        np.testing.assert_array_equal(getattr(results, name), getattr(reference, name), err_msg=name)
 
 
 @pytest.mark.slow
@@ -167,6 +194,23 @@ def test_resuming_a_finished_fit_rewrites_the_same_samples(dataset, nautilus_fit
 def test_same_seed_gives_byte_identical_samples(dataset, nautilus_fit, tmp_path):
     second = _nautilus_fit(dataset, tmp_path / "again")
     assert (second.folder / "samples.csv").read_bytes() == (nautilus_fit.folder / "samples.csv").read_bytes()
+
+
+@pytest.mark.skipif(shutil.which("mpiexec") is None or importlib.util.find_spec("mpi4py") is None,
+                    reason="needs an MPI launcher (mpiexec) and mpi4py")
+def test_mpi_ranks_give_the_chain_of_one_process(dataset, nautilus_fit, tmp_path):
+    """Under mpiexec -n 3, rank 0 samples and 2 ranks evaluate the batches: the samples of the one-process fit."""
+    out = tmp_path / "mpi"
+    script = ("import sys; from clusterlens.fit import fit; "
+              "fit(sys.argv[1], out=sys.argv[2], likelihood='source', sampler='nautilus', nlive=100, seed=11, "
+              f"progress=False, plots=False, nautilus_options={QUICK_OPTIONS!r})")
+    done = subprocess.run(["mpiexec", "-n", "3", sys.executable, "-c", script, str(dataset), str(out)],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    ranks = read_results(out)
+    assert ranks.info["mpi"] and ranks.info["cores"] == 2
+    assert (out / "samples.csv").read_bytes() == (nautilus_fit.folder / "samples.csv").read_bytes()
 
 
 def test_a_nautilus_folder_is_not_resumed_by_dynesty(dataset, nautilus_fit):
