@@ -203,7 +203,7 @@ class PointLikelihood:
             self.lens, self._base_scales = planes, planes.scales(self._base_redshifts)  # type: ignore[assignment]
         else:
             self._base_scales = np.array([model.distance_ratio(z) for z in self._base_redshifts])
-            if kind == "source" and cache and not self.use_delays:
+            if cache and not self.use_delays:
                 self._batch_lens = BatchLens.build(model, self.parameters, self.lens)
 
     # ------------------------------------------------------------------ helpers
@@ -280,7 +280,21 @@ class PointLikelihood:
     def evaluate(self, values) -> Evaluation:
         """Every term of the fit at ``values``: chi2 per term, sources, predicted positions."""
         updated = self._updated_rows(values)
-        q = self.lens.evaluate(updated)
+        return self._evaluate_at(updated, self.lens.evaluate(updated))
+
+    def _fast_evaluate(self, values) -> Evaluation:
+        """:meth:`evaluate` with the lens at the observed images from the batch lens (the image and lenstool
+        kinds' calls): the same terms to rounding (~1e-12 relative), InvalidParameters for the same values."""
+        fast = self._batch_lens
+        assert fast is not None
+        row = np.asarray(values, dtype=float)[None]
+        updated = self._updated_rows(values)  # the row schemas' checks; the rows of the full lens
+        if not fast.valid(row)[0]:
+            raise InvalidParameters("a tier member has r_core >= r_cut")
+        return self._evaluate_at(updated, fast.evaluate(row)[0])
+
+    def _evaluate_at(self, updated: dict, q: np.ndarray) -> Evaluation:
+        """:meth:`evaluate` for the updated rows and the lens ``q`` at the observed images."""
         redshifts = self._redshifts(updated)
         scales = self._scales(redshifts)
         scale = scales[self.images.system]
@@ -367,9 +381,9 @@ class PointLikelihood:
         The source-plane likelihood of a model :class:`~clusterlens.fit.lens_batch.BatchLens` covers runs as
         a batch of one (equal to :meth:`evaluate`'s to rounding, ~1e-15 relative)."""
         try:
-            if self._batch_lens is not None:
+            if self._batch_lens is not None and self.kind == "source":
                 return float(self._batch_log_likelihood(np.asarray(values, dtype=float)[None])[0])
-            out = self.evaluate(values)
+            out = self._fast_evaluate(values) if self._batch_lens is not None else self.evaluate(values)
         except InvalidParameters:
             return -np.inf
         except Exception as err:
@@ -396,7 +410,7 @@ class PointLikelihood:
         if values.ndim != 2 or values.shape[1] != len(self.parameters):
             raise ValueError(f"batch of shape {values.shape}: expected (n, {len(self.parameters)}), one row per "
                              "parameter vector and one column per free parameter")
-        if self._batch_lens is not None and values.shape[0]:
+        if self._batch_lens is not None and self.kind == "source" and values.shape[0]:
             try:
                 return self._batch_log_likelihood(values)
             except Exception:  # noqa: BLE001 - the row-by-row calls below name the failing row
