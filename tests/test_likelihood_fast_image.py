@@ -4,8 +4,12 @@ row-by-row reference (``cache=False``), a batch equal to single calls bit for bi
 import numpy as np
 import pytest
 
+from clusterlens.fit.lens_at_images import LensSum
 from clusterlens.fit.point_likelihood import make_likelihood
-from test_likelihood_fast import _near_truth, model  # noqa: F401 - the fixture: free halo shape, cut tier
+from clusterlens.lens import Lens
+from clusterlens.lens_builder import build_lens
+from lensmodels import with_priors
+from test_likelihood_fast import PRIORS, _near_truth, model  # noqa: F401 - the fixture: free halo shape, cut tier
 
 KINDS = [("image", {}), ("lenstool", {"forme": -2}), ("lenstool", {"forme": -1}), ("lenstool", {"forme": 0})]
 
@@ -33,3 +37,21 @@ def test_invalid_vectors_are_minus_infinity(model):  # noqa: F811
     assert np.isfinite(fast(values[0]))
     assert [fast(v) == -np.inf for v in values[1:]] == [True, True]
     assert [full(v) == -np.inf for v in values[1:]] == [True, True]
+
+
+def test_full_lens_of_fixed_and_free_groups_equals_one_lens(model):  # noqa: F811
+    """Only the halo free: the BCG, G2 and the tier are the fixed lens (built once), summed with the free one."""
+    halo_only = with_priors(model, [p for p in PRIORS if p["family"] == "host_halo"])
+    like = make_likelihood(halo_only, "image")
+    values = like.parameters.values(halo_only) + 0.1
+    updated = like._updated_rows(values)
+    full = like.lens.full_lens(updated)
+    assert isinstance(full, LensSum) and len(full.groups) == len(build_lens(halo_only).groups)
+    one = Lens(full.groups, threads=1)
+    x, y = np.random.default_rng(3).uniform(-40, 40, (2, 50))
+    for name in ("deflection", "hessian", "deflection_and_hessian"):
+        np.testing.assert_allclose(getattr(full, name)(x, y, 0.7), getattr(one, name)(x, y, 0.7), rtol=1e-12,
+                                   atol=1e-14)
+    for name in ("potential", "convergence", "magnification"):
+        np.testing.assert_allclose(getattr(full, name)(x, y, 0.7), getattr(one, name)(x, y, 0.7), rtol=1e-12,
+                                   atol=1e-14)
