@@ -55,7 +55,7 @@ def test_the_batch_path_covers_the_model(likelihoods):
     assert fast._batch_lens is not None and full._batch_lens is None
     assert len(fast._batch_lens.tiers) == 1  # the tier with free sigma_ref and r_cut_ref: cached core term
     assert fast._batch_lens.row_member.max() == 1  # the halo and the BCG recomputed, G2 rescaled
-    assert make_likelihood(fast.model, "image")._batch_lens is not None  # its lens at the images (test_likelihood_fast_image.py)
+    assert make_likelihood(fast.model, "image")._batch_lens is not None  # test_likelihood_fast_image.py
 
 
 @pytest.mark.parametrize("fraction", [0.05, 0.2])
