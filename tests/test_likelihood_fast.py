@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from clusterlens import ClusterModel
-from clusterlens.columns import MIN_AXIS_RATIO
+from clusterlens.columns import MAX_OFFSET, MIN_AXIS_RATIO
 from clusterlens.errors import LikelihoodError
 from clusterlens.fit import lens_batch
 from clusterlens.fit.point_likelihood import make_likelihood
@@ -149,4 +149,5 @@ def test_cut_kernel_with_the_cached_core_equals_the_dpie_functions():
 def test_column_bounds_read_the_row_schemas(model):
     dpie_row = type(model.rows("main_lens_mass")[0])
     assert lens_batch.column_bounds(dpie_row, "q") == (MIN_AXIS_RATIO, 1.0, True, True)
-    assert lens_batch.column_bounds(dpie_row, "x") == (-np.inf, np.inf, True, True)
+    assert lens_batch.column_bounds(dpie_row, "x") == (-MAX_OFFSET, MAX_OFFSET, True, True)
+    assert lens_batch.column_bounds(dpie_row, "galaxy") == (-np.inf, np.inf, True, True)  # no numeric bound
