@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from clusterlens import ClusterModel
+from clusterlens.columns import MAX_OFFSET, MIN_AXIS_RATIO
 from clusterlens.errors import LikelihoodError
 from clusterlens.fit import lens_batch
 from clusterlens.fit.point_likelihood import make_likelihood
@@ -55,7 +56,7 @@ def test_the_batch_path_covers_the_model(likelihoods):
     assert fast._batch_lens is not None and full._batch_lens is None
     assert len(fast._batch_lens.tiers) == 1  # the tier with free sigma_ref and r_cut_ref: cached core term
     assert fast._batch_lens.row_member.max() == 1  # the halo and the BCG recomputed, G2 rescaled
-    assert make_likelihood(fast.model, "image")._batch_lens is None
+    assert make_likelihood(fast.model, "image")._batch_lens is not None  # test_likelihood_fast_image.py
 
 
 @pytest.mark.parametrize("fraction", [0.05, 0.2])
@@ -147,5 +148,6 @@ def test_cut_kernel_with_the_cached_core_equals_the_dpie_functions():
 
 def test_column_bounds_read_the_row_schemas(model):
     dpie_row = type(model.rows("main_lens_mass")[0])
-    assert lens_batch.column_bounds(dpie_row, "q") == (0.0, 1.0, False, True)
-    assert lens_batch.column_bounds(dpie_row, "x") == (-np.inf, np.inf, True, True)
+    assert lens_batch.column_bounds(dpie_row, "q") == (MIN_AXIS_RATIO, 1.0, True, True)
+    assert lens_batch.column_bounds(dpie_row, "x") == (-MAX_OFFSET, MAX_OFFSET, True, True)
+    assert lens_batch.column_bounds(dpie_row, "galaxy") == (-np.inf, np.inf, True, True)  # no numeric bound

@@ -45,23 +45,23 @@ raises :class:`~clusterlens.errors.LikelihoodError` naming the parameter values.
 
 **Fast path** (:class:`~clusterlens.fit.lens_at_images.LensAtImages`): the fixed part of the lens is
 evaluated once at the observed images, amplitude-only rows are rescaled exactly, and only groups with
-other free cells are recomputed per call. The source-plane kind's calls and batches go through
-:class:`~clusterlens.fit.lens_batch.BatchLens` where it applies (index arrays instead of row objects, a
-tier's r_cut-independent core term cached, many parameter vectors per kernel call); :meth:`evaluate`
-keeps the row-by-row path, the reference it is tested against (to 1e-12 relative). A multi-plane model
+other free cells are recomputed per call. Where :class:`~clusterlens.fit.lens_batch.BatchLens` applies
+(index arrays instead of row objects, a tier's r_cut-independent core term cached, many parameter vectors
+per kernel call), the source-plane kind's calls and batches go through it, and the image and lenstool
+kinds' calls take the lens at the observed images (the Newton iteration's first state) from it; their
+full lens for the iteration is the fixed groups' lens, built once, plus the free groups' for the call.
+:meth:`evaluate` keeps the row-by-row path, the reference it is tested against (to 1e-12 relative for
+the source kind; the image-plane kinds' Newton solutions agree to the iteration's tolerance). The observed
+images, an evaluation's terms and the choice of kind are in :mod:`clusterlens.fit.point_data`. A multi-plane model
 (:mod:`clusterlens.multiplane`) uses :class:`~clusterlens.fit.multiplane_at_images.MultiPlaneAtImages`
 instead (every kind; fixed source redshifts; s_k is then a reference scale naming the source redshift).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from ..cosmology import distance_ratios, time_delay_distance
-from ..dataset import DatasetConfig
 from ..errors import InvalidParameters, LikelihoodError
 from ..model import ClusterModel
 from ..sampling_methods import LIKELIHOODS
@@ -73,77 +73,11 @@ from .lens_batch import BatchLens
 from .lenstool_statistic import check_forme, check_systems, lenstool_terms
 from .multiplane_at_images import MultiPlaneAtImages
 from .parameters import Parameters
+from .point_data import Evaluation, ObservedImages, likelihood_choice, sum_by
+
+__all__ = ["Evaluation", "ObservedImages", "PointLikelihood", "likelihood", "likelihood_choice", "make_likelihood"]
 
 NEWTON_STEP_CAP = 1.0  #: arcsec: largest Newton step of the image-plane matching
-
-
-@dataclass(frozen=True)
-class ObservedImages:
-    """point_datasets.csv as arrays; ``system`` indexes ``names`` (one entry per source_point name)."""
-
-    names: tuple[str, ...]
-    labels: tuple[str, ...]
-    system: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
-    sigma: np.ndarray
-    flux: np.ndarray
-    flux_sigma: np.ndarray
-    time_delay: np.ndarray
-    time_delay_sigma: np.ndarray
-
-    @classmethod
-    def from_model(cls, model: ClusterModel) -> ObservedImages:
-        rows = model.point_datasets
-        if not rows:
-            raise ValueError("the dataset has no point_datasets.csv rows to fit")
-        names = tuple(dict.fromkeys(r.name for r in rows))
-        code = {n: i for i, n in enumerate(names)}
-
-        def col(name):
-            return np.array([np.nan if getattr(r, name) is None else getattr(r, name) for r in rows], float)
-
-        return cls(names, tuple(r.image for r in rows), np.array([code[r.name] for r in rows]),
-                   col("x"), col("y"), col("sigma"), col("flux"), col("flux_sigma"), col("time_delay"),
-                   col("time_delay_sigma"))
-
-    @property
-    def n_systems(self) -> int:
-        return len(self.names)
-
-
-def _sum_by(system: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    return np.bincount(system, weights=values, minlength=n)
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """Every term of the likelihood at one parameter vector (:meth:`PointLikelihood.evaluate`).
-
-    Per system: source_x, source_y [arcsec] (the solved best source). Per observed image:
-    magnification (signed), chi2_images (its positional chi2 term), x_pred, y_pred [arcsec] (its
-    predicted position), matched (False for a missing image of the image-plane likelihood or an
-    unmatched one of Lenstool's), beta_x, beta_y [arcsec] (its back-traced source position). Totals:
-    chi2_pos, chi2_flux, chi2_td and chi2 = their sum; chi2_missing: the penalty of the lenstool kind's
-    unmatched images, which log L adds to chi2 (0 for the other kinds, whose chi2 includes theirs).
-    """
-
-    source_x: np.ndarray
-    source_y: np.ndarray
-    magnification: np.ndarray
-    chi2_images: np.ndarray
-    x_pred: np.ndarray
-    y_pred: np.ndarray
-    matched: np.ndarray
-    chi2_pos: float
-    chi2_flux: float
-    chi2_td: float
-    chi2: float
-    beta_x: np.ndarray
-    beta_y: np.ndarray
-    chi2_missing: float = 0.0
-
-
 
 
 class PointLikelihood:
@@ -203,7 +137,7 @@ class PointLikelihood:
             self.lens, self._base_scales = planes, planes.scales(self._base_redshifts)  # type: ignore[assignment]
         else:
             self._base_scales = np.array([model.distance_ratio(z) for z in self._base_redshifts])
-            if kind == "source" and cache and not self.use_delays:
+            if cache and not self.use_delays:
                 self._batch_lens = BatchLens.build(model, self.parameters, self.lens)
 
     # ------------------------------------------------------------------ helpers
@@ -280,7 +214,21 @@ class PointLikelihood:
     def evaluate(self, values) -> Evaluation:
         """Every term of the fit at ``values``: chi2 per term, sources, predicted positions."""
         updated = self._updated_rows(values)
-        q = self.lens.evaluate(updated)
+        return self._evaluate_at(updated, self.lens.evaluate(updated))
+
+    def _fast_evaluate(self, values) -> Evaluation:
+        """:meth:`evaluate` with the lens at the observed images from the batch lens (the image and lenstool
+        kinds' calls): the same terms to rounding (~1e-12 relative), InvalidParameters for the same values."""
+        fast = self._batch_lens
+        assert fast is not None
+        row = np.asarray(values, dtype=float)[None]
+        updated = self._updated_rows(values)  # the row schemas' checks; the rows of the full lens
+        if not fast.valid(row)[0]:
+            raise InvalidParameters("a tier member has r_core >= r_cut")
+        return self._evaluate_at(updated, fast.evaluate(row)[0])
+
+    def _evaluate_at(self, updated: dict, q: np.ndarray) -> Evaluation:
+        """:meth:`evaluate` for the updated rows and the lens ``q`` at the observed images."""
         redshifts = self._redshifts(updated)
         scales = self._scales(redshifts)
         scale = scales[self.images.system]
@@ -335,7 +283,7 @@ class PointLikelihood:
         w = np.where(ok, 1.0 / np.where(ok, im.time_delay_sigma, 1.0) ** 2, 0.0)
         residual = np.where(ok, im.time_delay - arrival, 0.0)
         n = im.n_systems
-        offset = _sum_by(im.system, w * residual, n) / np.maximum(_sum_by(im.system, w, n), 1e-300)
+        offset = sum_by(im.system, w * residual, n) / np.maximum(sum_by(im.system, w, n), 1e-300)
         return float(np.sum(w * (residual - offset[im.system]) ** 2))
 
     def _batch_log_likelihood(self, values: np.ndarray) -> np.ndarray:
@@ -367,9 +315,9 @@ class PointLikelihood:
         The source-plane likelihood of a model :class:`~clusterlens.fit.lens_batch.BatchLens` covers runs as
         a batch of one (equal to :meth:`evaluate`'s to rounding, ~1e-15 relative)."""
         try:
-            if self._batch_lens is not None:
+            if self._batch_lens is not None and self.kind == "source":
                 return float(self._batch_log_likelihood(np.asarray(values, dtype=float)[None])[0])
-            out = self.evaluate(values)
+            out = self._fast_evaluate(values) if self._batch_lens is not None else self.evaluate(values)
         except InvalidParameters:
             return -np.inf
         except Exception as err:
@@ -396,7 +344,7 @@ class PointLikelihood:
         if values.ndim != 2 or values.shape[1] != len(self.parameters):
             raise ValueError(f"batch of shape {values.shape}: expected (n, {len(self.parameters)}), one row per "
                              "parameter vector and one column per free parameter")
-        if self._batch_lens is not None and values.shape[0]:
+        if self._batch_lens is not None and self.kind == "source" and values.shape[0]:
             try:
                 return self._batch_log_likelihood(values)
             except Exception:  # noqa: BLE001 - the row-by-row calls below name the failing row
@@ -429,20 +377,6 @@ class PointLikelihood:
             "x_obs": im.x, "y_obs": im.y, "x_pred": out.x_pred, "y_pred": out.y_pred,
             "sigma": im.sigma, "matched": out.matched, "chi2": out.chi2_images,
         })
-
-
-def likelihood_choice(config: DatasetConfig, likelihood: str | None, options: Mapping) -> tuple[str, dict]:
-    """The likelihood kind and ``make_likelihood`` options of a fit of a dataset (``config``: its
-    dataset.toml): ``likelihood`` if given, else ``[fit] likelihood``, else "source"; the lenstool kind
-    gets ``forme`` from ``options``, else from ``[fit]``, else -2."""
-    defaults = config.fit
-    kind = likelihood if likelihood is not None else defaults.likelihood if defaults is not None else "source"
-    if kind not in LIKELIHOODS:
-        raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {kind!r}")
-    options = dict(options)
-    if kind == "lenstool":
-        options.setdefault("forme", defaults.forme if defaults is not None else -2)
-    return kind, options
 
 
 def make_likelihood(model: ClusterModel, kind: str = "source", **options) -> PointLikelihood:
