@@ -20,9 +20,11 @@ from clusterlens.fit.checkpoint_signing import (
     verified,
 )
 from clusterlens.fit.nautilus_sampler import NautilusSettings, sample_nautilus
+from conftest import TINY_FIT, TINY_FIT_CLI, copy_results
 from test_fit_units import Gaussian, uniform_model
 
-QUICK = dict(nlive=20, seed=1, cores=1, progress=False, plots=False)
+QUICK = TINY_FIT
+CLI = TINY_FIT_CLI
 
 
 class WritesAFile:
@@ -36,12 +38,9 @@ class WritesAFile:
 
 
 @pytest.fixture(scope="module")
-def finished(tiny_dataset, tmp_path_factory) -> tuple[Path, Path]:
-    """(dataset folder, results folder of a finished quick fit of it)."""
-    dataset = tiny_dataset
-    out = tmp_path_factory.mktemp("runs") / "fit"
-    fit(dataset, out=out, **QUICK)
-    return dataset, out
+def finished(tiny_dataset, tiny_fit, tmp_path_factory) -> tuple[Path, Path]:
+    """(dataset folder, a copy of the results folder of its finished quick fit)."""
+    return tiny_dataset, copy_results(tiny_fit, tmp_path_factory.mktemp("runs") / "fit")
 
 
 def snapshot(folder: Path) -> dict:
@@ -108,8 +107,7 @@ def test_cli_refuses_a_crafted_checkpoint_runs_nothing_and_changes_nothing(finis
     try:
         (out / "checkpoint.save").write_bytes(CRAFTED[kind](marker))
         before = snapshot(out)
-        argv = ["fit", str(dataset), "--out", str(out), "--resume", "--nlive", "20", "--seed", "1", "--cores", "1",
-                "--quiet", "--no-plots"]
+        argv = ["fit", str(dataset), "--out", str(out), "--resume", *CLI]
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert "refused" in err and "checkpoint.save" in err and "Traceback" not in err
@@ -125,8 +123,7 @@ def test_a_signed_wrong_shaped_checkpoint_is_refused(finished, tmp_path, capsys)
     original = (out / "checkpoint.save").read_bytes()
     try:
         (out / "checkpoint.save").write_bytes(signed(pickle.dumps({"sampler": 3, "format_version": 1})))
-        assert main(["fit", str(dataset), "--out", str(out), "--resume", "--nlive", "20", "--seed", "1",
-                     "--cores", "1", "--quiet", "--no-plots"]) == 1
+        assert main(["fit", str(dataset), "--out", str(out), "--resume", *CLI]) == 1
         assert "not a dynesty checkpoint" in capsys.readouterr().err
     finally:
         (out / "checkpoint.save").write_bytes(original)
@@ -135,8 +132,7 @@ def test_a_signed_wrong_shaped_checkpoint_is_refused(finished, tmp_path, capsys)
 def test_a_checkpoint_that_is_a_link_or_a_fifo_is_refused(finished, tmp_path, capsys):
     dataset, out = finished
     original = (out / "checkpoint.save").read_bytes()
-    argv = ["fit", str(dataset), "--out", str(out), "--resume", "--nlive", "20", "--seed", "1", "--cores", "1",
-            "--quiet", "--no-plots"]
+    argv = ["fit", str(dataset), "--out", str(out), "--resume", *CLI]
     try:
         (tmp_path / "real.save").write_bytes(original)
         (out / "checkpoint.save").unlink()
