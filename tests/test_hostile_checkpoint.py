@@ -165,3 +165,38 @@ def test_an_unreadable_nautilus_checkpoint_is_one_error(tmp_path, content):
         sample_nautilus(Gaussian(uniform_model()), NautilusSettings(nlive=100, n_networks=1, n_eff=500),
                         checkpoint=checkpoint, resume=True, progress=False)
     assert checkpoint.read_bytes() == content
+
+
+def _external_link(h5py, path, outside):
+    with h5py.File(path, "w") as f:
+        f.create_group("sampler")["points"] = h5py.ExternalLink(str(outside), "/data")
+
+
+def _external_storage(h5py, path, outside):
+    with h5py.File(path, "w") as f:
+        f.create_dataset("points", shape=(8,), dtype="u1", external=[(str(outside), 0, 8)])
+
+
+def _virtual(h5py, path, outside):
+    layout = h5py.VirtualLayout(shape=(8,), dtype="u1")
+    layout[:] = h5py.VirtualSource(str(outside), "data", shape=(8,))
+    with h5py.File(path, "w") as f:
+        f.create_virtual_dataset("points", layout)
+
+
+@pytest.mark.parametrize("make", [_external_link, _external_storage, _virtual])
+def test_a_nautilus_checkpoint_reaching_other_files_is_refused(tmp_path, make):
+    pytest.importorskip("nautilus")
+    h5py = pytest.importorskip("h5py")
+
+    outside = tmp_path / "elsewhere.h5"
+    with h5py.File(outside, "w") as f:
+        f["data"] = list(range(8))
+    checkpoint = tmp_path / "checkpoint.hdf5"
+    make(h5py, checkpoint, outside)
+    content = checkpoint.read_bytes()
+    with pytest.raises(ValueError, match="refused: it holds .*(external link|stored in other files)") as err:
+        sample_nautilus(Gaussian(uniform_model()), NautilusSettings(nlive=100, n_networks=1, n_eff=500),
+                        checkpoint=checkpoint, resume=True, progress=False)
+    assert str(checkpoint) in str(err.value) and "\n" not in str(err.value)
+    assert checkpoint.read_bytes() == content
