@@ -156,8 +156,8 @@ def rejected_keys(table: FamilyTable[Row], path: str | os.PathLike) -> set[str] 
     """The key cells (galaxy, tier, name, ...) of the rows of ``path`` that did not become rows of
     ``table`` (invalid rows), or None when the file cannot be read as rows at all."""
     try:
-        rows = list(csv.DictReader(io.StringIO(Path(path).read_bytes().decode("utf-8-sig"), newline="")))
-    except (UnicodeDecodeError, csv.Error, OSError):
+        rows = list(csv.DictReader(io.StringIO(read_limited(path, MAX_CSV_BYTES).decode("utf-8-sig"), newline="")))
+    except (UnicodeDecodeError, csv.Error, OSError, UnreadableInput):
         return None
     if rows and len(rows[0]) == 1 and _unreadable_header(list(rows[0])):
         return None

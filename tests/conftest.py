@@ -52,3 +52,26 @@ def products_inputs(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("products")
     dataset = simulated_dataset(root)
     return dataset, fake_results(dataset, root / "fit")
+
+
+#: The quickest fit of ``tiny_dataset`` (dynesty, 20 live points, stopping at dlogz 50); the CLI flags of
+#: the same fit, for tests that resume or re-fit it.
+TINY_FIT = dict(nlive=20, seed=1, cores=1, progress=False, plots=False, dlogz=50.0)
+TINY_FIT_CLI = ["--nlive", "20", "--seed", "1", "--cores", "1", "--quiet", "--no-plots", "--dlogz", "50"]
+
+
+@pytest.fixture(scope="session")
+def tiny_fit(tiny_dataset, tmp_path_factory) -> Path:
+    """The results folder of the ``TINY_FIT`` of ``tiny_dataset``, made once per session; tests must not
+    change it (copy it with :func:`copy_results`)."""
+    from clusterlens.fit import fit
+
+    out = tmp_path_factory.mktemp("tiny_fit") / "fit"
+    fit(tiny_dataset, out=out, **TINY_FIT)
+    return out
+
+
+def copy_results(results: Path, folder: Path) -> Path:
+    """A copy of the results folder ``results`` at ``folder``."""
+    shutil.copytree(results, folder)
+    return folder

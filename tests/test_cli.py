@@ -72,7 +72,7 @@ def test_error_paths_are_one_message_each(tmp_path, capsys, monkeypatch):
     (tmp_path / "p.csv").write_text("family,galaxy,parameter,prior,lower,upper\n"
                                     "main_lens_mass,BCG,sigma,uniform,1.0,\n")
     cases = [
-        (["fit", str(model), "--nlive", "20"], "no point_datasets.csv rows"),
+        (["fit", str(model), "--nlive", "20"], "point_datasets.csv: no rows"),
         (["run", str(tmp_path / "missing")], "no such folder"),
         (["simulate", str(model), str(tmp_path / "foreign")], "did not write (notes.txt, summary.csv)"),
         (["show", str(model / "nope")], "no such folder"),

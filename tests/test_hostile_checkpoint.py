@@ -20,9 +20,11 @@ from clusterlens.fit.checkpoint_signing import (
     verified,
 )
 from clusterlens.fit.nautilus_sampler import NautilusSettings, sample_nautilus
+from conftest import TINY_FIT, TINY_FIT_CLI, copy_results
 from test_fit_units import Gaussian, uniform_model
 
-QUICK = dict(nlive=20, seed=1, cores=1, progress=False, plots=False)
+QUICK = TINY_FIT
+CLI = TINY_FIT_CLI
 
 
 class WritesAFile:
@@ -36,12 +38,9 @@ class WritesAFile:
 
 
 @pytest.fixture(scope="module")
-def finished(tiny_dataset, tmp_path_factory) -> tuple[Path, Path]:
-    """(dataset folder, results folder of a finished quick fit of it)."""
-    dataset = tiny_dataset
-    out = tmp_path_factory.mktemp("runs") / "fit"
-    fit(dataset, out=out, **QUICK)
-    return dataset, out
+def finished(tiny_dataset, tiny_fit, tmp_path_factory) -> tuple[Path, Path]:
+    """(dataset folder, a copy of the results folder of its finished quick fit)."""
+    return tiny_dataset, copy_results(tiny_fit, tmp_path_factory.mktemp("runs") / "fit")
 
 
 def snapshot(folder: Path) -> dict:
@@ -108,8 +107,7 @@ def test_cli_refuses_a_crafted_checkpoint_runs_nothing_and_changes_nothing(finis
     try:
         (out / "checkpoint.save").write_bytes(CRAFTED[kind](marker))
         before = snapshot(out)
-        argv = ["fit", str(dataset), "--out", str(out), "--resume", "--nlive", "20", "--seed", "1", "--cores", "1",
-                "--quiet", "--no-plots"]
+        argv = ["fit", str(dataset), "--out", str(out), "--resume", *CLI]
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert "refused" in err and "checkpoint.save" in err and "Traceback" not in err
@@ -125,8 +123,7 @@ def test_a_signed_wrong_shaped_checkpoint_is_refused(finished, tmp_path, capsys)
     original = (out / "checkpoint.save").read_bytes()
     try:
         (out / "checkpoint.save").write_bytes(signed(pickle.dumps({"sampler": 3, "format_version": 1})))
-        assert main(["fit", str(dataset), "--out", str(out), "--resume", "--nlive", "20", "--seed", "1",
-                     "--cores", "1", "--quiet", "--no-plots"]) == 1
+        assert main(["fit", str(dataset), "--out", str(out), "--resume", *CLI]) == 1
         assert "not a dynesty checkpoint" in capsys.readouterr().err
     finally:
         (out / "checkpoint.save").write_bytes(original)
@@ -135,8 +132,7 @@ def test_a_signed_wrong_shaped_checkpoint_is_refused(finished, tmp_path, capsys)
 def test_a_checkpoint_that_is_a_link_or_a_fifo_is_refused(finished, tmp_path, capsys):
     dataset, out = finished
     original = (out / "checkpoint.save").read_bytes()
-    argv = ["fit", str(dataset), "--out", str(out), "--resume", "--nlive", "20", "--seed", "1", "--cores", "1",
-            "--quiet", "--no-plots"]
+    argv = ["fit", str(dataset), "--out", str(out), "--resume", *CLI]
     try:
         (tmp_path / "real.save").write_bytes(original)
         (out / "checkpoint.save").unlink()
@@ -168,4 +164,39 @@ def test_an_unreadable_nautilus_checkpoint_is_one_error(tmp_path, content):
     with pytest.raises(ValueError, match="not a readable nautilus checkpoint"):
         sample_nautilus(Gaussian(uniform_model()), NautilusSettings(nlive=100, n_networks=1, n_eff=500),
                         checkpoint=checkpoint, resume=True, progress=False)
+    assert checkpoint.read_bytes() == content
+
+
+def _external_link(h5py, path, outside):
+    with h5py.File(path, "w") as f:
+        f.create_group("sampler")["points"] = h5py.ExternalLink(str(outside), "/data")
+
+
+def _external_storage(h5py, path, outside):
+    with h5py.File(path, "w") as f:
+        f.create_dataset("points", shape=(8,), dtype="u1", external=[(str(outside), 0, 8)])
+
+
+def _virtual(h5py, path, outside):
+    layout = h5py.VirtualLayout(shape=(8,), dtype="u1")
+    layout[:] = h5py.VirtualSource(str(outside), "data", shape=(8,))
+    with h5py.File(path, "w") as f:
+        f.create_virtual_dataset("points", layout)
+
+
+@pytest.mark.parametrize("make", [_external_link, _external_storage, _virtual])
+def test_a_nautilus_checkpoint_reaching_other_files_is_refused(tmp_path, make):
+    pytest.importorskip("nautilus")
+    h5py = pytest.importorskip("h5py")
+
+    outside = tmp_path / "elsewhere.h5"
+    with h5py.File(outside, "w") as f:
+        f["data"] = list(range(8))
+    checkpoint = tmp_path / "checkpoint.hdf5"
+    make(h5py, checkpoint, outside)
+    content = checkpoint.read_bytes()
+    with pytest.raises(ValueError, match="refused: it holds .*(external link|stored in other files)") as err:
+        sample_nautilus(Gaussian(uniform_model()), NautilusSettings(nlive=100, n_networks=1, n_eff=500),
+                        checkpoint=checkpoint, resume=True, progress=False)
+    assert str(checkpoint) in str(err.value) and "\n" not in str(err.value)
     assert checkpoint.read_bytes() == content

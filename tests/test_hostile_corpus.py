@@ -189,3 +189,22 @@ def test_bad_input_exits_1_with_located_messages_and_changes_nothing(case, folde
     assert problems and all(line.startswith(f"  {folder}{os.sep}") for line in problems), err
     assert all(len(line) < 600 for line in problems), "a message echoes too much"
     assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize("name", ["priors.csv", "point_datasets.csv", "--priors"])
+def test_a_header_only_priors_or_images_file_is_one_error_naming_it(name, tiny_dataset, tmp_path, capsys):
+    """validate and simulate accept a header-only priors.csv or point_datasets.csv (no free parameters, no
+    images: a valid model); fit needs rows and says so in one line naming the file, writing nothing."""
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    target = tmp_path / "p.csv" if name == "--priors" else data / name
+    source = data / ("priors.csv" if name == "--priors" else name)
+    target.write_text(source.read_text().splitlines()[0] + "\n")
+    assert main(["validate", str(data)]) == 0
+    capsys.readouterr()
+    before, out = snapshot(data), tmp_path / "fit"
+    extra = ["--priors", str(target)] if name == "--priors" else []
+    assert main(["fit", str(data), "--out", str(out), *extra, "--nlive", "20", "--quiet", "--no-plots"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{target}: no" in err and "Traceback" not in err, err
+    assert snapshot(data) == before and not out.exists()

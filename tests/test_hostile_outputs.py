@@ -6,6 +6,11 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,11 +18,11 @@ import pytest
 import clusterlens
 from clusterlens import atomic, outputs
 from clusterlens.cli import main
-from clusterlens.fit import fit, pipeline
+from clusterlens.fit import pipeline
+from conftest import ROOT, TINY_FIT_CLI, copy_results
 from fit_cluster import write_model
 
-QUICK = dict(nlive=20, seed=1, cores=1, progress=False, plots=False)
-CLI = ["--nlive", "20", "--seed", "1", "--cores", "1", "--quiet", "--no-plots"]
+CLI = TINY_FIT_CLI
 
 
 def snapshot(folder: Path) -> dict:
@@ -31,9 +36,8 @@ def dataset(tiny_dataset) -> Path:
 
 
 @pytest.fixture(scope="module")
-def finished(dataset, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("runs") / "fit"
-    fit(dataset, out=out, **QUICK)
+def finished(tiny_fit, tmp_path_factory) -> Path:
+    out = copy_results(tiny_fit, tmp_path_factory.mktemp("runs") / "fit")
     (out / "median" / "thesis.tex").write_text("the user's")
     (out / "notes.txt").write_text("the user's")
     return out
@@ -155,6 +159,74 @@ def test_simulate_overwrite_keeps_foreign_files_and_replaces_only_its_own(tmp_pa
     assert main(["simulate", str(model), str(link), "--overwrite"]) == 1
     assert "symbolic link" in capsys.readouterr().err
     assert os.path.islink(link)
+
+
+#: Runs the CLI with every file write of clusterlens.atomic slowed down (0.3 s after each), so that a test
+#: can kill it while it is writing.
+SLOW_WRITES = """
+import sys, time
+from clusterlens import atomic
+from clusterlens.cli import main
+real = atomic._temporary_copy
+def slow(*args):
+    name = real(*args)
+    time.sleep(0.3)
+    return name
+atomic._temporary_copy = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def kill_while_writing(argv: list[str], started) -> None:
+    """Run the CLI ``argv`` in a subprocess and SIGKILL it as soon as ``started()`` is true (it has begun
+    writing its files); fails if it ends or takes 60 s before that."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    process = subprocess.Popen([sys.executable, "-c", SLOW_WRITES, *argv], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    try:
+        while not started():
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            assert time.monotonic() < deadline, "the command never started writing"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(10) == -signal.SIGKILL
+    finally:
+        process.kill()
+        process.wait()
+        if process.stderr:
+            process.stderr.close()
+
+
+def _written_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+def test_kill_9_during_simulate_leaves_the_previous_dataset_and_a_rerun_completes(tiny_dataset, tmp_path):
+    model = write_model(tmp_path / "model")
+    out = tmp_path / "sim"
+    shutil.copytree(tiny_dataset, out)  # the seed-3 simulation of this model
+    before = snapshot(out)
+    argv = ["simulate", str(model), str(out), "--seed", "4", "--overwrite"]
+    kill_while_writing(argv, lambda: any(_written_files(p) for p in tmp_path.glob(".sim.*")))
+    assert snapshot(out) == before  # no file of the killed run is visible, none of the old ones is lost
+    assert main(argv) == 0
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 4
+    assert snapshot(out) != before and not [p for p in out.rglob("*") if p.name.startswith(".")]
+
+
+def test_kill_9_during_a_staged_refit_leaves_the_previous_results_and_it_resumes(dataset, tiny_fit, tmp_path):
+    out = copy_results(tiny_fit, tmp_path / "fit")
+    before = snapshot(out)
+    argv = ["fit", str(dataset), "--out", str(out), "--overwrite", *CLI, "--nlive", "25"]
+    staging = pipeline.staging_folder(out)
+    kill_while_writing(argv, lambda: (staging / "checkpoint.save").exists())  # its first checkpoint is written
+    assert snapshot(out) == before
+    assert clusterlens.fit.read_results(out).info["seed"] == 1
+    assert main([*argv, "--resume"]) == 0
+    assert clusterlens.fit.read_results(out).info["resumed"] is True
+    assert json.loads((out / "run.json").read_text())["sampler"]["nlive"] == 25
+    assert not staging.exists()
 
 
 def test_overwrite_replaces_only_recorded_files(dataset, finished):  # last: it changes `finished`

@@ -20,8 +20,9 @@ of processes.
 Checkpoints. With ``checkpoint=path`` (``.hdf5``; needs h5py) nautilus writes its state, random
 generator included, after every batch of likelihood evaluations; ``resume=True`` reads it back and
 continues. The checkpoint is HDF5 read through h5py, which holds arrays and plain attributes and never
-unpickles: a checkpoint from elsewhere cannot run code; one that nautilus cannot read is one error
-line. The file is written in place: a process killed while writing it (not merely interrupted
+unpickles: a checkpoint from elsewhere cannot run code; one that reaches outside itself (an external
+link, external or virtual dataset storage) is refused before nautilus opens it, and one that nautilus
+cannot read is one error line. The file is written in place: a process killed while writing it (not merely interrupted
 between batches) can leave it unreadable, and the run must then start again.
 
 Parallelism is that of :mod:`clusterlens.fit.sampler`: ``cores > 1`` spawns a pool of processes that
@@ -161,6 +162,38 @@ def results_of(sampler) -> NautilusResults:
                            eff=100.0 * float(sampler.n_eff) / max(int(sampler.n_like), 1))
 
 
+def refuse_outside_storage(checkpoint: Path) -> None:
+    """Raise ValueError (one line naming ``checkpoint``) when the HDF5 file reaches outside itself: an
+    external link, a dataset stored in external files or a virtual dataset would make reading it read other
+    files. Checked before nautilus opens it; an HDF5 file h5py cannot open is one error line as well."""
+    import h5py
+
+    def outside(group) -> str | None:
+        for name in group:
+            link = group.get(name, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                return f"an external link {group.name.rstrip('/')}/{name} to {link.filename!r}"
+            if isinstance(link, h5py.SoftLink):
+                continue  # a path inside this file: reached by its own name
+            item = group[name]
+            if isinstance(item, h5py.Dataset) and (item.external or item.is_virtual):
+                return f"a dataset {item.name} stored in other files"
+            found = outside(item) if isinstance(item, h5py.Group) else None
+            if found:
+                return found
+        return None
+
+    try:
+        with h5py.File(checkpoint, "r") as handle:
+            found = outside(handle)
+    except (OSError, KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{checkpoint}: not a readable nautilus checkpoint ({type(err).__name__}: {err}): "
+                         "fit again with --overwrite, or delete it") from None
+    if found:
+        raise ValueError(f"{checkpoint}: refused: it holds {found}; a nautilus checkpoint holds its own data "
+                         "only: fit again with --overwrite, or delete it")
+
+
 def sample_nautilus(likelihood, settings: NautilusSettings, *, cores: int = 1,
                     checkpoint: str | os.PathLike | None = None, resume: bool = False,
                     progress: bool = True) -> NautilusResults | None:
@@ -184,6 +217,8 @@ def sample_nautilus(likelihood, settings: NautilusSettings, *, cores: int = 1,
             import h5py  # noqa: F401 -- nautilus writes its checkpoints with it
         except ImportError:
             raise ImportError("nautilus' checkpoints need h5py: `pip install h5py`") from None
+        if resume:
+            refuse_outside_storage(checkpoint)
     with parallel_pool(likelihood, cores, 1) as pool:
         if pool is WORKER:
             return None

@@ -315,7 +315,10 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     # one lens thread per evaluation: the sampler's processes are the parallelism
     L = make_likelihood(model, kind=likelihood, **{"threads": 1, **options})
     if len(L.parameters) == 0:
-        raise ValueError(f"{dataset_folder}: no free parameters: add rows to priors.csv (or pass --priors)")
+        source = (dataset_folder / "priors.csv" if priors is None else priors
+                  if isinstance(priors, (str, os.PathLike)) else "the priors given")
+        raise ValueError(f"{source}: no prior rows (only a header, or no file), so no free parameters: add rows "
+                         "to it (or pass --priors)")
     ranks = mpi_world_size()
     default_queue = ranks - 1 if ranks > 1 else cores
     if queue_size is None:

@@ -33,7 +33,8 @@ class ObservedImages:
     def from_model(cls, model: ClusterModel) -> ObservedImages:
         rows = model.point_datasets
         if not rows:
-            raise ValueError("the dataset has no point_datasets.csv rows to fit")
+            where = model.folder / "point_datasets.csv" if model.folder is not None else "the dataset"
+            raise ValueError(f"{where}: no rows (only a header, or no file): no observed images to fit")
         names = tuple(dict.fromkeys(r.name for r in rows))
         code = {n: i for i, n in enumerate(names)}
 
