@@ -124,13 +124,14 @@ class Lens:
         if backend == "numba" and not compiled_available:
             raise ValueError("backend 'numba' needs the numba package, which is not installed")
         self.backend = ("numba" if compiled_available else "numpy") if backend == "auto" else backend
-        #: group index -> (compiled kernels, their member table)
+        #: group index -> the member table of its compiled kernels (the kernels: the registry's, by profile
+        #: name, so that a Lens pickles for a process pool)
         self._tables = {}
         if self.backend == "numba":
             for index, group in enumerate(self.groups):
                 compiled = MASS_PROFILES[group.profile].compiled
                 if compiled is not None:
-                    self._tables[index] = (compiled, compiled.member_table(**group.params))
+                    self._tables[index] = compiled.member_table(**group.params)
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{g.label or g.profile}: {g.size} {g.profile}" for g in self.groups)
@@ -182,9 +183,10 @@ class Lens:
             a = [out[part] for out in alpha] if alpha is not None else None
             h = [out[part] for out in hess] if hess is not None else None
             for index, group in enumerate(self.groups):
-                compiled = self._tables.get(index)
-                if compiled is not None:
-                    compiled[0].add(px, py, compiled[1], a, h)
+                table = self._tables.get(index)
+                kernels = MASS_PROFILES[group.profile].compiled
+                if table is not None and kernels is not None:
+                    kernels.add(px, py, table, a, h)
                     continue
                 if a is not None and h is not None and MASS_PROFILES[group.profile].functions.deflection_and_hessian:
                     self._numpy_sum(group, "deflection_and_hessian", px, py, a + h)

@@ -100,3 +100,14 @@ def test_a_failure_in_a_batch_propagates_with_the_row(model, monkeypatch):
     monkeypatch.setattr(Lens, "deflection_and_hessian", broken)
     with pytest.raises(LikelihoodError, match="main_lens_mass.BCG.sigma=330.0"):
         L.batch(values)
+
+
+@pytest.mark.parametrize("kind", ["source", "image", "lenstool"])
+def test_the_likelihood_pickles_for_a_process_pool(model, kind):
+    """--cores N sends the likelihood to spawned workers: it must pickle and give the same values there."""
+    import pickle
+
+    L = clusterlens.fit.likelihood(model, kind=kind)
+    values = L.parameters.values(model)
+    copy = pickle.loads(pickle.dumps(L))
+    assert copy(values) == L(values)
