@@ -11,6 +11,7 @@ import pytest
 from clusterlens import load_model
 from clusterlens.cell_text import MAX_IMPORT_DIGITS, round_significant
 from clusterlens.lenstool import LenstoolError, LenstoolWarning, export_lenstool, image_plane_chi2, read_par, write_par
+from clusterlens.lenstool.field import imported_imaging
 from clusterlens.lenstool.sources import source_positions
 from clusterlens.model import ClusterModel, model_files
 from clusterlens.registry.lenstool_rules import emass_from_q, preimage, q_from_emass
@@ -144,6 +145,18 @@ def test_free_source_redshift_is_written_as_z_m_limit(tmp_path):
     assert_same(quiet(read_par, tmp_path / "free.par"), free)
 
 
+def test_a_default_field_is_kept_by_a_dataset_directive(tmp_path):
+    """A model whose [imaging] is not the one the import derives (here the default) reads back exactly."""
+    model = quiet(read_par, DATA / "A2744_SLspec.par")
+    default = model.dataset.model_copy(update={"imaging": type(model.dataset.imaging)()})
+    plain = ClusterModel.from_records({name: [r.model_dump(exclude_none=True) for r in model.rows(name)]
+                                       for name in model.tables}, default.model_dump(exclude_none=True))
+    text = write_par(plain, tmp_path / "default.par").read_text()
+    assert "#clusterlens-dataset " in text and "#clusterlens-dataset " not in write_par(
+        model, tmp_path / "derived.par").read_text()
+    assert_same(quiet(read_par, tmp_path / "default.par"), plain)
+
+
 def test_elliptical_nfw_is_written_as_profile_12_and_reads_back_exactly(tmp_path):
     halo = {"galaxy": "halo", "profile": "PseudoEllipticalNFW", "x": 1.5, "y": -2.0, "redshift": 0.3,
             "angle": 25.123456789, "m200": 1.2345678912e15, "concentration": 4.56789, "epsilon": 0.23456789}
@@ -153,8 +166,10 @@ def test_elliptical_nfw_is_written_as_profile_12_and_reads_back_exactly(tmp_path
                "sigma": 3.0},
               {"family": "host_halo", "galaxy": "halo", "parameter": "m200", "prior": "uniform", "lower": 1e14,
                "upper": 1e16}]
-    model = ClusterModel.from_records({"host_halo": [halo], "priors": priors},
-                                      {"reference": {"ra": 10.0, "dec": -20.0}, "cosmology": {"H0": 70.0, "Om0": 0.3}})
+    # the field the import derives from the lens (another [imaging] is kept by a #clusterlens-dataset line)
+    dataset = {"reference": {"ra": 10.0, "dec": -20.0}, "cosmology": {"H0": 70.0, "Om0": 0.3},
+               "imaging": imported_imaging({"host_halo": [halo]})}
+    model = ClusterModel.from_records({"host_halo": [halo], "priors": priors}, dataset)
     text = write_par(model, tmp_path / "enfw.par").read_text()
     assert "#clusterlens-" not in text  # all of it is Lenstool's own profile 12 and limit block
     block = re.search(r"^potentiel halo\n(.*?)^\tend", text, flags=re.M | re.S).group(1)

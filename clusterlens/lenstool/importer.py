@@ -21,6 +21,8 @@ What becomes what (each block kind has its module):
 - Every float computed from the blocks and catalogues is rounded to
   :func:`clusterlens.cell_text.import_digits` significant digits of the sources' most (values copied
   from the file keep their text; a converted one carries no binary noise); directives stay exact.
+- The observed images and lens centres -> ``dataset.toml`` [imaging], a field showing the whole
+  cluster (:mod:`.field`).
 - ``#clusterlens`` directives written by :func:`clusterlens.lenstool.write_par` replace what they
   carry (:mod:`.directives`).
 - Blocks that do not describe the model (grille, source, cline, grande, champ, cosmolimit, ...)
@@ -36,6 +38,7 @@ from ..cell_text import import_digits, round_significant
 from ..model import ClusterModel, save_model
 from ..registry.lenstool_rules import HOST_MIN_CORE, HOST_MIN_SIGMA
 from .directives import apply_directives
+from .field import imported_imaging
 from .images import fit_settings, header_dlsds, read_images
 from .keywords import QUIET_BLOCKS
 from .parfile import LenstoolError, ParFile, parse_par
@@ -136,6 +139,9 @@ def _read(reader: ParReader, images: Path | None, position_sigma: float | None,
             dataset["fit"] = fit
         place_sources(records, dataset)
         round_records({"source_point": sources}, digits)
+    imaging = imported_imaging(records)
+    if imaging is not None:
+        dataset["imaging"] = imaging
     return LenstoolImport(records, dataset, read_header(reader.par))
 
 
