@@ -4,7 +4,7 @@ The default field (200 pixels of 0.2 arcsec, 40 arcsec) shows a fraction of a cl
 the importer sizes it to the model (:func:`imported_imaging`): a square centred on the middle of the
 observed images and the host and main lens centres, with a side of their largest extent plus
 :data:`MARGIN_FRACTION` of it on each side (at least :data:`MIN_SIDE`), at the default pixel scale
-while that needs at most :data:`MAX_PIXELS` pixels a side, else at the scale that fits in them.
+while that needs at most :data:`MAX_PIXELS` pixels a side, else at the 1-2-2.5-5 scale that fits in them.
 
 It is derived from the records alone, the same way for an optimisation file and for the ``.par`` that
 :func:`clusterlens.lenstool.write_par` writes from the imported model, so exporting a plain import
@@ -22,6 +22,8 @@ MARGIN_FRACTION = 0.15
 MIN_SIDE = 40.0
 #: The most pixels a side of a derived field has.
 MAX_PIXELS = 1000
+#: The largest pixel scale [arcsec/pixel] (the dataset's limit).
+MAX_SCALE = 100.0
 #: Field centres are rounded to this step [arcsec].
 CENTRE_STEP = 0.1
 
@@ -31,7 +33,8 @@ _LENS_FAMILIES = ("host_halo", "main_lens_mass")
 def imported_imaging(records: dict[str, list[dict]]) -> dict | None:
     """The ``[imaging]`` settings (shape, pixel_scale, center_x, center_y) covering the observed images
     (``point_datasets`` x, y [arcsec]) and the centres of the ``host_halo`` and ``main_lens_mass`` rows;
-    None when the records place nothing (rows without x, y, e.g. an external shear, are left out)."""
+    None when the records place nothing (rows without x, y, e.g. an external shear, are left out) or
+    spread over more than :data:`MAX_PIXELS` pixels of :data:`MAX_SCALE`."""
     points = [(row["x"], row["y"]) for family in ("point_datasets", *_LENS_FAMILIES)
               for row in records.get(family, []) if row.get("x") is not None and row.get("y") is not None]
     if not points:
@@ -42,8 +45,10 @@ def imported_imaging(records: dict[str, list[dict]]) -> dict | None:
     default = Imaging()
     scale = default.pixel_scale
     if side / scale > MAX_PIXELS:
-        scale = _nice_scale(side / MAX_PIXELS)
+        scale = min(_nice_scale(side / MAX_PIXELS), MAX_SCALE)
     pixels = math.ceil(side / scale)
+    if pixels > MAX_PIXELS:  # positions over more than a degree: no field shows them all, keep the default
+        return None
     return {"shape": [pixels, pixels], "pixel_scale": scale,
             "center_x": _rounded((max(xs) + min(xs)) / 2), "center_y": _rounded((max(ys) + min(ys)) / 2)}
 
