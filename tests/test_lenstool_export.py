@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from clusterlens import load_model
+from clusterlens.cell_text import MAX_IMPORT_DIGITS, round_significant
 from clusterlens.lenstool import LenstoolError, LenstoolWarning, export_lenstool, image_plane_chi2, read_par, write_par
+from clusterlens.lenstool.field import imported_imaging
 from clusterlens.lenstool.sources import source_positions
 from clusterlens.model import ClusterModel, model_files
 from clusterlens.registry.lenstool_rules import emass_from_q, preimage, q_from_emass
@@ -51,7 +53,8 @@ def test_slspec_export_keeps_lenstool_values_and_limits(tmp_path):
     model = quiet(read_par, DATA / "A2744_SLspec.par")
     text = write_par(model, tmp_path / "out.par").read_text()
     assert "\tellipticite 0.882\n" in text and "\tellipticite 3 0.879 0.02 0.0\n" in text
-    assert "\tellipticite 1 0.25 0.55 0.0\n" in text and "\tv_disp 1 600.0 725.0 0.0\n" in text
+    # the q bound of 0.25 rounded on import to 12 digits has no 12-digit ellipticity preimage nearer than this
+    assert "\tellipticite 1 0.250000000001 0.55 0.0\n" in text and "\tv_disp 1 600.0 725.0 0.0\n" in text
     assert "\tnlens_opt 6\n" in text and text.count("\nlimit ") == 6
     assert "\tsigma 1 120.0 208.0\n" in text and "\tslope 0 4.0 0.0\n" in text
     catalogue = (tmp_path / "new_potfile_with_ASTRODEEP_data.cat").read_text().splitlines()
@@ -108,7 +111,7 @@ def test_singular_isothermal_sphere_is_written_as_profile_1(tmp_path):
     model = _records_with_sie(1.0, 0.0)
     text = quiet(write_par, model, tmp_path / "sis.par").read_text()
     sigma = float(re.search(r"^potentiel arc_lens\n\tprofil 1\n(?:.*\n)*?\tv_disp (\S+)", text, flags=re.M).group(1))
-    assert 4 * math.pi * (sigma / C_KMS) ** 2 * 648000 / math.pi == pytest.approx(1.5, rel=1e-15)
+    assert 4 * math.pi * (sigma / C_KMS) ** 2 * 648000 / math.pi == pytest.approx(1.5, rel=1e-11)  # 12 digits
     assert_same(quiet(read_par, tmp_path / "sis.par"), model)
 
 
@@ -142,6 +145,18 @@ def test_free_source_redshift_is_written_as_z_m_limit(tmp_path):
     assert_same(quiet(read_par, tmp_path / "free.par"), free)
 
 
+def test_a_default_field_is_kept_by_a_dataset_directive(tmp_path):
+    """A model whose [imaging] is not the one the import derives (here the default) reads back exactly."""
+    model = quiet(read_par, DATA / "A2744_SLspec.par")
+    default = model.dataset.model_copy(update={"imaging": type(model.dataset.imaging)()})
+    plain = ClusterModel.from_records({name: [r.model_dump(exclude_none=True) for r in model.rows(name)]
+                                       for name in model.tables}, default.model_dump(exclude_none=True))
+    text = write_par(plain, tmp_path / "default.par").read_text()
+    assert "#clusterlens-dataset " in text and "#clusterlens-dataset " not in write_par(
+        model, tmp_path / "derived.par").read_text()
+    assert_same(quiet(read_par, tmp_path / "default.par"), plain)
+
+
 def test_elliptical_nfw_is_written_as_profile_12_and_reads_back_exactly(tmp_path):
     halo = {"galaxy": "halo", "profile": "PseudoEllipticalNFW", "x": 1.5, "y": -2.0, "redshift": 0.3,
             "angle": 25.123456789, "m200": 1.2345678912e15, "concentration": 4.56789, "epsilon": 0.23456789}
@@ -151,8 +166,10 @@ def test_elliptical_nfw_is_written_as_profile_12_and_reads_back_exactly(tmp_path
                "sigma": 3.0},
               {"family": "host_halo", "galaxy": "halo", "parameter": "m200", "prior": "uniform", "lower": 1e14,
                "upper": 1e16}]
-    model = ClusterModel.from_records({"host_halo": [halo], "priors": priors},
-                                      {"reference": {"ra": 10.0, "dec": -20.0}, "cosmology": {"H0": 70.0, "Om0": 0.3}})
+    # the field the import derives from the lens (another [imaging] is kept by a #clusterlens-dataset line)
+    dataset = {"reference": {"ra": 10.0, "dec": -20.0}, "cosmology": {"H0": 70.0, "Om0": 0.3},
+               "imaging": imported_imaging({"host_halo": [halo]})}
+    model = ClusterModel.from_records({"host_halo": [halo], "priors": priors}, dataset)
     text = write_par(model, tmp_path / "enfw.par").read_text()
     assert "#clusterlens-" not in text  # all of it is Lenstool's own profile 12 and limit block
     block = re.search(r"^potentiel halo\n(.*?)^\tend", text, flags=re.M | re.S).group(1)
@@ -177,6 +194,7 @@ def test_potfile_core_prior_and_forme_round_trip_in_plain_lenstool_format(tmp_pa
     priors = [*records["priors"][:at], prior, *records["priors"][at:]]
     free = ClusterModel.from_records({**records, "priors": priors}, dataset)
     positions = source_positions(free, -1)  # forme -1 puts each source at the plain mean of its back-traced images
+    positions = {name: [round_significant(v, MAX_IMPORT_DIGITS) for v in xy] for name, xy in positions.items()}
     sources = [{**s, "x": positions[s["name"]][0], "y": positions[s["name"]][1]} for s in records["source_point"]]
     free = ClusterModel.from_records({**records, "priors": priors, "source_point": sources}, dataset)
     text = write_par(free, tmp_path / "free.par").read_text()

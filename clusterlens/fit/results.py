@@ -14,9 +14,11 @@ fails), replacing only the files it wrote before (recorded in ``outputs.json``);
 - ``chires.csv``: the maximum-likelihood model image by image (:mod:`clusterlens.fit.chi2_report`:
   observed and predicted positions, magnification, chi2, matched), as Lenstool's chires.dat;
 - ``summary.json``: log-evidence and its error, sampler settings, run time, likelihood calls,
-  iterations, chi2 at the maximum likelihood, seed, versions;
+  iterations, the maximum-likelihood values of ``max_likelihood/`` and the chi2 there, seed, versions;
 - ``max_likelihood/`` and ``median/``: the dataset's model with the free cells set to the
-  maximum-likelihood sample or to the posterior medians and the point sources at the positions the
+  maximum-likelihood sample or to the posterior medians, each rounded to the decimal place its
+  posterior width justifies (:func:`fitted_values`: it moves by less than 1e-3 sigma, and the files
+  carry no binary noise; ``summary.csv`` keeps the unrounded values), and the point sources at the positions the
   likelihood solves for (:func:`fitted_model`), in the family CSV format with
   ``dataset.toml`` and ``priors.csv`` and without ``point_datasets.csv`` (``load_model`` reads them
   and the simulator re-simulates them; the median model is skipped when the medians make a row
@@ -38,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .. import atomic, csvio, outputs, table_view
+from ..cell_text import round_to_width
 from ..families import FAMILIES
 from ..model import ClusterModel, load_model, model_files
 from ..plain_json import json_ready
@@ -100,6 +103,12 @@ def json_bytes(data: dict) -> bytes:
     return (json.dumps(json_ready(data), indent=2) + "\n").encode("utf-8")
 
 
+def fitted_values(values: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """Free-parameter ``values`` rounded for the model folders: each to the decimal place its posterior
+    half-width (p84 - p16) / 2, same unit, justifies (:func:`clusterlens.cell_text.round_to_width`)."""
+    return np.array([round_to_width(float(v), float(w)) for v, w in zip(values, width, strict=True)])
+
+
 def model_without_data(model: ClusterModel) -> ClusterModel:
     """``model`` without ``point_datasets.csv`` (a fitted model is re-simulated, not re-observed)."""
     tables = {name: table for name, table in model.tables.items() if name != "point_datasets"}
@@ -144,7 +153,8 @@ def write_results(folder: Path, results, likelihood, info: dict, truth: np.ndarr
     labels = parameters.labels
     samples = equal_weight_samples(results, labels, seed)
     summary = parameter_summary(results, parameters, truth)
-    best = np.asarray(results.samples, float)[max_likelihood_index(results)]
+    width = (summary["p84"].to_numpy(float) - summary["p16"].to_numpy(float)) / 2
+    best = fitted_values(np.asarray(results.samples, float)[max_likelihood_index(results)], width)
     logz = np.asarray(results.logz, float)
     logzerr = np.asarray(results.logzerr, float)
     weights = posterior_weights(results)
@@ -173,7 +183,7 @@ def write_results(folder: Path, results, likelihood, info: dict, truth: np.ndarr
                                      CHIRES: chires_bytes(chi2_report(likelihood, best))})
         write_model_folder(model_without_data(fitted_model(likelihood, best)), staging / MAX_LIKELIHOOD)
         try:
-            median = fitted_model(likelihood, summary["median"].to_numpy(float))
+            median = fitted_model(likelihood, fitted_values(summary["median"].to_numpy(float), width))
         except ValueError as err:
             info["median_model"] = f"not written: {err}"
             atomic.write_bytes(staging / SUMMARY_JSON, json_bytes(info))

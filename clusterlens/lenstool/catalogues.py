@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cell_text import significant_digits
 from ..input_files import MAX_CSV_BYTES, UnreadableInput, read_limited
 from ..units import sky_offsets, sky_positions
 from .parfile import LenstoolError
@@ -94,6 +95,7 @@ class Catalogue:
     col7: np.ndarray
     col8: np.ndarray
     references: tuple[Reference, ...]  # the #REFERENCE in force on each row's line
+    digits: int = 0  # the most significant digits of a number in columns 2-8
 
     def relative_to(self, ra0: float, dec0: float, no_header_is_relative: bool = False):
         """Row positions as x, y [arcsec] from (ra0, dec0).
@@ -141,6 +143,7 @@ def read_catalogue(path: str | Path, what: str) -> Catalogue:
         raise LenstoolError(f"{path}: the {what} {err}") from None
     reference = Reference(0, 0.0, 0.0)
     ids, lines, refs, values = [], [], [], []
+    digits = 0
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
         if "#REFERENCE" in stripped:
@@ -157,12 +160,13 @@ def read_catalogue(path: str | Path, what: str) -> Catalogue:
             values.append([float(w) for w in words[1:]])
         except ValueError:
             raise LenstoolError(f"{path}:{number}: {what} row {words[0][:20]!r}: columns 2-8 must be numbers") from None
+        digits = max(digits, *(significant_digits(w) for w in words[1:]))
         ids.append(words[0])
         lines.append(number)
         refs.append(reference)
     table = np.array(values, dtype=float).reshape(-1, 7)
     x, y, a, b, theta, col7, col8 = (table[:, k].copy() for k in range(7))
-    return Catalogue(path, tuple(ids), tuple(lines), x, y, a, b, theta, col7, col8, tuple(refs))
+    return Catalogue(path, tuple(ids), tuple(lines), x, y, a, b, theta, col7, col8, tuple(refs), digits)
 
 
 def image_system(image_id: str) -> str:

@@ -17,9 +17,12 @@ The ``.par`` describes the lens in Lenstool's own terms, so Lenstool can run it:
   lines for free redshifts.
 - ``dataset.toml`` -> ``runmode reference 3 RA DEC`` and ``cosmologie`` (H0, omegaM, omegaX).
 
-Numbers are written with ``repr`` and exact inverse conversions
-(:func:`clusterlens.registry.lenstool_rules.preimage`), so that reading the file back gives the
-same floats. Whatever the Lenstool format cannot hold exactly (a loguniform prior, a blank member
+Numbers in the blocks are written with ``repr`` of the value rounded to
+:data:`clusterlens.cell_text.MAX_IMPORT_DIGITS` significant digits (catalogues with full ``repr``), and
+exact inverse conversions (:func:`clusterlens.registry.lenstool_rules.preimage`), so that reading the
+file back, which rounds as every import does (:func:`clusterlens.cell_text.import_digits`), gives the
+same floats: an imported ``ellipticite 0.882`` is written back as ``0.882``.
+Whatever the Lenstool format cannot hold exactly (a loguniform prior, a blank member
 q, a named cosmology, source light, a source position that is not the back-traced barycentre of
 its images, ...) is written after ``fini``, where Lenstool never reads, as ``#clusterlens``
 directives (:mod:`.directives`), written only for the families whose Lenstool form does not read back exactly,
@@ -35,6 +38,7 @@ import warnings
 from pathlib import Path
 
 from .. import atomic
+from ..cell_text import MAX_IMPORT_DIGITS, round_significant
 from ..model import load_model
 from ..registry import LenstoolLimit, mass_profile
 from ..registry.lenstool_rules import preimage
@@ -81,7 +85,8 @@ def write_par(model, path, overwrite: bool = False) -> Path:
 
 
 def _line(keyword: str, *values) -> str:
-    words = [repr(float(v)) if isinstance(v, float) else str(v) for v in values]
+    words = [repr(round_significant(float(v), MAX_IMPORT_DIGITS)) if isinstance(v, float) else str(v)
+             for v in values]
     return "\t" + " ".join([keyword, *words])
 
 

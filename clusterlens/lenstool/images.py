@@ -40,6 +40,7 @@ def read_images(reader: ParReader, lens_names: set[str], images_path: Path | Non
     if path is None:
         return [], []
     catalogue = read_catalogue(path, "multiple-image catalogue")
+    reader.note_digits(catalogue.digits)
     x, y = catalogue.relative_to(reader.reference.ra, reader.reference.dec)
     sigma = image_sigma(reader, block, position_sigma)
     systems: dict[str, list[int]] = {}

@@ -18,6 +18,11 @@ What becomes what (each block kind has its module):
   so simulating the model reproduces the systems; ``forme`` -> ``dataset.toml`` [fit].
 - ``values``: a Lenstool result file (best.par, bestopt.par) whose values replace the optimisation
   file's, its priors kept (:mod:`.values`).
+- Every float computed from the blocks and catalogues is rounded to
+  :func:`clusterlens.cell_text.import_digits` significant digits of the sources' most (values copied
+  from the file keep their text; a converted one carries no binary noise); directives stay exact.
+- The observed images and lens centres -> ``dataset.toml`` [imaging], a field showing the whole
+  cluster (:mod:`.field`).
 - ``#clusterlens`` directives written by :func:`clusterlens.lenstool.write_par` replace what they
   carry (:mod:`.directives`).
 - Blocks that do not describe the model (grille, source, cline, grande, champ, cosmolimit, ...)
@@ -29,9 +34,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..cell_text import import_digits, round_significant
 from ..model import ClusterModel, save_model
 from ..registry.lenstool_rules import HOST_MIN_CORE, HOST_MIN_SIGMA
 from .directives import apply_directives
+from .field import imported_imaging
 from .images import fit_settings, header_dlsds, read_images
 from .keywords import QUIET_BLOCKS
 from .parfile import LenstoolError, ParFile, parse_par
@@ -121,14 +128,30 @@ def _read(reader: ParReader, images: Path | None, position_sigma: float | None,
         records["priors"] = reader.priors
     dataset = {"reference": {"ra": reader.reference.ra, "dec": reader.reference.dec},
                "cosmology": dict(reader.cosmology_spec)}
+    digits = import_digits(max(reader.source_digits, result.reader.source_digits if result is not None else 0))
     if sources:
         records["source_point"] = sources
         records["point_datasets"] = points
+    round_records(records, digits)
+    if sources:
         fit = fit_settings(reader)
         if fit is not None:
             dataset["fit"] = fit
         place_sources(records, dataset)
+        round_records({"source_point": sources}, digits)
+    imaging = imported_imaging(records)
+    if imaging is not None:
+        dataset["imaging"] = imaging
     return LenstoolImport(records, dataset, read_header(reader.par))
+
+
+def round_records(records: dict[str, list[dict]], digits: int) -> None:
+    """Round every float cell of ``records`` to ``digits`` significant digits, in place."""
+    for rows in records.values():
+        for row in rows:
+            for key, value in row.items():
+                if isinstance(value, float):
+                    row[key] = round_significant(value, digits)
 
 
 def place_sources(records: dict, dataset: dict) -> None:

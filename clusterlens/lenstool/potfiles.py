@@ -65,6 +65,7 @@ def read_potfile(reader: ParReader, block: Block, taken: set[str]):
         return None
     relation, catalogue_path, ftype = found
     catalogue = read_catalogue(catalogue_path, "potfile catalogue")
+    reader.note_digits(catalogue.digits)
     return relation, tier_members(reader, catalogue, relation["tier"], relation["_z"], ftype)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 
+from ..cell_text import significant_digits
 from ..cosmology import make_cosmology
 from ..units import kpc_per_arcsec
 from .parfile import Entry, LenstoolError, LenstoolWarning, ParFile
@@ -19,7 +20,9 @@ from .reference import read_cosmology, read_reference
 
 class ParReader:
     """One ``.par`` being imported: ``reference``, ``cosmology_spec`` (dataset [cosmology]) and
-    ``cosmology`` (astropy), :meth:`kpc_per_arcsec` per redshift, and the ``priors`` list."""
+    ``cosmology`` (astropy), :meth:`kpc_per_arcsec` per redshift, the ``priors`` list, and
+    ``source_digits``: the most significant digits of a number in the file's entries and the catalogues
+    read so far (:meth:`note_digits`), which imported values are rounded by (:mod:`clusterlens.cell_text`)."""
 
     def __init__(self, par: ParFile):
         self.par = par
@@ -29,6 +32,12 @@ class ParReader:
         self.cosmology = make_cosmology(self.cosmology_spec)
         self.priors: list[dict] = []
         self._kpc_per_arcsec: dict[float, float] = {}
+        self.source_digits = max((significant_digits(word) for block in par.blocks for entry in block.entries
+                                  for word in entry.values), default=0)
+
+    def note_digits(self, digits: int) -> None:
+        """Count a catalogue whose numbers have at most ``digits`` significant digits among the sources."""
+        self.source_digits = max(self.source_digits, digits)
 
     def warn(self, message: str) -> None:
         warnings.warn(f"{self.path}: {message}", LenstoolWarning, stacklevel=4)
