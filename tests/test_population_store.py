@@ -1,4 +1,4 @@
-"""simulate-many stores: realisation i byte-identical alone, with 1 or 2 workers and on a Dask LocalCluster;
+"""simulate-many stores: realisation i byte-identical alone, with 1 or 4 workers and on a Dask LocalCluster;
 kill -9 then resume equals an uninterrupted run; --folders realisations are ordinary dataset folders."""
 import os
 import signal
@@ -45,9 +45,9 @@ def serial(tiny, tmp_path_factory):
     return simulate_many(tiny, tmp_path_factory.mktemp("serial") / "store", workers=1)
 
 
-def test_two_workers_write_the_same_store_as_one(tiny, serial, tmp_path):
-    two = simulate_many(tiny, tmp_path / "two", workers=2)
-    assert store_files(two) == store_files(serial)
+def test_four_workers_write_the_same_store_as_one(tiny, serial, tmp_path):
+    four = simulate_many(tiny, tmp_path / "four", workers=4)
+    assert store_files(four) == store_files(serial)
     assert not (serial / "parts").exists()
 
 

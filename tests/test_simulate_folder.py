@@ -17,7 +17,7 @@ from rich.console import Console
 from clusterlens import ClusterModel, ModelError, load_model, save_model
 from clusterlens.cli import main
 from clusterlens.cosmology import distance_ratio
-from clusterlens.simulation import ensure_dataset, simulate, stale_reason
+from clusterlens.simulation import dataset_folder, ensure_dataset, simulate, stale_reason
 from clusterlens.solver import ImageFinder
 
 Z_LENS = 0.3
@@ -264,3 +264,14 @@ def test_bad_destinations_and_seeds(model_folder, tmp_path):
         simulate(model_folder, tmp_path / "x", seed=-1)
     with pytest.raises(ValueError, match="seed"):
         simulate(model_folder, tmp_path / "x", seed=1.5)
+
+
+def test_an_image_larger_than_the_available_memory_is_refused_before_any_allocation(tmp_path, monkeypatch):
+    """The sub-pixel arrays of [imaging] are checked against the memory available now, with the sizes."""
+    monkeypatch.setattr(dataset_folder, "available_memory", lambda: 2**25)  # 32 MiB free
+    model = Path(__file__).resolve().parents[1] / "datasets" / "example_cluster"
+    expected = r"x oversampling 3\^2 needs ~0\.14 GiB of arrays, more than the 0\.03 GiB of memory available"
+    with pytest.raises(ModelError, match=expected):
+        simulate(model, tmp_path / "out", seed=0)
+    assert not (tmp_path / "out").exists()
+    assert dataset_folder.available_memory() is None or dataset_folder.available_memory() > 0

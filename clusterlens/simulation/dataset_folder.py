@@ -22,6 +22,7 @@ beside them and replaces only the files the old manifest lists (never a whole fo
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,8 +124,13 @@ def simulate_points(model: ClusterModel, seed_sequence: np.random.SeedSequence) 
     return true_images, points.observe_point_images(true_images, settings, seed_sequence)
 
 
+#: float64 arrays of the sub-pixel grid the image simulation holds at once (coordinates, deflections, light)
+SUBPIXEL_ARRAYS = 10
+
+
 def check_simulable(model: ClusterModel) -> None:
-    """Raise :class:`ModelError` unless the model has lens rows and at least one source family."""
+    """Raise :class:`ModelError` unless the model has lens rows and at least one source family, and the
+    image's sub-pixel arrays fit in the memory available now (checked before any allocation)."""
     where = str(model.folder) if model.folder is not None else "<model>"
     problems = []
     if model.z_lens is None:
@@ -133,8 +139,33 @@ def check_simulable(model: ClusterModel) -> None:
     if not model.source_light and not model.source_points:
         problems.append(Problem(where, "no sources: the simulator needs source_light.csv (extended sources for "
                                        "the image) and/or source_point.csv (multiple images) with at least one row"))
+    settings = model.dataset.imaging
+    needed = SUBPIXEL_ARRAYS * 8 * settings.shape[0] * settings.shape[1] * settings.oversampling ** 2
+    available = available_memory()
+    if model.source_light and available is not None and needed > available:
+        toml = str(model.folder / "dataset.toml") if model.folder is not None else "dataset.toml"
+        problems.append(Problem(toml, f"[imaging] shape {list(settings.shape)} x oversampling "
+                                      f"{settings.oversampling}^2 needs ~{needed / 2**30:.2f} GiB of arrays, more "
+                                      f"than the {available / 2**30:.2f} GiB of memory available: lower the "
+                                      "oversampling or the shape", column="imaging"))
     if problems:
         raise ModelError(problems)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``, else free physical pages);
+    None where the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 # ---------------------------------------------------------------- files
