@@ -6,8 +6,8 @@ points (N, 1) against parameters (1, M), summed over members and split over poin
 so that at most ``max_pairs_per_chunk`` member-point pairs exist at once. dPIE
 groups whose registry declaration has compiled kernels (dPIE: :mod:`clusterlens.profiles.dpie_numba`,
 vectorised numba kernels plus numpy's SIMD arctan/log1p, single-threaded, ~1 MB of buffers) use them
-for deflections and Hessians when numba is importable (``backend="auto"``); the numpy path is the
-reference and gives the same numbers to rounding (~1e-15 relative).
+for deflections, Hessians and potentials when numba is importable (``backend="auto"``); the numpy path is
+the reference and gives the same numbers to rounding (~1e-15 relative).
 
 Large evaluations (at least ``THREAD_MIN_PAIRS`` member-point pairs) split their points into
 contiguous slices evaluated on ``threads`` threads (the numba kernels and numpy's ufuncs release the
@@ -96,7 +96,7 @@ class Lens:
 
     groups: the groups; max_pairs_per_chunk: bound on member x point pairs held at once
     by the numpy path (its peak memory is about 160 bytes per pair, whatever the number
-    of points); backend: "auto" (compiled kernels for the deflection and Hessian of the groups whose
+    of points); backend: "auto" (compiled kernels for the deflection, Hessian and potential of the groups whose
     profile has them, when numba is available), "numpy" or "numba"; threads: threads for evaluations of at
     least ``THREAD_MIN_PAIRS`` pairs (default :func:`default_threads`).
     """
@@ -198,13 +198,19 @@ class Lens:
         return shape, alpha, hess
 
     def _single(self, name: str, x, y, scale: float) -> np.ndarray:
+        """One scalar quantity ("convergence" or "potential"): compiled potentials where a group has them."""
         x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
         fx, fy = np.ascontiguousarray(x.ravel()), np.ascontiguousarray(y.ravel())
         out = np.zeros(fx.size)
+        tables = self._tables if name == "potential" else {}
 
         def work(part: slice) -> None:
-            for group in self.groups:
-                self._numpy_sum(group, name, fx[part], fy[part], [out[part]])
+            for index, group in enumerate(self.groups):
+                compiled = tables.get(index)
+                if compiled is not None:
+                    compiled[0].add_potential(fx[part], fy[part], compiled[1], out[part])
+                else:
+                    self._numpy_sum(group, name, fx[part], fy[part], [out[part]])
 
         self._run_sliced(work, fx.size)
         return (scale * out).reshape(x.shape)
