@@ -181,6 +181,9 @@ def test_compiled_potential_equals_numpy_reference():
     np.testing.assert_allclose(fast, reference, rtol=1e-12, atol=0)
     alone = {k: v[2:3] for k, v in members.params.items()}  # a coreless round member at its own centre
     assert Lens([MassComponents("dPIE", alone)], backend="numba").potential(alone["center_x"], alone["center_y"]) == 0.0
+    compiled = MASS_PROFILES["dPIE"].compiled
+    with pytest.raises(ValueError, match="both"):
+        compiled.add_potential(x, y, compiled.member_table(**members.params), np.zeros_like(x), (x, y), None)
 
 
 @pytest.mark.skipif(not HAS_NUMBA, reason="no numba")
@@ -194,3 +197,17 @@ def test_compiled_potential_gradient_is_the_deflection():
         f = [lens.potential(x + k * dx, y + k * dy) for k in (-2, -1, 1, 2)]
         gradient = (f[0] - 8.0 * f[1] + 8.0 * f[2] - f[3]) / (12.0 * h)
         np.testing.assert_allclose(gradient, alpha, rtol=0, atol=1e-7 * np.max(np.abs(alpha)))
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.skipif(not HAS_NUMBA,
+                                                                                            reason="no numba"))])
+def test_one_pass_maps_equal_separate_calls(backend):
+    """Lens.deflection_hessian_and_potential: psi equals Lens.potential bit for bit, the rest equal
+    deflection_and_hessian (the compiled pass takes vector_math's arctan, arctanh: ~1e-15 relative)."""
+    halo = MassComponents("NFW", dict(center_x=[1.0], center_y=[-2.0], kappa_s=[0.25], r_s=[40.0]))
+    lens = Lens([_members(m=30, seed=7), halo], backend=backend)
+    x, y = _points(n=500, rmin=0.01, rmax=40.0)
+    *both, psi = lens.deflection_hessian_and_potential(x, y, scale=0.7)
+    np.testing.assert_array_equal(psi, lens.potential(x, y, scale=0.7))
+    for got, want in zip(both, lens.deflection_and_hessian(x, y, scale=0.7), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-14 * np.max(np.abs(want)))

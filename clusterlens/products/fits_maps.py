@@ -15,7 +15,8 @@ Every map is evaluated at the sky position of each pixel centre (:mod:`.sky`: th
 From a fit's results folder each file holds the posterior median in the primary HDU and the 16th and
 84th percentiles in image extensions ``P16`` and ``P84`` (same WCS), with ``NSAMPLES`` and ``SEED``
 in every header; the draws are :meth:`.posterior.ProductInput.draws`. Each draw builds its lens once
-and evaluates deflections and Hessian in one vectorised pass over all pixels plus one potential pass:
+and evaluates deflections, Hessian and potential in one vectorised pass over all pixels
+(:meth:`clusterlens.lens.Lens.deflection_hessian_and_potential`):
 every map, magnifications at all redshifts included, follows from those (the Hessian scales with
 D_LS/D_S for a single lens plane). Headers hold no date, so the same input and seed give the same bytes.
 """
@@ -70,15 +71,18 @@ def check_redshifts(model: ClusterModel, redshifts: Iterable[float]) -> tuple[fl
 
 def lens_maps(model: ClusterModel, x, y, redshifts: Sequence[float], potential: bool = True) -> dict[str, np.ndarray]:
     """Every map of the module docstring at model offsets x, y [arcsec] (arrays of one shape), by name;
-    ``potential=False`` leaves out psi (one more pass: with the compiled dPIE kernels about the cost of the
-    deflection and Hessian pass, ~3x more on the numpy path)."""
+    ``potential=False`` leaves out psi (with the compiled dPIE kernels psi comes in the same pass as the
+    deflection and Hessian, for ~1.3x its cost; the numpy path takes a second pass, ~3x dearer)."""
     lens = model.lens
-    ax, ay, hxx, hxy, hyy = lens.deflection_and_hessian(x, y, scale=1.0)
+    if potential:
+        ax, ay, hxx, hxy, hyy, psi = lens.deflection_hessian_and_potential(x, y, scale=1.0)
+    else:
+        ax, ay, hxx, hxy, hyy = lens.deflection_and_hessian(x, y, scale=1.0)
     g1, g2 = 0.5 * (hxx - hyy), hxy
     maps = {"kappa": 0.5 * (hxx + hyy), "gamma1": g1, "gamma2": g2, "gamma": np.hypot(g1, g2),
             "deflect_x": ax, "deflect_y": ay}
     if potential:
-        maps["psi"] = lens.potential(x, y, scale=1.0)
+        maps["psi"] = psi
     for z in redshifts:
         s = model.distance_ratio(z)
         with np.errstate(divide="ignore"):
