@@ -321,39 +321,48 @@ def add_cut_batch(x, y, constants, core, bq, s_cut, out) -> None:
 
 
 @numba.njit(inline="always")
-def _potential(xp, yp, psi1, psi2, fx, fy, c, m):
-    """Member m's potential at profile-frame (xp, yp) from the roots psi1, psi2 and the deflection's
-    f = alpha' / bq (``_over_u``)."""
-    s1, s2, q2 = c[5, m], c[6, m], c[7, m]
-    q = math.sqrt(q2)
+def _log_constants(c, m):
+    """Member m's constants of the potential's log terms: s1, s2, q s1, q s2, 1/((1+q) s1)^2, 1/((1+q) s2)^2."""
+    s1, s2 = c[5, m], c[6, m]
+    q = math.sqrt(c[7, m])
+    return s1, s2, q * s1, q * s2, 1.0 / (((1.0 + q) * s1) * ((1.0 + q) * s1)), 1.0 / (((1.0 + q) * s2) * ((1.0 + q) * s2))
+
+
+@numba.njit(inline="always")
+def _potential(xp, yp, psi1, psi2, fx, fy, bq, q2, k):
+    """A member's potential at profile-frame (xp, yp) from the roots psi1, psi2, the deflection's
+    f = alpha' / bq (``_over_u``) and its ``_log_constants`` k."""
+    s1, s2, qs1, qs2, inv1, inv2 = k
     r2 = xp * xp + yp * yp
     r2e = q2 * xp * xp + yp * yp
-    e1 = (r2 + 2.0 * s1 * r2e / (psi1 + q * s1)) / (((1.0 + q) * s1) * ((1.0 + q) * s1))
-    e2 = (r2 + 2.0 * s2 * r2e / (psi2 + q * s2)) / (((1.0 + q) * s2) * ((1.0 + q) * s2))
+    e1 = (r2 + 2.0 * s1 * r2e / (psi1 + qs1)) * inv1
+    e2 = (r2 + 2.0 * s2 * r2e / (psi2 + qs2)) * inv2
     logs = 0.5 * (s1 * vector_math.log1p(e1) - s2 * vector_math.log1p(e2))
-    return c[4, m] * ((xp * fx + yp * fy) - logs)
+    return bq * ((xp * fx + yp * fy) - logs)
 
 
 @_jit
 def _add_potential(x, y, c, out):
     for m in range(c.shape[1]):
-        u = c[8, m]
+        bq, q2, u = c[4, m], c[7, m], c[8, m]
+        k = _log_constants(c, m)
         for i in range(x.size):
             xp, yp, psi1, psi2 = _frame(x[i], y[i], c, m)
             tx, ty = _difference_arguments(xp, yp, psi1, psi2, c, m)
             fx, fy = _over_u(u, tx, ty)
-            out[i] += _potential(xp, yp, psi1, psi2, fx, fy, c, m)
+            out[i] += _potential(xp, yp, psi1, psi2, fx, fy, bq, q2, k)
 
 
 @_jit
 def _add_potential_deflection_hessian(x, y, c, out, ax, ay, hxx, hxy, hyy):
     for m in range(c.shape[1]):
-        cos, sin, bq, u = c[2, m], c[3, m], c[4, m], c[8, m]
+        cos, sin, bq, q2, u = c[2, m], c[3, m], c[4, m], c[7, m], c[8, m]
+        k = _log_constants(c, m)
         for i in range(x.size):
             xp, yp, psi1, psi2 = _frame(x[i], y[i], c, m)
             tx, ty = _difference_arguments(xp, yp, psi1, psi2, c, m)
             fx, fy = _over_u(u, tx, ty)
-            out[i] += _potential(xp, yp, psi1, psi2, fx, fy, c, m)
+            out[i] += _potential(xp, yp, psi1, psi2, fx, fy, bq, q2, k)
             ax[i] += bq * (cos * fx - sin * fy)
             ay[i] += bq * (sin * fx + cos * fy)
             dxx, dxy, dyy = _hessian(xp, yp, psi1, psi2, c, m)
