@@ -314,10 +314,11 @@ def add_cut_batch(x, y, constants, core, bq, s_cut, out) -> None:
 
 # ---------------------------------------------------------------------- potential
 # psi' = x' alpha_x' + y' alpha_y' - bq [L(s1) - L(s2)] per member (clusterlens.profiles.dpie.potential: the
-# difference of two cored isothermal ellipsoid potentials, Keeton 2001 eqs. 33-35 and 42), L(s) = (s/2) ln(1 + e(s)) with
-# e(s) = [x'^2 + y'^2 + 2 s (q^2 x'^2 + y'^2)/(psi + q s)] / ((1+q) s)^2 (sie.keeton_potential_log_term). The
-# deflection's difference is the closed form above; arctan, arctanh and log1p come from vector_math, inline
-# in the loop as in the batch kernels (no argument buffers); a point's sum over members runs in the table's order.
+# difference of two cored isothermal ellipsoid potentials, Keeton 2001 eqs. 33-35 and 42),
+# L(s) = (s/2) ln(1 + e(s)), e(s) = [x'^2 + y'^2 + 2 s (q^2 x'^2 + y'^2)/(psi + q s)] / ((1+q) s)^2
+# (sie.keeton_potential_log_term). The deflection's difference is the closed form above; arctan, arctanh and
+# log1p come from vector_math, inline in the loop as in the batch kernels (no argument buffers); a point's sum
+# over members runs in the table's order.
 
 
 @numba.njit(inline="always")
@@ -325,7 +326,8 @@ def _log_constants(c, m):
     """Member m's constants of the potential's log terms: s1, s2, q s1, q s2, 1/((1+q) s1)^2, 1/((1+q) s2)^2."""
     s1, s2 = c[5, m], c[6, m]
     q = math.sqrt(c[7, m])
-    return s1, s2, q * s1, q * s2, 1.0 / (((1.0 + q) * s1) * ((1.0 + q) * s1)), 1.0 / (((1.0 + q) * s2) * ((1.0 + q) * s2))
+    w1, w2 = (1.0 + q) * s1, (1.0 + q) * s2
+    return s1, s2, q * s1, q * s2, 1.0 / (w1 * w1), 1.0 / (w2 * w2)
 
 
 @numba.njit(inline="always")
