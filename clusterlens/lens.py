@@ -5,9 +5,11 @@ A :class:`MassComponents` group holds M components of one profile (parameters as
 points (N, 1) against parameters (1, M), summed over members and split over points
 so that at most ``max_pairs_per_chunk`` member-point pairs exist at once. dPIE
 groups whose registry declaration has compiled kernels (dPIE: :mod:`clusterlens.profiles.dpie_numba`,
-vectorised numba kernels plus numpy's SIMD arctan/log1p, single-threaded, ~1 MB of buffers) use them
+vectorised numba kernels plus numpy's SIMD arctan/log1p, single-threaded, ~1 MB of buffers; the potential
+kernels compute arctan, arctanh and log1p inline, :mod:`clusterlens.profiles.vector_math`) use them
 for deflections, Hessians and potentials when numba is importable (``backend="auto"``); the numpy path is
 the reference and gives the same numbers to rounding (~1e-15 relative).
+:meth:`Lens.deflection_hessian_and_potential` gives all six in one pass (maps).
 
 Large evaluations (at least ``THREAD_MIN_PAIRS`` member-point pairs) split their points into
 contiguous slices evaluated on ``threads`` threads (the numba kernels and numpy's ufuncs release the
