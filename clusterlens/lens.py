@@ -5,9 +5,11 @@ A :class:`MassComponents` group holds M components of one profile (parameters as
 points (N, 1) against parameters (1, M), summed over members and split over points
 so that at most ``max_pairs_per_chunk`` member-point pairs exist at once. dPIE
 groups whose registry declaration has compiled kernels (dPIE: :mod:`clusterlens.profiles.dpie_numba`,
-vectorised numba kernels plus numpy's SIMD arctan/log1p, single-threaded, ~1 MB of buffers) use them
-for deflections and Hessians when numba is importable (``backend="auto"``); the numpy path is the
-reference and gives the same numbers to rounding (~1e-15 relative).
+vectorised numba kernels plus numpy's SIMD arctan/log1p, single-threaded, ~1 MB of buffers; the potential
+kernels compute arctan, arctanh and log1p inline, :mod:`clusterlens.profiles.vector_math`) use them
+for deflections, Hessians and potentials when numba is importable (``backend="auto"``); the numpy path is
+the reference and gives the same numbers to rounding (~1e-15 relative).
+:meth:`Lens.deflection_hessian_and_potential` gives all six in one pass (maps).
 
 Large evaluations (at least ``THREAD_MIN_PAIRS`` member-point pairs) split their points into
 contiguous slices evaluated on ``threads`` threads (the numba kernels and numpy's ufuncs release the
@@ -96,7 +98,7 @@ class Lens:
 
     groups: the groups; max_pairs_per_chunk: bound on member x point pairs held at once
     by the numpy path (its peak memory is about 160 bytes per pair, whatever the number
-    of points); backend: "auto" (compiled kernels for the deflection and Hessian of the groups whose
+    of points); backend: "auto" (compiled kernels for the deflection, Hessian and potential of the groups whose
     profile has them, when numba is available), "numpy" or "numba"; threads: threads for evaluations of at
     least ``THREAD_MIN_PAIRS`` pairs (default :func:`default_threads`).
     """
@@ -171,12 +173,15 @@ class Lens:
             for future in [pool.submit(work, part) for part in slices]:
                 future.result()
 
-    def _evaluate(self, x, y, deflection: bool, hessian: bool):
+    def _evaluate(self, x, y, deflection: bool, hessian: bool, potential: bool = False):
+        """(shape, alpha, hessian, psi): the requested sums as flat arrays (None where not requested);
+        ``potential`` needs both ``deflection`` and ``hessian`` (compiled groups: one pass for all three)."""
         x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
         shape = x.shape
         fx, fy = np.ascontiguousarray(x.ravel()), np.ascontiguousarray(y.ravel())
         alpha = [np.zeros(fx.size), np.zeros(fx.size)] if deflection else None
         hess = [np.zeros(fx.size), np.zeros(fx.size), np.zeros(fx.size)] if hessian else None
+        psi = np.zeros(fx.size) if potential else None
 
         def work(part: slice) -> None:
             px, py = fx[part], fy[part]
@@ -185,9 +190,14 @@ class Lens:
             for index, group in enumerate(self.groups):
                 table = self._tables.get(index)
                 kernels = MASS_PROFILES[group.profile].compiled
+                if table is not None and kernels is not None and psi is not None:
+                    kernels.add_potential(px, py, table, psi[part], a, h)
+                    continue
                 if table is not None and kernels is not None:
                     kernels.add(px, py, table, a, h)
                     continue
+                if psi is not None:
+                    self._numpy_sum(group, "potential", px, py, [psi[part]])
                 if a is not None and h is not None and MASS_PROFILES[group.profile].functions.deflection_and_hessian:
                     self._numpy_sum(group, "deflection_and_hessian", px, py, a + h)
                     continue
@@ -197,16 +207,23 @@ class Lens:
                     self._numpy_sum(group, "hessian", px, py, h)
 
         self._run_sliced(work, fx.size)
-        return shape, alpha, hess
+        return shape, alpha, hess, psi
 
     def _single(self, name: str, x, y, scale: float) -> np.ndarray:
+        """One scalar quantity ("convergence" or "potential"): compiled potentials where a group has them."""
         x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
         fx, fy = np.ascontiguousarray(x.ravel()), np.ascontiguousarray(y.ravel())
         out = np.zeros(fx.size)
+        tables = self._tables if name == "potential" else {}
 
         def work(part: slice) -> None:
-            for group in self.groups:
-                self._numpy_sum(group, name, fx[part], fy[part], [out[part]])
+            for index, group in enumerate(self.groups):
+                table = tables.get(index)
+                kernels = MASS_PROFILES[group.profile].compiled
+                if table is not None and kernels is not None:
+                    kernels.add_potential(fx[part], fy[part], table, out[part])
+                else:
+                    self._numpy_sum(group, name, fx[part], fy[part], [out[part]])
 
         self._run_sliced(work, fx.size)
         return (scale * out).reshape(x.shape)
@@ -214,18 +231,25 @@ class Lens:
     # ------------------------------------------------------------------ public quantities
     def deflection(self, x, y, scale: float = 1.0):
         """(alpha_x, alpha_y) in arcsec at points of any (common) shape, times ``scale``."""
-        shape, alpha, _ = self._evaluate(x, y, True, False)
+        shape, alpha, _, _ = self._evaluate(x, y, True, False)
         return tuple((scale * a).reshape(shape) for a in alpha)
 
     def hessian(self, x, y, scale: float = 1.0):
         """(psi_xx, psi_xy, psi_yy), dimensionless, times ``scale``."""
-        shape, _, hess = self._evaluate(x, y, False, True)
+        shape, _, hess, _ = self._evaluate(x, y, False, True)
         return tuple((scale * h).reshape(shape) for h in hess)
 
     def deflection_and_hessian(self, x, y, scale: float = 1.0):
         """(alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) in one pass (cheaper than two calls)."""
-        shape, alpha, hess = self._evaluate(x, y, True, True)
+        shape, alpha, hess, _ = self._evaluate(x, y, True, True)
         return tuple((scale * a).reshape(shape) for a in alpha + hess)
+
+    def deflection_hessian_and_potential(self, x, y, scale: float = 1.0):
+        """(alpha_x, alpha_y, psi_xx, psi_xy, psi_yy, psi) in one pass, psi in arcsec^2 (for maps: compiled
+        dPIE groups evaluate arctan and arctanh once for all six; psi equals :meth:`potential`'s bit for
+        bit, the others those of :meth:`deflection_and_hessian` to ~1e-15 relative)."""
+        shape, alpha, hess, psi = self._evaluate(x, y, True, True, True)
+        return tuple((scale * a).reshape(shape) for a in alpha + hess + [psi])
 
     def convergence(self, x, y, scale: float = 1.0) -> np.ndarray:
         """kappa (dimensionless), times ``scale``."""

@@ -6,6 +6,7 @@ import pytest
 from clusterlens.lens import Lens, MassComponents
 from clusterlens.peers import lenstronomy_model
 from clusterlens.profiles import dpie, sie
+from clusterlens.registry import MASS_PROFILES
 
 RNG_SEED = 3
 
@@ -148,3 +149,65 @@ def test_matches_lenstronomy_nie_difference():
         np.testing.assert_allclose(ax / norm, ax_ref / norm, rtol=0, atol=1e-8)
         np.testing.assert_allclose(ay / norm, ay_ref / norm, rtol=0, atol=1e-8)
         # (lenstronomy's NIE Hessian and kappa are finite differences, so only the deflection is compared)
+
+
+HAS_NUMBA = MASS_PROFILES["dPIE"].compiled is not None
+
+
+def _members(m=60, seed=4):
+    """A tier with round (q = 1), coreless, very flat and ordinary members."""
+    rng = np.random.default_rng(seed)
+    q = rng.uniform(0.2, 1.0, m)
+    q[:4] = 1.0
+    q[4] = 0.05
+    r_core = rng.uniform(0.0, 0.5, m)
+    r_core[2:8] = 0.0
+    return MassComponents("dPIE", dict(center_x=rng.uniform(-20, 20, m), center_y=rng.uniform(-20, 20, m),
+                                       b0=rng.uniform(0.1, 3.0, m), r_core=r_core, r_cut=rng.uniform(1.0, 60.0, m),
+                                       q=q, angle=rng.uniform(-180, 180, m)), "tier")
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="no numba")
+def test_compiled_potential_equals_numpy_reference():
+    """dpie_numba.add_potential (through Lens) equals the sum of dpie.potential to 1e-12 relative: near and far,
+    at member centres (the coreless ones included) and at q = 1."""
+    members = _members()
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-30, 30, 2000), members.params["center_x"], [1e4, -3e5, 2e7]])
+    y = np.concatenate([rng.uniform(-30, 30, 2000), members.params["center_y"], [5e3, 10.0, -1e7]])
+    fast = Lens([members], backend="numba").potential(x, y)
+    reference = sum(dpie.potential(x, y, **{k: v[i] for k, v in members.params.items()}) for i in range(members.size))
+    assert np.all(reference > 0.0)
+    np.testing.assert_allclose(fast, reference, rtol=1e-12, atol=0)
+    alone = {k: v[2:3] for k, v in members.params.items()}  # a coreless round member at its own centre
+    assert Lens([MassComponents("dPIE", alone)], backend="numba").potential(alone["center_x"], alone["center_y"]) == 0.0
+    compiled = MASS_PROFILES["dPIE"].compiled
+    with pytest.raises(ValueError, match="both"):
+        compiled.add_potential(x, y, compiled.member_table(**members.params), np.zeros_like(x), (x, y), None)
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="no numba")
+def test_compiled_potential_gradient_is_the_deflection():
+    """alpha = grad psi for the compiled kernels (fourth-order central differences, h = 1e-4 arcsec)."""
+    lens = Lens([_members(m=20, seed=6)], backend="numba")
+    x, y = _points(n=200, rmin=0.5, rmax=30.0)
+    h = 1e-4
+    ax, ay = lens.deflection(x, y)
+    for alpha, (dx, dy) in ((ax, (h, 0.0)), (ay, (0.0, h))):
+        f = [lens.potential(x + k * dx, y + k * dy) for k in (-2, -1, 1, 2)]
+        gradient = (f[0] - 8.0 * f[1] + 8.0 * f[2] - f[3]) / (12.0 * h)
+        np.testing.assert_allclose(gradient, alpha, rtol=0, atol=1e-7 * np.max(np.abs(alpha)))
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.skipif(not HAS_NUMBA,
+                                                                                            reason="no numba"))])
+def test_one_pass_maps_equal_separate_calls(backend):
+    """Lens.deflection_hessian_and_potential: psi equals Lens.potential bit for bit, the rest equal
+    deflection_and_hessian (the compiled pass takes vector_math's arctan, arctanh: ~1e-15 relative)."""
+    halo = MassComponents("NFW", dict(center_x=[1.0], center_y=[-2.0], kappa_s=[0.25], r_s=[40.0]))
+    lens = Lens([_members(m=30, seed=7), halo], backend=backend)
+    x, y = _points(n=500, rmin=0.01, rmax=40.0)
+    *both, psi = lens.deflection_hessian_and_potential(x, y, scale=0.7)
+    np.testing.assert_array_equal(psi, lens.potential(x, y, scale=0.7))
+    for got, want in zip(both, lens.deflection_and_hessian(x, y, scale=0.7), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-14 * np.max(np.abs(want)))

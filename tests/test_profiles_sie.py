@@ -1,5 +1,7 @@
 """Cored isothermal ellipsoid: normalisation, limits and the lenstronomy peer."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,16 @@ def test_round_singular_case_is_sis():
     ax, ay = sie.deflection(x, y, 0.0, 0.0, theta_e=1.25, r_core=0.0, q=1.0, angle=12.0)
     np.testing.assert_allclose(np.hypot(ax, ay), 1.25, rtol=1e-14)
     np.testing.assert_allclose(sie.potential(x, y, 0.0, 0.0, 1.25, 0.0, 1.0, 0.0), 1.25 * np.hypot(x, y), rtol=1e-13)
+
+
+def test_round_singular_case_on_the_y_axis_warns_nothing():
+    """q = 1, no core, x' = 0: the arctanh argument reaches 1 in the unused u > 0 branch; no RuntimeWarning."""
+    y = np.array([-3.0, 0.5, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax, ay = sie.deflection(0.0 * y, y, 0.0, 0.0, theta_e=1.25, r_core=0.0, q=1.0, angle=0.0)
+    np.testing.assert_array_equal(ax, 0.0)
+    np.testing.assert_allclose(ay, 1.25 * np.sign(y), rtol=1e-15)
 
 
 def test_round_cored_deflection_closed_form():

@@ -1,4 +1,4 @@
-"""The kernels' vectorisable arctan and arctanh equal numpy's to ~2 ulp over many decades and at the edges
+"""The kernels' vectorisable arctan, arctanh and log1p equal numpy's to ~2 ulp over many decades and at the edges
 of their range reductions."""
 import math
 
@@ -32,3 +32,14 @@ def test_arctanh_equals_numpy():
     out = np.empty_like(x)
     vector_math.arctanh_array(x, out)
     assert _relative(out, np.arctanh(x)) < 5e-16
+
+
+def test_log1p_equals_numpy():
+    rng = np.random.default_rng(3)
+    edges = [0.0, 5e-324, 1e-300, vector_math.LOG1P_SERIES_MAX, math.nextafter(vector_math.LOG1P_SERIES_MAX, 1.0),
+             1.0, math.sqrt(2.0) - 1.0, 2.0**512 - 1.0, 2.0**512, 1.7e308]
+    x = np.concatenate([rng.uniform(0, 3, 20000), 10 ** rng.uniform(-300, 308, 40000), edges])
+    out = np.empty_like(x)
+    vector_math.log1p_array(x, out)
+    assert _relative(out, np.log1p(x)) < 5e-16
+    assert out[x == 0.0].tolist() == [0.0]

@@ -15,7 +15,8 @@ Every map is evaluated at the sky position of each pixel centre (:mod:`.sky`: th
 From a fit's results folder each file holds the posterior median in the primary HDU and the 16th and
 84th percentiles in image extensions ``P16`` and ``P84`` (same WCS), with ``NSAMPLES`` and ``SEED``
 in every header; the draws are :meth:`.posterior.ProductInput.draws`. Each draw builds its lens once
-and evaluates deflections and Hessian in one vectorised pass over all pixels plus one potential pass:
+and evaluates deflections, Hessian and potential in one vectorised pass over all pixels
+(:meth:`clusterlens.lens.Lens.deflection_hessian_and_potential`):
 every map, magnifications at all redshifts included, follows from those (the Hessian scales with
 D_LS/D_S for a single lens plane). Headers hold no date, so the same input and seed give the same bytes.
 """
@@ -70,14 +71,18 @@ def check_redshifts(model: ClusterModel, redshifts: Iterable[float]) -> tuple[fl
 
 def lens_maps(model: ClusterModel, x, y, redshifts: Sequence[float], potential: bool = True) -> dict[str, np.ndarray]:
     """Every map of the module docstring at model offsets x, y [arcsec] (arrays of one shape), by name;
-    ``potential=False`` leaves out psi (the dearest map: dPIE potentials cost ~3x their deflections)."""
+    ``potential=False`` leaves out psi (with the compiled dPIE kernels psi comes in the same pass as the
+    deflection and Hessian, for ~1.3x its cost; the numpy path takes a second pass, ~3x dearer)."""
     lens = model.lens
-    ax, ay, hxx, hxy, hyy = lens.deflection_and_hessian(x, y, scale=1.0)
+    if potential:
+        ax, ay, hxx, hxy, hyy, psi = lens.deflection_hessian_and_potential(x, y, scale=1.0)
+    else:
+        ax, ay, hxx, hxy, hyy = lens.deflection_and_hessian(x, y, scale=1.0)
     g1, g2 = 0.5 * (hxx - hyy), hxy
     maps = {"kappa": 0.5 * (hxx + hyy), "gamma1": g1, "gamma2": g2, "gamma": np.hypot(g1, g2),
             "deflect_x": ax, "deflect_y": ay}
     if potential:
-        maps["psi"] = lens.potential(x, y, scale=1.0)
+        maps["psi"] = psi
     for z in redshifts:
         s = model.distance_ratio(z)
         with np.errstate(divide="ignore"):
@@ -85,14 +90,23 @@ def lens_maps(model: ClusterModel, x, y, redshifts: Sequence[float], potential: 
     return maps
 
 
-def posterior_stack(models: Iterable[ClusterModel], grid: SkyGrid, redshifts: Sequence[float],
+def posterior_stack(models: Iterable[ClusterModel], n_models: int, grid: SkyGrid, redshifts: Sequence[float],
                     potential: bool = True) -> dict[str, np.ndarray]:
-    """Every map of every model, stacked: name -> array (n_models, ny, nx)."""
-    stacks: dict[str, list[np.ndarray]] = {}
+    """Every map of each of the ``n_models`` models, stacked: name -> array (n_models, ny, nx). Each stack
+    is allocated once and filled draw by draw (no per-draw maps kept, no copy)."""
+    stacks: dict[str, np.ndarray] = {}
+    count = 0
     for model in models:
+        if count == n_models:
+            raise ValueError(f"more than the {n_models} models announced")
         for name, values in lens_maps(model, grid.x, grid.y, redshifts, potential).items():
-            stacks.setdefault(name, []).append(values)
-    return {name: np.stack(values) for name, values in stacks.items()}
+            if name not in stacks:
+                stacks[name] = np.empty((n_models, *values.shape))
+            stacks[name][count] = values
+        count += 1
+    if count != n_models:
+        raise ValueError(f"{count} models given, {n_models} announced")
+    return stacks
 
 
 def summarise(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -178,7 +192,7 @@ def make_maps(source: str | os.PathLike | ProductInput, out: str | os.PathLike,
     if product.is_posterior:
         index = product.draw_indices(samples, seed)
         n = len(index)
-        stacks = posterior_stack(product.draws(samples, seed), grid, zs, potential)
+        stacks = posterior_stack(product.draws(samples, seed), n, grid, zs, potential)
         extra: list[tuple[str, object, str]] = [("NSAMPLES", n, "posterior samples summarised"),
                                                 ("SEED", int(seed), "seed of the draw")]
         for name, stack in stacks.items():

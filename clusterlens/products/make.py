@@ -102,7 +102,7 @@ def make_plots(product: ProductInput, grid: SkyGrid, redshifts: Sequence[float],
     out = Path(out)
     model = product.model
     written = []
-    maps = lens_maps(model, grid.x, grid.y, check_redshifts(model, redshifts))
+    maps = lens_maps(model, grid.x, grid.y, check_redshifts(model, redshifts), potential=False)
     critical = polylines(curves, "critical")
     pixels = PixelGrid(grid.center_x, grid.center_y, grid.shape, grid.pixel_scale)
     for z in redshifts:

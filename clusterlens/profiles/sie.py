@@ -94,7 +94,7 @@ def arctan_over(u, t):
 def arctanh_over(u, t):
     """arctanh(u t) / u for u >= 0 and |u t| < 1, equal to its limit t where u == 0."""
     u_safe = np.where(u > 0.0, u, 1.0)
-    z = u_safe * t
+    z = np.where(u > 0.0, u_safe * t, 0.0)  # where u == 0, |t| may reach 1: keep the unused branch finite
     out = 0.5 * np.log1p(2.0 * z / (1.0 - z)) / u_safe
     if np.any(u == 0.0):
         out = np.where(u > 0.0, out, t)

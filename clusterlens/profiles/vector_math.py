@@ -1,4 +1,4 @@
-"""arctan and arctanh as branch-free numba functions that LLVM vectorises (SIMD) inside a kernel's loop.
+"""arctan, arctanh and log1p as branch-free numba functions that LLVM vectorises (SIMD) inside a kernel's loop.
 
 numpy's arctan and log1p run one value at a time on CPUs without AVX-512 (~8 ns each); the compiled
 dPIE kernels of a likelihood batch call these instead (~1-2 ns), to within ~2 ulp of the correctly
@@ -9,7 +9,9 @@ and the Taylor series, coefficients 1/(2k+1) (e.g. Abramowitz & Stegun, chapter 
   x > tan(3pi/8): pi/2 - arctan(1/x); so |t| <= tan(pi/8) and t^2 <= 0.172, where 21 terms reach 1e-17;
 - arctanh |x| (< 1): the series for x <= 1/4 (14 terms); else ln((1+x)/(1-x)) / 2 with
   ln w = e ln 2 + 2 arctanh((m-1)/(m+1)), w = m 2^e, m in [sqrt(1/2), sqrt(2)] (found by exact scalings by
-  powers of two; 12 terms of the series in s^2 <= 0.0295).
+  powers of two; 12 terms of the series in s^2 <= 0.0295);
+- log1p x (x >= 0): 2 arctanh(x/(2+x)) by the arctanh series for x <= 2/3 (then x/(2+x) <= 1/4); else ln(1+x)
+  by the same reduction of w = 1 + x, over the whole double range (w < 2^1024).
 
 Compiled without fastmath (no reassociation, no contraction), so the numbers do not depend on the CPU's
 vector width. Arguments and results are dimensionless (radians for arctan).
@@ -38,6 +40,7 @@ TAN_3PI_8 = math.tan(3 * math.pi / 8)
 SQRT2 = math.sqrt(2.0)
 LN2 = math.log(2.0)
 ATANH_SERIES_MAX = 0.25
+LOG1P_SERIES_MAX = 2.0 / 3.0
 
 
 @numba.njit(inline="always")
@@ -90,6 +93,43 @@ def arctanh(x):
     return r if x >= 0.0 else -r
 
 
+@numba.njit(inline="always")
+def _halve(w, e, j):
+    """(w 2^-j, e + j) where w >= 2^j, else (w, e): one exact scaling step (j a literal power of two)."""
+    big = w >= 2.0**j
+    return (w * 2.0**-j if big else w), (e + j if big else e)
+
+
+@numba.njit(inline="always")
+def _log_reduced(w):
+    """ln w for 1 <= w < 2^1024: w scaled by exact powers of two into [sqrt(1/2), sqrt(2)], written out
+    step by step (a loop over the steps would keep pow calls that stop LLVM vectorising)."""
+    w, e = _halve(w, 0.0, 512)
+    w, e = _halve(w, e, 256)
+    w, e = _halve(w, e, 128)
+    w, e = _halve(w, e, 64)
+    w, e = _halve(w, e, 32)
+    w, e = _halve(w, e, 16)
+    w, e = _halve(w, e, 8)
+    w, e = _halve(w, e, 4)
+    w, e = _halve(w, e, 2)
+    w, e = _halve(w, e, 1)
+    high = w > SQRT2
+    w = 0.5 * w if high else w
+    e = e + 1.0 if high else e
+    s = (w - 1.0) / (w + 1.0)
+    return e * LN2 + 2.0 * s * _horner(LOG_SERIES, s * s)
+
+
+@numba.njit(inline="always")
+def log1p(x):
+    """ln(1 + x) for finite x >= 0 (see the module docstring)."""
+    t = x / (2.0 + x)
+    series = 2.0 * t * _horner(ATANH_SERIES, t * t)
+    log_w = _log_reduced(1.0 + x)
+    return series if x <= LOG1P_SERIES_MAX else log_w
+
+
 @numba.njit(nogil=True, cache=True, error_model="numpy")
 def arctan_array(x, out):
     """``out[i] = arctan(x[i])`` for 1-D float64 arrays (tests and benchmarks)."""
@@ -102,3 +142,10 @@ def arctanh_array(x, out):
     """``out[i] = arctanh(x[i])`` for 1-D float64 arrays, |x| < 1 (tests and benchmarks)."""
     for i in range(x.size):
         out[i] = arctanh(x[i])
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def log1p_array(x, out):
+    """``out[i] = log1p(x[i])`` for 1-D float64 arrays, x >= 0 (tests and benchmarks)."""
+    for i in range(x.size):
+        out[i] = log1p(x[i])

@@ -147,7 +147,8 @@ class MassProfile:
     to_parameters(rows, cosmology, z_lens): the functions' parameters (1-D arrays, one entry per
     row) from validated rows of this profile; lengths in arcsec, amplitudes at D_LS/D_S = 1.
     compiled: optional accelerated sums over many components (``member_table(**parameters)`` and
-    ``add(x, y, table, deflection, hessian)``, as :mod:`clusterlens.profiles.dpie_numba`).
+    ``add(x, y, table, deflection, hessian)``, ``add_potential(x, y, table, out)``, as
+    :mod:`clusterlens.profiles.dpie_numba`).
     lenstool: how the profile reads from and writes to Lenstool ``potentiel`` and ``limit`` blocks (None: no
     Lenstool equivalent).
     """
