@@ -50,18 +50,7 @@ def key_path() -> Path:
 
 
 def _read_key(path: Path) -> bytes:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError as err:
-        raise UntrustedCheckpoint(f"checkpoint key {path} cannot be read ({err.strerror}): it must be a "
-                                  "regular file, not a link") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise UntrustedCheckpoint(f"checkpoint key {path} is not a regular file")
-        if os.name == "posix" and (info.st_mode & 0o077 or info.st_uid != os.getuid()):
-            raise UntrustedCheckpoint(f"checkpoint key {path} must be yours and private (chmod 600 {path})")
-        key = handle.read(KEY_BYTES + 1)
+    key = read_regular(path, KEY_BYTES, what="checkpoint key", private=True)
     if len(key) != KEY_BYTES:
         raise UntrustedCheckpoint(f"checkpoint key {path} must hold {KEY_BYTES} bytes, it holds {len(key)}: "
                                   "delete it to make a new one (checkpoints signed with it can then not be resumed)")
@@ -115,18 +104,22 @@ def verified(blob: bytes, name: str) -> bytes:
     return data
 
 
-def read_regular(path: Path, limit: int) -> bytes:
-    """The bytes of ``path``, which must be a regular file (no link) of at most ``limit`` bytes."""
+def read_regular(path: Path, limit: int, what: str = "checkpoint", private: bool = False) -> bytes:
+    """The bytes of ``path`` (a ``what``), which must be a regular file (no link, not a FIFO) of at most
+    ``limit`` bytes (at most limit + 1 are read, so a longer file shows as too long); ``private``: it must
+    also be this user's and readable by no one else (POSIX)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as err:
-        raise UntrustedCheckpoint(f"{path}: cannot be read ({err.strerror}); a checkpoint must be a regular "
+        raise UntrustedCheckpoint(f"{path}: cannot be read ({err.strerror}); a {what} must be a regular "
                                   "file, not a link") from None
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise UntrustedCheckpoint(f"{path}: refused: not a regular file")
-        if info.st_size > limit:
+            raise UntrustedCheckpoint(f"{path}: refused: not a regular file (a {what} must be one)")
+        if private and os.name == "posix" and (info.st_mode & 0o077 or info.st_uid != os.getuid()):
+            raise UntrustedCheckpoint(f"{what} {path} must be yours and private (chmod 600 {path})")
+        if not private and info.st_size > limit:
             raise UntrustedCheckpoint(f"{path}: refused: {info.st_size} bytes, more than {limit}")
         return handle.read(limit + 1)
 
