@@ -117,8 +117,6 @@ class PointLikelihood:
         has = np.isfinite
         self.use_flux = bool(has(self.images.flux).any())
         self.use_delays = bool(has(self.images.time_delay).any())
-        self.lens = LensAtImages(model, self.parameters, self.images.x, self.images.y, cache=cache,
-                                 with_potential=self.use_delays, threads=threads)
         self._point_rows = {p.name: (i, p) for i, p in enumerate(model.source_points)}
         self._base_redshifts = np.array([self._point_rows[n][1].redshift for n in self.images.names])
         self._z_lens = model.z_lens
@@ -134,8 +132,11 @@ class PointLikelihood:
         if model.is_multiplane:  # effective quantities per source redshift (fit/multiplane_at_images.py)
             planes = MultiPlaneAtImages(model, self.parameters, self.images.x, self.images.y,
                                         self._base_redshifts[self.images.system], self.use_delays, threads)
-            self.lens, self._base_scales = planes, planes.scales(self._base_redshifts)  # type: ignore[assignment]
+            self.lens: LensAtImages | MultiPlaneAtImages = planes
+            self._base_scales = planes.scales(self._base_redshifts)
         else:
+            self.lens = LensAtImages(model, self.parameters, self.images.x, self.images.y, cache=cache,
+                                     with_potential=self.use_delays, threads=threads)
             self._base_scales = np.array([model.distance_ratio(z) for z in self._base_redshifts])
             if cache and not self.use_delays:
                 self._batch_lens = BatchLens.build(model, self.parameters, self.lens)
