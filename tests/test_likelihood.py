@@ -7,6 +7,7 @@ from scipy.optimize import minimize
 from clusterlens import ClusterModel
 from clusterlens.errors import InvalidParameters, LikelihoodError
 from clusterlens.fit.chi2 import chi2_flux
+from clusterlens.fit.lens_batch import BatchLens
 from clusterlens.fit.point_likelihood import make_likelihood
 from clusterlens.lens import Lens
 from clusterlens.solver import find_images
@@ -51,13 +52,19 @@ def test_fast_path_equals_full_recomputation(truth, kind):
         assert fast(values) == pytest.approx(full(values), rel=1e-10)
 
 
-def test_fast_path_with_recomputed_tier(truth):
-    model = with_priors(truth, PRIORS + [{"family": "scaling_relations", "galaxy": "members", "parameter": "r_cut_ref",
-                                          "prior": "uniform", "lower": 3.0, "upper": 30.0}])
+@pytest.mark.parametrize(("extra", "mode"), [((), "table"), (("r_core_ref",), "recompute")])
+def test_fast_path_with_tabulated_or_recomputed_tier(truth, extra, mode):
+    """A free r_cut_ref: the tier tabulated over its prior; with r_core_ref free too, recomputed per call."""
+    priors = [{"family": "scaling_relations", "galaxy": "members", "parameter": column, "prior": "uniform",
+               "lower": lower, "upper": upper} for column, lower, upper in
+              (("r_cut_ref", 3.0, 30.0), ("r_core_ref", 0.01, 0.2)) if column in ("r_cut_ref", *extra)]
+    model = with_priors(truth, PRIORS + priors)
     fast, full = make_likelihood(model), make_likelihood(model, cache=False)
-    assert fast.lens.tier_modes[0][1] == "recompute"
-    values = fast.parameters.transform(np.full(len(fast.parameters), 0.37))
-    assert fast(values) == pytest.approx(full(values), rel=1e-10)
+    assert fast.lens.tier_modes[0][1] == mode
+    for u in (0.01, 0.37, 0.99):
+        values = fast.parameters.transform(np.full(len(fast.parameters), u))
+        assert fast(values) == pytest.approx(full(values), rel=1e-10)
+        assert fast.evaluate(values).chi2 == pytest.approx(full.evaluate(values).chi2, rel=1e-10)
 
 
 def test_best_source_minimises_the_source_plane_chi2(truth):
@@ -162,13 +169,19 @@ def test_invalid_parameters_give_minus_infinity(truth, prior, invalid, valid):
     assert np.isfinite(like([valid]))
 
 
-def test_a_failure_other_than_invalid_parameters_propagates_with_the_values(truth, monkeypatch):
-    like = make_likelihood(truth)
+@pytest.mark.parametrize("kind", ["source", "image"])
+def test_a_failure_other_than_invalid_parameters_propagates_with_the_values(truth, monkeypatch, kind):
+    """The source kind's batch path (its free NFW row through the profile's functions) and the image kind's
+    full lens: a bug in the lens reaches the caller as LikelihoodError naming the values."""
+    like = make_likelihood(truth, kind)
     values = like.parameters.values(truth)
+    assert like._batch_lens is not None and "NFW" in like._batch_lens.other_rows
 
     def broken(*args, **kwargs):
         raise ValueError("a bug in the lens")
 
+    if kind == "source":
+        monkeypatch.setattr(BatchLens, "_add_other_rows", broken)
     monkeypatch.setattr(Lens, "deflection_and_hessian", broken)
     with pytest.raises(LikelihoodError, match="a bug in the lens") as caught:
         like(values)

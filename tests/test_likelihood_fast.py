@@ -1,14 +1,15 @@
 """The source-plane likelihood's batch path (clusterlens.fit.lens_batch): equal to the row-by-row reference
 (``cache=False``) to 1e-12 relative, a batch equal to single calls bit for bit, invalid vectors -inf in both,
-and its kernels equal to the dPIE functions."""
+its kernels equal to the dPIE functions, and the tabulated tier (free r_cut_ref) equal to the exact tier."""
 import numpy as np
 import pytest
 
 from clusterlens import ClusterModel
 from clusterlens.columns import MAX_OFFSET, MIN_AXIS_RATIO
 from clusterlens.errors import LikelihoodError
-from clusterlens.fit import lens_batch
+from clusterlens.fit import chebyshev_table, lens_batch
 from clusterlens.fit.point_likelihood import make_likelihood
+from clusterlens.lens_builder import member_arrays, tier_group_from_arrays
 from clusterlens.profiles import dpie, dpie_numba
 from lensmodels import DATASET, Z_LENS, small_cluster_records, with_exact_images, with_priors
 
@@ -57,6 +58,28 @@ def test_the_batch_path_covers_the_model(likelihoods):
     assert len(fast._batch_lens.tiers) == 1  # the tier with free sigma_ref and r_cut_ref: cached core term
     assert fast._batch_lens.row_member.max() == 1  # the halo and the BCG recomputed, G2 rescaled
     assert make_likelihood(fast.model, "image")._batch_lens is not None  # test_likelihood_fast_image.py
+    assert list(fast.lens.tables) == [0] and not full.lens.tables  # the tier tabulated in r_cut_ref
+
+
+def test_the_tabulated_tier_equals_the_exact_tier_and_is_exact_outside_its_range(model, likelihoods):
+    """The table of the tier's part at the images (lens_at_images.TableTier) against the members evaluated
+    exactly at r_cut_ref drawn over the prior (3 - 30), to 1e-12 of each quantity's largest value; outside the
+    prior the likelihood evaluates the tier exactly (the same value as the reference, to rounding)."""
+    fast, full = likelihoods
+    tier = fast.lens.tables[0]
+    assert (tier.table.lower, tier.table.upper) == (3.0, 30.0)
+    relation = model.tiers[0].relation
+    r = np.exp(np.random.default_rng(3).uniform(np.log(3.0), np.log(30.0), 40))
+    exact = np.array([fast.lens._evaluate([tier_group_from_arrays(relation.model_copy(update={"r_cut_ref": v}),
+                                                                  member_arrays(model.tiers[0]), "")]) for v in r])
+    scale = np.abs(exact).max(axis=(0, 2))[None, :, None]
+    assert np.abs(tier.table(r) - exact).max() > 0  # a table, not the exact evaluation
+    assert np.all(np.abs(tier.table(r) - exact) <= 1e-12 * scale)
+    names = list(fast.parameters.names)
+    values = np.repeat(fast.parameters.values(model)[None], 3, axis=0)
+    values[:, names.index("scaling_relations.members.r_cut_ref")] = [2.5, 35.0, 300.0]  # outside the table
+    np.testing.assert_allclose(fast.batch(values), [full(v) for v in values], rtol=1e-12, atol=0)
+    assert np.array_equal(fast.batch(values), [fast(v) for v in values])
 
 
 @pytest.mark.parametrize("fraction", [0.05, 0.2])
@@ -96,7 +119,7 @@ def test_a_failure_in_the_batch_path_names_the_values(model, likelihoods, monkey
     def broken(*args, **kwargs):
         raise ValueError("a bug in the kernel")
 
-    monkeypatch.setattr(dpie_numba, "add_cut_batch", broken)
+    monkeypatch.setattr(chebyshev_table, "_series", broken)  # the tabulated tier (lens_at_images.TableTier)
     values = fast.parameters.values(model)
     with pytest.raises(LikelihoodError, match="a bug in the kernel") as caught:
         fast(values)
@@ -151,3 +174,26 @@ def test_column_bounds_read_the_row_schemas(model):
     assert lens_batch.column_bounds(dpie_row, "q") == (MIN_AXIS_RATIO, 1.0, True, True)
     assert lens_batch.column_bounds(dpie_row, "x") == (-MAX_OFFSET, MAX_OFFSET, True, True)
     assert lens_batch.column_bounds(dpie_row, "galaxy") == (-np.inf, np.inf, True, True)  # no numeric bound
+
+
+def test_free_rows_of_other_profiles_in_the_batch_path():
+    """An NFW host (m200, concentration, x) and an external shear (gamma, angle) free with the tier: each profile's
+    rows of every vector in one array operation, a batch equal to single calls bit for bit and to the
+    reference to 1e-12; a vector their schemas refuse (gamma >= 1, m200 <= 0) is -inf in both."""
+    priors = [_prior("host_halo", "halo", "m200", 5e14, 2e15), _prior("host_halo", "halo", "concentration", 3.0, 9.0),
+              _prior("host_halo", "halo", "x", -2.0, 2.0), _prior("main_lens_mass", "shear", "gamma", 0.0, 0.2),
+              _prior("main_lens_mass", "shear", "angle", -45.0, 90.0),
+              _prior("scaling_relations", "members", "r_cut_ref", 3.0, 30.0)]
+    model = with_priors(with_exact_images(ClusterModel.from_records(small_cluster_records(), DATASET),
+                                          min_abs_magnification=0.5), priors)
+    fast, full = make_likelihood(model), make_likelihood(model, cache=False)
+    assert sorted(fast._batch_lens.other_rows) == ["ExternalShear", "NFW"]
+    values = _near_truth(fast, model, 10, 0.2, seed=5)
+    values[8, 3] = 1.0  # gamma outside [0, 1)
+    values[9, 0] = -1e15  # a negative m200
+    batch = fast.batch(values)
+    assert np.array_equal(batch, [fast(v) for v in values])
+    reference = np.array([full(v) for v in values])
+    assert np.array_equal(np.isfinite(reference), [True] * 8 + [False] * 2)
+    assert np.array_equal(np.isfinite(batch), np.isfinite(reference))
+    np.testing.assert_allclose(batch[:8], reference[:8], rtol=1e-12, atol=0)

@@ -5,8 +5,10 @@ observed images; a row whose only free cell is its profile's amplitude (the regi
 :class:`~clusterlens.registry.Amplitude`: dPIE ``sigma``, SIE ``theta_e``, shear ``gamma``) and a tier
 whose only free cell is ``sigma_ref`` are evaluated once and rescaled exactly ((sigma/sigma_0)^2: b0
 is proportional to sigma^2 for a dPIE and for every member of a tier; theta_e and gamma linearly);
-only groups with other free cells are recomputed per call. Quantities at D_LS/D_S = 1: deflections
-in arcsec, Hessian dimensionless, potential in arcsec^2.
+a tier whose free cells are ``r_cut_ref`` and maybe ``sigma_ref`` is (sigma_ref / sigma_0)^2 F(r_cut_ref),
+F tabulated once over the prior's range (:mod:`clusterlens.fit.chebyshev_table`, checked to 1e-12 of each
+quantity's scale) and evaluated exactly outside it; only groups with other free cells are recomputed per
+call. Quantities at D_LS/D_S = 1: deflections in arcsec, Hessian dimensionless, potential in arcsec^2.
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from ..lens import Lens
 from ..lens_builder import mass_groups, member_arrays, tier_group, tier_group_from_arrays
 from ..model import ClusterModel, Tier
 from ..registry import MASS_PROFILES
-from .parameters import Parameters
+from .chebyshev_table import ChebyshevTable, build_table
+from .parameters import Parameters, prior_range
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,27 @@ class AmplitudePart:
     base: float
     power: float
     part: np.ndarray
+
+
+@dataclass(frozen=True)
+class TableTier:
+    """A tier whose free cells are ``r_cut_ref`` (and maybe ``sigma_ref``): its part at the points is
+    (sigma_ref / sigma_0)^2 ``table``(r_cut_ref) inside the table's range. ``r_core`` and ``cut_factor``
+    (members' r_cut / r_cut_ref) give the members' validity, r_core < r_cut."""
+
+    index: int
+    sigma_0: float
+    table: ChebyshevTable
+    r_core: np.ndarray
+    cut_factor: np.ndarray
+
+    def check(self, relation) -> None:
+        """InvalidParameters unless every member has r_core < r_cut for ``relation``."""
+        bad = ~(self.r_core < relation.r_cut_ref * self.cut_factor)
+        if np.any(bad):
+            raise InvalidParameters(f"tier {self.index}: {int(bad.sum())} member(s) with r_core >= r_cut, e.g. "
+                                    f"r_core {self.r_core[bad][0]!r}, r_cut "
+                                    f"{relation.r_cut_ref * self.cut_factor[bad][0]!r}")
 
 
 class LensAtImages:
@@ -73,6 +97,8 @@ class LensAtImages:
         free_members = set() if affected is None else affected.get("scaling_galaxies", set())
         member_index = {id(m): i for i, m in enumerate(self.model.rows("scaling_galaxies"))}
         self.tier_modes = []
+        #: tiers with a free r_cut_ref tabulated (mode "table")
+        self.tables: dict[int, TableTier] = {}
         self._tier_members: dict[int, list[int]] = {}
         self._tier_arrays: dict[int, dict] = {}
         for t, tier in enumerate(self.model.tiers):
@@ -81,7 +107,16 @@ class LensAtImages:
             indices = [member_index[id(m)] for m in tier.members]
             touched_members = any(i in free_members for i in indices)
             columns = free_columns.get(("scaling_relations", t), set())
-            if affected is None or touched_members or (columns and columns != {"sigma_ref"}):
+            table = None
+            if affected is not None and not touched_members and "r_cut_ref" in columns and \
+                    columns <= {"sigma_ref", "r_cut_ref"}:
+                table = self._table_tier(t, tier, next(p for p in parameters.free if p.family == "scaling_relations"
+                                                       and p.index == t and p.column == "r_cut_ref").prior)
+            if table is not None:
+                mode = "table"
+                self.tables[t] = table
+                self._tier_arrays[t] = member_arrays(tier)
+            elif affected is None or touched_members or (columns and columns != {"sigma_ref"}):
                 mode = "recompute"
                 self._tier_members[t] = indices
                 if not touched_members:
@@ -101,6 +136,33 @@ class LensAtImages:
         self._fixed = self._evaluate(fixed_groups)
         self._amplitude_parts = np.array([a.part for a in self.amplitudes]).reshape(len(self.amplitudes),
                                                                                     *self._fixed.shape)
+
+    def _table_tier(self, t: int, tier: Tier, prior) -> TableTier | None:
+        """The table of tier ``t``'s part over its r_cut_ref prior's range (where every member is valid), or None
+        where no table meets the tolerance (the tier is then recomputed per call)."""
+        arrays = member_arrays(tier)
+        relation = tier.relation
+        reference = tier_group_from_arrays(relation, arrays, "")
+        r_core = reference.params["r_core"]
+        cut_factor = reference.params["r_cut"] / relation.r_cut_ref
+        lower, upper = prior_range(prior)
+        valid_from = max(relation.r_core_ref, float(np.max(r_core / cut_factor)))
+        lower = max(lower, valid_from * (1.0 + 1e-9))
+
+        def part(r_values: np.ndarray) -> np.ndarray:
+            return np.array([self._evaluate([tier_group_from_arrays(relation.model_copy(update={"r_cut_ref": r}),
+                                                                    arrays, "")]) for r in r_values])
+
+        table = build_table(part, lower, upper) if lower < upper else None
+        return None if table is None else TableTier(t, relation.sigma_ref, table, r_core, cut_factor)
+
+    def _table_part(self, tier: TableTier, relation) -> np.ndarray:
+        """Tier ``tier``'s part at the points for ``relation``: the table inside its range, exact outside."""
+        tier.check(relation)
+        r = np.array([relation.r_cut_ref])
+        if tier.table.covers(r)[0]:
+            return (relation.sigma_ref / tier.sigma_0) ** 2 * tier.table(r)[0]
+        return self._evaluate([tier_group_from_arrays(relation, self._tier_arrays[tier.index], "")])
 
     def _evaluate(self, groups) -> np.ndarray:
         """(5 or 6, N) array: ax, ay, hxx, hxy, hyy (, psi) at D_LS/D_S = 1."""
@@ -142,6 +204,8 @@ class LensAtImages:
         """Lens quantities at the points for the updated rows: the cached part, the exactly rescaled
         amplitude parts and the recomputed free part."""
         total = self._fixed + self._evaluate(self.free_groups(updated))
+        for t, tier in self.tables.items():
+            total += self._table_part(tier, updated.get("scaling_relations", {}).get(t, self.model.tiers[t].relation))
         if self.amplitudes:
             factors = np.array([(getattr(self._amplitude_row(updated, a.family, a.index), a.column) / a.base) ** a.power
                                 for a in self.amplitudes])
@@ -152,6 +216,10 @@ class LensAtImages:
         """The whole lens for the updated rows (for evaluations away from the cached points): the fixed groups'
         lens built once plus a lens of the groups with free cells built for ``updated`` (its rows)."""
         groups = self.free_groups(updated)
+        for t, tier in self.tables.items():
+            relation = updated.get("scaling_relations", {}).get(t, self.model.tiers[t].relation)
+            tier.check(relation)
+            groups.append(tier_group_from_arrays(relation, self._tier_arrays[t], f"tier:{self.model.tiers[t].name}"))
         for a in self.amplitudes:
             row = self._amplitude_row(updated, a.family, a.index)
             if a.family == "scaling_relations":

@@ -6,29 +6,36 @@ a few array operations and compiled kernel calls, Python overhead paid once per 
 
 - each vector's free cells go into per-group parameter arrays through precomputed index arrays (no
   validated row objects): the free dPIE rows of host_halo and main_lens_mass form one (B, M) member set
-  (:func:`clusterlens.profiles.dpie_numba.add_batch`);
+  (:func:`clusterlens.profiles.dpie_numba.add_batch`); free rows of other profiles (NFW, shear, ...) are
+  validated by their schema per vector and converted by their registry declaration, each profile's rows of
+  every vector evaluated as one array operation;
 - rows whose only free cell is the profile's amplitude keep their cached part, rescaled exactly;
 - a tier whose free cells are among ``sigma_ref`` and ``r_cut_ref``: every member is bq [K(s1) - K(s2)]
   (:mod:`clusterlens.profiles.dpie`) with its core term K(s1) fixed, so K(s1) is cached at the images and
-  only bq and the cut term K(s2) are evaluated (:func:`clusterlens.profiles.dpie_numba.add_cut_batch`);
+  only bq and the cut term K(s2) are evaluated (:func:`clusterlens.profiles.dpie_numba.add_cut_batch`), or,
+  where the lens tabulated the tier over its r_cut_ref prior (``LensAtImages.tables``), the table is
+  evaluated and rescaled by (sigma_ref / sigma_0)^2 (the kernels only for a value outside the table);
 - the validity the row schemas check (each free column's bounds and finiteness, r_core < r_cut of the
   touched dPIE rows, r_core_ref < r_cut_ref, every member's r_core < r_cut) is checked per vector,
   vectorised; an invalid vector is evaluated at the model's own values and flagged.
 
-:meth:`BatchLens.build` returns None for models outside this (other profiles with non-amplitude free
-cells, free member rows, other free relation cells, potentials for time delays): their likelihood keeps
+:meth:`BatchLens.build` returns None for models outside this (free member rows, other free relation
+cells, potentials for time delays): their likelihood keeps
 the row-by-row path. Quantities at D_LS/D_S = 1: deflections in arcsec, Hessian dimensionless.
 """
 from __future__ import annotations
 
 import annotated_types as at
 import numpy as np
+from pydantic import ValidationError
 
+from ..columns import Row
 from ..families import MASS_FAMILIES
 from ..lens_builder import member_arrays
 from ..model import ClusterModel
 from ..profiles import dpie_numba
 from ..profiles.sie import CORE_FLOOR, hessian_to_sky, keeton_deflection, keeton_hessian, vector_to_sky
+from ..registry import MASS_PROFILES
 from ..units import b0_from_sigma
 from .lens_at_images import LensAtImages
 from .parameters import Parameters
@@ -73,7 +80,7 @@ class BatchLens:
                 return None
             if p.family in MASS_FAMILIES and p.index in lens.free_rows[p.family]:
                 row = model.mass_rows(p.family)[p.index]
-                if row.profile != "dPIE" or p.column not in DPIE_COLUMNS:
+                if row.profile == "dPIE" and p.column not in DPIE_COLUMNS:
                     return None
         for t, mode in lens.tier_modes:
             columns = {p.column for p in parameters.free if p.family == "scaling_relations" and p.index == t}
@@ -97,11 +104,13 @@ class BatchLens:
         self.amplitude_powers = np.array([a.power for a in lens.amplitudes], float)
         self.amplitude_parts = lens._amplitude_parts[:, :5]
         self._init_rows(model, position, lens)
+        self._init_other_rows(model, position, lens)
         self._init_tiers(model, position, lens)
 
     def _init_rows(self, model: ClusterModel, position: dict, lens: LensAtImages) -> None:
         """The free dPIE rows as one member set: base cells (7, M) and (parameter, cell) index arrays."""
-        rows = [(family, i, model.rows(family)[i]) for family in MASS_FAMILIES for i in lens.free_rows[family]]
+        rows = [(family, i, model.rows(family)[i]) for family in MASS_FAMILIES for i in lens.free_rows[family]
+                if model.mass_rows(family)[i].profile == "dPIE"]
         self.row_base = np.array([[getattr(r, c) for _, _, r in rows] for c in ("x", "y", "sigma", "r_core", "r_cut",
                                                                                "q", "angle")], float).reshape(7, -1)
         cells = [(k, m, position[(family, i, column)]) for m, (family, i, _) in enumerate(rows)
@@ -109,11 +118,60 @@ class BatchLens:
                  if (family, i, column) in position]
         self.row_kernel, self.row_member, self.row_position = (np.array([c[k] for c in cells], int) for k in range(3))
 
+    def _init_other_rows(self, model: ClusterModel, position: dict, lens: LensAtImages) -> None:
+        """Free rows of other profiles, by profile: (row type, current cells, ((column, position), ...)) per row.
+        Each vector's rows are validated by their schema (:meth:`valid`) and converted by the profile's
+        registry declaration, all vectors' rows of one profile as one array operation (:meth:`evaluate`)."""
+        assert model.z_lens is not None  # a model with free lens rows has a lens redshift
+        self.cosmology, self.z_lens = model.cosmology, model.z_lens
+        self.other_rows: dict[str, list[tuple[type[Row], dict, tuple[tuple[str, int], ...]]]] = {}
+        for family in MASS_FAMILIES:
+            for i in lens.free_rows[family]:
+                row, profile = model.rows(family)[i], model.mass_rows(family)[i].profile
+                if profile == "dPIE":
+                    continue
+                cells = tuple((column, k) for (f, index, column), k in position.items() if (f, index) == (family, i))
+                self.other_rows.setdefault(profile, []).append((type(row), row.model_dump(exclude_none=True), cells))
+
+    def _other_rows_valid(self, values: np.ndarray) -> np.ndarray:
+        """(B,) bool: the vectors whose free rows of other profiles their schemas accept."""
+        ok = np.ones(values.shape[0], bool)
+        for rows in self.other_rows.values():
+            for row_type, cells, columns in rows:
+                for b in range(values.shape[0]):
+                    try:
+                        row_type.model_validate({**cells, **{c: float(values[b, k]) for c, k in columns}})
+                    except ValidationError:
+                        ok[b] = False
+        return ok
+
+    def _add_other_rows(self, values: np.ndarray, out: np.ndarray) -> None:
+        """Add the free rows of other profiles for valid vectors ``values`` (B, P) to ``out`` (B, 5, N): each
+        profile's B x R rows as one group (B, 1, R) against the points (1, N, 1), summed over R in row order."""
+        n = values.shape[0]
+        for name, rows in self.other_rows.items():
+            built = [row_type.model_construct(**{**cells, **{c: float(values[b, k]) for c, k in columns}})
+                     for b in range(n) for row_type, cells, columns in rows]
+            profile = MASS_PROFILES[name]
+            params = {key: np.asarray(value, float).reshape(n, 1, len(rows))
+                      for key, value in profile.to_parameters(built, self.cosmology, self.z_lens).items()}
+            functions = profile.functions
+            x, y = self.x[None, :, None], self.y[None, :, None]
+            if functions.deflection_and_hessian is not None:
+                parts = functions.deflection_and_hessian(x, y, **params)
+            else:
+                parts = (*functions.deflection(x, y, **params), *functions.hessian(x, y, **params))
+            for k, part in enumerate(parts):
+                part = np.asarray(part)  # (B, N or 1, R): a shear's Hessian is constant over the points
+                if part.ndim < 3:
+                    part = np.broadcast_to(part, (n, 1, len(rows)))
+                out[:, k] += part[..., 0] if part.shape[2] == 1 else np.sum(part, axis=2)
+
     def _init_tiers(self, model: ClusterModel, position: dict, lens: LensAtImages) -> None:
         """Per cut tier: its members' fixed arrays, the cached core term, and where sigma_ref, r_cut_ref are."""
         self.tiers = []
         for t, mode in lens.tier_modes:
-            if mode != "recompute":
+            if mode not in ("recompute", "table"):
                 continue
             tier = model.tiers[t]
             relation, arrays = tier.relation, member_arrays(tier)
@@ -131,7 +189,7 @@ class BatchLens:
                                                                                relation.r_cut_slope),
                 "r_core": r_core, "q": q, "constants": dpie_numba.cut_constants(arrays["x"], arrays["y"], q,
                                                                                 arrays["angle"]),
-                "core": core})
+                "core": core, "table": lens.tables.get(t)})
 
     # ------------------------------------------------------------------ evaluation
     def valid(self, values: np.ndarray) -> np.ndarray:
@@ -142,6 +200,8 @@ class BatchLens:
         if self.row_position.size:
             cells = self._row_cells(values)
             ok &= (cells[:, 3] < cells[:, 4]).all(axis=1)
+        if self.other_rows:
+            ok &= self._other_rows_valid(values)
         for tier in self.tiers:
             r_cut_ref = self._tier_value(values, tier["r_cut"])
             ok &= tier["r_core_ref"] < r_cut_ref
@@ -171,20 +231,39 @@ class BatchLens:
             cells = self._row_cells(values)
             cells[:, 2] = b0_from_sigma(cells[:, 2])
             dpie_numba.add_batch(self.x, self.y, dpie_numba.batch_constants(*(cells[:, k] for k in range(7))), out)
+        if self.other_rows:
+            self._add_other_rows(values, out)
         for tier in self.tiers:
-            sigma = self._tier_value(values, tier["sigma"])[:, None] * np.exp(tier["slopes"][0] * tier["log_l"])
-            r_cut = self._member_cuts(tier, self._tier_value(values, tier["r_cut"]))
-            q = tier["q"]
-            r_core = np.maximum(tier["r_core"], CORE_FLOOR)
-            bq = 2.0 * b0_from_sigma(sigma) * q * r_cut / ((r_cut - r_core) * (1.0 + q))  # dpie.keeton_parameters
-            s_cut = np.ascontiguousarray(2.0 * r_cut / (1.0 + q))
-            dpie_numba.add_cut_batch(self.x, self.y, tier["constants"], tier["core"], np.ascontiguousarray(bq), s_cut,
-                                     out)
+            sigma_ref, r_cut_ref = self._tier_value(values, tier["sigma"]), self._tier_value(values, tier["r_cut"])
+            table = tier["table"]
+            exact = np.ones(n, bool) if table is None else ~table.table.covers(r_cut_ref)
+            if table is not None and not exact.all():
+                inside = ~exact
+                factor = ((sigma_ref[inside] / table.sigma_0) ** 2)[:, None, None]
+                out[inside] += factor * table.table(r_cut_ref[inside])[:, :5]
+            if exact.all():
+                self._add_cut_terms(tier, sigma_ref, r_cut_ref, out)
+            elif exact.any():
+                part = out[exact]
+                self._add_cut_terms(tier, sigma_ref[exact], r_cut_ref[exact], part)
+                out[exact] = part
         if self.amplitude_positions.size:
             factors = (values[:, self.amplitude_positions] / self.amplitude_bases) ** self.amplitude_powers
             for a in range(factors.shape[1]):
                 out += factors[:, a, None, None] * self.amplitude_parts[a]
         return out
+
+
+    def _add_cut_terms(self, tier: dict, sigma_ref: np.ndarray, r_cut_ref: np.ndarray, out: np.ndarray) -> None:
+        """Add a tier's members for (B,) sigma_ref, r_cut_ref to ``out`` (B, 5, N): bq [K(s1) - K(s2)] with the
+        cached core term K(s1) and the cut term evaluated."""
+        sigma = sigma_ref[:, None] * np.exp(tier["slopes"][0] * tier["log_l"])
+        r_cut = self._member_cuts(tier, r_cut_ref)
+        q = tier["q"]
+        r_core = np.maximum(tier["r_core"], CORE_FLOOR)
+        bq = 2.0 * b0_from_sigma(sigma) * q * r_cut / ((r_cut - r_core) * (1.0 + q))  # dpie.keeton_parameters
+        s_cut = np.ascontiguousarray(2.0 * r_cut / (1.0 + q))
+        dpie_numba.add_cut_batch(self.x, self.y, tier["constants"], tier["core"], np.ascontiguousarray(bq), s_cut, out)
 
 
 def _frames(x, y, center_x, center_y, angle):

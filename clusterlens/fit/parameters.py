@@ -72,6 +72,15 @@ def quantile(prior: Prior, u: float | np.ndarray) -> float | np.ndarray:
     return np.clip(value, lower, upper)
 
 
+def prior_range(prior: Prior) -> tuple[float, float]:
+    """The interval a fit draws a prior's values from: its bounds, or mean -+ 10 sigma for a normal prior."""
+    lower, upper = (float(quantile(prior, u)) for u in (0.0, 1.0))
+    if prior.prior == "normal":
+        mean, sigma = prior.mean_sigma
+        lower, upper = mean - 10.0 * sigma, mean + 10.0 * sigma
+    return lower, upper
+
+
 @dataclass(frozen=True)
 class FreeParameter:
     """One free cell: ``family`` row ``index`` column ``column``, with its prior row."""
