@@ -147,7 +147,8 @@ class BatchLens:
 
     def _add_other_rows(self, values: np.ndarray, out: np.ndarray) -> None:
         """Add the free rows of other profiles for valid vectors ``values`` (B, P) to ``out`` (B, 5, N): each
-        profile's B x R rows as one group (B, 1, R) against the points (1, N, 1), summed over R in row order."""
+        profile's B x R rows converted at once; the profile's compiled sums per vector where it has them, else its
+        functions with the rows as (B, 1, R) against the points (1, N, 1), summed over R in row order."""
         n = values.shape[0]
         for name, rows in self.other_rows.items():
             built = [row_type.model_construct(**{**cells, **{c: float(values[b, k]) for c, k in columns}})
@@ -155,6 +156,12 @@ class BatchLens:
             profile = MASS_PROFILES[name]
             params = {key: np.asarray(value, float).reshape(n, 1, len(rows))
                       for key, value in profile.to_parameters(built, self.cosmology, self.z_lens).items()}
+            if profile.compiled is not None:  # the profile's compiled sums, one vector at a time
+                for b in range(n):
+                    table = profile.compiled.member_table(**{key: value[b, 0] for key, value in params.items()})
+                    profile.compiled.add(self.x, self.y, table, (out[b, 0], out[b, 1]), (out[b, 2], out[b, 3],
+                                                                                         out[b, 4]))
+                continue
             functions = profile.functions
             x, y = self.x[None, :, None], self.y[None, :, None]
             if functions.deflection_and_hessian is not None:

@@ -8,6 +8,7 @@ set_dynamics order (:func:`halo_from_lenstool`).
 """
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Annotated, Literal
 
 import numpy as np
@@ -30,6 +31,12 @@ from .lenstool_rules import (
     CENTRE_KEYWORDS,
     CENTRE_LIMITS,
 )
+
+_compiled: ModuleType | None
+try:
+    from ..profiles import nfw_numba as _compiled
+except ImportError:  # numba missing: the numpy functions serve every NFW group
+    _compiled = None
 
 Mass200 = Annotated[float, column("Msun", "mass inside r200 (200 x critical density)", gt=0, le=1e17)]
 Concentration = Annotated[float | None, column("", "concentration r200/r_s", None, gt=0, le=100)]
@@ -140,4 +147,5 @@ LENSTOOL = LenstoolCodec(
                                                     0.0 if row.angle is None else row.angle),
     limits=HALO_LIMITS, limit_keywords=HALO_LIMIT_KEYWORDS)
 
-PROFILES = (MassProfile("NFW", NFWMass, MassFunctions.of(nfw), halo_parameters, lenstool=LENSTOOL),)
+PROFILES = (MassProfile("NFW", NFWMass, MassFunctions.of(nfw), halo_parameters, compiled=_compiled,
+                        lenstool=LENSTOOL),)
