@@ -140,4 +140,5 @@ def add_potential(x, y, table: MemberTable, out, deflection=None, hessian=None) 
     if deflection is None:
         _add_potential(x, y, table.constants, out)
     else:
-        _add(x, y, table.constants, _INVERSE_DENOMINATORS, True, *deflection, *hessian, out)
+        (ax, ay), (hxx, hxy, hyy) = deflection, hessian
+        _add(x, y, table.constants, _INVERSE_DENOMINATORS, True, ax, ay, hxx, hxy, hyy, out)
