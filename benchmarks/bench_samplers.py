@@ -19,7 +19,8 @@ wall / CPU tells how much of the machine the run had.
 
 Run:
     python benchmarks/bench_samplers.py example [--cores 2] [--cases dynesty,nautilus]
-    python benchmarks/bench_samplers.py scaling [--sizes 10,20,40,54] [--cores 2] [--quick]
+    python benchmarks/bench_samplers.py scaling [--sizes 10,20,40,54] [--samplers dynesty,nautilus] [--cores 2]
+        [--quick]
 """
 from __future__ import annotations
 
@@ -163,7 +164,7 @@ def scaling_model(n_free: int):
     return model, replace_priors(model, [priors[i] for i in sorted(order[:n_free])])
 
 
-def plot(sizes: list[int], rows: dict[str, list[Outcome]], path: Path, settings: str) -> None:
+def plot(rows: dict[str, dict[int, Outcome]], path: Path, settings: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -171,9 +172,9 @@ def plot(sizes: list[int], rows: dict[str, list[Outcome]], path: Path, settings:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for name, outcomes in rows.items():
-        n = sizes[:len(outcomes)]
-        axes[0].semilogy(n, [o.wall for o in outcomes], "o-", label=name)
-        axes[1].semilogy(n, [o.calls for o in outcomes], "o-", label=name)
+        n = sorted(outcomes)
+        axes[0].semilogy(n, [outcomes[k].wall for k in n], "o-", label=name)
+        axes[1].semilogy(n, [outcomes[k].calls for k in n], "o-", label=name)
     for ax, ylabel in zip(axes, ("wall time [s]", "likelihood calls"), strict=True):
         ax.set_xlabel("free parameters")
         ax.set_ylabel(ylabel)
@@ -191,7 +192,8 @@ def scaling(args, console: Console) -> None:
                     "nautilus": NautilusSettings(nlive=200, n_networks=1, n_eff=500)}
     else:
         samplers = {"dynesty": SamplerSettings(queue_size=args.cores), "nautilus": NautilusSettings()}
-    rows: dict[str, list[Outcome]] = {name: [] for name in samplers}
+    samplers = {name: settings for name, settings in samplers.items() if name in args.samplers.split(",")}
+    rows: dict[str, dict[int, Outcome]] = {name: {} for name in samplers}
     table = Table(title=f"M1149-like model, source plane, {args.cores} cores", title_justify="left")
     for column in ("free", "sampler", "calls", "wall s", "cpu s", "wall/cpu", "log Z", "truths in 99.7 %"):
         table.add_column(column, justify="right")
@@ -201,12 +203,13 @@ def scaling(args, console: Console) -> None:
         truth = likelihood.parameters.values(truth_model)
         for name, settings in samplers.items():
             outcome = run_fit(likelihood, settings, args.cores)
-            rows[name].append(outcome)
-            table.add_row(str(n), name, str(outcome.calls), f"{outcome.wall:.0f}", f"{outcome.cpu:.0f}",
-                          f"{outcome.wall / outcome.cpu:.2f}", f"{outcome.log_z:.2f} +/- {outcome.log_z_error:.2f}",
-                          f"{100 * outcome.share_inside(truth, 0.997):.0f} %")
-            console.print(f"done: {n} free, {name}: {outcome.calls} calls, {outcome.wall:.0f} s wall")
-            plot(sizes, rows, args.output, "--quick settings (smoke run)" if args.quick else "clusterlens' defaults")
+            rows[name][n] = outcome
+            cells = (str(n), name, str(outcome.calls), f"{outcome.wall:.0f}", f"{outcome.cpu:.0f}",
+                     f"{outcome.wall / outcome.cpu:.2f}", f"{outcome.log_z:.2f} +/- {outcome.log_z_error:.2f}",
+                     f"{100 * outcome.share_inside(truth, 0.997):.0f} %")
+            table.add_row(*cells)
+            console.print("done: " + " | ".join(cells))  # each fit's row as soon as it ends (long runs)
+            plot(rows, args.output, "--quick settings (smoke run)" if args.quick else "clusterlens' defaults")
     console.print(table)
     console.print(f"figure: {args.output}")
 
@@ -220,6 +223,7 @@ def main() -> None:
     p = sub.add_parser("scaling", help="wall time and calls against free parameters, both samplers")
     p.add_argument("--sizes", default=",".join(map(str, SIZES)), help="free-parameter counts (default 10,20,40,54)")
     p.add_argument("--cores", type=int, default=2, help="processes evaluating the likelihood (default 2)")
+    p.add_argument("--samplers", default="dynesty,nautilus", help="comma-separated samplers (default both)")
     p.add_argument("--output", type=Path, default=OUTPUT, help=f"figure path (default {OUTPUT.name})")
     p.add_argument("--quick", action="store_true",
                    help="smoke run of the script: few live points (dynesty 25, nautilus 200, 1 network, n_eff 500)")

@@ -100,8 +100,9 @@ def test_interrupted_run_resumes_to_the_same_chain(gaussian_run, tmp_path):
 
 
 def test_the_chain_does_not_depend_on_the_number_of_workers(gaussian_run, monkeypatch):
-    """With N workers nautilus cuts each batch into N chunks, one per worker, and draws nothing per
-    worker: three workers (evaluating in this process, to stay fast) give the chain of one."""
+    """With N workers nautilus cuts each batch into N chunks, one per worker, and its own work (networks, point
+    draws) into SAMPLER_JOBS seeded jobs whatever N: three workers (evaluating in this process, to stay fast)
+    give the chain of one."""
     _, reference = gaussian_run
 
     @contextlib.contextmanager

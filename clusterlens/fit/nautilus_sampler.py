@@ -13,9 +13,11 @@ to :func:`batch_log_likelihood`, which calls the installed likelihood's ``batch(
 has one and otherwise evaluates the rows one by one (the same numbers either way).
 
 Reproducibility. ``seed`` seeds nautilus' ``numpy.random.default_rng``, which draws every point and
-seeds every network. The processes evaluate likelihoods only; nautilus' own computations stay in
-this process, and the batch size is fixed by the settings, so the chain does not depend on the number
-of processes.
+seeds every network. The processes evaluate likelihood batches and also nautilus' own work (training
+a bound's networks, drawing points from a bound): that work is always split into ``SAMPLER_JOBS``
+jobs, each with its own seed from the generator, run on the processes when there are several and one
+after the other otherwise; with the batch size fixed by the settings, the chain does not depend on the
+number of processes.
 
 Checkpoints. With ``checkpoint=path`` (``.hdf5``; needs h5py) nautilus writes its state, random
 generator included, after every batch of likelihood evaluations; ``resume=True`` reads it back and
@@ -33,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import pickle
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -40,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from ..progress import interactive
-from .sampler import WORKER, installed, interrupted, mpi_world_size, parallel_pool
+from .sampler import WORKER, InProcessPool, installed, interrupted, mpi_world_size, parallel_pool
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,28 @@ def batch_log_likelihood(values: np.ndarray) -> np.ndarray:
     if batch is not None:
         return np.asarray(batch(values), float)
     return np.array([float(likelihood(v)) for v in values])
+
+
+SAMPLER_JOBS = 4  #: nautilus' internal work (networks, point draws) is split into this many jobs, whatever the cores
+
+
+class SamplerJobs:
+    """nautilus' pool for its own computations: ``size`` is always :data:`SAMPLER_JOBS` (nautilus splits a
+    bound's point draws into ``size`` seeded jobs, so the chain must not see the number of processes);
+    ``map`` runs the jobs on ``pool`` (a process pool or MPI executor), or here when None. A job run here
+    gets its own copy of the function (a pickle round trip, as a process would: a job may change the bound
+    it belongs to, which a process does on its copy only)."""
+
+    size = SAMPLER_JOBS
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def map(self, function, items):
+        if self.pool is None:
+            payload = pickle.dumps(function)
+            return [pickle.loads(payload)(item) for item in items]  # noqa: S301 -- our own object, just pickled
+        return list(self.pool.map(function, items))
 
 
 class Workers:
@@ -228,7 +253,9 @@ def sample_nautilus(likelihood, settings: NautilusSettings, *, cores: int = 1,
             sampler = nautilus.Sampler(prior_rows, batch_log_likelihood, n_dim=len(likelihood.parameters),
                                        n_live=settings.nlive, n_networks=settings.n_networks,
                                        n_batch=settings.n_batch, vectorized=True, pass_dict=False,
-                                       pool=(workers, None), seed=settings.seed, filepath=checkpoint,
+                                       pool=(workers, SamplerJobs(None if workers is None or
+                                                                  isinstance(pool, InProcessPool) else pool)),
+                                       seed=settings.seed, filepath=checkpoint,
                                        resume=resume)
         except (OSError, KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
             if not resume:
