@@ -7,6 +7,7 @@ import clusterlens.fit
 from clusterlens import ClusterModel
 from clusterlens.errors import LikelihoodError
 from clusterlens.fit import point_likelihood
+from clusterlens.fit.lens_batch import BatchLens
 from clusterlens.fit.point_likelihood import PointLikelihood, make_likelihood
 from clusterlens.lens import Lens
 from lensmodels import DATASET, small_cluster_records, with_exact_images, with_priors
@@ -98,6 +99,7 @@ def test_a_failure_in_a_batch_propagates_with_the_row(model, monkeypatch):
         raise ValueError("a bug in the lens")
 
     monkeypatch.setattr(Lens, "deflection_and_hessian", broken)
+    monkeypatch.setattr(BatchLens, "evaluate", broken)  # the batch path (its free NFW row included)
     with pytest.raises(LikelihoodError, match="main_lens_mass.BCG.sigma=330.0"):
         L.batch(values)
 

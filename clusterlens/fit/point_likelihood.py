@@ -74,6 +74,7 @@ from .lenstool_statistic import check_forme, check_systems, lenstool_terms
 from .multiplane_at_images import MultiPlaneAtImages
 from .parameters import Parameters
 from .point_data import Evaluation, ObservedImages, likelihood_choice, sum_by
+from .source_plane import source_plane_terms
 
 __all__ = ["Evaluation", "ObservedImages", "PointLikelihood", "likelihood", "likelihood_choice", "make_likelihood"]
 
@@ -166,33 +167,10 @@ class PointLikelihood:
         return distance_ratios(self.model.cosmology, z_lens, redshifts)
 
     def _source_plane(self, q: np.ndarray, scale_per_image: np.ndarray):
-        """Back-traced sources, amplification matrices, best sources and per-image chi2 terms; q (5, N) and
-        scales (N,), or a batch: q (B, 5, N) and scales (B, N) (each row as alone, bit for bit)."""
+        """Best sources, det A and per-image chi2 terms (:func:`clusterlens.fit.source_plane.source_plane_terms`);
+        q (5, N) and scales (N,), or a batch: q (B, 5, N) and scales (B, N) (each row as alone, bit for bit)."""
         im = self.images
-        s = scale_per_image
-        bx, by = im.x - s * q[..., 0, :], im.y - s * q[..., 1, :]
-        a11, a12, a22 = 1.0 - s * q[..., 2, :], -s * q[..., 3, :], 1.0 - s * q[..., 4, :]
-        det = a11 * a22 - a12 * a12
-        # M = (A A)^-1 / sigma^2 = adj(A)^2 / det^2 / sigma^2 (A symmetric)
-        b11, b12, b22 = a22, -a12, a11
-        w = 1.0 / (det * det * im.sigma**2)
-        m11, m12, m22 = w * (b11 * b11 + b12 * b12), w * (b11 * b12 + b12 * b22), w * (b12 * b12 + b22 * b22)
-        n = im.n_systems
-        rows = 1 if s.ndim == 1 else s.shape[0]
-        # each row's systems get their own bins; bincount adds in input order, so per row as alone
-        system = im.system if s.ndim == 1 else (im.system + n * np.arange(rows)[:, None]).ravel()
-
-        def sums(values):
-            return np.bincount(system, weights=values.ravel(), minlength=n * rows).reshape(s.shape[:-1] + (n,))
-
-        s11, s12, s22 = sums(m11), sums(m12), sums(m22)
-        r1 = sums(m11 * bx + m12 * by)
-        r2 = sums(m12 * bx + m22 * by)
-        sdet = s11 * s22 - s12 * s12
-        src_x, src_y = (s22 * r1 - s12 * r2) / sdet, (s11 * r2 - s12 * r1) / sdet
-        dx, dy = bx - src_x[..., im.system], by - src_y[..., im.system]
-        chi2 = m11 * dx * dx + 2 * m12 * dx * dy + m22 * dy * dy
-        return src_x, src_y, det, chi2
+        return source_plane_terms(im.x, im.y, im.sigma, im.system, im.n_systems, q, scale_per_image)
 
     def _image_plane_chi2(self, updated: dict, q: np.ndarray, scale: np.ndarray, src_x, src_y, sp_chi2):
         """Per-image chi2, predicted positions and matched mask of the image-plane likelihood (q: the lens

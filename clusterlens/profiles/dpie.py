@@ -61,9 +61,11 @@ def check_parameters(b0, r_core, r_cut, q) -> None:
         raise ValueError(f"r_cut must be finite and larger than r_core, got r_cut {r_cut[~ok].ravel()[:5]}")
 
 
-def keeton_parameters(b0, r_core, r_cut, q):
-    """(bq, s_core, s_cut): Keeton-form amplitude and cores of the two isothermal terms."""
-    check_parameters(b0, r_core, r_cut, q)
+def keeton_parameters(b0, r_core, r_cut, q, check: bool = True):
+    """(bq, s_core, s_cut): Keeton-form amplitude and cores of the two isothermal terms (``check=False``: the
+    caller has checked the parameters, :func:`check_parameters`)."""
+    if check:
+        check_parameters(b0, r_core, r_cut, q)
     r_core = np.maximum(r_core, CORE_FLOOR)
     bq = 2.0 * b0 * q * r_cut / ((r_cut - r_core) * (1.0 + q))
     return bq, 2.0 * r_core / (1.0 + q), 2.0 * r_cut / (1.0 + q)

@@ -202,10 +202,10 @@ def add(x, y, table: MemberTable, deflection=None, hessian=None) -> None:
 # (~2 ulp; the single-set kernels above use numpy's, so the two agree to ~1e-15 relative).
 
 
-def batch_constants(center_x, center_y, b0, r_core, r_cut, q, angle):
+def batch_constants(center_x, center_y, b0, r_core, r_cut, q, angle, check: bool = True):
     """Per-member constants of B parameter sets, arrays of shape (B, M) -> (B, 10, M), rows as
-    :class:`MemberTable`, members in the given order."""
-    bq, s1, s2 = keeton_parameters(b0, r_core, r_cut, q)
+    :class:`MemberTable`, members in the given order (``check=False``: parameters already checked)."""
+    bq, s1, s2 = keeton_parameters(b0, r_core, r_cut, q, check)
     phi = np.deg2rad(angle)
     u = np.sqrt((1.0 - q) * (1.0 + q))
     constants = np.stack([center_x, center_y, np.cos(phi), np.sin(phi), bq, s1, s2, q * q, u, u * u], axis=1)
