@@ -237,7 +237,8 @@ class BatchLens:
         if self.row_position.size:
             cells = self._row_cells(values)
             cells[:, 2] = b0_from_sigma(cells[:, 2])
-            constants = dpie_numba.batch_constants(*(cells[:, k] for k in range(7)), check=False)  # valid() checked
+            x, y, b0, r_core, r_cut, q, angle = (cells[:, k] for k in range(7))
+            constants = dpie_numba.batch_constants(x, y, b0, r_core, r_cut, q, angle, check=False)  # valid() checked
             dpie_numba.add_batch(self.x, self.y, constants, out)
         if self.other_rows:
             self._add_other_rows(values, out)
