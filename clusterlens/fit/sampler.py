@@ -40,6 +40,7 @@ import math
 import os
 import signal
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -103,11 +104,15 @@ def install(likelihood) -> None:
     _INSTALLED["likelihood"] = likelihood
 
 
-def install_in_worker(likelihood) -> None:
+def install_in_worker(likelihood, started=None) -> None:
     """:func:`install` in a pool process, which ignores Ctrl-C: the parent alone handles an interruption
-    (it stops the pool), so an interrupted run prints one line, not a traceback per process."""
+    (it stops the pool), so an interrupted run prints one line, not a traceback per process. ``started``:
+    a shared counter this process increments once it is ready (:func:`parallel_pool` waits for all)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     install(likelihood)
+    if started is not None:
+        with started.get_lock():
+            started.value += 1
 
 
 class FitInterrupted(KeyboardInterrupt):
@@ -218,6 +223,18 @@ def _block_ctrl_c():
 
 
 WORKER = object()  #: what :func:`parallel_pool` yields on MPI ranks > 0 after they have served rank 0
+WORKER_START_TIMEOUT = 600.0  #: seconds the pool's processes may take to start (imports, the likelihood)
+
+
+def _wait_for_workers(started, cores: int) -> None:
+    """Return once ``cores`` pool processes have installed the likelihood (``started`` counts them);
+    RuntimeError after :data:`WORKER_START_TIMEOUT` seconds."""
+    deadline = time.monotonic() + WORKER_START_TIMEOUT
+    while started.value < cores:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{cores - started.value} of {cores} worker processes did not start within "
+                               f"{WORKER_START_TIMEOUT:.0f} s")
+        time.sleep(0.01)
 
 
 @contextmanager
@@ -235,17 +252,22 @@ def parallel_pool(likelihood, cores: int, queue_size: int) -> Iterator:
     if cores > 1:
         import multiprocessing
 
-        # the workers start with Ctrl-C blocked (the signal mask is inherited through fork and exec), so a
-        # Ctrl-C while they start reaches the parent only, once the pool exists (and is stopped by it)
+        # the workers start with Ctrl-C blocked (the signal mask is inherited through fork and exec), and the
+        # parent keeps it blocked until every worker has started (a worker stopped while it starts would print
+        # a traceback): a Ctrl-C while they start reaches the parent once they are ready, and it stops the pool
         unblock = _block_ctrl_c()
         try:
-            pool = multiprocessing.get_context("spawn").Pool(cores, initializer=install_in_worker,
-                                                             initargs=(likelihood,))
+            context = multiprocessing.get_context("spawn")
+            started = context.Value("i", 0)
+            pool = context.Pool(cores, initializer=install_in_worker, initargs=(likelihood, started))
         except BaseException:
             unblock()
             raise
         with pool:
-            unblock()
+            try:
+                _wait_for_workers(started, cores)
+            finally:
+                unblock()
             yield pool
         return
     yield InProcessPool(queue_size) if queue_size > 1 else None
