@@ -107,20 +107,22 @@ class LensAtImages:
             indices = [member_index[id(m)] for m in tier.members]
             touched_members = any(i in free_members for i in indices)
             columns = free_columns.get(("scaling_relations", t), set())
+            arrays = None if touched_members else member_arrays(tier)
             table = None
-            if affected is not None and not touched_members and "r_cut_ref" in columns and \
+            if affected is not None and arrays is not None and "r_cut_ref" in columns and \
                     columns <= {"sigma_ref", "r_cut_ref"}:
-                table = self._table_tier(t, tier, next(p for p in parameters.free if p.family == "scaling_relations"
-                                                       and p.index == t and p.column == "r_cut_ref").prior)
-            if table is not None:
+                prior = next(p for p in parameters.free if p.family == "scaling_relations" and p.index == t
+                             and p.column == "r_cut_ref").prior
+                table = self._table_tier(t, tier.relation, arrays, prior)
+            if table is not None and arrays is not None:  # a table is built from the arrays only
                 mode = "table"
                 self.tables[t] = table
-                self._tier_arrays[t] = member_arrays(tier)
+                self._tier_arrays[t] = arrays
             elif affected is None or touched_members or (columns and columns != {"sigma_ref"}):
                 mode = "recompute"
                 self._tier_members[t] = indices
-                if not touched_members:
-                    self._tier_arrays[t] = member_arrays(tier)
+                if arrays is not None:
+                    self._tier_arrays[t] = arrays
             elif columns == {"sigma_ref"}:
                 mode = "amplitude"
                 part = self._evaluate([tier_group(tier)])
@@ -137,11 +139,10 @@ class LensAtImages:
         self._amplitude_parts = np.array([a.part for a in self.amplitudes]).reshape(len(self.amplitudes),
                                                                                     *self._fixed.shape)
 
-    def _table_tier(self, t: int, tier: Tier, prior) -> TableTier | None:
-        """The table of tier ``t``'s part over its r_cut_ref prior's range (where every member is valid), or None
-        where no table meets the tolerance (the tier is then recomputed per call)."""
-        arrays = member_arrays(tier)
-        relation = tier.relation
+    def _table_tier(self, t: int, relation, arrays: dict, prior) -> TableTier | None:
+        """The table of tier ``t``'s part (its relation, its members' ``member_arrays``) over its r_cut_ref prior's
+        range (where every member is valid), or None where no table meets the tolerance (the tier is then
+        recomputed per call)."""
         reference = tier_group_from_arrays(relation, arrays, "")
         r_core = reference.params["r_core"]
         cut_factor = reference.params["r_cut"] / relation.r_cut_ref

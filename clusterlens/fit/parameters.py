@@ -74,11 +74,10 @@ def quantile(prior: Prior, u: float | np.ndarray) -> float | np.ndarray:
 
 def prior_range(prior: Prior) -> tuple[float, float]:
     """The interval a fit draws a prior's values from: its bounds, or mean -+ 10 sigma for a normal prior."""
-    lower, upper = (float(quantile(prior, u)) for u in (0.0, 1.0))
     if prior.prior == "normal":
         mean, sigma = prior.mean_sigma
-        lower, upper = mean - 10.0 * sigma, mean + 10.0 * sigma
-    return lower, upper
+        return mean - 10.0 * sigma, mean + 10.0 * sigma
+    return float(quantile(prior, 0.0)), float(quantile(prior, 1.0))
 
 
 @dataclass(frozen=True)
