@@ -53,7 +53,7 @@ def test_parameters_names_values_and_transform(model):
     for u, row in zip(cube, rows, strict=True):
         assert parameters.transform(u).tobytes() == row.tobytes()
     assert rows[:, 0].min() >= 250.0 and rows[:, 0].max() <= 400.0
-    with pytest.raises(ValueError, match=r"expected \(n, 5\)"):
+    with pytest.raises(ValueError, match=r"expected \(5,\) or \(n, 5\)"):
         parameters.transform(cube[:, :4])
 
 

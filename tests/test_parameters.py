@@ -46,6 +46,33 @@ def test_transforms_are_the_prior_quantiles(model):
     assert params.log_prior([500.0, 1e15, 220.0, 0.05]) == -np.inf
 
 
+def test_rows_are_mapped_as_single_points_and_as_the_scalar_quantiles(model):
+    """The array transform gives each element the scalar inverse CDF (both tails of a truncated normal)."""
+    from clusterlens.fit.parameters import quantile
+
+    params = Parameters.from_model(with_priors(model, [
+        {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "sigma", "prior": "truncnormal", "lower": 300.0,
+         "upper": 400.0, "mean": 220.0, "sigma": 20.0},
+        {"family": "host_halo", "galaxy": "halo", "parameter": "m200", "prior": "loguniform", "lower": 1e14,
+         "upper": 1e16},
+        {"family": "main_lens_mass", "galaxy": "G2", "parameter": "sigma", "prior": "normal", "mean": 220.0,
+         "sigma": 10.0},
+        {"family": "main_lens_mass", "galaxy": "shear", "parameter": "gamma", "prior": "truncnormal", "lower": 0.0,
+         "upper": 0.1, "mean": 0.05, "sigma": 0.1},
+        {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "r_cut", "prior": "uniform", "lower": 1.0,
+         "upper": 50.0},
+    ]))
+    cube = np.random.default_rng(3).random((40, len(params)))
+    rows = params.transform(cube)
+    for u, row in zip(cube, rows, strict=True):
+        assert params.transform(u).tobytes() == row.tobytes()
+        expected = [quantile(p.prior, x) for p, x in zip(params.free, u, strict=True)]
+        np.testing.assert_allclose(row, expected, rtol=1e-15, atol=0)
+    assert rows[:, 0].min() >= 300.0 and rows[:, 3].max() <= 0.1
+    with pytest.raises(ValueError, match=r"expected \(5,\) or \(n, 5\)"):
+        params.transform([0.5, 0.5])
+
+
 def test_apply_writes_values_into_rows(model):
     model = with_priors(model, [
         {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "r_cut", "prior": "uniform", "lower": 1.0,

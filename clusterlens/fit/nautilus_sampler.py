@@ -104,8 +104,7 @@ class NautilusResults:
 
 def prior_rows(unit: np.ndarray) -> np.ndarray:
     """Unit-hypercube rows -> parameter-value rows through the installed likelihood's priors."""
-    transform = installed().parameters.transform
-    return np.array([transform(u) for u in np.atleast_2d(unit)], dtype=float).reshape(np.shape(unit))
+    return installed().parameters.transform(np.atleast_2d(unit)).reshape(np.shape(unit))
 
 
 def batch_log_likelihood(values: np.ndarray) -> np.ndarray:
