@@ -25,6 +25,8 @@ the row-by-row path. Quantities at D_LS/D_S = 1: deflections in arcsec, Hessian 
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import annotated_types as at
 import numpy as np
 from pydantic import ValidationError
@@ -147,21 +149,25 @@ class BatchLens:
 
     def _add_other_rows(self, values: np.ndarray, out: np.ndarray) -> None:
         """Add the free rows of other profiles for valid vectors ``values`` (B, P) to ``out`` (B, 5, N): each
-        profile's B x R rows converted at once; the profile's compiled sums per vector where it has them, else its
-        functions with the rows as (B, 1, R) against the points (1, N, 1), summed over R in row order."""
+        profile's B x R rows converted at once by its registry declaration (which reads the cells as
+        attributes; :meth:`valid` has validated the rows); the profile's compiled sums per vector where it has
+        them, else its functions with the rows as (B, 1, R) against the points (1, N, 1), summed over R in row
+        order."""
         n = values.shape[0]
         for name, rows in self.other_rows.items():
-            built = [row_type.model_construct(**{**cells, **{c: float(values[b, k]) for c, k in columns}})
-                     for b in range(n) for row_type, cells, columns in rows]
+            cells = [SimpleNamespace(**{**base, **{c: float(values[b, k]) for c, k in columns}})
+                     for b in range(n) for _, base, columns in rows]
             profile = MASS_PROFILES[name]
-            params = {key: np.asarray(value, float).reshape(n, 1, len(rows))
-                      for key, value in profile.to_parameters(built, self.cosmology, self.z_lens).items()}
+            converted = profile.to_parameters(cells, self.cosmology, self.z_lens)
+            r = len(rows)
             if profile.compiled is not None:  # the profile's compiled sums, one vector at a time
                 for b in range(n):
-                    table = profile.compiled.member_table(**{key: value[b, 0] for key, value in params.items()})
-                    profile.compiled.add(self.x, self.y, table, (out[b, 0], out[b, 1]), (out[b, 2], out[b, 3],
-                                                                                         out[b, 4]))
+                    table = profile.compiled.member_table(**{key: value[b * r:(b + 1) * r]
+                                                             for key, value in converted.items()})
+                    profile.compiled.add(self.x, self.y, table, (out[b, 0], out[b, 1]),
+                                         (out[b, 2], out[b, 3], out[b, 4]))
                 continue
+            params = {key: np.asarray(value, float).reshape(n, 1, r) for key, value in converted.items()}
             functions = profile.functions
             x, y = self.x[None, :, None], self.y[None, :, None]
             if functions.deflection_and_hessian is not None:
@@ -171,7 +177,7 @@ class BatchLens:
             for k, part in enumerate(parts):
                 part = np.asarray(part)  # (B, N or 1, R): a shear's Hessian is constant over the points
                 if part.ndim < 3:
-                    part = np.broadcast_to(part, (n, 1, len(rows)))
+                    part = np.broadcast_to(part, (n, 1, r))
                 out[:, k] += part[..., 0] if part.shape[2] == 1 else np.sum(part, axis=2)
 
     def _init_tiers(self, model: ClusterModel, position: dict, lens: LensAtImages) -> None:

@@ -74,7 +74,7 @@ from .lenstool_statistic import check_forme, check_systems, lenstool_terms
 from .multiplane_at_images import MultiPlaneAtImages
 from .parameters import Parameters
 from .point_data import Evaluation, ObservedImages, likelihood_choice, sum_by
-from .source_plane import source_plane_terms
+from .source_plane import flux_chi2_rows, source_plane_terms
 
 __all__ = ["Evaluation", "ObservedImages", "PointLikelihood", "likelihood", "likelihood_choice", "make_likelihood"]
 
@@ -285,7 +285,8 @@ class PointLikelihood:
         _, _, det, chi2 = self._source_plane(q, scale)
         total = chi2.sum(axis=1)
         if self.use_flux:
-            total += np.array([self._flux_chi2(1.0 / d) for d in det])
+            im = self.images
+            total += flux_chi2_rows(im.flux, im.flux_sigma, im.system, im.n_systems, det)
         return np.where(ok & np.isfinite(total), -0.5 * total, -np.inf)
 
     def __call__(self, values) -> float:

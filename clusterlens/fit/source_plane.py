@@ -1,4 +1,4 @@
-"""The source-plane chi2 of many lens states at once, compiled: back-traced images, best sources, terms.
+"""The source-plane chi2 of many lens states at once, compiled: back-traced images, best sources, terms; the flux chi2.
 
 For each row b of a batch (one parameter vector) and observed image i of system k (notation of
 :mod:`clusterlens.fit.point_likelihood`): beta_i = theta_i - s_i alpha_i, A_i = I - s_i H_i (symmetric),
@@ -71,3 +71,37 @@ def source_plane_terms(x: np.ndarray, y: np.ndarray, sigma: np.ndarray, system: 
     if single:
         return src_x[0], src_y[0], det[0], chi2[0]
     return src_x, src_y, det, chi2
+
+
+@numba.jit(nopython=True, nogil=True, cache=True, fastmath=False, error_model="numpy")
+def _flux(flux, weight, system, n_systems, det, out):
+    n_rows, n_images = det.shape
+    sums = np.empty((n_systems, 2))
+    for b in range(n_rows):
+        sums[:] = 0.0
+        for i in range(n_images):
+            amu = abs(1.0 / det[b, i])
+            sums[system[i], 0] += weight[i] * flux[i] * amu
+            sums[system[i], 1] += weight[i] * amu * amu
+        total = 0.0
+        for i in range(n_images):
+            amu = abs(1.0 / det[b, i])
+            k = system[i]
+            r = flux[i] - amu * (sums[k, 0] / max(sums[k, 1], 1e-300))
+            total += weight[i] * r * r
+        out[b] = total
+
+
+def flux_chi2_rows(flux: np.ndarray, flux_sigma: np.ndarray, system: np.ndarray, n_systems: int,
+                   det: np.ndarray) -> np.ndarray:
+    """The flux chi2 of :func:`clusterlens.fit.chi2.chi2_flux` for each row of ``det`` (B, N), the images'
+    det A (magnification 1 / det A): sums in image order, each row alone (a batch equals its rows bit for bit).
+
+    flux, flux_sigma: (N,) observed fluxes and errors (any one unit; NaN flux = not measured); system: (N,)
+    system index of each image. Returns (B,) dimensionless chi2."""
+    measured = np.isfinite(flux)
+    weight = np.where(measured, 1.0 / np.where(measured, flux_sigma, 1.0) ** 2, 0.0)
+    out = np.empty(det.shape[0])
+    _flux(np.where(measured, flux, 0.0), weight, np.ascontiguousarray(system, dtype=np.int64), int(n_systems),
+          np.ascontiguousarray(det, dtype=float), out)
+    return out
