@@ -172,8 +172,9 @@ def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
                    help="dynesty: stop when the remaining log-evidence is below this")
     p.add_argument("--dynamic", action="store_true", help="dynesty's dynamic nested sampling (posterior-weighted)")
     p.add_argument("--queue-size", type=int, default=None,
-                   help="points proposed at once (dynesty default: the number of cores, give it to get the same "
-                        "chain on any machine; nautilus: its batch size, default 100)")
+                   help="points proposed at once and evaluated together (dynesty default 16, or the number of "
+                        "cores when there are more; the chain depends on it, not on the cores; nautilus: its "
+                        "batch size, default 100)")
     p.add_argument("--checkpoint-every", type=float, default=60.0,
                    help="seconds between dynesty's checkpoints (default 60; nautilus writes one after every batch)")
     p.add_argument("--no-plots", action="store_true", help="skip corner.png and images.png")

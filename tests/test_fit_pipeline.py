@@ -20,6 +20,7 @@ import pytest
 import clusterlens
 from clusterlens.cli import main
 from clusterlens.fit import fit, read_results
+from clusterlens.fit.sampler import QUEUE_SIZE
 from clusterlens.fit_plots import corner_plot
 from fit_cluster import TRUTH, write_model
 
@@ -165,6 +166,7 @@ def _interrupted_fit(dataset: Path, out: Path, checkpoint_every: str, wait_for_c
 
 
 def test_ctrl_c_prints_one_line_and_leaves_a_resumable_checkpoint(dataset, tmp_path):
+    from clusterlens.fit.lockstep import ProposalPool
     from clusterlens.fit.sampler import SamplerSettings, restore_sampler
 
     out = tmp_path / "interrupted"
@@ -173,7 +175,7 @@ def test_ctrl_c_prints_one_line_and_leaves_a_resumable_checkpoint(dataset, tmp_p
     assert err.splitlines() == [f"interrupted: run the same command with --resume to continue from its "
                                 f"checkpoint {out / 'checkpoint.save'}"], err  # no worker traceback
     assert not (out / "summary.json").exists()
-    assert restore_sampler(out / "checkpoint.save", SamplerSettings(nlive=NLIVE, seed=SEED), None).it > 1
+    assert restore_sampler(out / "checkpoint.save", SamplerSettings(nlive=NLIVE, seed=SEED), ProposalPool()).it > 1
 
 
 def test_ctrl_c_before_the_first_checkpoint_promises_no_resume(dataset, tmp_path):
@@ -205,15 +207,14 @@ def test_image_plane_fit_agrees_with_the_source_plane_fit(dataset, source_fit, t
 @pytest.mark.slow
 def test_cli_run_with_two_processes_matches_the_in_process_chain(model_folder, dataset, tmp_path, monkeypatch):
     """`clusterlens run` simulates the same dataset (same seed: same bytes) and fits it with a pool of 2
-    processes; the chain equals a one-process fit proposing 2 points at a time (queue_size 2)."""
+    processes; the chain equals a one-process fit's (the default queue of 16 proposals whatever the cores)."""
     monkeypatch.chdir(tmp_path)
     assert main(["run", str(model_folder), "--cores", "2", "--nlive", "30", "--seed", "3", "--quiet"]) == 0
     results = tmp_path / "results" / model_folder.name
     assert (results / "dataset" / "data.fits").read_bytes() == (dataset / "data.fits").read_bytes()
     pooled = read_results(results / "fit_source")
-    assert pooled.info["cores"] == 2 and pooled.info["sampler"]["queue_size"] == 2
-    serial = fit(dataset, out=tmp_path / "serial", nlive=30, seed=3, cores=1, queue_size=2, progress=False,
-                 plots=False)
+    assert pooled.info["cores"] == 2 and pooled.info["sampler"]["queue_size"] == QUEUE_SIZE
+    serial = fit(dataset, out=tmp_path / "serial", nlive=30, seed=3, cores=1, progress=False, plots=False)
     pd.testing.assert_frame_equal(pooled.samples, serial.samples)
     assert pooled.info["niter"] == serial.info["niter"]
 
@@ -239,7 +240,7 @@ def test_cli_run_with_two_processes_matches_the_in_process_chain(model_folder, d
 @pytest.mark.skipif(shutil.which("mpiexec") is None or importlib.util.find_spec("mpi4py") is None,
                     reason="needs an MPI launcher (mpiexec) and mpi4py")
 def test_mpi_ranks_give_the_same_chain_as_the_in_process_queue(dataset, tmp_path):
-    """Under mpiexec -n 3, rank 0 samples and 2 ranks evaluate: the chain of queue_size 2."""
+    """Under mpiexec -n 3, rank 0 samples and 2 ranks evaluate the queue's two halves: the chain of one process."""
     out = tmp_path / "mpi"
     command = ["mpiexec", "-n", "3", sys.executable, "-m", "clusterlens.cli", "fit", str(dataset), "--out", str(out),
                "--nlive", "30", "--seed", "3", "--quiet", "--no-plots"]
@@ -247,9 +248,8 @@ def test_mpi_ranks_give_the_same_chain_as_the_in_process_queue(dataset, tmp_path
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert done.returncode == 0, done.stderr
     ranks = read_results(out)
-    assert ranks.info["mpi"] and ranks.info["sampler"]["queue_size"] == 2
-    serial = fit(dataset, out=tmp_path / "serial", nlive=30, seed=3, cores=1, queue_size=2, progress=False,
-                 plots=False)
+    assert ranks.info["mpi"] and ranks.info["sampler"]["queue_size"] == QUEUE_SIZE
+    serial = fit(dataset, out=tmp_path / "serial", nlive=30, seed=3, cores=1, progress=False, plots=False)
     pd.testing.assert_frame_equal(ranks.samples, serial.samples)
 
 

@@ -9,7 +9,7 @@ attributes of dynesty's ``Results`` that :func:`clusterlens.fit.results.write_re
 both samplers write the same results files.
 
 Batches. nautilus evaluates ``settings.n_batch`` points at once in its vectorised mode: the rows go
-to :func:`batch_log_likelihood`, which calls the installed likelihood's ``batch(values_2d)`` when it
+to :func:`~clusterlens.fit.sampler.installed_batch`, which calls the installed likelihood's ``batch(values_2d)`` when it
 has one and otherwise evaluates the rows one by one (the same numbers either way).
 
 Reproducibility. ``seed`` seeds nautilus' ``numpy.random.default_rng``, which draws every point and
@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from ..progress import interactive
-from .sampler import WORKER, InProcessPool, installed, interrupted, mpi_world_size, parallel_pool
+from .sampler import WORKER, installed, installed_batch, interrupted, mpi_world_size, parallel_pool
 
 
 @dataclass(frozen=True)
@@ -105,18 +105,6 @@ class NautilusResults:
 def prior_rows(unit: np.ndarray) -> np.ndarray:
     """Unit-hypercube rows -> parameter-value rows through the installed likelihood's priors."""
     return installed().parameters.transform(np.atleast_2d(unit)).reshape(np.shape(unit))
-
-
-def batch_log_likelihood(values: np.ndarray) -> np.ndarray:
-    """log L of the installed likelihood at each row of ``values`` (its ``batch`` when it has one)."""
-    likelihood = installed()
-    values = np.atleast_2d(np.asarray(values, float))
-    if len(values) == 0:
-        return np.zeros(0)
-    batch = getattr(likelihood, "batch", None)
-    if batch is not None:
-        return np.asarray(batch(values), float)
-    return np.array([float(likelihood(v)) for v in values])
 
 
 SAMPLER_JOBS = 4  #: nautilus' internal work (networks, point draws) is split into this many jobs, whatever the cores
@@ -243,17 +231,16 @@ def sample_nautilus(likelihood, settings: NautilusSettings, *, cores: int = 1,
             raise ImportError("nautilus' checkpoints need h5py: `pip install h5py`") from None
         if resume:
             refuse_outside_storage(checkpoint)
-    with parallel_pool(likelihood, cores, 1) as pool:
+    with parallel_pool(likelihood, cores) as pool:
         if pool is WORKER:
             return None
         ranks = mpi_world_size()
         workers = None if pool is None else Workers(pool, ranks - 1 if ranks > 1 else cores)
         try:
-            sampler = nautilus.Sampler(prior_rows, batch_log_likelihood, n_dim=len(likelihood.parameters),
+            sampler = nautilus.Sampler(prior_rows, installed_batch, n_dim=len(likelihood.parameters),
                                        n_live=settings.nlive, n_networks=settings.n_networks,
                                        n_batch=settings.n_batch, vectorized=True, pass_dict=False,
-                                       pool=(workers, SamplerJobs(None if workers is None or
-                                                                  isinstance(pool, InProcessPool) else pool)),
+                                       pool=(workers, SamplerJobs(None if workers is None else pool)),
                                        seed=settings.seed, filepath=checkpoint,
                                        resume=resume)
         except (OSError, KeyError, TypeError, ValueError, IndexError, AttributeError) as err:

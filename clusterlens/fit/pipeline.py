@@ -57,7 +57,7 @@ from . import results as results_io
 from .nautilus_sampler import NautilusSettings, sample_nautilus
 from .point_likelihood import likelihood_choice, make_likelihood
 from .priors import read_priors, replace_priors, with_priors
-from .sampler import SamplerSettings, available_cores, mpi_rank, mpi_world_size, on_root, sample
+from .sampler import QUEUE_SIZE, SamplerSettings, available_cores, mpi_rank, mpi_world_size, on_root, sample
 
 RUN_RECORD = "run.json"
 LOCK = ".lock"
@@ -294,7 +294,8 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     "source" (:func:`likelihood_choice`); sampler: "dynesty" (nested sampling) or "nautilus"
     (importance nested sampling, ``pip install clusterlens[nautilus]``); nlive, bound, sample_method,
     dlogz, dynamic, seed, queue_size: :class:`~clusterlens.fit.sampler.SamplerSettings` (nlive default
-    100, queue_size default: cores) or, for nautilus, nlive, seed and queue_size (its batch size,
+    100, queue_size default: :data:`~clusterlens.fit.sampler.QUEUE_SIZE`, or the number of processes when
+    there are more) or, for nautilus, nlive, seed and queue_size (its batch size,
     default 100) of :class:`~clusterlens.fit.nautilus_sampler.NautilusSettings` (nlive default 2000),
     whose other fields (n_networks, n_eff, f_live, discard_exploration) nautilus_options gives;
     cores: processes evaluating the likelihood (default: every core this process may use; under
@@ -320,9 +321,9 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
         raise ValueError(f"{source}: no prior rows (only a header, or no file), so no free parameters: add rows "
                          "to it (or pass --priors)")
     ranks = mpi_world_size()
-    default_queue = ranks - 1 if ranks > 1 else cores
-    if queue_size is None:
-        queue_size = default_queue if sampler == "dynesty" else NautilusSettings.n_batch
+    if queue_size is None:  # at least one proposal per process
+        queue_size = max(QUEUE_SIZE, ranks - 1 if ranks > 1 else cores) if sampler == "dynesty" else \
+            NautilusSettings.n_batch
     settings = sampler_settings(sampler, nlive, seed, queue_size,
                                 dict(bound=bound, sample=sample_method, dlogz=dlogz, dynamic=dynamic), nautilus_options)
     checkpoint = CHECKPOINT if sampler == "dynesty" else NAUTILUS_CHECKPOINT

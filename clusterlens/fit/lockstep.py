@@ -1,0 +1,117 @@
+"""dynesty's proposals run in lockstep, so that their likelihood evaluations go through ``L.batch``.
+
+dynesty fills its queue by mapping one proposal function (a random walk, a slice sequence, a draw
+from the bound) over ``queue_size`` starting points; each proposal evaluates the likelihood one point
+at a time, from one to some hundred times, and between two evaluations runs a little Python.
+:class:`ProposalPool` is the pool dynesty is given: when dynesty maps one of its proposal functions,
+the pool runs the generator version of that proposal (:mod:`clusterlens.fit.proposals`) for every
+item at once. Each step collects the point every unfinished proposal is waiting on, maps them to
+parameter values and evaluates them in one ``batch`` call of the installed likelihood, then sends each
+proposal its value. The initial live points are evaluated as one batch too; anything else dynesty maps is
+mapped as it is.
+
+Reproducibility. A proposal's result depends only on its starting point, its seed and the values it
+receives, and ``L.batch`` and ``parameters.transform`` give each row exactly what a single call gives
+(the likelihood's contract): the queue comes out byte for byte as dynesty's plain ``map`` gives it,
+whatever the grouping. With processes (a pool or MPI ranks) the queue is split into one contiguous
+chunk per process, each run in lockstep there: the chain depends on ``queue_size``, not on the processes.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from dynesty.internal_samplers import RSliceSampler, RWalkSampler, SliceSampler, UniformBoundSampler, UnitCubeSampler
+from dynesty.utils import LogLikelihood, LoglOutput
+
+from .proposals import Proposal, axis_slices, bound_draw, cube_draw, random_slices, random_walk
+
+#: dynesty's proposal functions -> their generator versions
+GENERATORS: dict[Callable, Callable[[Any], Proposal]] = {
+    UnitCubeSampler.sample: cube_draw, UniformBoundSampler.sample: bound_draw, RWalkSampler.sample: random_walk,
+    RSliceSampler.sample: random_slices, SliceSampler.sample: axis_slices}
+
+
+def run_in_lockstep(proposal: Callable[[Any], Proposal], items: Sequence[Any],
+                    evaluate: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> list:
+    """The results of the generators ``proposal(item)``, run together: at each step the unit-cube points
+    they wait on go to ``evaluate(points) -> (parameter values, log L)`` in one call, in item order."""
+    walks = [proposal(item) for item in items]
+    results: list[Any] = [None] * len(walks)
+    waiting: dict[int, np.ndarray] = {}
+
+    def advance(index: int, answer) -> None:
+        try:
+            waiting[index] = walks[index].send(answer)
+        except StopIteration as done:
+            results[index] = done.value
+
+    for index in range(len(walks)):
+        advance(index, None)
+    while waiting:
+        order = sorted(waiting)
+        values, log_l = evaluate(np.array([waiting.pop(i) for i in order]))
+        for index, row, value in zip(order, values, log_l, strict=True):
+            advance(index, (row, LoglOutput(float(value), False)))
+    return results
+
+
+def evaluate_installed(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit-cube ``points`` -> (parameter values, log L) through the likelihood installed in this process."""
+    from .sampler import installed, installed_batch
+
+    values = installed().parameters.transform(points)
+    return values, installed_batch(values)
+
+
+def batch_form(function: Callable) -> Callable[[np.ndarray], list] | None:
+    """The batch equivalent of ``function`` when it is dynesty's wrapper of
+    :func:`~clusterlens.fit.sampler.log_likelihood` or :func:`~clusterlens.fit.sampler.prior_transform`
+    (what dynesty maps over its initial live points), else None."""
+    from .sampler import installed, installed_batch, log_likelihood, prior_transform
+
+    inner = function.loglikelihood if isinstance(function, LogLikelihood) and not function.blob else function
+    if getattr(inner, "args", None) or getattr(inner, "kwargs", None):  # extra arguments: not ours
+        return None
+    wrapped = getattr(inner, "func", None)
+    if inner is not function and wrapped is log_likelihood:
+        return lambda rows: [LoglOutput(float(v), False) for v in installed_batch(rows)]
+    if inner is function and wrapped is prior_transform:
+        return lambda rows: list(installed().parameters.transform(rows))
+    return None
+
+
+def map_here(function: Callable, items: Sequence[Any]) -> list:
+    """``function`` over ``items`` in this process: a dynesty proposal in lockstep, the likelihood or the prior
+    transform of the initial live points as one batch, anything else one by one."""
+    proposal = GENERATORS.get(function)
+    if proposal is not None:
+        return run_in_lockstep(proposal, items, evaluate_installed)
+    batch = batch_form(function)
+    if batch is not None and len(items):
+        return batch(np.array([np.asarray(item, float) for item in items]))
+    return [function(item) for item in items]
+
+
+def run_chunk(job: tuple[Callable, Sequence[Any]]) -> list:
+    """One process's share of a :class:`ProposalPool` map (:func:`map_here` of its chunk)."""
+    return map_here(*job)
+
+
+class ProposalPool:
+    """The pool dynesty is given: ``map(function, items)`` is :func:`map_here` in this process when
+    ``processes`` is None, else split into one contiguous chunk per process of ``processes`` (a
+    multiprocessing pool or an MPI executor with ``size`` processes)."""
+
+    def __init__(self, processes=None, size: int = 1):
+        self.processes = processes
+        self.size = size
+
+    def map(self, function: Callable, items) -> list:
+        items = list(items)
+        if self.processes is None or not items:
+            return map_here(function, items)
+        share = -(-len(items) // self.size)
+        chunks = [(function, items[i:i + share]) for i in range(0, len(items), share)]
+        return [result for chunk in self.processes.map(run_chunk, chunks) for result in chunk]
