@@ -121,13 +121,6 @@ def run_fit(likelihood, settings: SamplerSettings | NautilusSettings, cores: int
                    weights=weights / weights.sum())
 
 
-def with_queue(settings: SamplerSettings | NautilusSettings, cores: int) -> SamplerSettings | NautilusSettings:
-    """dynesty proposes one point per process (as ``clusterlens fit`` does); nautilus' batch is fixed."""
-    if isinstance(settings, SamplerSettings):
-        return SamplerSettings(**{**settings.as_dict(), "queue_size": cores})
-    return settings
-
-
 def example(args, console: Console) -> None:
     dataset = clusterlens.ensure_dataset(EXAMPLE, EXAMPLE_DATASET, seed=0)
     model = clusterlens.load_model(dataset)
@@ -141,7 +134,7 @@ def example(args, console: Console) -> None:
         table.add_column(column, justify="left" if column == "case" else "right")
     reference = None
     for name in names:
-        outcome = run_fit(likelihood, with_queue(CASES[name], args.cores), args.cores)
+        outcome = run_fit(likelihood, CASES[name], args.cores)
         reference = reference or outcome
         table.add_row(name, str(outcome.calls), f"{outcome.wall:.1f}", f"{outcome.cpu:.1f}",
                       f"{outcome.wall / outcome.cpu:.2f}", f"{outcome.calls / reference.calls:.2f}",
@@ -188,10 +181,10 @@ def plot(rows: dict[str, dict[int, Outcome]], path: Path, settings: str) -> None
 def scaling(args, console: Console) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.quick:
-        samplers = {"dynesty": SamplerSettings(nlive=25, queue_size=args.cores),
+        samplers = {"dynesty": SamplerSettings(nlive=25),
                     "nautilus": NautilusSettings(nlive=200, n_networks=1, n_eff=500)}
     else:
-        samplers = {"dynesty": SamplerSettings(queue_size=args.cores), "nautilus": NautilusSettings()}
+        samplers = {"dynesty": SamplerSettings(), "nautilus": NautilusSettings()}
     samplers = {name: settings for name, settings in samplers.items() if name in args.samplers.split(",")}
     rows: dict[str, dict[int, Outcome]] = {name: {} for name in samplers}
     table = Table(title=f"M1149-like model, source plane, {args.cores} cores", title_justify="left")

@@ -161,9 +161,11 @@ class BatchLens:
             converted = profile.to_parameters(cells, self.cosmology, self.z_lens)
             r = len(rows)
             if profile.compiled is not None:  # the profile's compiled sums, one vector at a time
-                for b in range(n):
-                    table = profile.compiled.member_table(**{key: value[b * r:(b + 1) * r]
-                                                             for key, value in converted.items()})
+                split = getattr(profile.compiled, "split", None)  # optional: one table built for all vectors
+                tables = (split(profile.compiled.member_table(**converted), n) if split is not None else
+                          [profile.compiled.member_table(**{key: value[b * r:(b + 1) * r]
+                                                            for key, value in converted.items()}) for b in range(n)])
+                for b, table in enumerate(tables):
                     profile.compiled.add(self.x, self.y, table, (out[b, 0], out[b, 1]),
                                          (out[b, 2], out[b, 3], out[b, 4]))
                 continue

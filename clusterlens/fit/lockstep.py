@@ -14,7 +14,8 @@ Reproducibility. A proposal's result depends only on its starting point, its see
 receives, and ``L.batch`` and ``parameters.transform`` give each row exactly what a single call gives
 (the likelihood's contract): the queue comes out byte for byte as dynesty's plain ``map`` gives it,
 whatever the grouping. With processes (a pool or MPI ranks) the queue is split into one contiguous
-chunk per process, each run in lockstep there: the chain depends on ``queue_size``, not on the processes.
+chunk per process, this one included, each run in lockstep: the chain depends on ``queue_size``, not on
+the processes.
 """
 from __future__ import annotations
 
@@ -100,9 +101,11 @@ def run_chunk(job: tuple[Callable, Sequence[Any]]) -> list:
 
 
 class ProposalPool:
-    """The pool dynesty is given: ``map(function, items)`` is :func:`map_here` in this process when
-    ``processes`` is None, else split into one contiguous chunk per process of ``processes`` (a
-    multiprocessing pool or an MPI executor with ``size`` processes)."""
+    """The pool dynesty is given: ``map(function, items)`` is :func:`map_here` when ``processes`` is None,
+    else the items are split into ``size`` contiguous chunks: the first is evaluated here while the
+    ``size - 1`` processes of ``processes`` (a :class:`~clusterlens.fit.sampler.StartingPool`, or an MPI
+    executor) evaluate the others. Until a starting pool is ready this process evaluates everything (the
+    results do not depend on the split)."""
 
     def __init__(self, processes=None, size: int = 1):
         self.processes = processes
@@ -110,8 +113,17 @@ class ProposalPool:
 
     def map(self, function: Callable, items) -> list:
         items = list(items)
-        if self.processes is None or not items:
+        ready = getattr(self.processes, "ready", None)  # a pool still starting: this process does it all
+        if self.processes is None or not items or (ready is not None and not ready()):
             return map_here(function, items)
         share = -(-len(items) // self.size)
         chunks = [(function, items[i:i + share]) for i in range(0, len(items), share)]
-        return [result for chunk in self.processes.map(run_chunk, chunks) for result in chunk]
+        if hasattr(self.processes, "map_async"):  # multiprocessing
+            pending = self.processes.map_async(run_chunk, chunks[1:])
+            first = map_here(*chunks[0])
+            rest = pending.get()
+        else:  # an MPI executor
+            futures = [self.processes.submit(run_chunk, chunk) for chunk in chunks[1:]]
+            first = map_here(*chunks[0])
+            rest = [future.result() for future in futures]
+        return first + [result for chunk in rest for result in chunk]

@@ -231,7 +231,7 @@ def sample_nautilus(likelihood, settings: NautilusSettings, *, cores: int = 1,
             raise ImportError("nautilus' checkpoints need h5py: `pip install h5py`") from None
         if resume:
             refuse_outside_storage(checkpoint)
-    with parallel_pool(likelihood, cores) as pool:
+    with parallel_pool(likelihood, cores if cores > 1 else 0) as pool:
         if pool is WORKER:
             return None
         ranks = mpi_world_size()

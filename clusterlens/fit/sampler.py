@@ -28,13 +28,14 @@ process (:func:`install`), so a checkpoint holds no copy of the data and may be 
 different number of processes.
 
 Parallelism.
-- ``cores > 1``: a ``multiprocessing`` pool of ``cores`` processes (spawned; each process
-  installs a copy of the likelihood once, then evaluates proposals on the threads the likelihood
-  was built with: :func:`clusterlens.fit.fit` builds it with ``threads=1``, the processes being
-  the parallelism).
+- ``cores > 1``: this process and a ``multiprocessing`` pool of ``cores - 1`` processes (spawned; each
+  process installs a copy of the likelihood once, then evaluates proposals on the threads the
+  likelihood was built with: :func:`clusterlens.fit.fit` builds it with ``threads=1``, the processes
+  being the parallelism); each queue is split into ``cores`` chunks, the first evaluated here while
+  the pool evaluates the others.
 - MPI: launched as ``mpirun -n N clusterlens fit ...`` (detected from the launcher's environment,
   ``OMPI_COMM_WORLD_SIZE``, ``PMI_SIZE`` or ``MV2_COMM_WORLD_SIZE``), rank 0 samples and the other
-  N - 1 ranks evaluate proposals through ``mpi4py.futures.MPICommExecutor``; every rank builds
+  N - 1 ranks evaluate proposals through ``mpi4py.futures.MPICommExecutor`` (rank 0 its share too); every rank builds
   the likelihood, ranks > 0 return ``None`` from :func:`sample` after serving. Needs
   ``pip install mpi4py`` (and an MPI library); ``cores`` is ignored under MPI.
 """
@@ -116,9 +117,9 @@ def install(likelihood) -> None:
 
 
 def install_in_worker(likelihood, started=None) -> None:
-    """:func:`install` in a pool process, which ignores Ctrl-C: the parent alone handles an interruption
-    (it stops the pool), so an interrupted run prints one line, not a traceback per process. ``started``:
-    a shared counter this process increments once it is ready (:func:`parallel_pool` waits for all)."""
+    """:func:`install` in a pool process, which ignores Ctrl-C (from its start: :func:`parallel_pool`): the
+    parent alone handles an interruption (it stops the pool), so an interrupted run prints one line, not a
+    traceback per process. ``started``: a shared counter this process increments once it is ready."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     install(likelihood)
     if started is not None:
@@ -227,34 +228,55 @@ def on_root(function, *args, **kwargs):
     return value
 
 
-def _block_ctrl_c():
-    """Block SIGINT in this thread (POSIX main thread only); return the function that restores the mask."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+def _ignore_ctrl_c():
+    """Ignore SIGINT here (main thread only) until the returned function restores the handler: processes
+    started meanwhile inherit the ignored signal through exec, and Python then leaves it ignored, so a Ctrl-C
+    never reaches them, even while they import (the parent alone handles it and stops the pool)."""
+    if threading.current_thread() is not threading.main_thread():
         return lambda: None
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    return functools.partial(signal.pthread_sigmask, signal.SIG_SETMASK, previous)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return functools.partial(signal.signal, signal.SIGINT, previous)
 
 
 WORKER = object()  #: what :func:`parallel_pool` yields on MPI ranks > 0 after they have served rank 0
 WORKER_START_TIMEOUT = 600.0  #: seconds the pool's processes may take to start (imports, the likelihood)
 
 
-def _wait_for_workers(started, cores: int) -> None:
-    """Return once ``cores`` pool processes have installed the likelihood (``started`` counts them);
-    RuntimeError after :data:`WORKER_START_TIMEOUT` seconds."""
-    deadline = time.monotonic() + WORKER_START_TIMEOUT
-    while started.value < cores:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{cores - started.value} of {cores} worker processes did not start within "
-                               f"{WORKER_START_TIMEOUT:.0f} s")
-        time.sleep(0.01)
+class StartingPool:
+    """A multiprocessing pool whose processes may still be starting: :meth:`ready` tells whether all of them
+    have installed the likelihood (:func:`install_in_worker` counts them in ``started``); RuntimeError when
+    they take longer than :data:`WORKER_START_TIMEOUT`."""
+
+    def __init__(self, pool, started, processes: int):
+        self.pool, self.started, self.processes = pool, started, processes
+        self.deadline = time.monotonic() + WORKER_START_TIMEOUT
+
+    def ready(self) -> bool:
+        if self.started.value >= self.processes:
+            return True
+        if time.monotonic() > self.deadline:
+            raise RuntimeError(f"{self.processes - self.started.value} of {self.processes} worker processes did "
+                               f"not start within {WORKER_START_TIMEOUT:.0f} s")
+        return False
+
+    def wait(self) -> None:
+        """Return once every process has started."""
+        while not self.ready():
+            time.sleep(0.01)
+
+    def map(self, function, items):
+        return self.pool.map(function, items)
+
+    def map_async(self, function, items):
+        return self.pool.map_async(function, items)
 
 
 @contextmanager
-def parallel_pool(likelihood, cores: int) -> Iterator:
-    """The processes that evaluate the likelihood: None (this process only), a spawned multiprocessing
-    pool of ``cores`` processes, or MPI ranks (an executor on rank 0, :data:`WORKER` on the others;
-    module docstring). ``likelihood`` is installed in every process."""
+def parallel_pool(likelihood, processes: int, wait: bool = True) -> Iterator:
+    """The worker processes that evaluate the likelihood: None (``processes`` 0: this process only), a
+    spawned multiprocessing pool of ``processes`` processes (a :class:`StartingPool`; ``wait``: return it
+    once they have all started, else at once), or MPI ranks (an executor on rank 0, :data:`WORKER` on the
+    others; module docstring). ``likelihood`` is installed in every process."""
     install(likelihood)
     if mpi_world_size() > 1:
         MPI = _mpi()
@@ -263,26 +285,21 @@ def parallel_pool(likelihood, cores: int) -> Iterator:
         with MPICommExecutor(MPI.COMM_WORLD, root=0) as executor:
             yield WORKER if executor is None else executor
         return
-    if cores > 1:
+    if processes > 0:
         import multiprocessing
 
-        # the workers start with Ctrl-C blocked (the signal mask is inherited through fork and exec), and the
-        # parent keeps it blocked until every worker has started (a worker stopped while it starts would print
-        # a traceback): a Ctrl-C while they start reaches the parent once they are ready, and it stops the pool
-        unblock = _block_ctrl_c()
+        restore = _ignore_ctrl_c()  # the processes never see a Ctrl-C
         try:
             context = multiprocessing.get_context("spawn")
             started = context.Value("i", 0)
-            pool = context.Pool(cores, initializer=install_in_worker, initargs=(likelihood, started))
-        except BaseException:
-            unblock()
-            raise
+            pool = context.Pool(processes, initializer=install_in_worker, initargs=(likelihood, started))
+        finally:
+            restore()
         with pool:
-            try:
-                _wait_for_workers(started, cores)
-            finally:
-                unblock()
-            yield pool
+            starting = StartingPool(pool, started, processes)
+            if wait:
+                starting.wait()
+            yield starting
         return
     yield None
 
@@ -350,10 +367,11 @@ def sample(likelihood, settings: SamplerSettings, *, cores: int = 1, checkpoint:
     checkpoint = None if checkpoint is None else Path(checkpoint)
     if resume and (checkpoint is None or not checkpoint.exists()):
         raise FileNotFoundError(f"cannot resume: no checkpoint {checkpoint}")
-    with parallel_pool(likelihood, cores) as processes:
+    # this process evaluates a share of every queue too: cores - 1 worker processes (MPI: the other ranks)
+    with parallel_pool(likelihood, cores - 1, wait=False) as processes:
         if processes is WORKER:
             return None
-        pool = ProposalPool(processes, mpi_world_size() - 1 if mpi_world_size() > 1 else cores)
+        pool = ProposalPool(processes, mpi_world_size() if mpi_world_size() > 1 else cores)
         if resume:
             assert checkpoint is not None  # checked above: resuming needs an existing checkpoint
             sampler = restore_sampler(checkpoint, settings, pool)

@@ -44,6 +44,13 @@ def member_table(center_x, center_y, kappa_s, r_s) -> MemberTable:
     return MemberTable(np.ascontiguousarray(np.stack(arrays)))
 
 
+def split(table: MemberTable, count: int) -> list[MemberTable]:
+    """The tables of ``count`` equal consecutive groups of ``table``'s halos (one per parameter vector of a
+    batch, the table built and checked once for all of them)."""
+    size = table.size // count
+    return [MemberTable(np.ascontiguousarray(table.constants[:, k * size:(k + 1) * size])) for k in range(count)]
+
+
 @numba.njit(inline="always")
 def _series(w, inverse):
     """sum_k w^k / (2k + 3) (Horner, the numpy function's order)."""

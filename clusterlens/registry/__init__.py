@@ -148,7 +148,8 @@ class MassProfile:
     row) from validated rows of this profile; lengths in arcsec, amplitudes at D_LS/D_S = 1.
     compiled: optional accelerated sums over many components (``member_table(**parameters)`` and
     ``add(x, y, table, deflection, hessian)``, ``add_potential(x, y, table, out)``, as
-    :mod:`clusterlens.profiles.dpie_numba`).
+    :mod:`clusterlens.profiles.dpie_numba`; optionally ``split(table, count)``, the tables of ``count``
+    equal consecutive groups of rows, as :mod:`clusterlens.profiles.nfw_numba`, for batches).
     lenstool: how the profile reads from and writes to Lenstool ``potentiel`` and ``limit`` blocks (None: no
     Lenstool equivalent).
     """
