@@ -10,7 +10,8 @@ Two benchmarks, each fitting simulated data whose truth is known (source-plane l
 - ``scaling``: the M1149-like model (benchmarks/m1149_like.py: 53 free parameters, plus the BCG's
   axis ratio here for the issue's 54) with 10, 20, 40 and 54 free parameters: the first N of one
   seeded permutation of its 54 priors are free (nested subsets), the others fixed at their true
-  values. Both samplers with clusterlens' defaults. Per fit: calls, wall, CPU, log Z, the share of
+  values. Both samplers with clusterlens' defaults (dynesty: nlive 100, 2 n + 2 above 49 free, queue 16;
+  nautilus: its own, or --nautilus-nlive / --n-networks). Per fit: calls, wall, CPU, log Z, the share of
   parameters whose truth lies inside their central 99.7 % interval. Writes a plot of wall time (and
   calls) against free parameters, both samplers (``--output``, default benchmarks/samplers_scaling.png).
 
@@ -39,7 +40,7 @@ import clusterlens
 from clusterlens.fit.nautilus_sampler import NautilusSettings, sample_nautilus
 from clusterlens.fit.point_likelihood import make_likelihood
 from clusterlens.fit.priors import replace_priors, with_priors
-from clusterlens.fit.sampler import SamplerSettings, sample
+from clusterlens.fit.sampler import SamplerSettings, default_nlive, sample
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -181,10 +182,11 @@ def plot(rows: dict[str, dict[int, Outcome]], path: Path, settings: str) -> None
 def scaling(args, console: Console) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.quick:
-        samplers = {"dynesty": SamplerSettings(nlive=25),
-                    "nautilus": NautilusSettings(nlive=200, n_networks=1, n_eff=500)}
-    else:
-        samplers = {"dynesty": SamplerSettings(), "nautilus": NautilusSettings()}
+        samplers: dict[str, SamplerSettings | NautilusSettings | None] = {
+            "dynesty": SamplerSettings(nlive=25), "nautilus": NautilusSettings(nlive=200, n_networks=1, n_eff=500)}
+    else:  # dynesty: default_nlive(n) below
+        samplers = {"dynesty": None, "nautilus": NautilusSettings(nlive=args.nautilus_nlive,
+                                                                  n_networks=args.n_networks)}
     samplers = {name: settings for name, settings in samplers.items() if name in args.samplers.split(",")}
     rows: dict[str, dict[int, Outcome]] = {name: {} for name in samplers}
     table = Table(title=f"M1149-like model, source plane, {args.cores} cores", title_justify="left")
@@ -195,7 +197,7 @@ def scaling(args, console: Console) -> None:
         likelihood = make_likelihood(model, "source", threads=1)
         truth = likelihood.parameters.values(truth_model)
         for name, settings in samplers.items():
-            outcome = run_fit(likelihood, settings, args.cores)
+            outcome = run_fit(likelihood, settings or SamplerSettings(nlive=default_nlive(n)), args.cores)
             rows[name][n] = outcome
             cells = (str(n), name, str(outcome.calls), f"{outcome.wall:.0f}", f"{outcome.cpu:.0f}",
                      f"{outcome.wall / outcome.cpu:.2f}", f"{outcome.log_z:.2f} +/- {outcome.log_z_error:.2f}",
@@ -218,6 +220,10 @@ def main() -> None:
     p.add_argument("--cores", type=int, default=2, help="processes evaluating the likelihood (default 2)")
     p.add_argument("--samplers", default="dynesty,nautilus", help="comma-separated samplers (default both)")
     p.add_argument("--output", type=Path, default=OUTPUT, help=f"figure path (default {OUTPUT.name})")
+    p.add_argument("--nautilus-nlive", type=int, default=NautilusSettings.nlive,
+                   help=f"nautilus' live points (default {NautilusSettings.nlive}, its own)")
+    p.add_argument("--n-networks", type=int, default=NautilusSettings.n_networks,
+                   help=f"nautilus' networks per bound (default {NautilusSettings.n_networks}, its own)")
     p.add_argument("--quick", action="store_true",
                    help="smoke run of the script: few live points (dynesty 25, nautilus 200, 1 network, n_eff 500)")
     args = parser.parse_args()

@@ -160,7 +160,8 @@ def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--sampler", choices=SAMPLERS, default="dynesty",
                    help="dynesty (nested sampling, the default) or nautilus (neural-network-boosted importance "
                         "nested sampling, fewer likelihood calls; pip install clusterlens[nautilus])")
-    p.add_argument("--nlive", type=int, default=None, help="live points (default 100 with dynesty, 2000 with nautilus)")
+    p.add_argument("--nlive", type=int, default=None,
+                   help="live points (default 100 with dynesty, 2 x free + 2 above 49 free; 2000 with nautilus)")
     p.add_argument("--cores", type=int, default=None,
                    help="processes evaluating the likelihood (default: every core available)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")

@@ -57,7 +57,16 @@ from . import results as results_io
 from .nautilus_sampler import NautilusSettings, sample_nautilus
 from .point_likelihood import likelihood_choice, make_likelihood
 from .priors import read_priors, replace_priors, with_priors
-from .sampler import QUEUE_SIZE, SamplerSettings, available_cores, mpi_rank, mpi_world_size, on_root, sample
+from .sampler import (
+    QUEUE_SIZE,
+    SamplerSettings,
+    available_cores,
+    default_nlive,
+    mpi_rank,
+    mpi_world_size,
+    on_root,
+    sample,
+)
 
 RUN_RECORD = "run.json"
 LOCK = ".lock"
@@ -253,8 +262,9 @@ def _versions(sampler: str) -> dict:
 
 
 def sampler_settings(sampler: str, nlive: int | None, seed: int, queue_size: int, dynesty_options: dict,
-                     nautilus_options: Mapping | None = None) -> SamplerSettings | NautilusSettings:
-    """The settings of ``sampler``: dynesty's (nlive default 100) or nautilus' (nlive default 2000,
+                     nautilus_options: Mapping | None = None, ndim: int = 0) -> SamplerSettings | NautilusSettings:
+    """The settings of ``sampler``: dynesty's (nlive default :func:`~clusterlens.fit.sampler.default_nlive` of
+    the ``ndim`` free parameters: 100 up to 49) or nautilus' (nlive default 2000,
     ``queue_size`` = its batch size, default 100, and ``nautilus_options``: the other fields of
     :class:`NautilusSettings`); dynesty_options (bound, sample, dlogz, dynamic) that differ from their
     defaults are refused for nautilus, nautilus_options for dynesty."""
@@ -263,7 +273,7 @@ def sampler_settings(sampler: str, nlive: int | None, seed: int, queue_size: int
     if sampler == "dynesty":
         if nautilus_options:
             raise ValueError("nautilus_options are given but the sampler is dynesty: pass sampler='nautilus'")
-        return SamplerSettings(nlive=100 if nlive is None else nlive, seed=seed, queue_size=queue_size,
+        return SamplerSettings(nlive=default_nlive(ndim) if nlive is None else nlive, seed=seed, queue_size=queue_size,
                                **dynesty_options)
     defaults = SamplerSettings()
     given = [k for k, v in dynesty_options.items() if v != getattr(defaults, k)]
@@ -294,8 +304,9 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     "source" (:func:`likelihood_choice`); sampler: "dynesty" (nested sampling) or "nautilus"
     (importance nested sampling, ``pip install clusterlens[nautilus]``); nlive, bound, sample_method,
     dlogz, dynamic, seed, queue_size: :class:`~clusterlens.fit.sampler.SamplerSettings` (nlive default
-    100, queue_size default: :data:`~clusterlens.fit.sampler.QUEUE_SIZE`, or the number of processes when
-    there are more) or, for nautilus, nlive, seed and queue_size (its batch size,
+    100, 2 ndim + 2 above 49 free parameters; queue_size default
+    :data:`~clusterlens.fit.sampler.QUEUE_SIZE`, or the number of processes when there are more) or, for
+    nautilus, nlive, seed and queue_size (its batch size,
     default 100) of :class:`~clusterlens.fit.nautilus_sampler.NautilusSettings` (nlive default 2000),
     whose other fields (n_networks, n_eff, f_live, discard_exploration) nautilus_options gives;
     cores: processes evaluating the likelihood (default: every core this process may use; under
@@ -325,7 +336,8 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
         queue_size = max(QUEUE_SIZE, ranks - 1 if ranks > 1 else cores) if sampler == "dynesty" else \
             NautilusSettings.n_batch
     settings = sampler_settings(sampler, nlive, seed, queue_size,
-                                dict(bound=bound, sample=sample_method, dlogz=dlogz, dynamic=dynamic), nautilus_options)
+                                dict(bound=bound, sample=sample_method, dlogz=dlogz, dynamic=dynamic), nautilus_options,
+                                ndim=len(L.parameters))
     checkpoint = CHECKPOINT if sampler == "dynesty" else NAUTILUS_CHECKPOINT
     out = Path(out) if out is not None else default_out(dataset_folder, likelihood)
     record = run_record(model, likelihood, options, settings, L.parameters.labels)

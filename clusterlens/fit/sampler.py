@@ -69,6 +69,12 @@ QUEUE_SIZE = 16
 live points: on the example fit (nlive 100) queues of 1, 16, 32 and 64 cost 139k, 150k, 164k and 189k calls."""
 
 
+def default_nlive(ndim: int) -> int:
+    """dynesty's live points when none are given: 100, or 2 ndim + 2 above 49 free parameters (dynesty
+    warns that nlive <= 2 ndim is extremely risky: too few live points to follow the likelihood contours)."""
+    return max(100, 2 * int(ndim) + 2)
+
+
 @dataclass(frozen=True)
 class SamplerSettings:
     """Everything the sampled chain depends on (besides the likelihood).
