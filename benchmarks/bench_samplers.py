@@ -13,7 +13,8 @@ Two benchmarks, each fitting simulated data whose truth is known (source-plane l
   values. Both samplers with clusterlens' defaults (dynesty: nlive 100, 2 n + 2 above 49 free, queue 16;
   nautilus: its own, or --nautilus-nlive / --n-networks). Per fit: calls, wall, CPU, log Z, the share of
   parameters whose truth lies inside their central 99.7 % interval. Writes a plot of wall time (and
-  calls) against free parameters, both samplers (``--output``, default benchmarks/samplers_scaling.png).
+  calls) against free parameters, both samplers (``--output``, default benchmarks/samplers_scaling.png),
+  from every fit recorded next to it (``samplers_scaling.json``: a run may fit some sizes or samplers only).
 
 Timings on a shared machine are noisy: the call counts and the CPU times are the figures to compare;
 wall / CPU tells how much of the machine the run had.
@@ -26,6 +27,7 @@ Run:
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import sys
 import time
@@ -158,7 +160,19 @@ def scaling_model(n_free: int):
     return model, replace_priors(model, [priors[i] for i in sorted(order[:n_free])])
 
 
-def plot(rows: dict[str, dict[int, Outcome]], path: Path, settings: str) -> None:
+def settings_text(sampler: str, settings: list[dict]) -> str:
+    """The settings of a sampler's fits in a legend: dynesty's live points (and queue), nautilus' live points
+    and networks."""
+    def values(key):
+        return "/".join(str(v) for v in dict.fromkeys(s[key] for s in settings))
+
+    if sampler == "dynesty":
+        return f"nlive {values('nlive')}, queue {values('queue_size')}"
+    return f"{values('nlive')} live, {values('n_networks')} networks"
+
+
+def plot(rows: dict[str, dict[str, dict]], path: Path, settings: str) -> None:
+    """Wall time and calls against free parameters, one line per sampler (``rows``: sampler -> size -> row)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -166,9 +180,10 @@ def plot(rows: dict[str, dict[int, Outcome]], path: Path, settings: str) -> None
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for name, outcomes in rows.items():
-        n = sorted(outcomes)
-        axes[0].semilogy(n, [outcomes[k].wall for k in n], "o-", label=name)
-        axes[1].semilogy(n, [outcomes[k].calls for k in n], "o-", label=name)
+        n = sorted(outcomes, key=int)
+        label = f"{name}: {settings_text(name, [outcomes[k]['settings'] for k in n])}"
+        axes[0].semilogy([int(k) for k in n], [outcomes[k]["wall"] for k in n], "o-", label=label)
+        axes[1].semilogy([int(k) for k in n], [outcomes[k]["calls"] for k in n], "o-", label=label)
     for ax, ylabel in zip(axes, ("wall time [s]", "likelihood calls"), strict=True):
         ax.set_xlabel("free parameters")
         ax.set_ylabel(ylabel)
@@ -188,7 +203,13 @@ def scaling(args, console: Console) -> None:
         samplers = {"dynesty": None, "nautilus": NautilusSettings(nlive=args.nautilus_nlive,
                                                                   n_networks=args.n_networks)}
     samplers = {name: settings for name, settings in samplers.items() if name in args.samplers.split(",")}
-    rows: dict[str, dict[int, Outcome]] = {name: {} for name in samplers}
+    # every finished fit is kept in the record (a JSON file), so that a long scaling run can be made in parts
+    record = args.output.with_suffix(".json")
+    rows: dict[str, dict[str, dict]] = json.loads(record.read_text()) if record.exists() and not args.quick else {}
+    if args.plot_only:
+        plot(rows, args.output, "2 cores")
+        console.print(f"figure: {args.output} (from {record})")
+        return
     table = Table(title=f"M1149-like model, source plane, {args.cores} cores", title_justify="left")
     for column in ("free", "sampler", "calls", "wall s", "cpu s", "wall/cpu", "log Z", "truths in 99.7 %"):
         table.add_column(column, justify="right")
@@ -197,16 +218,22 @@ def scaling(args, console: Console) -> None:
         likelihood = make_likelihood(model, "source", threads=1)
         truth = likelihood.parameters.values(truth_model)
         for name, settings in samplers.items():
-            outcome = run_fit(likelihood, settings or SamplerSettings(nlive=default_nlive(n)), args.cores)
-            rows[name][n] = outcome
+            settings = settings or SamplerSettings(nlive=default_nlive(n))
+            outcome = run_fit(likelihood, settings, args.cores)
+            row = dict(calls=outcome.calls, wall=outcome.wall, cpu=outcome.cpu, log_z=outcome.log_z,
+                       log_z_error=outcome.log_z_error, inside=outcome.share_inside(truth, 0.997),
+                       settings=settings.as_dict(), cores=args.cores)
+            rows.setdefault(name, {})[str(n)] = row
             cells = (str(n), name, str(outcome.calls), f"{outcome.wall:.0f}", f"{outcome.cpu:.0f}",
                      f"{outcome.wall / outcome.cpu:.2f}", f"{outcome.log_z:.2f} +/- {outcome.log_z_error:.2f}",
-                     f"{100 * outcome.share_inside(truth, 0.997):.0f} %")
+                     f"{100 * row['inside']:.0f} %")
             table.add_row(*cells)
             console.print("done: " + " | ".join(cells))  # each fit's row as soon as it ends (long runs)
-            plot(rows, args.output, "--quick settings (smoke run)" if args.quick else "clusterlens' defaults")
+            if not args.quick:
+                record.write_text(json.dumps(rows, indent=1))
+            plot(rows, args.output, "--quick settings (smoke run)" if args.quick else f"{args.cores} cores")
     console.print(table)
-    console.print(f"figure: {args.output}")
+    console.print(f"figure: {args.output} (every fit recorded: {record})")
 
 
 def main() -> None:
@@ -220,6 +247,7 @@ def main() -> None:
     p.add_argument("--cores", type=int, default=2, help="processes evaluating the likelihood (default 2)")
     p.add_argument("--samplers", default="dynesty,nautilus", help="comma-separated samplers (default both)")
     p.add_argument("--output", type=Path, default=OUTPUT, help=f"figure path (default {OUTPUT.name})")
+    p.add_argument("--plot-only", action="store_true", help="no fit: the figure from the recorded fits")
     p.add_argument("--nautilus-nlive", type=int, default=NautilusSettings.nlive,
                    help=f"nautilus' live points (default {NautilusSettings.nlive}, its own)")
     p.add_argument("--n-networks", type=int, default=NautilusSettings.n_networks,
