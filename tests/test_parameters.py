@@ -29,17 +29,21 @@ def test_wildcard_frees_every_row(model):
     assert params.labels[0] == "scaling_galaxies.m0.q"
 
 
-def test_transforms_are_the_prior_quantiles(model):
-    params = Parameters.from_model(with_priors(model, [
-        {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "sigma", "prior": "uniform", "lower": 200.0,
-         "upper": 400.0},
+#: a loguniform, a normal and a truncated-normal prior (both transform tests)
+MIXED_PRIORS = [
         {"family": "host_halo", "galaxy": "halo", "parameter": "m200", "prior": "loguniform", "lower": 1e14,
          "upper": 1e16},
         {"family": "main_lens_mass", "galaxy": "G2", "parameter": "sigma", "prior": "normal", "mean": 220.0,
          "sigma": 10.0},
         {"family": "main_lens_mass", "galaxy": "shear", "parameter": "gamma", "prior": "truncnormal", "lower": 0.0,
          "upper": 0.1, "mean": 0.05, "sigma": 0.1},
-    ]))
+]
+
+
+def test_transforms_are_the_prior_quantiles(model):
+    params = Parameters.from_model(with_priors(model, [
+        {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "sigma", "prior": "uniform", "lower": 200.0,
+         "upper": 400.0}, *MIXED_PRIORS]))
     assert params.transform([0.25, 0.5, 0.5, 0.0]) == pytest.approx([250.0, 1e15, 220.0, 0.0])
     assert params.transform([1.0, 1.0, stats.norm.cdf(1.0), 1.0]) == pytest.approx([400.0, 1e16, 230.0, 0.1])
     assert np.isfinite(params.log_prior([300.0, 1e15, 220.0, 0.05]))
@@ -53,12 +57,7 @@ def test_rows_are_mapped_as_single_points_and_as_the_scalar_quantiles(model):
     params = Parameters.from_model(with_priors(model, [
         {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "sigma", "prior": "truncnormal", "lower": 300.0,
          "upper": 400.0, "mean": 220.0, "sigma": 20.0},
-        {"family": "host_halo", "galaxy": "halo", "parameter": "m200", "prior": "loguniform", "lower": 1e14,
-         "upper": 1e16},
-        {"family": "main_lens_mass", "galaxy": "G2", "parameter": "sigma", "prior": "normal", "mean": 220.0,
-         "sigma": 10.0},
-        {"family": "main_lens_mass", "galaxy": "shear", "parameter": "gamma", "prior": "truncnormal", "lower": 0.0,
-         "upper": 0.1, "mean": 0.05, "sigma": 0.1},
+        *MIXED_PRIORS,
         {"family": "main_lens_mass", "galaxy": "BCG", "parameter": "r_cut", "prior": "uniform", "lower": 1.0,
          "upper": 50.0},
     ]))
