@@ -26,6 +26,7 @@ import numpy as np
 from dynesty.internal_samplers import RSliceSampler, RWalkSampler, SliceSampler, UniformBoundSampler, UnitCubeSampler
 from dynesty.utils import LogLikelihood, LoglOutput
 
+from .installed import installed, installed_batch, log_likelihood, prior_transform
 from .proposals import Proposal, axis_slices, bound_draw, cube_draw, random_slices, random_walk
 
 #: dynesty's proposal functions -> their generator versions
@@ -60,18 +61,14 @@ def run_in_lockstep(proposal: Callable[[Any], Proposal], items: Sequence[Any],
 
 def evaluate_installed(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit-cube ``points`` -> (parameter values, log L) through the likelihood installed in this process."""
-    from .sampler import installed, installed_batch
-
     values = installed().parameters.transform(points)
     return values, installed_batch(values)
 
 
 def batch_form(function: Callable) -> Callable[[np.ndarray], list] | None:
     """The batch equivalent of ``function`` when it is dynesty's wrapper of
-    :func:`~clusterlens.fit.sampler.log_likelihood` or :func:`~clusterlens.fit.sampler.prior_transform`
+    :func:`~clusterlens.fit.installed.log_likelihood` or :func:`~clusterlens.fit.installed.prior_transform`
     (what dynesty maps over its initial live points), else None."""
-    from .sampler import installed, installed_batch, log_likelihood, prior_transform
-
     inner = function.loglikelihood if isinstance(function, LogLikelihood) and not function.blob else function
     if getattr(inner, "args", None) or getattr(inner, "kwargs", None):  # extra arguments: not ours
         return None

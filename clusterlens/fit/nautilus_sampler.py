@@ -9,8 +9,9 @@ attributes of dynesty's ``Results`` that :func:`clusterlens.fit.results.write_re
 both samplers write the same results files.
 
 Batches. nautilus evaluates ``settings.n_batch`` points at once in its vectorised mode: the rows go
-to :func:`~clusterlens.fit.sampler.installed_batch`, which calls the installed likelihood's ``batch(values_2d)`` when it
-has one and otherwise evaluates the rows one by one (the same numbers either way).
+to :func:`~clusterlens.fit.installed.installed_batch`, which calls the installed likelihood's
+``batch(values_2d)`` when it has one and otherwise evaluates the rows one by one (the same numbers
+either way).
 
 Reproducibility. ``seed`` seeds nautilus' ``numpy.random.default_rng``, which draws every point and
 seeds every network. The processes evaluate likelihood batches and also nautilus' own work (training
@@ -43,7 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from ..progress import interactive
-from .sampler import WORKER, installed, installed_batch, interrupted, mpi_world_size, parallel_pool
+from .installed import installed, installed_batch
+from .sampler import WORKER, interrupted, mpi_world_size, parallel_pool
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ import numpy as np
 
 from ..sampling_methods import BOUNDS, METHODS
 from .checkpoint_signing import UntrustedCheckpoint, load_checkpoint, signing_checkpoints
+from .installed import install, log_likelihood, prior_transform
 from .lockstep import ProposalPool
 from .progress import FIRST_CHECKPOINT_S, SamplingProgress
 
@@ -113,15 +114,7 @@ class SamplerSettings:
         return asdict(self)
 
 
-# ---------------------------------------------------------------- the installed likelihood
-_INSTALLED: dict = {}
-
-
-def install(likelihood) -> None:
-    """Make ``likelihood`` the one :func:`log_likelihood` and :func:`prior_transform` evaluate in this process."""
-    _INSTALLED["likelihood"] = likelihood
-
-
+# ---------------------------------------------------------------- pool processes
 def install_in_worker(likelihood, started=None) -> None:
     """:func:`install` in a pool process, which ignores Ctrl-C (from its start: :func:`parallel_pool`): the
     parent alone handles an interruption (it stops the pool), so an interrupted run prints one line, not a
@@ -144,36 +137,6 @@ class FitInterrupted(KeyboardInterrupt):
 def interrupted(checkpoint: Path | None) -> FitInterrupted:
     """The :class:`FitInterrupted` of a run whose checkpoint file is ``checkpoint`` (kept only if it exists)."""
     return FitInterrupted(checkpoint if checkpoint is not None and checkpoint.exists() else None)
-
-
-def installed():
-    """The likelihood :func:`install` made current in this process."""
-    try:
-        return _INSTALLED["likelihood"]
-    except KeyError:
-        raise RuntimeError("no likelihood installed in this process: call clusterlens.fit.sampler.install(L)") from None
-
-
-def log_likelihood(values: np.ndarray) -> float:
-    """log L of the installed likelihood at parameter ``values`` (-inf for invalid parameters)."""
-    return float(installed()(values))
-
-
-def installed_batch(rows: np.ndarray) -> np.ndarray:
-    """log L of the installed likelihood at each row of ``rows`` (its ``batch`` when it has one)."""
-    likelihood = installed()
-    rows = np.atleast_2d(np.asarray(rows, float))
-    if len(rows) == 0:
-        return np.zeros(0)
-    batch = getattr(likelihood, "batch", None)
-    if batch is not None:
-        return np.asarray(batch(rows), float)
-    return np.array([float(likelihood(v)) for v in rows])
-
-
-def prior_transform(unit: np.ndarray) -> np.ndarray:
-    """Unit hypercube -> parameter values through the installed likelihood's priors."""
-    return installed().parameters.transform(unit)
 
 
 # ---------------------------------------------------------------- pools
