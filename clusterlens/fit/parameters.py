@@ -51,25 +51,10 @@ def distribution(prior: Prior) -> Distribution:
 
 
 def quantile(prior: Prior, u: float | np.ndarray) -> float | np.ndarray:
-    """Inverse CDF of a prior row at ``u`` in [0, 1] (closed forms; dynesty calls this per proposal)."""
-    if prior.prior == "uniform":
-        lower, upper = prior.bounds
-        return lower + u * (upper - lower)
-    if prior.prior == "loguniform":
-        lower, upper = prior.bounds
-        return lower * (upper / lower) ** u
-    mean, sigma = prior.mean_sigma
-    if prior.prior == "normal":
-        return mean + sigma * special.ndtri(u)
-    lower, upper = prior.bounds
-    a, b = (lower - mean) / sigma, (upper - mean) / sigma
-    if a > 0:  # upper tail: work with the mirrored lower tail, where ndtr keeps its precision
-        lo, hi = special.ndtr(-b), special.ndtr(-a)
-        value = mean - sigma * special.ndtri(hi - u * (hi - lo))
-    else:
-        lo, hi = special.ndtr(a), special.ndtr(b)
-        value = mean + sigma * special.ndtri(lo + u * (hi - lo))
-    return np.clip(value, lower, upper)
+    """Inverse CDF of a prior row at ``u`` in [0, 1] (a number or an array of them; :class:`ColumnQuantiles`'
+    closed forms)."""
+    values = ColumnQuantiles([prior])(np.reshape(np.asarray(u, dtype=float), (-1, 1)))[:, 0]
+    return values.reshape(np.shape(u)) if np.ndim(u) else float(values[0])
 
 
 def prior_range(prior: Prior) -> tuple[float, float]:
@@ -82,12 +67,12 @@ def prior_range(prior: Prior) -> tuple[float, float]:
 
 class ColumnQuantiles:
     """The inverse CDFs of a list of priors, one per column, applied to (n, columns) unit-cube rows in one
-    array operation per kind of prior: the formulas of :func:`quantile`, element by element, so a row's
-    values do not depend on the other rows."""
+    array operation per kind of prior, element by element, so a row's values do not depend on the other
+    rows: uniform, loguniform (lower (upper / lower)^u), normal (mean + sigma ndtri(u)) and truncated normal
+    (ndtri between the truncation's CDF values, an upper tail through its mirrored lower tail)."""
 
     def __init__(self, priors: Sequence[Prior]):
         kinds = np.array([p.prior for p in priors])
-        self.columns = len(priors)
         self.uniform = np.flatnonzero(kinds == "uniform")
         self.loguniform = np.flatnonzero(kinds == "loguniform")
         self.normal = np.flatnonzero(kinds == "normal")

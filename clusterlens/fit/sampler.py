@@ -94,7 +94,7 @@ class SamplerSettings:
     dlogz: float | None = None
     dynamic: bool = False
     seed: int = 0
-    queue_size: int = 16  # QUEUE_SIZE
+    queue_size: int = QUEUE_SIZE
 
     def __post_init__(self):
         if int(self.nlive) != self.nlive or self.nlive < 2:
