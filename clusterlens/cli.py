@@ -163,7 +163,8 @@ def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--nlive", type=int, default=None,
                    help="live points (default 100 with dynesty, 2 x free + 2 above 49 free; 2000 with nautilus)")
     p.add_argument("--cores", type=int, default=None,
-                   help="processes evaluating the likelihood (default: every core available)")
+                   help="processes evaluating the likelihood (default: every core available; with dynesty, one "
+                        "when splitting its queue would not save time)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace an existing results folder")
     p.add_argument("--seed", type=int, default=0, help=seed_help)

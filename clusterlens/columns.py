@@ -7,15 +7,21 @@ of the surface-density (or brightness) contours.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Row(BaseModel):
-    """Base of every row: unknown fields are errors, values are finite, rows are immutable."""
+    """Base of every row: unknown fields are errors, values are finite, rows are immutable.
+
+    ``value_checks``: the columns whose values the row's model validators compare (None: possibly any).
+    A fit that changes only numeric cells outside it, each within its column's bounds, needs no new
+    validation of the row (:class:`clusterlens.fit.lens_batch.BatchLens`); a validator that only asks
+    which cells are blank declares ``frozenset()``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_strip_whitespace=True)
+    value_checks: ClassVar[frozenset[str] | None] = None
 
 
 def column(unit: str, description: str, default: Any = ..., **constraints: Any) -> Any:

@@ -176,6 +176,38 @@ def test_column_bounds_read_the_row_schemas(model):
     assert lens_batch.column_bounds(dpie_row, "galaxy") == (-np.inf, np.inf, True, True)  # no numeric bound
 
 
+def test_rows_are_revalidated_only_where_their_schema_could_refuse_cells_within_bounds(model):
+    """An NFW row's validator asks only which of concentration and mc_relation is blank: its free numeric
+    cells need no per-vector validation; a validator that may compare values, or a field validator on a free
+    column, does."""
+    from pydantic import field_validator, model_validator
+
+    from clusterlens.registry import MASS_PROFILES
+
+    nfw_row = MASS_PROFILES["NFW"].row
+    assert not lens_batch.revalidated(nfw_row, {"m200", "concentration", "x"})
+
+    class Compared(nfw_row):
+        value_checks = None
+
+        @model_validator(mode="after")
+        def _small(self):
+            return self
+
+    class Declared(nfw_row):
+        value_checks = frozenset({"m200"})
+
+    class Checked(nfw_row):
+        @field_validator("x")
+        @classmethod
+        def _x(cls, value):
+            return value
+
+    assert lens_batch.revalidated(Compared, {"x"})
+    assert lens_batch.revalidated(Declared, {"m200"}) and not lens_batch.revalidated(Declared, {"x"})
+    assert lens_batch.revalidated(Checked, {"x"}) and not lens_batch.revalidated(Checked, {"m200"})
+
+
 def test_free_rows_of_other_profiles_in_the_batch_path():
     """An NFW host (m200, concentration, x) and an external shear (gamma, angle) free with the tier: each profile's
     rows of every vector in one array operation, a batch equal to single calls bit for bit and to the

@@ -1,12 +1,13 @@
 """dynesty's proposals in lockstep: their likelihood calls batched, the chain that of a plain map."""
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from clusterlens.fit.lockstep import ProposalPool, run_in_lockstep
+from clusterlens.fit.lockstep import ProposalPool, run_in_lockstep, useful_processes
 from clusterlens.fit.sampler import SamplerSettings, install, log_likelihood, prior_transform, sample
 from test_fit_nautilus import BatchGaussian
 from test_fit_units import uniform_model
@@ -83,3 +84,33 @@ def test_a_pool_splits_the_queue_into_one_chunk_per_process_this_one_first():
     processes = Recording()
     assert ProposalPool(processes, 3).map(abs, range(-7, 0)) == [7, 6, 5, 4, 3, 2, 1]
     assert processes.chunks == [3, 1]  # the first 3 evaluated in this process
+
+
+class _Cube:
+    """Three free parameters, the unit cube mapped to itself."""
+
+    def __len__(self) -> int:
+        return 3
+
+    def transform(self, unit):
+        return unit
+
+
+class _Timed:
+    """A stand-in likelihood whose batch takes ``fixed`` + ``per_row`` x rows seconds."""
+
+    def __init__(self, fixed: float, per_row: float):
+        self.fixed, self.per_row, self.parameters = fixed, per_row, _Cube()
+
+    def batch(self, rows):
+        time.sleep(self.fixed + self.per_row * len(rows))
+        return np.zeros(len(rows))
+
+
+def test_the_queue_is_split_only_where_the_rows_dominate_its_cost():
+    """useful_processes: one process for a batch whose cost is its fixed overhead, every core for one whose
+    rows dominate (a chunk slower than SLOW_CHUNK_S is not timed further), one where only one is available."""
+    overhead, rows = _Timed(0.004, 0.0), _Timed(0.0, 0.004)
+    assert useful_processes(overhead, 2, 16) == 1
+    assert useful_processes(rows, 2, 16) == 2
+    assert useful_processes(rows, 1, 16) == 1

@@ -53,3 +53,17 @@ def test_the_table_refuses_what_the_profile_refuses():
         nfw_numba.member_table([0.0], [0.0], [0.1], [0.0])
     with pytest.raises(ValueError, match="kappa_s"):
         nfw_numba.member_table([0.0], [0.0], [-0.1], [10.0])
+
+
+def test_groups_of_a_batch_equal_each_group_alone_bit_for_bit(halos_and_points):
+    """add_groups (a likelihood batch: one table for every vector's halos) gives group b in out[b] exactly
+    what add gives that group's own table."""
+    halos, x, y = halos_and_points
+    table = nfw_numba.member_table(*halos)
+    out = np.zeros((2, 5, x.size))
+    nfw_numba.add_groups(x, y, table, 2, out)
+    for b in range(2):
+        alone = np.zeros((5, x.size))
+        own = nfw_numba.member_table(*(h[2 * b:2 * b + 2] for h in halos))
+        nfw_numba.add(x, y, own, (alone[0], alone[1]), (alone[2], alone[3], alone[4]))
+        assert np.array_equal(out[b], alone)

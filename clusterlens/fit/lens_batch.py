@@ -7,8 +7,9 @@ a few array operations and compiled kernel calls, Python overhead paid once per 
 - each vector's free cells go into per-group parameter arrays through precomputed index arrays (no
   validated row objects): the free dPIE rows of host_halo and main_lens_mass form one (B, M) member set
   (:func:`clusterlens.profiles.dpie_numba.add_batch`); free rows of other profiles (NFW, shear, ...) are
-  validated by their schema per vector and converted by their registry declaration, each profile's rows of
-  every vector evaluated as one array operation;
+  converted by their registry declaration, each profile's rows of every vector evaluated as one array
+  operation (or one compiled call), and validated by their schema per vector only where it could reject
+  cells within their bounds (:func:`revalidated`);
 - rows whose only free cell is the profile's amplitude keep their cached part, rescaled exactly;
 - a tier whose free cells are among ``sigma_ref`` and ``r_cut_ref``: every member is bq [K(s1) - K(s2)]
   (:mod:`clusterlens.profiles.dpie`) with its core term K(s1) fixed, so K(s1) is cached at the images and
@@ -59,6 +60,17 @@ def column_bounds(row_type, column: str) -> tuple[float, float, bool, bool]:
         elif isinstance(item, at.Lt | at.Le):
             upper, upper_in = _number(item.lt if isinstance(item, at.Lt) else item.le), isinstance(item, at.Le)
     return lower, upper, lower_in, upper_in
+
+
+def revalidated(row_type: type[Row], columns: set[str]) -> bool:
+    """Whether a row whose free ``columns`` are within their bounds could still be rejected by its schema: it
+    has a field validator on one of them, or model validators that may compare their values
+    (:attr:`clusterlens.columns.Row.value_checks`)."""
+    decorators = row_type.__pydantic_decorators__
+    if any(columns & set(d.info.fields) for d in decorators.field_validators.values()):
+        return True
+    checks = row_type.value_checks
+    return bool(decorators.model_validators) and (checks is None or bool(columns & checks))
 
 
 def _number(bound: object) -> float:
@@ -122,37 +134,42 @@ class BatchLens:
 
     def _init_other_rows(self, model: ClusterModel, position: dict, lens: LensAtImages) -> None:
         """Free rows of other profiles, by profile: (row type, current cells, ((column, position), ...)) per row.
-        Each vector's rows are validated by their schema (:meth:`valid`) and converted by the profile's
-        registry declaration, all vectors' rows of one profile as one array operation (:meth:`evaluate`)."""
+        A row whose schema could reject a vector whose free cells are within their bounds (:func:`revalidated`)
+        is validated per vector (:meth:`valid`); each profile's rows of every vector are converted by its
+        registry declaration as one array operation (:meth:`evaluate`)."""
         assert model.z_lens is not None  # a model with free lens rows has a lens redshift
         self.cosmology, self.z_lens = model.cosmology, model.z_lens
         self.other_rows: dict[str, list[tuple[type[Row], dict, tuple[tuple[str, int], ...]]]] = {}
+        self.revalidated: list[tuple[type[Row], dict, tuple[tuple[str, int], ...]]] = []
         for family in MASS_FAMILIES:
             for i in lens.free_rows[family]:
                 row, profile = model.rows(family)[i], model.mass_rows(family)[i].profile
                 if profile == "dPIE":
                     continue
                 cells = tuple((column, k) for (f, index, column), k in position.items() if (f, index) == (family, i))
-                self.other_rows.setdefault(profile, []).append((type(row), row.model_dump(exclude_none=True), cells))
+                entry = (type(row), row.model_dump(exclude_none=True), cells)
+                self.other_rows.setdefault(profile, []).append(entry)
+                if revalidated(type(row), {c for c, _ in cells}):
+                    self.revalidated.append(entry)
 
     def _other_rows_valid(self, values: np.ndarray) -> np.ndarray:
-        """(B,) bool: the vectors whose free rows of other profiles their schemas accept."""
+        """(B,) bool: the vectors whose free rows of other profiles their schemas accept (the rows of
+        :attr:`revalidated`, one vector at a time; the others' cells are within their bounds, :meth:`valid`)."""
         ok = np.ones(values.shape[0], bool)
-        for rows in self.other_rows.values():
-            for row_type, cells, columns in rows:
-                for b in range(values.shape[0]):
-                    try:
-                        row_type.model_validate({**cells, **{c: float(values[b, k]) for c, k in columns}})
-                    except ValidationError:
-                        ok[b] = False
+        for row_type, cells, columns in self.revalidated:
+            for b in range(values.shape[0]):
+                try:
+                    row_type.model_validate({**cells, **{c: float(values[b, k]) for c, k in columns}})
+                except ValidationError:
+                    ok[b] = False
         return ok
 
     def _add_other_rows(self, values: np.ndarray, out: np.ndarray) -> None:
         """Add the free rows of other profiles for valid vectors ``values`` (B, P) to ``out`` (B, 5, N): each
         profile's B x R rows converted at once by its registry declaration (which reads the cells as
-        attributes; :meth:`valid` has validated the rows); the profile's compiled sums per vector where it has
-        them, else its functions with the rows as (B, 1, R) against the points (1, N, 1), summed over R in row
-        order."""
+        attributes; :meth:`valid` has validated the rows); the profile's compiled sums (all vectors in one call
+        where it has ``add_groups``, else one vector at a time), else its functions with the rows as (B, 1, R)
+        against the points (1, N, 1), summed over R in row order."""
         n = values.shape[0]
         for name, rows in self.other_rows.items():
             cells = [SimpleNamespace(**{**base, **{c: float(values[b, k]) for c, k in columns}})
@@ -160,12 +177,14 @@ class BatchLens:
             profile = MASS_PROFILES[name]
             converted = profile.to_parameters(cells, self.cosmology, self.z_lens)
             r = len(rows)
-            if profile.compiled is not None:  # the profile's compiled sums, one vector at a time
-                split = getattr(profile.compiled, "split", None)  # optional: one table built for all vectors
-                tables = (split(profile.compiled.member_table(**converted), n) if split is not None else
-                          [profile.compiled.member_table(**{key: value[b * r:(b + 1) * r]
-                                                            for key, value in converted.items()}) for b in range(n)])
-                for b, table in enumerate(tables):
+            if profile.compiled is not None:
+                add_groups = getattr(profile.compiled, "add_groups", None)  # optional: one table, one call
+                if add_groups is not None:
+                    add_groups(self.x, self.y, profile.compiled.member_table(**converted), n, out)
+                    continue
+                for b in range(n):
+                    table = profile.compiled.member_table(**{key: value[b * r:(b + 1) * r]
+                                                             for key, value in converted.items()})
                     profile.compiled.add(self.x, self.y, table, (out[b, 0], out[b, 1]),
                                          (out[b, 2], out[b, 3], out[b, 4]))
                 continue
@@ -215,7 +234,7 @@ class BatchLens:
         if self.row_position.size:
             cells = self._row_cells(values)
             ok &= (cells[:, 3] < cells[:, 4]).all(axis=1)
-        if self.other_rows:
+        if self.revalidated:
             ok &= self._other_rows_valid(values)
         for tier in self.tiers:
             r_cut_ref = self._tier_value(values, tier["r_cut"])

@@ -16,9 +16,17 @@ receives, and ``L.batch`` and ``parameters.transform`` give each row exactly wha
 whatever the grouping. With processes (a pool or MPI ranks) the queue is split into one contiguous
 chunk per process, this one included, each run in lockstep: the chain depends on ``queue_size``, not on
 the processes.
+
+Whether to split. Splitting the queue between processes divides each step's rows, not the batch's
+fixed cost (its Python overhead), so it pays only for a likelihood whose cost grows with the rows: a
+fit whose number of processes is not given uses the cores available only when one batch of the whole
+queue costs at least :data:`SPLIT_GAIN` times a batch of one process's chunk (:func:`useful_processes`;
+the example cluster's source-plane likelihood does not, and runs faster in one process). The chain is
+the same either way.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -78,6 +86,38 @@ def batch_form(function: Callable) -> Callable[[np.ndarray], list] | None:
     if inner is function and wrapped is prior_transform:
         return lambda rows: list(installed().parameters.transform(rows))
     return None
+
+
+SPLIT_GAIN = 1.5  #: a queue is split only if its batch costs this many times one process's chunk
+TIMING_REPEATS = 5
+SLOW_CHUNK_S = 0.02  #: a chunk this slow is dominated by its rows (a batch's fixed cost is ~0.3 ms): split
+
+
+def useful_processes(likelihood, available: int, queue_size: int, seed: int = 0) -> int:
+    """How many processes dynesty's lockstep queue should be split between: ``available`` if a ``batch`` of
+    ``queue_size`` rows of ``likelihood`` costs at least :data:`SPLIT_GAIN` times a batch of one process's
+    chunk (best of :data:`TIMING_REPEATS`, at seeded prior draws; a chunk slower than :data:`SLOW_CHUNK_S` is
+    not timed further), else 1 (module docstring). Only the speed depends on the answer, never the chain."""
+    if available <= 1:
+        return 1
+    unit = np.random.default_rng(seed).random((queue_size, len(likelihood.parameters)))
+    rows = likelihood.parameters.transform(unit)
+    chunk = rows[: -(-queue_size // available)]
+
+    def seconds(values: np.ndarray) -> float:
+        best = np.inf
+        for _ in range(TIMING_REPEATS):
+            start = time.perf_counter()
+            likelihood.batch(values)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    likelihood.batch(chunk[:1])  # warm-up: first calls compile and fill caches
+    start = time.perf_counter()
+    likelihood.batch(chunk)
+    if time.perf_counter() - start >= SLOW_CHUNK_S:
+        return available
+    return available if seconds(rows) >= SPLIT_GAIN * seconds(chunk) else 1
 
 
 def map_here(function: Callable, items: Sequence[Any]) -> list:

@@ -54,6 +54,7 @@ from ..model import ClusterModel, load_model, model_files
 from ..sampling_methods import LIKELIHOODS, SAMPLERS
 from ..simulation.dataset_folder import MANIFEST, ensure_dataset
 from . import results as results_io
+from .lockstep import useful_processes
 from .nautilus_sampler import NautilusSettings, sample_nautilus
 from .point_likelihood import likelihood_choice, make_likelihood
 from .priors import read_priors, replace_priors, with_priors
@@ -309,8 +310,9 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     nautilus, nlive, seed and queue_size (its batch size,
     default 100) of :class:`~clusterlens.fit.nautilus_sampler.NautilusSettings` (nlive default 2000),
     whose other fields (n_networks, n_eff, f_live, discard_exploration) nautilus_options gives;
-    cores: processes evaluating the likelihood (default: every core this process may use; under
-    mpirun the MPI ranks instead); resume,
+    cores: processes evaluating the likelihood (default: every core this process may use, or with dynesty
+    one process where splitting its queue would not save time,
+    :func:`~clusterlens.fit.lockstep.useful_processes`; under mpirun the MPI ranks instead); resume,
     overwrite, update: see :func:`plan_fit`; checkpoint_every: seconds between checkpoints; plots: write
     corner.png and images.png; likelihood_options: keyword options of ``make_likelihood``.
     Returns None on MPI ranks other than 0.
@@ -318,6 +320,7 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     console = console or Console()
     if likelihood is not None and likelihood not in LIKELIHOODS:
         raise ValueError(f"likelihood must be one of {', '.join(LIKELIHOODS)}, got {likelihood!r}")
+    chosen = cores is not None
     cores = available_cores() if cores is None else cores
     if int(cores) != cores or cores < 1:
         raise ValueError(f"cores must be an integer >= 1, got {cores!r}")
@@ -338,6 +341,8 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     settings = sampler_settings(sampler, nlive, seed, queue_size,
                                 dict(bound=bound, sample=sample_method, dlogz=dlogz, dynamic=dynamic), nautilus_options,
                                 ndim=len(L.parameters))
+    if not chosen and sampler == "dynesty" and ranks <= 1:  # the queue was sized above, so the chain is the same
+        cores = useful_processes(L, cores, queue_size, seed)
     checkpoint = CHECKPOINT if sampler == "dynesty" else NAUTILUS_CHECKPOINT
     out = Path(out) if out is not None else default_out(dataset_folder, likelihood)
     record = run_record(model, likelihood, options, settings, L.parameters.labels)

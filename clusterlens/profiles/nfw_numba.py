@@ -44,13 +44,6 @@ def member_table(center_x, center_y, kappa_s, r_s) -> MemberTable:
     return MemberTable(np.ascontiguousarray(np.stack(arrays)))
 
 
-def split(table: MemberTable, count: int) -> list[MemberTable]:
-    """The tables of ``count`` equal consecutive groups of ``table``'s halos (one per parameter vector of a
-    batch, the table built and checked once for all of them)."""
-    size = table.size // count
-    return [MemberTable(np.ascontiguousarray(table.constants[:, k * size:(k + 1) * size])) for k in range(count)]
-
-
 @numba.njit(inline="always")
 def _series(w, inverse):
     """sum_k w^k / (2k + 3) (Horner, the numpy function's order)."""
@@ -90,29 +83,50 @@ def _potential(x):
     return math.log(0.5 * x) ** 2 + math.atan(math.sqrt(-w)) ** 2
 
 
+@numba.njit(inline="always")
+def _pair(dx, dy, kappa_s, r_s, inverse):
+    """(alpha_x, alpha_y, hxx, hxy, hyy, scaled radius) of one halo at offset (dx, dy) from its centre."""
+    r2 = dx * dx + dy * dy
+    scaled = max(math.sqrt(r2) / r_s, X_FLOOR)
+    g, h = _g_and_h(scaled, inverse)
+    mean_kappa = 4.0 * kappa_s * h / (scaled * scaled)
+    kappa = 2.0 * kappa_s * g
+    gamma = mean_kappa - kappa
+    r2 = max(r2, _TINY)
+    cos2 = (dx * dx - dy * dy) / r2
+    sin2 = 2.0 * dx * dy / r2
+    return (mean_kappa * dx, mean_kappa * dy, kappa - gamma * cos2, -gamma * sin2, kappa + gamma * cos2,
+            scaled)
+
+
 @_jit
 def _add(x, y, c, inverse, potential, ax, ay, hxx, hxy, hyy, psi):
     for m in range(c.shape[1]):
         cx, cy, kappa_s, r_s = c[0, m], c[1, m], c[2, m], c[3, m]
         for i in range(x.size):
-            dx = x[i] - cx
-            dy = y[i] - cy
-            r2 = dx * dx + dy * dy
-            scaled = max(math.sqrt(r2) / r_s, X_FLOOR)
-            g, h = _g_and_h(scaled, inverse)
-            mean_kappa = 4.0 * kappa_s * h / (scaled * scaled)
-            ax[i] += mean_kappa * dx
-            ay[i] += mean_kappa * dy
-            kappa = 2.0 * kappa_s * g
-            gamma = mean_kappa - kappa
-            r2 = max(r2, _TINY)
-            cos2 = (dx * dx - dy * dy) / r2
-            sin2 = 2.0 * dx * dy / r2
-            hxx[i] += kappa - gamma * cos2
-            hxy[i] += -gamma * sin2
-            hyy[i] += kappa + gamma * cos2
+            a_x, a_y, h_xx, h_xy, h_yy, scaled = _pair(x[i] - cx, y[i] - cy, kappa_s, r_s, inverse)
+            ax[i] += a_x
+            ay[i] += a_y
+            hxx[i] += h_xx
+            hxy[i] += h_xy
+            hyy[i] += h_yy
             if potential:
                 psi[i] += 2.0 * kappa_s * r_s * r_s * _potential(scaled)
+
+
+@_jit
+def _add_groups(x, y, c, count, inverse, out):
+    size = c.shape[1] // count
+    for b in range(count):
+        for m in range(b * size, (b + 1) * size):
+            cx, cy, kappa_s, r_s = c[0, m], c[1, m], c[2, m], c[3, m]
+            for i in range(x.size):
+                a_x, a_y, h_xx, h_xy, h_yy, _ = _pair(x[i] - cx, y[i] - cy, kappa_s, r_s, inverse)
+                out[b, 0, i] += a_x
+                out[b, 1, i] += a_y
+                out[b, 2, i] += h_xx
+                out[b, 3, i] += h_xy
+                out[b, 4, i] += h_yy
 
 
 @_jit
@@ -135,6 +149,14 @@ def add(x, y, table: MemberTable, deflection=None, hessian=None) -> None:
     ax, ay = deflection if deflection is not None else (scratch, scratch)
     hxx, hxy, hyy = hessian if hessian is not None else (scratch, scratch, scratch)
     _add(x, y, table.constants, _INVERSE_DENOMINATORS, False, ax, ay, hxx, hxy, hyy, scratch)
+
+
+def add_groups(x, y, table: MemberTable, count: int, out) -> None:
+    """Add ``count`` equal consecutive groups of ``table``'s halos, group b to ``out[b]`` ((count, 5, N): ax, ay
+    [arcsec], hxx, hxy, hyy at 1-D points x, y [arcsec]) in place: a likelihood batch's vectors, the table
+    built and checked once for all of them; each group's sums as :func:`add`'s, bit for bit."""
+    if table.size:
+        _add_groups(x, y, table.constants, count, _INVERSE_DENOMINATORS, out)
 
 
 def add_potential(x, y, table: MemberTable, out, deflection=None, hessian=None) -> None:

@@ -148,8 +148,9 @@ class MassProfile:
     row) from validated rows of this profile; lengths in arcsec, amplitudes at D_LS/D_S = 1.
     compiled: optional accelerated sums over many components (``member_table(**parameters)`` and
     ``add(x, y, table, deflection, hessian)``, ``add_potential(x, y, table, out)``, as
-    :mod:`clusterlens.profiles.dpie_numba`; optionally ``split(table, count)``, the tables of ``count``
-    equal consecutive groups of rows, as :mod:`clusterlens.profiles.nfw_numba`, for batches).
+    :mod:`clusterlens.profiles.dpie_numba`; optionally ``add_groups(x, y, table, count, out)``, the sums of
+    ``count`` equal consecutive groups of rows into ``out[b]``, as :mod:`clusterlens.profiles.nfw_numba`, for
+    batches).
     lenstool: how the profile reads from and writes to Lenstool ``potentiel`` and ``limit`` blocks (None: no
     Lenstool equivalent).
     """

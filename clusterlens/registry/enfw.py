@@ -12,7 +12,7 @@ concentration as for the spherical NFW; written back as profile 12 with ``ellipt
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import model_validator
 
@@ -54,6 +54,7 @@ class PseudoEllipticalNFWMass(Row):
     concentration: Concentration
     mc_relation: ConcentrationRelation
     epsilon: Annotated[float, column("", "potential ellipticity (Lenstool profile-12 ellipticite)", ge=0, lt=1)]
+    value_checks: ClassVar[frozenset[str]] = frozenset()  # the validator asks only which cell is blank
 
     @model_validator(mode="after")
     def _one_concentration(self) -> PseudoEllipticalNFWMass:

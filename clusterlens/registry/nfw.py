@@ -9,7 +9,7 @@ set_dynamics order (:func:`halo_from_lenstool`).
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -59,6 +59,7 @@ class NFWMass(Row):
     m200: Mass200
     concentration: Concentration
     mc_relation: ConcentrationRelation
+    value_checks: ClassVar[frozenset[str]] = frozenset()  # the validator asks only which cell is blank
 
     @model_validator(mode="after")
     def _one_concentration(self) -> NFWMass:
