@@ -160,6 +160,8 @@ class Lens:
         """Contiguous point slices, one per thread for large evaluations, else one."""
         pairs = n_points * sum(g.size for g in self.groups)
         parts = min(self.threads, n_points) if pairs >= THREAD_MIN_PAIRS else 1
+        if parts == 1:
+            return [slice(0, n_points)]
         edges = np.linspace(0, n_points, parts + 1).astype(int)
         return [slice(a, b) for a, b in pairwise(edges)]
 

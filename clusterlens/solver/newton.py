@@ -45,6 +45,9 @@ unconverged points only; the cheap test one Hessian evaluation at 3 points per s
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -59,6 +62,9 @@ BASIN_PROBE_ITERATIONS = 16      # lens evaluations of a probe's Newton run (an 
 BASIN_SAME_IMAGE = 1e-4          # arcsec: a probe solution nearer than the solution by less is the same image
 CALM_RADIUS = 1.1                # cheap test's samples, in units of the distance moved
 CALM_CHANGE = 0.5                # largest change of det A at those samples, in units of |det A| at the start
+
+#: the iteration's per-point bookkeeping, compiled: one call per iteration instead of some thirty array operations
+_jit = numba.jit(nopython=True, nogil=True, cache=True, fastmath=False, error_model="numpy")
 
 
 def _lens_state(lens, scale, x, y, xs, ys, known=None):
@@ -80,15 +86,57 @@ def _lens_state(lens, scale, x, y, xs, ys, known=None):
     return x - ax - xs, y - ay - ys, 1.0 - hxx, a12, a12, 1.0 - hyy
 
 
-def _newton_step(rx, ry, a11, a12, a21, a22, cap):
+@numba.njit(inline="always")
+def _step(rx, ry, a11, a12, a21, a22, cap):
+    """The Newton step -A^-1 r of one point, shortened to length ``cap`` (arcsec) if longer."""
     det = a11 * a22 - a12 * a21
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dx = -(a22 * rx - a12 * ry) / det
-        dy = -(-a21 * rx + a11 * ry) / det
-    length = np.hypot(dx, dy)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shrink = np.where(length > cap, cap / length, 1.0)
-        return dx * shrink, dy * shrink
+    dx = -(a22 * rx - a12 * ry) / det
+    dy = -(-a21 * rx + a11 * ry) / det
+    length = math.hypot(dx, dy)
+    shrink = cap / length if length > cap else 1.0
+    return dx * shrink, dy * shrink
+
+
+@_jit
+def _newton_steps(rx, ry, a11, a12, a21, a22, cap):
+    dx, dy = np.empty(rx.size), np.empty(rx.size)
+    for i in range(rx.size):
+        dx[i], dy[i] = _step(rx[i], ry[i], a11[i], a12[i], a21[i], a22[i], cap[i])
+    return dx, dy
+
+
+@_jit
+def _trial_points(idx, x, y, lam, dx, dy):
+    tx, ty = np.empty(idx.size), np.empty(idx.size)
+    for j in range(idx.size):
+        i = idx[j]
+        tx[j] = x[i] + lam[i] * dx[i]
+        ty[j] = y[i] + lam[i] * dy[i]
+    return tx, ty
+
+
+@_jit
+def _update(idx, tx, ty, trx, try_, t11, t12, t21, t22, state, flipped, parity, active, cap, tol):
+    """One iteration's bookkeeping for the points ``idx`` tried at (tx, ty) (module docstring): accept a
+    trial that lowers the residual (new step, stalled or converged points stop), else halve the damping.
+    ``state`` rows: x, y, res, rx, ry, a11, a12, a21, a22, lam, dx, dy."""
+    for j in range(idx.size):
+        i = idx[j]
+        tres = math.hypot(trx[j], try_[j])
+        if np.isfinite(tres) and tres < state[2, i]:
+            old = state[2, i]
+            state[0, i], state[1, i], state[2, i] = tx[j], ty[j], tres
+            state[3, i], state[4, i] = trx[j], try_[j]
+            state[5, i], state[6, i], state[7, i], state[8, i] = t11[j], t12[j], t21[j], t22[j]
+            flipped[i] |= np.sign(t11[j] * t22[j] - t12[j] * t21[j]) != parity[i]
+            state[9, i] = 1.0
+            dx, dy = _step(trx[j], try_[j], t11[j], t12[j], t21[j], t22[j], cap[i])
+            state[10, i], state[11, i] = dx, dy
+            moved = tres < (1.0 - NEWTON_STALL) * old  # else stalled (at a critical curve)
+            active[i] = (tres > tol[i]) and np.isfinite(dx) and np.isfinite(dy) and moved
+        else:
+            state[9, i] *= 0.5
+            active[i] = state[9, i] > NEWTON_MIN_DAMPING
 
 
 def polish(lens, scale, x, y, xs, ys, step_cap, *, tolerance=1e-12):
@@ -111,38 +159,29 @@ def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None, iteratio
     x = np.array(x, dtype=float)
     y = np.array(y, dtype=float)
     scale = np.broadcast_to(np.asarray(scale, dtype=float), x.shape)
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    cap = np.ascontiguousarray(np.broadcast_to(np.asarray(step_cap, dtype=float), x.shape))
     rx, ry, a11, a12, a21, a22 = _lens_state(lens, scale, x, y, xs, ys, start)
     det0 = a11 * a22 - a12 * a21
     res = np.hypot(rx, ry)
     res = np.where(np.isfinite(res), res, np.inf)
-    parity = np.sign(a11 * a22 - a12 * a21)
+    parity = np.sign(det0)
     flipped = ~(parity != 0)
-    lam = np.ones_like(x)
-    dx, dy = _newton_step(rx, ry, a11, a12, a21, a22, step_cap)
+    rx, ry, a11, a12, a21, a22 = (np.ascontiguousarray(v, dtype=float) for v in (rx, ry, a11, a12, a21, a22))
+    dx, dy = _newton_steps(rx, ry, a11, a12, a21, a22, cap)
+    # x, y, res, rx, ry, a11, a12, a21, a22, lam, dx, dy of every start, updated in place by _update
+    state = np.array(np.broadcast_arrays(x, y, res, rx, ry, a11, a12, a21, a22, 1.0, dx, dy), dtype=float)
     tol = tolerance * (1.0 + np.hypot(x, y))
     active = (res > tol) & np.isfinite(dx) & np.isfinite(dy)
     for _ in range(iterations):
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        tx = x[idx] + lam[idx] * dx[idx]
-        ty = y[idx] + lam[idx] * dy[idx]
-        trx, try_, t11, t12, t21, t22 = _lens_state(lens, scale[idx], tx, ty, xs[idx], ys[idx])
-        tres = np.hypot(trx, try_)
-        better = np.isfinite(tres) & (tres < res[idx])
-        acc = idx[better]
-        old_res = res[idx]
-        x[acc], y[acc], res[acc] = tx[better], ty[better], tres[better]
-        rx[acc], ry[acc] = trx[better], try_[better]
-        a11[acc], a12[acc], a21[acc], a22[acc] = t11[better], t12[better], t21[better], t22[better]
-        flipped[acc] |= np.sign(t11[better] * t22[better] - t12[better] * t21[better]) != parity[acc]
-        lam[acc] = 1.0
-        dx[acc], dy[acc] = _newton_step(rx[acc], ry[acc], a11[acc], a12[acc], a21[acc], a22[acc], step_cap[acc])
-        rej = idx[~better]
-        lam[rej] *= 0.5
-        moved = tres[better] < (1.0 - NEWTON_STALL) * old_res[better]  # else stalled (at a critical curve)
-        active[acc] = (res[acc] > tol[acc]) & np.isfinite(dx[acc]) & np.isfinite(dy[acc]) & moved
-        active[rej] = lam[rej] > NEWTON_MIN_DAMPING
+        tx, ty = _trial_points(idx, state[0], state[1], state[9], state[10], state[11])
+        trx, try_, t11, t12, t21, t22 = (np.ascontiguousarray(v, dtype=float)
+                                         for v in _lens_state(lens, scale[idx], tx, ty, xs[idx], ys[idx]))
+        _update(idx, tx, ty, trx, try_, t11, t12, t21, t22, state, flipped, parity, active, cap, tol)
+    x, y, res, a11, a12, a21, a22 = state[0], state[1], state[2], state[5], state[6], state[7], state[8]
     return x, y, res, a11 * a22 - a12 * a21, flipped, det0
 
 
