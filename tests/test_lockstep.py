@@ -114,3 +114,5 @@ def test_the_queue_is_split_only_where_the_rows_dominate_its_cost():
     assert useful_processes(overhead, 2, 16) == 1
     assert useful_processes(rows, 2, 16) == 2
     assert useful_processes(rows, 1, 16) == 1
+    overhead.kind = "lenstool"  # not timed: milliseconds per row
+    assert useful_processes(overhead, 2, 16) == 2

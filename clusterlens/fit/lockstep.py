@@ -97,9 +97,13 @@ def useful_processes(likelihood, available: int, queue_size: int, seed: int = 0)
     """How many processes dynesty's lockstep queue should be split between: ``available`` if a ``batch`` of
     ``queue_size`` rows of ``likelihood`` costs at least :data:`SPLIT_GAIN` times a batch of one process's
     chunk (best of :data:`TIMING_REPEATS`, at seeded prior draws; a chunk slower than :data:`SLOW_CHUNK_S` is
-    not timed further), else 1 (module docstring). Only the speed depends on the answer, never the chain."""
+    not timed further; the image-plane and Lenstool kinds are not timed: their rows cost milliseconds, up to
+    seconds at prior draws), else 1 (module docstring). Only the speed depends on the answer, never the
+    chain."""
     if available <= 1:
         return 1
+    if getattr(likelihood, "kind", "source") != "source":  # image plane, Lenstool's: milliseconds per row
+        return available
     unit = np.random.default_rng(seed).random((queue_size, len(likelihood.parameters)))
     rows = likelihood.parameters.transform(unit)
     chunk = rows[: -(-queue_size // available)]
