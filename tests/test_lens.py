@@ -289,3 +289,49 @@ def test_one_pass_deflection_and_hessian_equals_the_separate_functions(name):
     both = module.deflection_and_hessian(x, y, **params)
     for got, want in zip(both, (*module.deflection(x, y, **params), *module.hessian(x, y, **params)), strict=True):
         assert np.array_equal(got, want)
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="no numba")
+def test_a_handful_of_points_equals_the_batch_kernel_and_the_buffered_path():
+    """Up to FEW_POINTS points run the members-innermost kernel: the numbers of the batch kernel (add_batch)
+    bit for bit, and those of the buffered path (numpy's arctan and log1p) to rounding, round members too."""
+    from clusterlens.profiles import dpie_numba
+
+    tier = _tier(m=120, seed=4)
+    table = dpie_numba.member_table(**tier.params)
+    rng = np.random.default_rng(6)
+    for n in (1, 3, dpie_numba.FEW_POINTS):
+        x, y = rng.uniform(-40, 40, n), rng.uniform(-40, 40, n)
+        few = [np.zeros(n) for _ in range(5)]
+        dpie_numba.add(x, y, table, few[:2], few[2:])
+        batch = np.zeros((1, 5, n))
+        dpie_numba.add_batch(x, y, table.constants[None].copy(), batch)
+        np.testing.assert_array_equal(np.array(few), batch[0])
+        # the buffered path: the same points among more than FEW_POINTS
+        many_x, many_y = np.r_[x, rng.uniform(-40, 40, 20)], np.r_[y, rng.uniform(-40, 40, 20)]
+        buffered = [np.zeros(many_x.size) for _ in range(5)]
+        dpie_numba.add(many_x, many_y, table, buffered[:2], buffered[2:])
+        for got, want in zip(few, buffered, strict=True):
+            np.testing.assert_allclose(got, want[:n], rtol=1e-13, atol=1e-14 * np.max(np.abs(want)))
+        deflection_only = [np.zeros(n), np.zeros(n)]
+        dpie_numba.add(x, y, table, deflection_only)
+        np.testing.assert_array_equal(np.array(deflection_only), np.array(few[:2]))
+
+
+def test_joined_groups_give_one_group_per_profile_and_the_same_lens():
+    """joined_groups: one group per profile, members in the given order; its Lens equals the groups' to rounding."""
+    from clusterlens.lens import joined_groups
+
+    groups = _groups() + [_tier(m=7, seed=3), MassComponents("NFW", dict(center_x=[-5.0], center_y=[3.0],
+                                                                         kappa_s=[0.1], r_s=[20.0]), "extra")]
+    joined = joined_groups(groups)
+    assert [g.profile for g in joined] == ["NFW", "SIE", "ExternalShear", "dPIE"]
+    assert [g.size for g in joined] == [2, 2, 1, 47]
+    assert joined[0].label == "host_halo+extra"
+    np.testing.assert_array_equal(joined[3].params["b0"], np.r_[groups[3].params["b0"], groups[4].params["b0"]])
+    x, y = _points(300)
+    for backend in ("numpy",) + (("numba",) if HAS_NUMBA else ()):
+        want = Lens(groups, backend=backend).deflection_and_hessian(x, y)
+        got = Lens(joined, backend=backend).deflection_and_hessian(x, y)
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_allclose(g, w, rtol=1e-13, atol=1e-14 * np.max(np.abs(w)))

@@ -67,3 +67,33 @@ def test_forced_newton_failure_is_settled_by_the_local_window(sie, systems):
     far = match_images(*args, step_cap=1e-5, local_radius=1e-3)  # windows too small: the wide search decides
     assert far.finder.all() and not far.local.any()
     np.testing.assert_allclose(np.column_stack([far.x, far.y]), np.column_stack([out.x, out.y]), atol=1e-7)
+
+
+def test_compiled_sharing_equals_the_pairwise_rule():
+    """_sharing (compiled, pairs of one system) against the rule written with (n, n) arrays: a solution reached
+    by two converged images of one system is shared; the nearer image keeps it (ties: the first)."""
+    from clusterlens.solver.matching import SAME_IMAGE_DISTANCE, _sharing
+
+    rng = np.random.default_rng(3)
+    n = 60
+    system = rng.integers(0, 8, n)
+    x, y = rng.uniform(-20, 20, n), rng.uniform(-20, 20, n)
+    solutions = rng.uniform(-20, 20, (16, 2))
+    pick = 2 * system + rng.integers(0, 2, n)  # two solutions per system: images of a system often share one
+    px = solutions[pick, 0] + rng.choice([0.0, 0.5 * SAME_IMAGE_DISTANCE, 3 * SAME_IMAGE_DISTANCE], n)
+    py = solutions[pick, 1]
+    x[5], y[5] = x[6], y[6]  # a tie in distance when 5 and 6 share
+    system[5], system[6], px[5], py[5], px[6], py[6] = 1, 1, 0.0, 0.0, 0.0, 0.0
+    good = rng.random(n) > 0.2
+    good[[5, 6]] = True
+    same = ((system[:, None] == system[None, :]) & good[:, None] & good[None, :]
+            & (np.hypot(px[:, None] - px[None, :], py[:, None] - py[None, :]) < SAME_IMAGE_DISTANCE))
+    np.fill_diagonal(same, False)
+    d = np.hypot(px - x, py - y)
+    index = np.arange(n)
+    beaten = same & ((d[None, :] < d[:, None]) | ((d[None, :] == d[:, None]) & (index[None, :] < index[:, None])))
+    unshared, keeps = _sharing(system, x, y, px, py, good)
+    assert same.any(axis=1).sum() > 20 and (beaten.any(axis=1) & good).sum() > 10
+    np.testing.assert_array_equal(unshared, ~same.any(axis=1))
+    np.testing.assert_array_equal(keeps, good & ~beaten.any(axis=1))
+    assert keeps[5] and not keeps[6]

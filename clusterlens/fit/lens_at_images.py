@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import InvalidParameters
 from ..families import MASS_FAMILIES
-from ..lens import Lens
+from ..lens import Lens, joined_groups
 from ..lens_builder import mass_groups, member_arrays, tier_group, tier_group_from_arrays
 from ..model import ClusterModel, Tier
 from ..registry import MASS_PROFILES
@@ -227,7 +227,7 @@ class LensAtImages:
                 groups.append(tier_group(Tier(row, self.model.tiers[a.index].members)))
             else:
                 groups += _groups(self.model, a.family, [row])
-        free = Lens(groups, threads=self.threads)
+        free = Lens(joined_groups(groups), threads=self.threads)  # one kernel call per profile
         return free if self._fixed_lens is None else LensSum(self._fixed_lens, free)
 
 

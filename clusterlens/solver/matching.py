@@ -25,9 +25,11 @@ Angles in arcsec.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -99,7 +101,7 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
     with np.errstate(divide="ignore"):
         mu = 1.0 / det
     good = status == CONVERGED
-    keeps = _keeps(system, x, y, px, py, good)
+    unshared, keeps = _sharing(system, x, y, px, py, good)
     out_x, out_y, out_mu = px.copy(), py.copy(), mu.copy()
     matched = keeps.copy()
     searched = np.zeros(x.shape, dtype=bool)
@@ -116,7 +118,7 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
     radius = np.where(status == WRONG_BASIN, np.minimum(WINDOW_REACH * moved + WINDOW_SLACK, local_radius),
                       local_radius)
     radius = np.where(keeps, moved + SAME_IMAGE_DISTANCE, radius)
-    for k in np.unique(system[~(keeps & _unshared(system, px, py, good))]):
+    for k in np.unique(system[~(keeps & unshared)]):
         rows = np.flatnonzero(system == k)
         solved = rows[residual[rows] <= ACCEPT_RESIDUAL]
         windows = rows[~keeps[rows]]
@@ -139,27 +141,26 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
                       settled)
 
 
-def _same_solution(system, px, py, good):
-    """(n, n) True where two different converged images of one system reached one solution."""
-    same = ((system[:, None] == system[None, :]) & good[:, None] & good[None, :]
-            & (np.hypot(px[:, None] - px[None, :], py[:, None] - py[None, :]) < SAME_IMAGE_DISTANCE))
-    np.fill_diagonal(same, False)
-    return same
-
-
-def _unshared(system, px, py, good):
-    """Converged images whose solution no other converged image of the system reached."""
-    return ~np.any(_same_solution(system, px, py, good), axis=1)
-
-
-def _keeps(system, x, y, px, py, good):
-    """Converged images that keep their solution: none of the other observed images of the system
-    that reached it is nearer to it (ties: the first image)."""
-    same = _same_solution(system, px, py, good)
-    d = np.hypot(px - x, py - y)
-    index = np.arange(x.size)
-    beaten = same & ((d[None, :] < d[:, None]) | ((d[None, :] == d[:, None]) & (index[None, :] < index[:, None])))
-    return good & ~np.any(beaten, axis=1)
+@numba.jit(nopython=True, nogil=True, cache=True, error_model="numpy")
+def _sharing(system, x, y, px, py, good):
+    """Per image (unshared, keeps): ``unshared``, no other converged image of its system reached its solution
+    (within SAME_IMAGE_DISTANCE); ``keeps``, it converged and none of the other images of the system that
+    reached its solution is nearer to it (ties: the first image). Pairs of one system only, compiled."""
+    n = x.size
+    unshared, keeps = np.ones(n, dtype=np.bool_), good.copy()
+    for i in range(n):
+        if not good[i]:
+            continue
+        d_i = math.hypot(px[i] - x[i], py[i] - y[i])
+        for j in range(n):
+            if j == i or not good[j] or system[j] != system[i]:
+                continue
+            if math.hypot(px[i] - px[j], py[i] - py[j]) < SAME_IMAGE_DISTANCE:
+                unshared[i] = False
+                d_j = math.hypot(px[j] - x[j], py[j] - y[j])
+                if d_j < d_i or (d_j == d_i and j < i):
+                    keeps[i] = False
+    return unshared, keeps
 
 
 def _local_images(lens, scale, sx, sy, x, y, radius, nx, ny, nmu):
