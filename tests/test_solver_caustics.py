@@ -1,5 +1,6 @@
 """Image finder next to caustics, the guarded Newton polish and the matching of observed images."""
 
+import math
 import warnings
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 from clusterlens.maps import PixelGrid, caustics, critical_curves
 from clusterlens.solver import CONVERGED, ImageFinder, find_lens_images, match_images, polish, polish_in_basin
+from clusterlens.solver.newton import NEWTON_MAX_ITERATIONS, NEWTON_MIN_DAMPING, NEWTON_STALL, _polish
 from inversion import brute_force_images, matched
 from test_lenstool_a2744 import BEST, IMAGES, sis_model
 from test_solver import sie_shear_lens
@@ -152,3 +154,72 @@ def test_a2744_plain_mean_source_matches_nearest_images_without_sharing():
         for i in range(len(obs)):
             d_free = np.hypot(*(model[free] - obs[i]).T)
             assert np.all(group["offset"].iloc[i] <= d_free + 1e-9)
+
+
+def _one_trial_per_evaluation(lens, scale, x, y, xs, ys, cap, tolerance, iterations):
+    """The damped Newton rule of clusterlens.solver.newton written out point by point, one trial per lens
+    evaluation: (x, y, residual, det A, rejected trials, trials) of each start."""
+    def state(px, py):
+        ax, ay, hxx, hxy, hyy = (float(v[0]) for v in lens.deflection_and_hessian(np.array([px]), np.array([py]),
+                                                                                   scale=scale))
+        return px - ax - xs, py - ay - ys, 1.0 - hxx, -hxy, -hxy, 1.0 - hyy
+
+    def step(rx, ry, a11, a12, a21, a22):
+        det = a11 * a22 - a12 * a21
+        dx, dy = -(a22 * rx - a12 * ry) / det, -(-a21 * rx + a11 * ry) / det
+        length = math.hypot(dx, dy)
+        shrink = cap / length if length > cap else 1.0
+        return dx * shrink, dy * shrink
+
+    out = []
+    for px, py in zip(x, y, strict=True):
+        r = state(px, py)
+        res, lam, rejected, trials = math.hypot(r[0], r[1]), 1.0, 0, 0
+        dx, dy = step(*r)
+        tol = tolerance * (1.0 + math.hypot(px, py))
+        active = res > tol and math.isfinite(dx) and math.isfinite(dy)
+        for _ in range(iterations):
+            if not active:
+                break
+            tx, ty = px + lam * dx, py + lam * dy
+            t = state(tx, ty)
+            trials += 1
+            tres = math.hypot(t[0], t[1])
+            if math.isfinite(tres) and tres < res:
+                moved = tres < (1.0 - NEWTON_STALL) * res
+                px, py, res, r, lam = tx, ty, tres, t, 1.0
+                dx, dy = step(*r)
+                active = tres > tol and math.isfinite(dx) and math.isfinite(dy) and moved
+            else:
+                lam *= 0.5
+                rejected += 1
+                active = lam > NEWTON_MIN_DAMPING
+        out.append((px, py, res, r[2] * r[5] - r[3] * r[4], rejected, trials))
+    return np.array(out).T
+
+
+def test_backtracking_trials_evaluated_together_give_the_one_trial_iterates(sie):
+    """The iteration evaluates a backtracking start's next halvings together: the same iterates, residuals and
+    det A as one trial per evaluation, bit for bit (this lens's numbers do not depend on how many points an
+    evaluation holds), in fewer lens evaluations; starts beside a critical curve backtrack."""
+    sx, sy = caustic_sources(sie, [0.02], 1, seed=3)  # outside a fold caustic: its images there do not exist
+    rng = np.random.default_rng(4)
+    x, y = rng.uniform(-1.8, 1.8, 40), rng.uniform(-1.8, 1.8, 40)
+    calls = []
+
+    class Counting:
+        def deflection_and_hessian(self, px, py, scale=1.0):
+            calls.append(np.size(px))
+            return sie.deflection_and_hessian(px, py, scale=scale)
+
+    for iterations in (NEWTON_MAX_ITERATIONS, 6):
+        calls.clear()
+        got = _polish(Counting(), SCALE, x, y, np.full(40, sx[0]), np.full(40, sy[0]), 0.3, 1e-12,
+                      iterations=iterations)
+        want = _one_trial_per_evaluation(sie, SCALE, x, y, sx[0], sy[0], 0.3, 1e-12, iterations)
+        for g, w in zip(got[:4], want[:4], strict=True):
+            np.testing.assert_array_equal(g, w)
+        assert want[4].sum() > 20  # rejected trials: backtracking happened
+        assert len(calls) - 1 <= want[5].max() <= iterations  # evaluations after the first, trials of a start
+        if iterations == NEWTON_MAX_ITERATIONS:
+            assert len(calls) - 1 < want[5].max()

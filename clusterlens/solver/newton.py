@@ -6,7 +6,9 @@ decrease, and the start is abandoned once the damping falls below 1/256 or an ac
 lowers the residual by less than ``NEWTON_STALL`` of it (stalled: an iteration stuck against a
 critical curve, on the side of a caustic where its source has no image, creeps along at ever
 smaller det A); vectorised over all starts, each iteration evaluating the lens once at the
-unfinished starts only.  Angles in arcsec.
+unfinished starts only, where a start whose last trial was rejected also tries its next halvings
+(``BACKTRACK_TRIALS`` in all): the iterates of one trial per evaluation, in fewer evaluations (a
+start beside a critical curve halves its step five to eight times per accepted one).  Angles in arcsec.
 
 **Guarded polish** (:func:`polish_in_basin`).  Started at an observed image, plain Newton may
 converge to a different image of the source: near a critical curve (|mu| >> 1) the first step
@@ -62,28 +64,50 @@ BASIN_PROBE_ITERATIONS = 16      # lens evaluations of a probe's Newton run (an 
 BASIN_SAME_IMAGE = 1e-4          # arcsec: a probe solution nearer than the solution by less is the same image
 CALM_RADIUS = 1.1                # cheap test's samples, in units of the distance moved
 CALM_CHANGE = 0.5                # largest change of det A at those samples, in units of |det A| at the start
+BACKTRACK_TRIALS = 4             # trials of a backtracking start per lens evaluation (its next halvings together)
 
 #: the iteration's per-point bookkeeping, compiled: one call per iteration instead of some thirty array operations
 _jit = numba.jit(nopython=True, nogil=True, cache=True, fastmath=False, error_model="numpy")
 
 
-def _lens_state(lens, scale, x, y, xs, ys, known=None):
-    """Residual beta(theta) - beta_s and the Jacobian entries (a11, a12, a21, a22) of A (a multi-plane
-    lens, :class:`clusterlens.multiplane.TracedLens`, gives all four; a single plane has a21 = a12);
-    ``known``: the scaled (alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) of a single plane at (x, y) if
-    already computed (ignored for a multi-plane lens, whose Jacobian is not symmetric)."""
+def _lens_at(lens, scale, x, y):
+    """The lens at (x, y) as (alpha_x, alpha_y, m0, m1, m2, m3, jacobian): a multi-plane lens
+    (:class:`clusterlens.multiplane.TracedLens`) gives the Jacobian entries a11, a12, a21, a22 of A
+    (``jacobian`` True); a single plane its Hessian psi_xx, psi_xy, psi_yy and psi_xy again (False), all
+    scaled by ``scale``."""
     if hasattr(lens, "deflection_and_jacobian"):
-        ax, ay, a11, a12, a21, a22 = lens.deflection_and_jacobian(x, y, scale=scale)
-        return x - ax - xs, y - ay - ys, a11, a12, a21, a22
-    if known is not None:
-        ax, ay, hxx, hxy, hyy = (np.asarray(v, dtype=float) for v in known)
-    elif hasattr(lens, "deflection_and_hessian"):
+        return (*lens.deflection_and_jacobian(x, y, scale=scale), True)
+    if hasattr(lens, "deflection_and_hessian"):
         ax, ay, hxx, hxy, hyy = lens.deflection_and_hessian(x, y, scale=scale)
     else:
         ax, ay = lens.deflection(x, y, scale=scale)
         hxx, hxy, hyy = lens.hessian(x, y, scale=scale)
-    a12 = -hxy
-    return x - ax - xs, y - ay - ys, 1.0 - hxx, a12, a12, 1.0 - hyy
+    return ax, ay, hxx, hxy, hyy, hxy, False
+
+
+def _contiguous(arrays) -> tuple:
+    """The arrays as contiguous float64 (the compiled bookkeeping's argument types)."""
+    return tuple(np.ascontiguousarray(a, dtype=float) for a in arrays)
+
+
+@numba.njit(inline="always")
+def _residual_and_jacobian(x, y, xs, ys, ax, ay, m0, m1, m2, m3, jacobian):
+    """Residual beta(theta) - beta_s and (a11, a12, a21, a22) of A at one point from :func:`_lens_at`'s
+    values there (a single plane: A = I - Hessian, symmetric)."""
+    if jacobian:
+        return x - ax - xs, y - ay - ys, m0, m1, m2, m3
+    return x - ax - xs, y - ay - ys, 1.0 - m0, -m1, -m1, 1.0 - m2
+
+
+@_jit
+def _lens_state(x, y, xs, ys, ax, ay, m0, m1, m2, m3, jacobian):
+    """Residuals (rx, ry) and A's entries (a11, a12, a21, a22) at the points from :func:`_lens_at`."""
+    n = x.size
+    out = np.empty((6, n))
+    for i in range(n):
+        out[0, i], out[1, i], out[2, i], out[3, i], out[4, i], out[5, i] = _residual_and_jacobian(
+            x[i], y[i], xs[i], ys[i], ax[i], ay[i], m0[i], m1[i], m2[i], m3[i], jacobian)
+    return out
 
 
 @numba.njit(inline="always")
@@ -106,35 +130,63 @@ def _newton_steps(rx, ry, a11, a12, a21, a22, cap):
 
 
 @_jit
-def _trial_points(idx, x, y, lam, dx, dy):
-    tx, ty = np.empty(idx.size), np.empty(idx.size)
+def _trials(idx, state, used, iterations):
+    """The trial points of the active points ``idx`` (module docstring of the iteration): one at a point's
+    damping; a point backtracking (damping < 1, its last trial rejected) also the next halvings, up to
+    ``BACKTRACK_TRIALS`` in all, while the damping stays above NEWTON_MIN_DAMPING and the point has trials
+    left of its ``iterations``. Returns (tx, ty, owner: index of each trial's point, trials per point)."""
+    counts = np.ones(idx.size, dtype=np.int64)
     for j in range(idx.size):
         i = idx[j]
-        tx[j] = x[i] + lam[i] * dx[i]
-        ty[j] = y[i] + lam[i] * dy[i]
-    return tx, ty
+        if state[9, i] < 1.0:
+            while (counts[j] < BACKTRACK_TRIALS and used[i] + counts[j] < iterations
+                   and state[9, i] * 0.5 ** counts[j] > NEWTON_MIN_DAMPING):
+                counts[j] += 1
+    total = counts.sum()
+    tx, ty, owner = np.empty(total), np.empty(total), np.empty(total, dtype=np.int64)
+    t = 0
+    for j in range(idx.size):
+        i = idx[j]
+        lam = state[9, i]
+        for _ in range(counts[j]):
+            tx[t] = state[0, i] + lam * state[10, i]
+            ty[t] = state[1, i] + lam * state[11, i]
+            owner[t] = i
+            lam *= 0.5
+            t += 1
+    return tx, ty, owner, counts
 
 
 @_jit
-def _update(idx, tx, ty, trx, try_, t11, t12, t21, t22, state, flipped, parity, active, cap, tol):
-    """One iteration's bookkeeping for the points ``idx`` tried at (tx, ty) (module docstring): accept a
-    trial that lowers the residual (new step, stalled or converged points stop), else halve the damping.
-    ``state`` rows: x, y, res, rx, ry, a11, a12, a21, a22, lam, dx, dy."""
+def _update(idx, counts, tx, ty, xs, ys, lens_values, jacobian, state, flipped, parity, active, used, cap, tol):
+    """One lens evaluation's bookkeeping for the points ``idx`` tried at (tx, ty), ``counts[j]`` trials each in
+    order of halving damping (:func:`_trials`): the first trial that lowers the residual is accepted (new step,
+    stalled or converged points stop), each rejected one halves the damping, exactly as one trial per
+    evaluation would. ``lens_values``: :func:`_lens_at`'s six arrays at the trials; ``state`` rows: x, y, res,
+    rx, ry, a11, a12, a21, a22, lam, dx, dy."""
+    ax, ay, m0, m1, m2, m3 = lens_values
+    t = 0
     for j in range(idx.size):
         i = idx[j]
-        tres = math.hypot(trx[j], try_[j])
-        if np.isfinite(tres) and tres < state[2, i]:
-            old = state[2, i]
-            state[0, i], state[1, i], state[2, i] = tx[j], ty[j], tres
-            state[3, i], state[4, i] = trx[j], try_[j]
-            state[5, i], state[6, i], state[7, i], state[8, i] = t11[j], t12[j], t21[j], t22[j]
-            flipped[i] |= np.sign(t11[j] * t22[j] - t12[j] * t21[j]) != parity[i]
-            state[9, i] = 1.0
-            dx, dy = _step(trx[j], try_[j], t11[j], t12[j], t21[j], t22[j], cap[i])
-            state[10, i], state[11, i] = dx, dy
-            moved = tres < (1.0 - NEWTON_STALL) * old  # else stalled (at a critical curve)
-            active[i] = (tres > tol[i]) and np.isfinite(dx) and np.isfinite(dy) and moved
-        else:
+        first = t
+        t += counts[j]
+        for k in range(first, t):
+            used[i] += 1
+            trx, try_, t11, t12, t21, t22 = _residual_and_jacobian(tx[k], ty[k], xs[i], ys[i], ax[k], ay[k], m0[k],
+                                                                   m1[k], m2[k], m3[k], jacobian)
+            tres = math.hypot(trx, try_)
+            if np.isfinite(tres) and tres < state[2, i]:
+                old = state[2, i]
+                state[0, i], state[1, i], state[2, i] = tx[k], ty[k], tres
+                state[3, i], state[4, i] = trx, try_
+                state[5, i], state[6, i], state[7, i], state[8, i] = t11, t12, t21, t22
+                flipped[i] |= np.sign(t11 * t22 - t12 * t21) != parity[i]
+                state[9, i] = 1.0
+                dx, dy = _step(trx, try_, t11, t12, t21, t22, cap[i])
+                state[10, i], state[11, i] = dx, dy
+                moved = tres < (1.0 - NEWTON_STALL) * old  # else stalled (at a critical curve)
+                active[i] = (tres > tol[i]) and np.isfinite(dx) and np.isfinite(dy) and moved
+                break
             state[9, i] *= 0.5
             active[i] = state[9, i] > NEWTON_MIN_DAMPING
 
@@ -154,33 +206,37 @@ def polish(lens, scale, x, y, xs, ys, step_cap, *, tolerance=1e-12):
 
 def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None, iterations=NEWTON_MAX_ITERATIONS):
     """:func:`polish`, also returning whether the start's parity is 0 or an accepted iterate
-    changed it and det A at the start; ``start``: the lens at the starts (:func:`_lens_state`);
-    ``iterations``: lens evaluations at most."""
+    changed it and det A at the start; ``start``: the lens at the starts, (alpha_x, alpha_y, psi_xx,
+    psi_xy, psi_yy) of a single plane; ``iterations``: trials per start at most (lens evaluations, were
+    it not for the backtracking trials evaluated together)."""
     x = np.array(x, dtype=float)
     y = np.array(y, dtype=float)
     scale = np.broadcast_to(np.asarray(scale, dtype=float), x.shape)
-    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    xs, ys = np.ascontiguousarray(xs, dtype=float), np.ascontiguousarray(ys, dtype=float)
     cap = np.ascontiguousarray(np.broadcast_to(np.asarray(step_cap, dtype=float), x.shape))
-    rx, ry, a11, a12, a21, a22 = _lens_state(lens, scale, x, y, xs, ys, start)
+    multi_plane = hasattr(lens, "deflection_and_jacobian")  # its Jacobian is not symmetric: start is ignored
+    known = (*start, start[3], False) if start is not None and not multi_plane else _lens_at(lens, scale, x, y)
+    rx, ry, a11, a12, a21, a22 = _lens_state(x, y, xs, ys, *_contiguous(known[:6]), known[6])
     det0 = a11 * a22 - a12 * a21
     res = np.hypot(rx, ry)
     res = np.where(np.isfinite(res), res, np.inf)
     parity = np.sign(det0)
     flipped = ~(parity != 0)
-    rx, ry, a11, a12, a21, a22 = (np.ascontiguousarray(v, dtype=float) for v in (rx, ry, a11, a12, a21, a22))
     dx, dy = _newton_steps(rx, ry, a11, a12, a21, a22, cap)
     # x, y, res, rx, ry, a11, a12, a21, a22, lam, dx, dy of every start, updated in place by _update
     state = np.array(np.broadcast_arrays(x, y, res, rx, ry, a11, a12, a21, a22, 1.0, dx, dy), dtype=float)
     tol = tolerance * (1.0 + np.hypot(x, y))
     active = (res > tol) & np.isfinite(dx) & np.isfinite(dy)
-    for _ in range(iterations):
+    used = np.zeros(x.size, dtype=np.int64)  # trials made by each start
+    for _ in range(iterations):  # each evaluation gives every active start one trial or more
+        active &= used < iterations
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        tx, ty = _trial_points(idx, state[0], state[1], state[9], state[10], state[11])
-        trx, try_, t11, t12, t21, t22 = (np.ascontiguousarray(v, dtype=float)
-                                         for v in _lens_state(lens, scale[idx], tx, ty, xs[idx], ys[idx]))
-        _update(idx, tx, ty, trx, try_, t11, t12, t21, t22, state, flipped, parity, active, cap, tol)
+        tx, ty, owner, counts = _trials(idx, state, used, iterations)
+        at_trials = _lens_at(lens, scale[owner], tx, ty)
+        _update(idx, counts, tx, ty, xs, ys, _contiguous(at_trials[:6]), at_trials[6], state, flipped, parity, active,
+                used, cap, tol)
     x, y, res, a11, a12, a21, a22 = state[0], state[1], state[2], state[5], state[6], state[7], state[8]
     return x, y, res, a11 * a22 - a12 * a21, flipped, det0
 
