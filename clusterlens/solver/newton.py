@@ -100,8 +100,9 @@ def _residual_and_jacobian(x, y, xs, ys, ax, ay, m0, m1, m2, m3, jacobian):
 
 
 @_jit
-def _lens_state(x, y, xs, ys, ax, ay, m0, m1, m2, m3, jacobian):
-    """Residuals (rx, ry) and A's entries (a11, a12, a21, a22) at the points from :func:`_lens_at`."""
+def _lens_state(x, y, xs, ys, lens_values, jacobian):
+    """Residuals (rx, ry) and A's entries (a11, a12, a21, a22) at the points from :func:`_lens_at`'s six arrays."""
+    ax, ay, m0, m1, m2, m3 = lens_values
     n = x.size
     out = np.empty((6, n))
     for i in range(n):
@@ -216,7 +217,7 @@ def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None, iteratio
     cap = np.ascontiguousarray(np.broadcast_to(np.asarray(step_cap, dtype=float), x.shape))
     multi_plane = hasattr(lens, "deflection_and_jacobian")  # its Jacobian is not symmetric: start is ignored
     known = (*start, start[3], False) if start is not None and not multi_plane else _lens_at(lens, scale, x, y)
-    rx, ry, a11, a12, a21, a22 = _lens_state(x, y, xs, ys, *_contiguous(known[:6]), known[6])
+    rx, ry, a11, a12, a21, a22 = _lens_state(x, y, xs, ys, _contiguous(known[:6]), known[6])
     det0 = a11 * a22 - a12 * a21
     res = np.hypot(rx, ry)
     res = np.where(np.isfinite(res), res, np.inf)
