@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 
 from clusterlens.maps import PixelGrid, caustics, critical_curves
-from clusterlens.solver import CONVERGED, ImageFinder, find_lens_images, match_images, polish, polish_in_basin
+from clusterlens.solver import (
+    CONVERGED,
+    FAILED,
+    WRONG_BASIN,
+    ImageFinder,
+    find_lens_images,
+    match_images,
+    polish,
+    polish_in_basin,
+)
 from clusterlens.solver.newton import NEWTON_MAX_ITERATIONS, NEWTON_MIN_DAMPING, NEWTON_STALL, _polish
 from inversion import brute_force_images, matched
 from test_lenstool_a2744 import BEST, IMAGES, sis_model
@@ -223,3 +232,36 @@ def test_backtracking_trials_evaluated_together_give_the_one_trial_iterates(sie)
         assert len(calls) - 1 <= want[5].max() <= iterations  # evaluations after the first, trials of a start
         if iterations == NEWTON_MAX_ITERATIONS:
             assert len(calls) - 1 < want[5].max()
+
+
+def test_other_basins_off_stops_crossing_starts_and_keeps_every_converged_one(sie):
+    """polish_in_basin(other_basins=False), as the Lenstool statistic's Newton-only matching uses it: starts
+    around a fold pair whose iteration crosses the critical curve stop there (never CONVERGED, in fewer lens
+    evaluations); every other start has the same status, position and residual, bit for bit."""
+    sx, sy, a, b = fold_pair(sie)
+    mid = (a + b) / 2
+    gx, gy = (g.ravel() for g in np.meshgrid(np.linspace(-0.3, 0.3, 25) + mid[0], np.linspace(-0.3, 0.3, 25) + mid[1]))
+    n = gx.size
+    src_x, src_y, cap = np.full(n, sx), np.full(n, sy), np.full(n, 0.5)
+    points = {}
+
+    class Counting:
+        def __init__(self, key):
+            self.key = key
+
+        def deflection_and_hessian(self, px, py, scale=1.0):
+            points[self.key] = points.get(self.key, 0) + np.size(px)
+            return sie.deflection_and_hessian(px, py, scale=scale)
+
+        def hessian(self, px, py, scale=1.0):
+            return sie.hessian(px, py, scale=scale)
+
+    every = polish_in_basin(Counting("every"), SCALE, gx, gy, src_x, src_y, cap)
+    own = polish_in_basin(Counting("own"), SCALE, gx, gy, src_x, src_y, cap, other_basins=False)
+    converged = every[4] == CONVERGED
+    np.testing.assert_array_equal(own[4] == CONVERGED, converged)
+    for got, want in zip(own[:4], every[:4], strict=True):
+        np.testing.assert_array_equal(got[converged], want[converged])
+    stopped = (every[4] == WRONG_BASIN) & (own[4] == FAILED)  # converged elsewhere after crossing: now stopped
+    assert stopped.sum() >= 5
+    assert points["own"] < points["every"]

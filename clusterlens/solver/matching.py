@@ -78,7 +78,8 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
     widening (arcsec) of a system's observed-image box searched by the full finder; finder: False to keep
     to the Newton search from each observed image, as Lenstool's own statistic does (an image whose
     guarded iteration does not converge in its own basin, or whose solution a nearer observed image
-    keeps, is then unmatched, reporting its Newton solution or NaN; no image-plane search: a fit's speed);
+    keeps, is then unmatched, reporting its Newton solution or NaN, NaN too where its iteration crossed a
+    critical curve, which stops it there; no image-plane search: a fit's speed);
     start: optional (alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) of the lens at the observed images,
     each scaled by its system's D_LS/D_S, (n_images,) each (saves one lens evaluation);
     local_radius: half-side (arcsec) of the window searched first around an image (module docstring).
@@ -97,7 +98,7 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
         raise ValueError(f"system must hold integer indices into the {scale.size} systems")
     px, py, residual, det, status = polish_in_basin(lens, scale[system], x, y, source_x[system], source_y[system],
                                                     np.full(x.shape, float(step_cap)), accept=ACCEPT_RESIDUAL,
-                                                    start=start)
+                                                    start=start, other_basins=finder)
     with np.errstate(divide="ignore"):
         mu = 1.0 / det
     good = status == CONVERGED

@@ -159,12 +159,14 @@ def _trials(idx, state, used, iterations):
 
 
 @_jit
-def _update(idx, counts, tx, ty, xs, ys, lens_values, jacobian, state, flipped, parity, active, used, cap, tol):
+def _update(idx, counts, tx, ty, xs, ys, lens_values, jacobian, state, flipped, parity, active, used, cap, tol,
+            stop_flipped):
     """One lens evaluation's bookkeeping for the points ``idx`` tried at (tx, ty), ``counts[j]`` trials each in
     order of halving damping (:func:`_trials`): the first trial that lowers the residual is accepted (new step,
     stalled or converged points stop), each rejected one halves the damping, exactly as one trial per
     evaluation would. ``lens_values``: :func:`_lens_at`'s six arrays at the trials; ``state`` rows: x, y, res,
-    rx, ry, a11, a12, a21, a22, lam, dx, dy."""
+    rx, ry, a11, a12, a21, a22, lam, dx, dy; ``stop_flipped``: a point stops once an accepted iterate changes
+    its parity."""
     ax, ay, m0, m1, m2, m3 = lens_values
     t = 0
     for j in range(idx.size):
@@ -187,6 +189,8 @@ def _update(idx, counts, tx, ty, xs, ys, lens_values, jacobian, state, flipped, 
                 state[10, i], state[11, i] = dx, dy
                 moved = tres < (1.0 - NEWTON_STALL) * old  # else stalled (at a critical curve)
                 active[i] = (tres > tol[i]) and np.isfinite(dx) and np.isfinite(dy) and moved
+                if stop_flipped and flipped[i]:
+                    active[i] = False
                 break
             state[9, i] *= 0.5
             active[i] = state[9, i] > NEWTON_MIN_DAMPING
@@ -205,11 +209,13 @@ def polish(lens, scale, x, y, xs, ys, step_cap, *, tolerance=1e-12):
     return x, y, res, det
 
 
-def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None, iterations=NEWTON_MAX_ITERATIONS):
+def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None, iterations=NEWTON_MAX_ITERATIONS,
+            stop_flipped=False):
     """:func:`polish`, also returning whether the start's parity is 0 or an accepted iterate
     changed it and det A at the start; ``start``: the lens at the starts, (alpha_x, alpha_y, psi_xx,
     psi_xy, psi_yy) of a single plane; ``iterations``: trials per start at most (lens evaluations, were
-    it not for the backtracking trials evaluated together)."""
+    it not for the backtracking trials evaluated together); ``stop_flipped``: a start stops where its
+    iteration changes parity (or at once if its parity is 0)."""
     x = np.array(x, dtype=float)
     y = np.array(y, dtype=float)
     scale = np.broadcast_to(np.asarray(scale, dtype=float), x.shape)
@@ -227,7 +233,7 @@ def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None, iteratio
     # x, y, res, rx, ry, a11, a12, a21, a22, lam, dx, dy of every start, updated in place by _update
     state = np.array(np.broadcast_arrays(x, y, res, rx, ry, a11, a12, a21, a22, 1.0, dx, dy), dtype=float)
     tol = tolerance * (1.0 + np.hypot(x, y))
-    active = (res > tol) & np.isfinite(dx) & np.isfinite(dy)
+    active = (res > tol) & np.isfinite(dx) & np.isfinite(dy) & ~(stop_flipped & flipped)
     used = np.zeros(x.size, dtype=np.int64)  # trials made by each start
     for _ in range(iterations):  # each evaluation gives every active start one trial or more
         active &= used < iterations
@@ -237,21 +243,23 @@ def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None, iteratio
         tx, ty, owner, counts = _trials(idx, state, used, iterations)
         at_trials = _lens_at(lens, scale[owner], tx, ty)
         _update(idx, counts, tx, ty, xs, ys, _contiguous(at_trials[:6]), at_trials[6], state, flipped, parity, active,
-                used, cap, tol)
+                used, cap, tol, stop_flipped)
     x, y, res, a11, a12, a21, a22 = state[0], state[1], state[2], state[5], state[6], state[7], state[8]
     return x, y, res, a11 * a22 - a12 * a21, flipped, det0
 
 
 def polish_in_basin(lens, scale: ArrayLike, x: ArrayLike, y: ArrayLike, xs: ArrayLike, ys: ArrayLike,
                     step_cap: ArrayLike, *, accept: float = 1e-9, tolerance: float = 1e-12, start=None,
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                    other_basins: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`polish` from observed images, with the basin guard of the module docstring.
 
     x, y: starts, (n,) arcsec (the observed images); xs, ys: (n,) source of each start
     (arcsec); scale: D_LS/D_S, scalar or (n,); step_cap: (n,) largest Newton step (arcsec);
     accept: largest residual |beta - beta_s| (arcsec) of a converged start; start: optional
     (alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) of the lens at the starts, scaled, each (n,)
-    (saves the first lens evaluation).
+    (saves the first lens evaluation); other_basins: False when only CONVERGED starts matter to the
+    caller: a start whose iteration crosses a critical curve (it cannot be CONVERGED) stops there, saving
+    the iterations of a start creeping along a critical curve (WRONG_BASIN if it had converged, else FAILED).
     Returns (x, y, residual in arcsec, det A, status) at the last accepted point; status (n,)
     int: CONVERGED, WRONG_BASIN or FAILED (names in STATUS_NAMES).  A WRONG_BASIN solution
     is a true image of its source, though perhaps not the start's.
@@ -261,7 +269,8 @@ def polish_in_basin(lens, scale: ArrayLike, x: ArrayLike, y: ArrayLike, xs: Arra
     xs = np.asarray(xs, dtype=float)
     ys = np.asarray(ys, dtype=float)
     scale = np.broadcast_to(np.asarray(scale, dtype=float), x0.shape)
-    px, py, res, det, flipped, det0 = _polish(lens, scale, x0, y0, xs, ys, step_cap, tolerance, start)
+    px, py, res, det, flipped, det0 = _polish(lens, scale, x0, y0, xs, ys, step_cap, tolerance, start,
+                                              stop_flipped=not other_basins)
     status = np.full(x0.shape, FAILED)
     converged = res <= accept
     status[converged] = WRONG_BASIN
