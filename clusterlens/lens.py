@@ -193,17 +193,21 @@ class Lens:
             for future in [pool.submit(work, part) for part in slices]:
                 future.result()
 
-    def _evaluate(self, x, y, deflection: bool, hessian: bool, potential: bool = False):
-        """(shape, alpha, hessian, psi): the requested sums as flat arrays (None where not requested);
-        ``potential`` needs both ``deflection`` and ``hessian`` (compiled groups: one pass for all three)."""
+    def _evaluate(self, x, y, deflection: bool, hessian: bool, potential: bool = False) -> tuple[tuple, np.ndarray]:
+        """(shape, buffer): the requested sums as the rows of one (k, points) array, the deflection's two, the
+        Hessian's three and the potential, as requested; ``potential`` needs both ``deflection`` and ``hessian``
+        (compiled groups: one pass for all three)."""
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         if x.shape != y.shape:
             x, y = np.broadcast_arrays(x, y)
         shape = x.shape
         fx, fy = np.ascontiguousarray(x.ravel()), np.ascontiguousarray(y.ravel())
-        alpha = [np.zeros(fx.size), np.zeros(fx.size)] if deflection else None
-        hess = [np.zeros(fx.size), np.zeros(fx.size), np.zeros(fx.size)] if hessian else None
-        psi = np.zeros(fx.size) if potential else None
+        # one buffer, rows: the deflection's two, the Hessian's three, the potential (as requested)
+        buffer = np.zeros((2 * deflection + 3 * hessian + potential, fx.size))
+        rows = iter(buffer)
+        alpha = [next(rows), next(rows)] if deflection else None
+        hess = [next(rows), next(rows), next(rows)] if hessian else None
+        psi = next(rows) if potential else None
 
         def work(part: slice) -> None:
             px, py = fx[part], fy[part]
@@ -229,7 +233,13 @@ class Lens:
                     self._numpy_sum(group, "hessian", px, py, h)
 
         self._run_sliced(work, fx.size)
-        return shape, alpha, hess, psi
+        return shape, buffer
+
+    @staticmethod
+    def _scaled(shape, buffer: np.ndarray, scale) -> tuple:
+        """The buffer's rows times ``scale`` (a scalar or one value per point), each in the points' shape."""
+        scaled = buffer * np.ravel(scale) if np.ndim(scale) else buffer * scale
+        return tuple(scaled) if len(shape) == 1 else tuple(row.reshape(shape) for row in scaled)
 
     def _single(self, name: str, x, y, scale: float) -> np.ndarray:
         """One scalar quantity ("convergence" or "potential"): compiled potentials where a group has them."""
@@ -253,25 +263,21 @@ class Lens:
     # ------------------------------------------------------------------ public quantities
     def deflection(self, x, y, scale: float = 1.0):
         """(alpha_x, alpha_y) in arcsec at points of any (common) shape, times ``scale``."""
-        shape, alpha, _, _ = self._evaluate(x, y, True, False)
-        return tuple((scale * a).reshape(shape) for a in alpha)
+        return self._scaled(*self._evaluate(x, y, True, False), scale)
 
     def hessian(self, x, y, scale: float = 1.0):
         """(psi_xx, psi_xy, psi_yy), dimensionless, times ``scale``."""
-        shape, _, hess, _ = self._evaluate(x, y, False, True)
-        return tuple((scale * h).reshape(shape) for h in hess)
+        return self._scaled(*self._evaluate(x, y, False, True), scale)
 
     def deflection_and_hessian(self, x, y, scale: float = 1.0):
         """(alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) in one pass (cheaper than two calls)."""
-        shape, alpha, hess, _ = self._evaluate(x, y, True, True)
-        return tuple((scale * a).reshape(shape) for a in alpha + hess)
+        return self._scaled(*self._evaluate(x, y, True, True), scale)
 
     def deflection_hessian_and_potential(self, x, y, scale: float = 1.0):
         """(alpha_x, alpha_y, psi_xx, psi_xy, psi_yy, psi) in one pass, psi in arcsec^2 (for maps: compiled
         dPIE groups evaluate arctan and arctanh once for all six; psi equals :meth:`potential`'s bit for
         bit, the others those of :meth:`deflection_and_hessian` to ~1e-15 relative)."""
-        shape, alpha, hess, psi = self._evaluate(x, y, True, True, True)
-        return tuple((scale * a).reshape(shape) for a in alpha + hess + [psi])
+        return self._scaled(*self._evaluate(x, y, True, True, True), scale)
 
     def convergence(self, x, y, scale: float = 1.0) -> np.ndarray:
         """kappa (dimensionless), times ``scale``."""
