@@ -78,10 +78,12 @@ def _lens_at(lens, scale, x, y):
     if hasattr(lens, "deflection_and_jacobian"):
         return (*lens.deflection_and_jacobian(x, y, scale=scale), True)
     if hasattr(lens, "deflection_and_hessian"):
-        ax, ay, hxx, hxy, hyy = lens.deflection_and_hessian(x, y, scale=scale)
-    else:
-        ax, ay = lens.deflection(x, y, scale=scale)
-        hxx, hxy, hyy = lens.hessian(x, y, scale=scale)
+        return _single_plane(*lens.deflection_and_hessian(x, y, scale=scale))
+    return _single_plane(*lens.deflection(x, y, scale=scale), *lens.hessian(x, y, scale=scale))
+
+
+def _single_plane(ax, ay, hxx, hxy, hyy):
+    """A single plane's deflection and Hessian in :func:`_lens_at`'s form (psi_xy twice, ``jacobian`` False)."""
     return ax, ay, hxx, hxy, hyy, hxy, False
 
 
@@ -222,7 +224,7 @@ def _polish(lens, scale, x, y, xs, ys, step_cap, tolerance, start=None, iteratio
     xs, ys = np.ascontiguousarray(xs, dtype=float), np.ascontiguousarray(ys, dtype=float)
     cap = np.ascontiguousarray(np.broadcast_to(np.asarray(step_cap, dtype=float), x.shape))
     multi_plane = hasattr(lens, "deflection_and_jacobian")  # its Jacobian is not symmetric: start is ignored
-    known = (*start, start[3], False) if start is not None and not multi_plane else _lens_at(lens, scale, x, y)
+    known = _single_plane(*start) if start is not None and not multi_plane else _lens_at(lens, scale, x, y)
     rx, ry, a11, a12, a21, a22 = _lens_state(x, y, xs, ys, _contiguous(known[:6]), known[6])
     det0 = a11 * a22 - a12 * a21
     res = np.hypot(rx, ry)
