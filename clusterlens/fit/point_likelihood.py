@@ -14,11 +14,12 @@ with the full amplification matrix; Oguri 2010 eq. 8).
 
 **Image plane.** beta_k as above; every observed image is matched to its model image of beta_k
 (:func:`clusterlens.solver.match_images`: the nearest model image, no two observed images sharing one;
-a Newton polish from theta_i guarded against leaving its basin, the full image finder for the systems
-where that is not enough); chi2_pos = sum_i |theta_i' - theta_i|^2 / sigma_i^2. An observed image left
-without a model image of its own is *missing*: it contributes ``missing_penalty`` x its source-plane
-term, floored at (``missing_distance`` / sigma_i)^2, so a model that loses an image is always worse
-than one that reproduces it within ``missing_distance``.
+a Newton polish from theta_i guarded against leaving its basin, the fold partner of a solution a nearer
+observed image keeps, the image finder in windows around the observed images for the systems where that
+is not enough); chi2_pos = sum_i |theta_i' - theta_i|^2 / sigma_i^2. An observed image left without a
+model image of its own within ``missing_distance`` is *missing*: it contributes ``missing_penalty`` x its
+source-plane term, floored at (``missing_distance`` / sigma_i)^2, so a model that loses an image is always
+worse than one that reproduces it within ``missing_distance``.
 
 **Lenstool** (``kind="lenstool"``, ``forme`` -2, -1 or 0): exactly Lenstool's statistic of the
 multiple images (:mod:`clusterlens.fit.lenstool_statistic`, where the formulas and their source are):
@@ -179,7 +180,8 @@ class PointLikelihood:
         scale_of_system = np.empty(im.n_systems)
         scale_of_system[im.system] = scale
         match = match_images(self.lens.full_lens(updated), scale_of_system, src_x, src_y, im.x, im.y, im.system,
-                             step_cap=NEWTON_STEP_CAP, start=tuple(scale * q[j] for j in range(5)))
+                             step_cap=NEWTON_STEP_CAP, start=tuple(scale * q[j] for j in range(5)),
+                             reach=self.missing_distance)
         chi2 = np.where(match.matched, ((match.x - im.x) ** 2 + (match.y - im.y) ** 2) / im.sigma**2,
                         self._missing_chi2(sp_chi2))
         return chi2, match.x, match.y, match.matched

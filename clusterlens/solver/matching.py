@@ -8,7 +8,10 @@ Fast path: every observed image is polished towards its source with the guarded 
 (:func:`clusterlens.solver.newton.polish_in_basin`), all images of all systems together.  A
 converged solution is the model image nearest to its observed image; where several observed
 images of a system reach one model image, the nearest of them keeps it.  A system whose images all
-converge in their own basin, each to a different model image, is matched by those solutions.
+converge in their own basin, each to a different model image, is matched by those solutions.  An
+image that lost its solution to a nearer observed image (two images of a merging pair on one side of
+the model's critical curve) is given that solution's certified fold partner, the nearest model image
+left to it (:mod:`clusterlens.solver.fold_partner`); its system is then matched as above.
 
 Every other system is searched, first locally: a small finder window around each of its observed
 images without a solution of its own (half-side ``LOCAL_RADIUS``; for an image whose iteration
@@ -16,11 +19,13 @@ reached a true image in another basin, just beyond that image), together with ev
 Newton solution, matched greedily, the closest (observed, model) pair first.  The local answer is
 the full one when every windowed image is matched within its window's half-side and every
 certified image to its own solution: any model image the windows miss is farther from each
-observed image than the one it was given, so the greedy order never reaches it.  Otherwise the system is solved
-in full: :func:`clusterlens.solver.find_lens_images` over the box of its observed images widened
+observed image than the one it was given, so the greedy order never reaches it.  Otherwise the
+system is solved in full: :func:`clusterlens.solver.find_lens_images` over the box of its observed images widened
 by ``margin`` (the whole default region if that box holds no image), with the Newton solutions,
-matched greedily.  ``finder=False`` keeps to the Newton solutions (Lenstool's statistic).
-Angles in arcsec.
+matched greedily.  With ``reach`` (the image-plane likelihood's missing distance) only model images
+within ``reach`` of an observed image count: the full search is windows of half-side ``reach`` around
+every image of the system, and the greedy order stops at pairs farther apart.  ``finder=False``
+keeps to the Newton solutions (Lenstool's statistic).  Angles in arcsec.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .finder import ImageFinder, find_lens_images
+from .fold_partner import fold_partners
 from .newton import CONVERGED, WRONG_BASIN, polish_in_basin
 
 SAME_IMAGE_DISTANCE = 1e-4   # arcsec: two solutions closer than this are one model image
@@ -68,7 +74,8 @@ class ImageMatch:
 
 def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLike, x: ArrayLike, y: ArrayLike,
                  system: ArrayLike, *, step_cap: float = 0.5, margin: float = SEARCH_MARGIN,
-                 finder: bool = True, start=None, local_radius: float = LOCAL_RADIUS) -> ImageMatch:
+                 finder: bool = True, start=None, local_radius: float = LOCAL_RADIUS,
+                 reach: float | None = None) -> ImageMatch:
     """Match each observed image to its predicted image (module docstring for the rule).
 
     lens: object with ``deflection``, ``hessian`` and ``potential`` (clusterlens.lens.Lens);
@@ -82,7 +89,10 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
     critical curve, which stops it there; no image-plane search: a fit's speed);
     start: optional (alpha_x, alpha_y, psi_xx, psi_xy, psi_yy) of the lens at the observed images,
     each scaled by its system's D_LS/D_S, (n_images,) each (saves one lens evaluation);
-    local_radius: half-side (arcsec) of the window searched first around an image (module docstring).
+    local_radius: half-side (arcsec) of the window searched first around an image (module docstring);
+    reach: None, or the farthest (arcsec) an observed image's model image may lie: a system the local
+    windows do not settle is then searched in windows of half-side ``reach`` around each of its images
+    instead of its whole box, and an image with no model image of its own within ``reach`` is unmatched.
     """
     scale = np.atleast_1d(np.asarray(scale, dtype=float))
     source_x = np.atleast_1d(np.asarray(source_x, dtype=float))
@@ -102,7 +112,7 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
     with np.errstate(divide="ignore"):
         mu = 1.0 / det
     good = status == CONVERGED
-    unshared, keeps = _sharing(system, x, y, px, py, good)
+    _, keeps = _sharing(system, x, y, px, py, good)
     out_x, out_y, out_mu = px.copy(), py.copy(), mu.copy()
     matched = keeps.copy()
     searched = np.zeros(x.shape, dtype=bool)
@@ -113,23 +123,29 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
         distance = np.hypot(out_x - x, out_y - y)
         return ImageMatch(out_x, out_y, np.where(np.isfinite(distance), distance, np.inf), out_mu, matched,
                           searched, settled)
+    out_x, out_y, out_mu, matched, open_systems = _with_fold_partners(
+        lens, scale[system], source_x[system], source_y[system], x, y, system, px, py, mu, det, good, keeps,
+        float(step_cap))
     moved = np.hypot(px - x, py - y)
     # how far around each image the model images must be known: to its own certified solution; a window
     # reaching just beyond a true image its iteration found in another basin; else local_radius
     radius = np.where(status == WRONG_BASIN, np.minimum(WINDOW_REACH * moved + WINDOW_SLACK, local_radius),
                       local_radius)
     radius = np.where(keeps, moved + SAME_IMAGE_DISTANCE, radius)
-    for k in np.unique(system[~(keeps & unshared)]):
+    for k in open_systems:
         rows = np.flatnonzero(system == k)
         solved = rows[residual[rows] <= ACCEPT_RESIDUAL]
         windows = rows[~keeps[rows]]
         mx, my, mmu = _local_images(lens, scale[k], source_x[k], source_y[k], x[windows], y[windows],
                                     radius[windows], px[solved], py[solved], mu[solved])
         pick, own = _greedy_nearest(x[rows], y[rows], mx, my)
-        reach = radius[rows]
         got = np.hypot(mx[pick] - x[rows], my[pick] - y[rows]) if mx.size else np.full(rows.size, np.inf)
-        local = bool(np.all(own & (got <= reach)))
-        if not local:
+        local = bool(np.all(own & (got <= radius[rows])))
+        if not local and reach is not None:
+            mx, my, mmu = _local_images(lens, scale[k], source_x[k], source_y[k], x[rows], y[rows],
+                                        np.full(rows.size, reach), px[solved], py[solved], mu[solved])
+            pick, own = _greedy_nearest(x[rows], y[rows], mx, my, reach)
+        elif not local:
             mx, my, mmu = _model_images(lens, scale[k], source_x[k], source_y[k], x[rows], y[rows], margin,
                                         px[solved], py[solved], mu[solved])
             pick, own = _greedy_nearest(x[rows], y[rows], mx, my)
@@ -138,8 +154,28 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
         out_x[rows[some]], out_y[rows[some]], out_mu[rows[some]] = mx[pick[some]], my[pick[some]], mmu[pick[some]]
         matched[rows], searched[rows], settled[rows] = own, True, local
     distance = np.hypot(out_x - x, out_y - y)
+    if reach is not None:
+        matched &= distance <= reach
     return ImageMatch(out_x, out_y, np.where(np.isfinite(distance), distance, np.inf), out_mu, matched, searched,
                       settled)
+
+
+def _with_fold_partners(lens, scale, sx, sy, x, y, system, px, py, mu, det, good, keeps, step_cap):
+    """The Newton matching with each observed image that lost its solution to a nearer one given that
+    solution's certified fold partner (:func:`clusterlens.solver.fold_partner.fold_partners`; per-image
+    scale and source sx, sy). Returns (x, y, mu, matched) of every image and the systems still to search:
+    those with an image neither keeping its solution nor given a partner, or given one another image holds."""
+    out_x, out_y, out_mu = px.copy(), py.copy(), mu.copy()
+    losers = np.flatnonzero(good & ~keeps)
+    bx, by, det_b, found = fold_partners(lens, scale[losers], x[losers], y[losers], sx[losers], sy[losers], px[losers],
+                                         py[losers], det[losers], np.full(losers.size, step_cap),
+                                         accept=ACCEPT_RESIDUAL)
+    partnered = losers[found]
+    out_x[partnered], out_y[partnered], out_mu[partnered] = bx[found], by[found], 1.0 / det_b[found]
+    has = keeps.copy()
+    has[partnered] = True
+    unshared, matched = _sharing(system, x, y, out_x, out_y, has)
+    return out_x, out_y, out_mu, matched, np.unique(system[~(matched & unshared)])
 
 
 @numba.jit(nopython=True, nogil=True, cache=True, error_model="numpy")
@@ -220,16 +256,17 @@ def _model_images(lens, scale, sx, sy, x, y, margin, nx, ny, nmu):
     return _merged(table["x"].to_numpy(), table["y"].to_numpy(), table["magnification"].to_numpy(), nx, ny, nmu)
 
 
-def _greedy_nearest(x, y, mx, my):
+def _greedy_nearest(x, y, mx, my, reach: float = np.inf):
     """Assignment of observed images (x, y) to model images (mx, my), closest pair first, each
-    model image used once.  Returns (index of the matched model image, or of the nearest one
-    for an unmatched image, -1 when there is none; matched mask)."""
+    model image used once, no pair farther apart than ``reach`` (arcsec).  Returns (index of the
+    matched model image, or of the nearest one for an unmatched image, -1 when there is none;
+    matched mask)."""
     if mx.size == 0:
         return np.full(x.size, -1), np.zeros(x.size, dtype=bool)
     d = np.hypot(x[:, None] - mx[None, :], y[:, None] - my[None, :])
     pick = np.argmin(d, axis=1)
     own = np.zeros(x.size, dtype=bool)
-    free = d.copy()
+    free = np.where(d <= reach, d, np.inf)
     for _ in range(min(x.size, mx.size)):
         i, j = np.unravel_index(np.argmin(free), free.shape)
         if not np.isfinite(free[i, j]):

@@ -304,21 +304,31 @@ def _ring_clear(lens, scale, x0, y0, xs, ys, px, py, det, step_cap, check, accep
     """The full test of the module docstring for the starts ``check``: True where no Newton
     solution from a ring sample of the other parity is nearer to the start than its solution."""
     distance = np.hypot(px[check] - x0[check], py[check] - y0[check])
-    angle = 2 * np.pi * np.arange(BASIN_ANGLES) / BASIN_ANGLES
-    ring = (np.asarray(BASIN_RADII)[:, None] * np.exp(1j * angle)[None, :]).ravel()
-    cx = x0[check, None] + distance[:, None] * ring.real
-    cy = y0[check, None] + distance[:, None] * ring.imag
-    ring_scale = np.repeat(scale[check], ring.size)
-    other = (np.sign(_determinant(lens, ring_scale, cx.ravel(), cy.ravel()))
-             != np.repeat(np.sign(det[check]), ring.size))
-    # where the other parity is near, Newton from those circle points finds the nearby images there
-    owner = np.repeat(np.arange(check.size), ring.size)[other]
-    qx, qy, qres, _, _, _ = _polish(lens, ring_scale[other], cx.ravel()[other], cy.ravel()[other],
-                                    xs[check][owner], ys[check][owner], np.asarray(step_cap)[check][owner],
-                                    tolerance, iterations=BASIN_PROBE_ITERATIONS)
+    owner, qx, qy, qres = ring_solutions(lens, scale[check], x0[check], y0[check], xs[check], ys[check], distance,
+                                         np.asarray(step_cap)[check], tolerance, np.sign(det[check]))
     nearer = (qres <= accept) & (np.hypot(qx - x0[check][owner], qy - y0[check][owner])
                                  < distance[owner] - BASIN_SAME_IMAGE)
     return np.bincount(owner[nearer], minlength=check.size) == 0
+
+
+def ring_solutions(lens, scale, x0, y0, xs, ys, distance, step_cap, tolerance, parity=None):
+    """Newton probes of the full test (module docstring) around the points (x0, y0) (arcsec, (n,) each):
+    det A sampled on the circles of radii ``BASIN_RADII`` x ``distance`` (arcsec, (n,)), ``BASIN_ANGLES``
+    points each; from every sample (only those whose sign of det A differs from ``parity``, (n,), where
+    given) Newton runs towards the point's source (xs, ys) for ``BASIN_PROBE_ITERATIONS`` evaluations.
+    Returns (owner: index of each probe's point, x, y, residual) of the probes' last accepted iterates."""
+    angle = 2 * np.pi * np.arange(BASIN_ANGLES) / BASIN_ANGLES
+    ring = (np.asarray(BASIN_RADII)[:, None] * np.exp(1j * angle)[None, :]).ravel()
+    cx = (x0[:, None] + distance[:, None] * ring.real).ravel()
+    cy = (y0[:, None] + distance[:, None] * ring.imag).ravel()
+    ring_scale = np.repeat(scale, ring.size)
+    owner = np.repeat(np.arange(x0.size), ring.size)
+    if parity is not None:  # where the other parity is near, Newton from those points finds the nearby images there
+        other = np.sign(_determinant(lens, ring_scale, cx, cy)) != np.repeat(parity, ring.size)
+        owner, cx, cy, ring_scale = owner[other], cx[other], cy[other], ring_scale[other]
+    qx, qy, qres, _, _, _ = _polish(lens, ring_scale, cx, cy, xs[owner], ys[owner], step_cap[owner], tolerance,
+                                    iterations=BASIN_PROBE_ITERATIONS)
+    return owner, qx, qy, qres
 
 
 def _determinant(lens, scale, x, y):
