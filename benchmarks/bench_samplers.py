@@ -1,6 +1,6 @@
 """Samplers compared on full fits: likelihood calls, wall and CPU time, evidence, truth recovery.
 
-Two benchmarks, each fitting simulated data whose truth is known (source-plane likelihood):
+Two benchmarks, each fitting simulated data whose truth is known:
 
 - ``example``: the bundled example cluster (datasets/example_cluster, 10 free parameters) fitted with
   each of a list of sampler settings (``CASES``; ``--cases`` picks some). Per case: likelihood calls
@@ -10,7 +10,8 @@ Two benchmarks, each fitting simulated data whose truth is known (source-plane l
 - ``scaling``: the M1149-like model (benchmarks/m1149_like.py: 53 free parameters, plus the BCG's
   axis ratio here for the issue's 54) with 10, 20, 40 and 54 free parameters: the first N of one
   seeded permutation of its 54 priors are free (nested subsets), the others fixed at their true
-  values. Both samplers with clusterlens' defaults (dynesty: nlive 100, 2 n + 2 above 49 free, queue 16;
+  values; the source-plane likelihood, or the image plane's (``--likelihood image``). Both samplers
+  with clusterlens' defaults (dynesty: nlive 100, 2 n + 2 above 49 free, queue 16;
   nautilus: its own, or --nautilus-nlive / --n-networks). Per fit: calls, wall, CPU, log Z, the share of
   parameters whose truth lies inside their central 99.7 % interval. Writes a plot of wall time (and
   calls) against free parameters, both samplers (``--output``, default benchmarks/samplers_scaling.png),
@@ -22,7 +23,7 @@ wall / CPU tells how much of the machine the run had.
 Run:
     python benchmarks/bench_samplers.py example [--cores 2] [--cases dynesty,nautilus]
     python benchmarks/bench_samplers.py scaling [--sizes 10,20,40,54] [--samplers dynesty,nautilus] [--cores 2]
-        [--quick]
+        [--likelihood source|image] [--quick]
 """
 from __future__ import annotations
 
@@ -160,13 +161,18 @@ def scaling_model(n_free: int):
     return model, replace_priors(model, [priors[i] for i in sorted(order[:n_free])])
 
 
+def record_key(sampler: str, kind: str) -> str:
+    """A line of the record and the plot: the sampler's name, with the likelihood unless it is the source plane's."""
+    return sampler if kind == "source" else f"{sampler}, {kind} plane"
+
+
 def settings_text(sampler: str, settings: list[dict]) -> str:
     """The settings of a sampler's fits in a legend: dynesty's live points (and queue), nautilus' live points
     and networks."""
     def values(key):
         return "/".join(str(v) for v in dict.fromkeys(s[key] for s in settings))
 
-    if sampler == "dynesty":
+    if sampler.startswith("dynesty"):
         return f"nlive {values('nlive')}, queue {values('queue_size')}"
     return f"{values('nlive')} live, {values('n_networks')} networks"
 
@@ -210,12 +216,13 @@ def scaling(args, console: Console) -> None:
         plot(rows, args.output, "2 cores")
         console.print(f"figure: {args.output} (from {record})")
         return
-    table = Table(title=f"M1149-like model, source plane, {args.cores} cores", title_justify="left")
+    kind = args.likelihood
+    table = Table(title=f"M1149-like model, {kind} likelihood, {args.cores} cores", title_justify="left")
     for column in ("free", "sampler", "calls", "wall s", "cpu s", "wall/cpu", "log Z", "truths in 99.7 %"):
         table.add_column(column, justify="right")
     for n in sizes:
         truth_model, model = scaling_model(n)
-        likelihood = make_likelihood(model, "source", threads=1)
+        likelihood = make_likelihood(model, kind, threads=1)
         truth = likelihood.parameters.values(truth_model)
         for name, settings in samplers.items():
             settings = settings or SamplerSettings(nlive=default_nlive(n))
@@ -223,7 +230,7 @@ def scaling(args, console: Console) -> None:
             row = dict(calls=outcome.calls, wall=outcome.wall, cpu=outcome.cpu, log_z=outcome.log_z,
                        log_z_error=outcome.log_z_error, inside=outcome.share_inside(truth, 0.997),
                        settings=settings.as_dict(), cores=args.cores)
-            rows.setdefault(name, {})[str(n)] = row
+            rows.setdefault(record_key(name, kind), {})[str(n)] = row
             cells = (str(n), name, str(outcome.calls), f"{outcome.wall:.0f}", f"{outcome.cpu:.0f}",
                      f"{outcome.wall / outcome.cpu:.2f}", f"{outcome.log_z:.2f} +/- {outcome.log_z_error:.2f}",
                      f"{100 * row['inside']:.0f} %")
@@ -248,6 +255,8 @@ def main() -> None:
     p.add_argument("--samplers", default="dynesty,nautilus", help="comma-separated samplers (default both)")
     p.add_argument("--output", type=Path, default=OUTPUT, help=f"figure path (default {OUTPUT.name})")
     p.add_argument("--plot-only", action="store_true", help="no fit: the figure from the recorded fits")
+    p.add_argument("--likelihood", choices=("source", "image"), default="source",
+                   help="the fits' point likelihood (default source; image: the image plane's)")
     p.add_argument("--nautilus-nlive", type=int, default=NautilusSettings.nlive,
                    help=f"nautilus' live points (default {NautilusSettings.nlive}, its own)")
     p.add_argument("--n-networks", type=int, default=NautilusSettings.n_networks,

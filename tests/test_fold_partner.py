@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from clusterlens.solver import find_lens_images, match_images, polish_in_basin
+from clusterlens.solver import WRONG_BASIN, find_lens_images, match_images, polish_in_basin
 from clusterlens.solver import matching as matching_module
 from clusterlens.solver.fold_partner import fold_partners
+from clusterlens.solver.newton import _determinant
 from test_solver import sie_shear_lens
 from test_solver_caustics import SCALE, caustic_sources, fold_pair
 
@@ -33,7 +34,7 @@ def test_partner_of_a_merging_pair_is_the_other_fold_image(sie):
                                         np.full(n, 0.5))
     np.testing.assert_allclose(np.column_stack([px, py]), [a, a], atol=1e-7)
     bx, by, det_b, found = fold_partners(sie, np.full(1, SCALE), obs[1:, 0], obs[1:, 1], np.full(1, sx),
-                                         np.full(1, sy), px[1:], py[1:], det[1:], np.full(1, 0.5))
+                                         np.full(1, sy), px[1:], py[1:], det[1:], np.sign(det[1:]), np.full(1, 0.5))
     assert found.all()
     np.testing.assert_allclose([bx[0], by[0]], b, atol=1e-7)
     images = find_lens_images(sie, sx, sy, SCALE)
@@ -56,7 +57,9 @@ def test_a_found_partner_is_the_nearest_image_left(sie):
         args = (np.full(n, SCALE), obs[:, 0], obs[:, 1], np.full(n, sx), np.full(n, sy))
         px, py, res, det, _ = polish_in_basin(sie, *args, np.full(n, 0.5))
         ok = res <= 1e-9
-        bx, by, _, found = fold_partners(sie, *(v[ok] for v in args), px[ok], py[ok], det[ok], np.full(ok.sum(), 0.5))
+        parity = np.sign(_determinant(sie, args[0], obs[:, 0], obs[:, 1]))
+        bx, by, _, found = fold_partners(sie, *(v[ok] for v in args), px[ok], py[ok], det[ok], parity[ok],
+                                         np.full(ok.sum(), 0.5))
         d = np.hypot(obs[ok, None, 0] - images[None, :, 0], obs[ok, None, 1] - images[None, :, 1])
         reached = np.argmin(np.hypot(px[ok, None] - images[None, :, 0], py[ok, None] - images[None, :, 1]), axis=1)
         d[np.arange(d.shape[0]), reached] = np.inf
@@ -80,7 +83,7 @@ def test_merging_pair_matched_without_the_finder_as_with_it(sie, monkeypatch):
     assert fast.matched.all() and not fast.finder.any()
     np.testing.assert_allclose(np.column_stack([fast.x, fast.y])[:2], [a, b], atol=1e-7)
 
-    def no_partner(lens, scale, x, y, xs, ys, ax, ay, det_a, step_cap, **_):
+    def no_partner(lens, scale, x, y, xs, ys, ax, ay, det_a, parity, step_cap, **_):
         return ax, ay, det_a, np.zeros(x.size, dtype=bool)
 
     monkeypatch.setattr(matching_module, "fold_partners", no_partner)
@@ -106,3 +109,25 @@ def test_reach_leaves_an_image_without_a_near_model_image_unmatched(sie):
     np.testing.assert_allclose([free.x[far], free.y[far]], model[far], atol=1e-7)
     assert not short.matched[far] and np.delete(short.matched, far).all()
     assert short.distance[far] == pytest.approx(3.0, abs=1e-6)
+
+
+def test_a_start_that_crossed_the_critical_curve_gets_its_own_image(sie):
+    """Starts on a grid around a fold pair whose guarded iteration crossed the critical curve (WRONG_BASIN, the
+    other parity): matched alone, each gets the model image nearest to it (the finder's), most of them from the
+    fold partner of the image they reached, without a finder window."""
+    sx, sy, a, b = fold_pair(sie)
+    images = find_lens_images(sie, sx, sy, SCALE)[["x", "y"]].to_numpy()
+    mid = (a + b) / 2
+    gx, gy = (g.ravel() for g in np.meshgrid(np.linspace(-0.3, 0.3, 13) + mid[0], np.linspace(-0.3, 0.3, 13) + mid[1]))
+    n = gx.size
+    px, py, _, det, status = polish_in_basin(sie, np.full(n, SCALE), gx, gy, np.full(n, sx), np.full(n, sy),
+                                             np.full(n, 0.5))
+    crossed = (status == WRONG_BASIN) & (np.sign(det) != np.sign(_determinant(sie, np.full(n, SCALE), gx, gy)))
+    assert crossed.sum() >= 5
+    without_finder = 0
+    for i in np.flatnonzero(crossed):
+        out = match_images(sie, [SCALE], [sx], [sy], gx[i:i + 1], gy[i:i + 1], np.zeros(1, dtype=int))
+        nearest = images[np.argmin(np.hypot(images[:, 0] - gx[i], images[:, 1] - gy[i]))]
+        np.testing.assert_allclose([out.x[0], out.y[0]], nearest, atol=1e-7)
+        without_finder += int(not out.finder[0])
+    assert without_finder >= 0.8 * crossed.sum()

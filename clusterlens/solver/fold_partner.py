@@ -14,9 +14,13 @@ du) / lambda_1, so the pair's other image lies at u = -2 lambda_0 / c:
 the damped Newton iteration, stopped if it crosses back to A's parity.  B is accepted (``found``) when it
 converges (residual <= ``accept``), has the other parity, and is certified the nearest model image to the
 observed image apart from A: the Newton probes of the basin test's full check (:func:`clusterlens.solver.
-newton.ring_solutions`), from the det A samples of B's parity on the circles of 0.5 and 1.1 x
-|theta_B - theta_obs| around the observed image (which has A's parity), find no solution other than A nearer
-than B.  Elsewhere the caller searches with the image finder.  Angles in arcsec.
+newton.ring_solutions`), from the det A samples of the parity other than the observed image's on the circles
+of 0.5 and 1.1 x |theta_B - theta_obs| around it, find no solution other than A nearer than B.
+
+The same certifies the nearest model image of an observed image whose guarded iteration crossed a critical
+curve to an image W of the other parity (``WRONG_BASIN``): the nearer of W and its certified partner, which
+has the observed image's parity.  Elsewhere the caller searches with the image finder.
+Angles in arcsec.
 """
 
 from __future__ import annotations
@@ -28,13 +32,15 @@ from .newton import BASIN_SAME_IMAGE, _contiguous, _lens_at, _lens_state, _polis
 GRADIENT_STEP = 1e-4   # arcsec: central-difference step of grad(det A) at the known image
 
 
-def fold_partners(lens, scale, x, y, xs, ys, ax, ay, det_a, step_cap, *, accept: float = 1e-9,
+def fold_partners(lens, scale, x, y, xs, ys, ax, ay, det_a, parity, step_cap, *, accept: float = 1e-9,
                   tolerance: float = 1e-12):
     """The fold partner of the model image (ax, ay) for the observed images (x, y) (module docstring).
 
     lens: a lens with ``hessian`` (or ``determinant``) and ``deflection``; scale: (n,) D_LS/D_S; x, y: (n,)
     observed images (arcsec); xs, ys: (n,) their sources (arcsec); ax, ay: (n,) the model image each
-    observed image reached (arcsec), det_a: det A there; step_cap: (n,) largest Newton step (arcsec).
+    observed image reached (arcsec), det_a: det A there; parity: (n,) sign of det A at the observed images
+    (the certificate's probes start where det A has the other sign); step_cap: (n,) largest Newton step
+    (arcsec).
     Returns (bx, by, det_b, found), (n,) each: the partner (arcsec), det A there and whether it is
     accepted (where not, bx, by are the last iterate)."""
     n = x.size
@@ -62,7 +68,7 @@ def fold_partners(lens, scale, x, y, xs, ys, ax, ay, det_a, step_cap, *, accept:
     if check.size:
         distance = np.hypot(bx[check] - x[check], by[check] - y[check])
         owner, qx, qy, qres = ring_solutions(lens, scale[check], x[check], y[check], xs[check], ys[check], distance,
-                                             step_cap[check], tolerance, np.sign(det_a[check]))
+                                             step_cap[check], tolerance, parity[check])
         other = (qres <= accept) & (np.hypot(qx - ax[check][owner], qy - ay[check][owner]) >= BASIN_SAME_IMAGE)
         nearer = other & (np.hypot(qx - x[check][owner], qy - y[check][owner]) < distance[owner] - BASIN_SAME_IMAGE)
         found[check[np.bincount(owner[nearer], minlength=check.size) > 0]] = False

@@ -40,7 +40,7 @@ from numpy.typing import ArrayLike
 
 from .finder import ImageFinder, find_lens_images
 from .fold_partner import fold_partners
-from .newton import CONVERGED, WRONG_BASIN, polish_in_basin
+from .newton import CONVERGED, WRONG_BASIN, _determinant, polish_in_basin
 
 SAME_IMAGE_DISTANCE = 1e-4   # arcsec: two solutions closer than this are one model image
 SEARCH_MARGIN = 20.0         # arcsec around a system's observed images searched by the finder
@@ -109,6 +109,9 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
     px, py, residual, det, status = polish_in_basin(lens, scale[system], x, y, source_x[system], source_y[system],
                                                     np.full(x.shape, float(step_cap)), accept=ACCEPT_RESIDUAL,
                                                     start=start, other_basins=finder)
+    if finder:
+        px, py, det, status = _own_basins(lens, scale[system], source_x[system], source_y[system], x, y, px, py, det,
+                                          status, float(step_cap))
     with np.errstate(divide="ignore"):
         mu = 1.0 / det
     good = status == CONVERGED
@@ -160,6 +163,27 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
                       settled)
 
 
+def _own_basins(lens, scale, sx, sy, x, y, px, py, det, status, step_cap):
+    """The Newton solutions with each WRONG_BASIN image whose solution W has the other parity certified where W's
+    fold partner P is (:mod:`clusterlens.solver.fold_partner`: no model image but W nearer to the observed image
+    than P): the nearer of P and W becomes its CONVERGED solution. Per-image scale and source sx, sy; returns
+    (px, py, det, status)."""
+    px, py, det, status = px.copy(), py.copy(), det.copy(), status.copy()
+    wrong = np.flatnonzero(status == WRONG_BASIN)
+    parity = np.sign(_determinant(lens, scale[wrong], x[wrong], y[wrong]))
+    crossed = np.sign(det[wrong]) == -parity
+    wrong, parity = wrong[crossed], parity[crossed]
+    bx, by, det_b, found = fold_partners(lens, scale[wrong], x[wrong], y[wrong], sx[wrong], sy[wrong], px[wrong],
+                                         py[wrong], det[wrong], parity, np.full(wrong.size, step_cap),
+                                         accept=ACCEPT_RESIDUAL)
+    # certified: no image but W nearer than P; the nearer of the two is the observed image's nearest model image
+    nearer = found & (np.hypot(bx - x[wrong], by - y[wrong]) < np.hypot(px[wrong] - x[wrong], py[wrong] - y[wrong]))
+    own = wrong[nearer]
+    px[own], py[own], det[own] = bx[nearer], by[nearer], det_b[nearer]
+    status[wrong[found]] = CONVERGED
+    return px, py, det, status
+
+
 def _with_fold_partners(lens, scale, sx, sy, x, y, system, px, py, mu, det, good, keeps, step_cap):
     """The Newton matching with each observed image that lost its solution to a nearer one given that
     solution's certified fold partner (:func:`clusterlens.solver.fold_partner.fold_partners`; per-image
@@ -168,7 +192,7 @@ def _with_fold_partners(lens, scale, sx, sy, x, y, system, px, py, mu, det, good
     out_x, out_y, out_mu = px.copy(), py.copy(), mu.copy()
     losers = np.flatnonzero(good & ~keeps)
     bx, by, det_b, found = fold_partners(lens, scale[losers], x[losers], y[losers], sx[losers], sy[losers], px[losers],
-                                         py[losers], det[losers], np.full(losers.size, step_cap),
+                                         py[losers], det[losers], np.sign(det[losers]), np.full(losers.size, step_cap),
                                          accept=ACCEPT_RESIDUAL)
     partnered = losers[found]
     out_x[partnered], out_y[partnered], out_mu[partnered] = bx[found], by[found], 1.0 / det_b[found]
