@@ -10,7 +10,9 @@ Two benchmarks, each fitting simulated data whose truth is known:
 - ``scaling``: the M1149-like model (benchmarks/m1149_like.py: 53 free parameters, plus the BCG's
   axis ratio here for the issue's 54) with 10, 20, 40 and 54 free parameters: the first N of one
   seeded permutation of its 54 priors are free (nested subsets), the others fixed at their true
-  values; the source-plane likelihood, or the image plane's (``--likelihood image``). Both samplers
+  values; the source-plane likelihood, or the image plane's (``--likelihood image``; with ``--within WIDTH``
+  a source-plane fit first, then the image-plane fit with each prior restricted to that posterior's
+  median -+ WIDTH sd, the figures those of both fits together). Both samplers
   with clusterlens' defaults (dynesty: nlive 100, 2 n + 2 above 49 free, queue 16;
   nautilus: its own, or --nautilus-nlive / --n-networks). Per fit: calls, wall, CPU, log Z, the share of
   parameters whose truth lies inside their central 99.7 % interval. Writes a plot of wall time (and
@@ -23,7 +25,7 @@ wall / CPU tells how much of the machine the run had.
 Run:
     python benchmarks/bench_samplers.py example [--cores 2] [--cases dynesty,nautilus]
     python benchmarks/bench_samplers.py scaling [--sizes 10,20,40,54] [--samplers dynesty,nautilus] [--cores 2]
-        [--likelihood source|image] [--quick]
+        [--likelihood source|image [--within WIDTH]] [--quick]
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ from rich.table import Table
 import clusterlens
 from clusterlens.fit.nautilus_sampler import NautilusSettings, sample_nautilus
 from clusterlens.fit.point_likelihood import make_likelihood
-from clusterlens.fit.priors import replace_priors, with_priors
+from clusterlens.fit.priors import narrowed_priors, replace_priors, with_priors
 from clusterlens.fit.sampler import SamplerSettings, default_nlive, sample
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -217,12 +219,14 @@ def scaling(args, console: Console) -> None:
         console.print(f"figure: {args.output} (from {record})")
         return
     kind = args.likelihood
+    if args.within is not None and (kind == "source" or not args.within > 0):
+        raise SystemExit("--within WIDTH (> 0) is for a second, image-plane fit: add --likelihood image")
     table = Table(title=f"M1149-like model, {kind} likelihood, {args.cores} cores", title_justify="left")
     for column in ("free", "sampler", "calls", "wall s", "cpu s", "wall/cpu", "log Z", "truths in 99.7 %"):
         table.add_column(column, justify="right")
     for n in sizes:
         truth_model, model = scaling_model(n)
-        likelihood = make_likelihood(model, kind, threads=1)
+        likelihood = make_likelihood(model, "source" if args.within else kind, threads=1)
         truth = likelihood.parameters.values(truth_model)
         for name, settings in samplers.items():
             settings = settings or SamplerSettings(nlive=default_nlive(n))
@@ -230,9 +234,23 @@ def scaling(args, console: Console) -> None:
             row = dict(calls=outcome.calls, wall=outcome.wall, cpu=outcome.cpu, log_z=outcome.log_z,
                        log_z_error=outcome.log_z_error, inside=outcome.share_inside(truth, 0.997),
                        settings=settings.as_dict(), cores=args.cores)
-            rows.setdefault(record_key(name, kind), {})[str(n)] = row
-            cells = (str(n), name, str(outcome.calls), f"{outcome.wall:.0f}", f"{outcome.cpu:.0f}",
-                     f"{outcome.wall / outcome.cpu:.2f}", f"{outcome.log_z:.2f} +/- {outcome.log_z_error:.2f}",
+            if args.within:  # the second stage: the image-plane fit inside the source-plane posterior
+                first = dict(row)
+                narrowed, log_mass = narrowed_priors(likelihood.parameters, outcome.samples, outcome.weights,
+                                                     args.within)
+                inner = make_likelihood(with_priors(model, narrowed, replace=True), kind, threads=1)
+                outcome = run_fit(inner, settings, args.cores)
+                row = dict(calls=first["calls"] + outcome.calls, wall=first["wall"] + outcome.wall,
+                           cpu=first["cpu"] + outcome.cpu, log_z=outcome.log_z + log_mass,
+                           log_z_error=outcome.log_z_error, inside=outcome.share_inside(truth, 0.997),
+                           settings=settings.as_dict(), cores=args.cores, width=args.within, source_stage=first,
+                           second_stage=dict(calls=outcome.calls, wall=outcome.wall, cpu=outcome.cpu,
+                                             log_z_box=outcome.log_z, log_prior_mass=log_mass))
+                console.print(f"source stage: {first['calls']} calls, {first['wall']:.0f} s; {kind} stage inside "
+                              f"median -+ {args.within:g} sd: {outcome.calls} calls, {outcome.wall:.0f} s")
+            rows.setdefault(record_key(name, kind + (" within source" if args.within else "")), {})[str(n)] = row
+            cells = (str(n), name, str(row["calls"]), f"{row['wall']:.0f}", f"{row['cpu']:.0f}",
+                     f"{row['wall'] / row['cpu']:.2f}", f"{row['log_z']:.2f} +/- {row['log_z_error']:.2f}",
                      f"{100 * row['inside']:.0f} %")
             table.add_row(*cells)
             console.print("done: " + " | ".join(cells))  # each fit's row as soon as it ends (long runs)
@@ -257,6 +275,9 @@ def main() -> None:
     p.add_argument("--plot-only", action="store_true", help="no fit: the figure from the recorded fits")
     p.add_argument("--likelihood", choices=("source", "image"), default="source",
                    help="the fits' point likelihood (default source; image: the image plane's)")
+    p.add_argument("--within", type=float, default=None, metavar="WIDTH",
+                   help="fit the --likelihood inside a source-plane fit's posterior: each prior restricted to "
+                        "the median -+ WIDTH sd (clusterlens.fit.priors.narrowed_priors); the figures add both fits")
     p.add_argument("--nautilus-nlive", type=int, default=NautilusSettings.nlive,
                    help=f"nautilus' live points (default {NautilusSettings.nlive}, its own)")
     p.add_argument("--n-networks", type=int, default=NautilusSettings.n_networks,

@@ -111,3 +111,47 @@ def test_truncated_normal_far_in_the_upper_tail():
     u = np.array([0.01, 0.5, 0.99])
     assert quantile(row, u) == pytest.approx(distribution(row).ppf(u), rel=1e-9)
     assert quantile(row, u)[0] < 9.01
+
+
+def test_narrowed_priors_are_the_prior_truncated_to_the_posterior_box():
+    """narrowed_priors: median -+ width x sd clipped to the prior's bounds, the same kind of prior (a normal one
+    truncated), and the box's prior mass from the closed-form CDFs; the rows load as the model's priors."""
+    from clusterlens.fit.priors import narrowed_priors
+    from clusterlens.fit.priors import with_priors as add_priors
+
+    example = load_model(EXAMPLE)
+    model = add_priors(example, [{"family": "main_lens_mass", "galaxy": "shear", "parameter": "gamma",
+                                  "prior": "normal", "mean": 0.05, "sigma": 0.05}])
+    params = Parameters.from_model(model)
+    labels = params.labels
+    rng = np.random.default_rng(2)
+    centre = np.array([(p.prior.lower + p.prior.upper) / 2 if p.prior.lower is not None else 0.06
+                       for p in params.free])
+    centre[labels.index("host_halo.halo.x")] = 4.98  # near its upper bound 5: clipped there
+    samples = centre + rng.normal(0.0, 1.0, (4000, len(params))) * 1e-2
+    weights = rng.uniform(0.5, 1.5, 4000)
+    rows, log_mass = narrowed_priors(params, samples, weights, width=5.0)
+    w = weights / weights.sum()
+    sd = np.sqrt(w @ (samples - w @ samples) ** 2)
+    expected = 0.0
+    for j, (p, row) in enumerate(zip(params.free, rows, strict=True)):
+        assert (row["family"], row["galaxy"], row["parameter"]) == (p.family, p.key, p.column)
+        order = np.argsort(samples[:, j])
+        median = np.interp(0.5, np.cumsum(w[order]), samples[order, j])
+        if p.prior.prior == "normal":
+            assert row["prior"] == "truncnormal" and (row["mean"], row["sigma"]) == (0.05, 0.05)
+            dist = stats.norm(0.05, 0.05)
+            lower, upper = median - 5 * sd[j], median + 5 * sd[j]
+        else:
+            assert row["prior"] == p.prior.prior
+            dist = (stats.loguniform(p.prior.lower, p.prior.upper) if p.prior.prior == "loguniform"
+                    else stats.uniform(p.prior.lower, p.prior.upper - p.prior.lower))
+            lower, upper = max(p.prior.lower, median - 5 * sd[j]), min(p.prior.upper, median + 5 * sd[j])
+        assert (row["lower"], row["upper"]) == pytest.approx((lower, upper), rel=1e-12)
+        expected += np.log(dist.cdf(upper) - dist.cdf(lower))
+    assert rows[labels.index("host_halo.halo.x")]["upper"] == 5.0
+    assert log_mass == pytest.approx(expected, rel=1e-10)
+    narrowed = Parameters.from_model(add_priors(model, rows))
+    assert narrowed.labels == labels
+    with pytest.raises(ValueError, match="no width"):
+        narrowed_priors(params, np.tile(centre, (3, 1)), np.ones(3))

@@ -27,9 +27,11 @@ from .prior_rules import prior_targets
 
 
 class Distribution(Protocol):
-    """A frozen scipy distribution, as the fit uses it: log density and inverse CDF."""
+    """A frozen scipy distribution, as the fit uses it: log density, CDF and inverse CDF."""
 
     def logpdf(self, x: float) -> float: ...
+
+    def cdf(self, x: float) -> float: ...
 
     def ppf(self, q: float) -> float: ...
 
