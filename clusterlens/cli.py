@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ._version import __version__
 from .errors import LikelihoodError, ModelError
-from .sampling_methods import BOUNDS, LIKELIHOODS, METHODS, SAMPLERS
+from .sampling_methods import BOUNDS, LIKELIHOODS, METHODS, SAMPLERS, WITHIN_WIDTH
 
 
 @functools.cache
@@ -60,7 +60,7 @@ def _fit_options(args) -> dict:
                 resume=args.resume, overwrite=args.overwrite, bound=args.bound, sample_method=args.sample,
                 dlogz=args.dlogz, dynamic=args.dynamic, queue_size=args.queue_size,
                 checkpoint_every=args.checkpoint_every, plots=not args.no_plots, progress=not args.quiet,
-                priors=args.priors, console=_console())
+                priors=args.priors, within=args.within, within_width=args.within_width, console=_console())
 
 
 def _fitting(command, again: str = "run the same command with --resume") -> int:
@@ -157,6 +157,11 @@ def _export_lenstool(args) -> int:
 def _add_fit_arguments(p: argparse.ArgumentParser, seed_help: str) -> None:
     p.add_argument("--priors", type=Path, default=None, help="a priors CSV replacing the folder's priors.csv")
     p.add_argument("--likelihood", choices=LIKELIHOODS, default=None, help=LIKELIHOOD_HELP)
+    p.add_argument("--within", type=Path, default=None, metavar="RESULTS",
+                   help="fit inside the posterior of a results folder of the same free parameters (each prior "
+                        "restricted to its median -+ --within-width sd): e.g. the image plane after a source-plane fit")
+    p.add_argument("--within-width", type=float, default=WITHIN_WIDTH, metavar="SD",
+                   help=f"half-width of the --within box in posterior standard deviations (default {WITHIN_WIDTH:g})")
     p.add_argument("--sampler", choices=SAMPLERS, default="dynesty",
                    help="dynesty (nested sampling, the default) or nautilus (neural-network-boosted importance "
                         "nested sampling, fewer likelihood calls; pip install clusterlens[nautilus])")

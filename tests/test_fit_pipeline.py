@@ -184,24 +184,37 @@ def test_ctrl_c_before_the_first_checkpoint_promises_no_resume(dataset, tmp_path
     assert len(err.splitlines()) == 1 and "nothing to resume" in err and "--resume" not in err, err
 
 
-def test_image_plane_fit_agrees_with_the_source_plane_fit(dataset, source_fit, tmp_path):
-    """An image-plane fit with priors narrowed around the source-plane posterior (99.7% interval x 3):
-    its maximum-likelihood parameters and medians agree with the source-plane ones within errors."""
+def test_image_plane_fit_within_the_source_plane_posterior_agrees_with_it(dataset, source_fit, tmp_path):
+    """An image-plane fit ``within`` the source-plane posterior (each prior its median -+ 6 sd): the box's
+    priors and log prior mass are recorded, and its maximum-likelihood parameters and medians agree with the
+    source-plane ones within errors. A fit of other free parameters cannot be the box."""
+    from clusterlens.fit.parameters import Parameters
+    from clusterlens.fit.priors import narrowed_priors, with_priors
+    from clusterlens.fit.within import within_posterior
+
     summary = source_fit.summary.set_index("label")
-    priors = []
-    for label in TRUTH:
-        lo, hi = np.quantile(source_fit.samples[label], [0.00135, 0.99865])
-        mid, half = (lo + hi) / 2, 1.5 * (hi - lo)
-        family, galaxy, parameter = label.split(".")
-        priors.append(dict(family=family, galaxy=galaxy, parameter=parameter, prior="uniform",
-                           lower=mid - half, upper=mid + half))
-    image = fit(dataset, priors=priors, out=tmp_path / "image", likelihood="image", nlive=25, seed=1,
-                cores=1, progress=False, plots=False)
+    image = fit(dataset, within=source_fit.folder, within_width=6.0, out=tmp_path / "image", likelihood="image",
+                nlive=25, seed=1, cores=1, progress=False, plots=False)
+    model = clusterlens.load_model(dataset)
+    params = Parameters.from_model(model)
+    samples = source_fit.samples[params.labels].to_numpy()
+    rows, log_mass = narrowed_priors(params, samples, np.ones(len(samples)))
+    assert image.info["within"] == dict(results=str(source_fit.folder.resolve()), width=6.0, log_prior_mass=log_mass)
+    assert log_mass < -5  # the box holds a small part of the prior
+    written = pd.read_csv(image.folder / "median" / "priors.csv")
+    np.testing.assert_allclose(written[["lower", "upper"]].to_numpy(), [[r["lower"], r["upper"]] for r in rows],
+                               rtol=1e-12)
     other = image.summary.set_index("label")
     for label in TRUTH:
         error = np.hypot(*(0.5 * (s.loc[label, "p84"] - s.loc[label, "p16"]) for s in (summary, other)))
         assert abs(other.loc[label, "median"] - summary.loc[label, "median"]) < 3 * error, label
         assert abs(other.loc[label, "max_likelihood"] - summary.loc[label, "max_likelihood"]) < 3 * error, label
+        lo, hi = np.quantile(image.samples[label], [0.00135, 0.99865])
+        assert lo <= TRUTH[label] <= hi, label
+    more = with_priors(model, [dict(family="main_lens_mass", galaxy="BCG", parameter="r_cut", prior="uniform",
+                                    lower=10.0, upper=90.0)])
+    with pytest.raises(ValueError, match="no samples of main_lens_mass.BCG.r_cut"):
+        within_posterior(more, source_fit.folder)
 
 
 @pytest.mark.slow

@@ -68,6 +68,7 @@ from .sampler import (
     on_root,
     sample,
 )
+from .within import WITHIN_WIDTH, within_posterior
 
 RUN_RECORD = "run.json"
 LOCK = ".lock"
@@ -294,7 +295,8 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
         bound: str = "multi", sample_method: str = "auto", dlogz: float | None = None, dynamic: bool = False,
         queue_size: int | None = None, checkpoint_every: float = 60.0, nautilus_options: Mapping | None = None,
         overwrite: bool = False, update: bool = False, plots: bool = True, progress: bool = True,
-        likelihood_options: dict | None = None, console: Console | None = None) -> results_io.FitResult | None:
+        likelihood_options: dict | None = None, within: str | os.PathLike | None = None,
+        within_width: float = WITHIN_WIDTH, console: Console | None = None) -> results_io.FitResult | None:
     """Fit a dataset folder's free parameters by nested sampling; write and return the results.
 
     dataset_folder: model CSVs + point_datasets.csv (+ data.fits, manifest.json for a simulation);
@@ -314,7 +316,9 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
     one process where splitting its queue would not save time,
     :func:`~clusterlens.fit.lockstep.useful_processes`; under mpirun the MPI ranks instead); resume,
     overwrite, update: see :func:`plan_fit`; checkpoint_every: seconds between checkpoints; plots: write
-    corner.png and images.png; likelihood_options: keyword options of ``make_likelihood``.
+    corner.png and images.png; likelihood_options: keyword options of ``make_likelihood``; within: a results
+    folder of a fit of the same free parameters, whose posterior box (median -+ ``within_width`` sd) restricts
+    the priors (:mod:`clusterlens.fit.within`: e.g. an image-plane fit inside a source-plane posterior).
     Returns None on MPI ranks other than 0.
     """
     console = console or Console()
@@ -326,6 +330,9 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
         raise ValueError(f"cores must be an integer >= 1, got {cores!r}")
     dataset_folder = Path(dataset_folder)
     model = load_dataset(dataset_folder, priors)
+    box = None
+    if within is not None:
+        model, box = within_posterior(model, within, within_width)
     likelihood, options = likelihood_choice(model.dataset, likelihood, likelihood_options or {})
     # one lens thread per evaluation: the sampler's processes are the parallelism
     L = make_likelihood(model, kind=likelihood, **{"threads": 1, **options})
@@ -370,7 +377,7 @@ def fit(dataset_folder: str | os.PathLike, priors: str | os.PathLike | Iterable[
             return None
         info = {"dataset": str(dataset_folder.resolve()),
                 "priors": str(priors) if isinstance(priors, (str, os.PathLike)) else
-                "priors.csv" if priors is None else "python",
+                "priors.csv" if priors is None else "python", "within": box,
                 "likelihood": likelihood, "likelihood_options": options, "sampler": settings.as_dict(),
                 "cores": ranks - 1 if ranks > 1 else cores, "mpi": ranks > 1, "checkpoint_every_s": checkpoint_every,
                 "run_time_s": time.monotonic() - start + (_previous_run_time(work) if resuming else 0.0),
