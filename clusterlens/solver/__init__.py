@@ -29,9 +29,11 @@ Algorithm (each step's module docstring gives the details)
 
 **Observed images** (:mod:`.matching`).  :func:`match_images` gives each observed image its
 model image (nearest, never shared; unmatched ones flagged): a Newton polish from the observed
-position guarded against leaving its basin (:func:`polish_in_basin`, status per image), and the
-finder only for the systems where the guard or the sharing check fails: first in small windows
-around their observed images, over the whole box of the system only when the windows cannot decide.
+position guarded against leaving its basin (:func:`polish_in_basin`, status per image), the certified
+fold partner of a solution where a merging pair's two observed images reach one model image or an
+iteration crossed a critical curve (:mod:`.fold_partner`), and the finder only for the systems where
+these fail: first in small windows around their observed images, then in wider ones or over the whole
+box of the system when the windows cannot decide.
 
 :class:`ImageFinder` builds the mesh once for one lens and source redshift and solves for any
 number of sources; :func:`find_lens_images` and :func:`find_images` are one-call entry points.
