@@ -163,9 +163,12 @@ def scaling_model(n_free: int):
     return model, replace_priors(model, [priors[i] for i in sorted(order[:n_free])])
 
 
-def record_key(sampler: str, kind: str) -> str:
-    """A line of the record and the plot: the sampler's name, with the likelihood unless it is the source plane's."""
-    return sampler if kind == "source" else f"{sampler}, {kind} plane"
+def record_key(sampler: str, kind: str, within: bool = False) -> str:
+    """A line of the record and the plot: the sampler's name, with the likelihood unless it is the source plane's
+    (and ``within``: after a source-plane fit, inside its posterior)."""
+    if kind == "source":
+        return sampler
+    return f"{sampler}, {kind} plane" + (" within the source-plane posterior (both fits)" if within else "")
 
 
 def settings_text(sampler: str, settings: list[dict]) -> str:
@@ -248,7 +251,7 @@ def scaling(args, console: Console) -> None:
                                              log_z_box=outcome.log_z, log_prior_mass=log_mass))
                 console.print(f"source stage: {first['calls']} calls, {first['wall']:.0f} s; {kind} stage inside "
                               f"median -+ {args.within:g} sd: {outcome.calls} calls, {outcome.wall:.0f} s")
-            rows.setdefault(record_key(name, kind + (" within source" if args.within else "")), {})[str(n)] = row
+            rows.setdefault(record_key(name, kind, bool(args.within)), {})[str(n)] = row
             cells = (str(n), name, str(row["calls"]), f"{row['wall']:.0f}", f"{row['cpu']:.0f}",
                      f"{row['wall'] / row['cpu']:.2f}", f"{row['log_z']:.2f} +/- {row['log_z_error']:.2f}",
                      f"{100 * row['inside']:.0f} %")

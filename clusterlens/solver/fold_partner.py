@@ -10,9 +10,10 @@ du) / lambda_1, so the pair's other image lies at u = -2 lambda_0 / c:
 
     theta_B = theta_A - 2 det A(theta_A) / (grad(det A) . e_0) e_0
 
-(the gradient by central differences, ``GRADIENT_STEP``; e_0 at theta_A), and B is polished from there with
-the damped Newton iteration, stopped if it crosses back to A's parity.  B is accepted (``found``) when it
-converges (residual <= ``accept``), has the other parity, and is certified the nearest model image to the
+(the gradient by central differences, ``GRADIENT_STEP``; e_0 at theta_A; a guess farther than
+``PARTNER_REACH`` is not tried), and B is polished from there with the damped Newton iteration, stopped if it
+crosses back to A's parity.  B is accepted (``found``) when it converges (residual <= ``accept``) no farther
+from the guess than the guess lies from A, has the other parity, and is certified the nearest model image to the
 observed image apart from A: the Newton probes of the basin test's full check (:func:`clusterlens.solver.
 newton.ring_solutions`), from the det A samples of the parity other than the observed image's on the circles
 of 0.5 and 1.1 x |theta_B - theta_obs| around it, find no solution other than A nearer than B.
@@ -30,6 +31,7 @@ import numpy as np
 from .newton import BASIN_SAME_IMAGE, _contiguous, _lens_at, _lens_state, _polish, ring_solutions
 
 GRADIENT_STEP = 1e-4   # arcsec: central-difference step of grad(det A) at the known image
+PARTNER_REACH = 1.0    # arcsec: farthest guess from the known image (the fold's quadratic form is local)
 
 
 def fold_partners(lens, scale, x, y, xs, ys, ax, ay, det_a, parity, step_cap, *, accept: float = 1e-9,
@@ -58,12 +60,13 @@ def fold_partners(lens, scale, x, y, xs, ys, ax, ay, det_a, parity, step_cap, *,
     with np.errstate(divide="ignore", invalid="ignore"):
         shift = -2.0 * det_a / (gx * ex + gy * ey)
     sx, sy = ax + shift * ex, ay + shift * ey
-    usable = np.isfinite(sx) & np.isfinite(sy)
+    usable = np.isfinite(sx) & np.isfinite(sy) & (np.abs(shift) <= PARTNER_REACH)
     sx, sy = np.where(usable, sx, ax), np.where(usable, sy, ay)
     bx, by, res, det_b, flipped, det0 = _polish(lens, scale, sx, sy, xs, ys, step_cap, tolerance,
                                                 stop_flipped=True)
+    # a partner: converged on the other side, not A, and no farther from the guess than the guess from A
     found = usable & (res <= accept) & ~flipped & (np.sign(det0) == -np.sign(det_a)) \
-        & (np.hypot(bx - ax, by - ay) >= BASIN_SAME_IMAGE)
+        & (np.hypot(bx - ax, by - ay) >= BASIN_SAME_IMAGE) & (np.hypot(bx - sx, by - sy) <= np.abs(shift))
     check = np.flatnonzero(found)
     if check.size:
         distance = np.hypot(bx[check] - x[check], by[check] - y[check])
