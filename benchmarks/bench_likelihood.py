@@ -8,11 +8,11 @@ the bundled example cluster (10 free; simulated with seed 0 into OUT/example). F
 source-plane, image-plane and lenstool (forme -2) likelihoods are timed by ``likelihood_timer.py`` in a
 fresh process (numba on one thread, after one untimed warm-up call) near the truth, where a sampler
 spends most of its calls: each point is 2 % of the way from the truth (the model's CSV values) to a
-seeded prior draw. At raw prior draws the image plane's matching falls back to the whole-plane image
-finder, seconds per call.
+seeded prior draw. At raw prior draws the image plane's matching falls back to finder windows around
+most observed images, tens to hundreds of ms per call.
 
 - single calls: one ``L(values)`` per point, min, median and mean over the points (the image plane's
-  matching has a heavy tail: a few points need the whole-plane image finder);
+  matching has a heavy tail: a few points need finder windows);
 - batch: ``L.batch(points)`` of all the points, per row (the batch's time over its rows), min and median
   over repeated batches: a batch's time per row is the mean of its rows, so compare it with the single
   calls' mean;
