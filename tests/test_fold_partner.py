@@ -34,7 +34,7 @@ def test_partner_of_a_merging_pair_is_the_other_fold_image(sie):
                                         np.full(n, 0.5))
     np.testing.assert_allclose(np.column_stack([px, py]), [a, a], atol=1e-7)
     bx, by, det_b, found = fold_partners(sie, np.full(1, SCALE), obs[1:, 0], obs[1:, 1], np.full(1, sx),
-                                         np.full(1, sy), px[1:], py[1:], det[1:], np.sign(det[1:]), np.full(1, 0.5))
+                                         np.full(1, sy), px[1:], py[1:], np.sign(det[1:]), np.full(1, 0.5))
     assert found.all()
     np.testing.assert_allclose([bx[0], by[0]], b, atol=1e-7)
     images = find_lens_images(sie, sx, sy, SCALE)
@@ -58,7 +58,7 @@ def test_a_found_partner_is_the_nearest_image_left(sie):
         px, py, res, det, _ = polish_in_basin(sie, *args, np.full(n, 0.5))
         ok = res <= 1e-9
         parity = np.sign(_determinant(sie, args[0], obs[:, 0], obs[:, 1]))
-        bx, by, _, found = fold_partners(sie, *(v[ok] for v in args), px[ok], py[ok], det[ok], parity[ok],
+        bx, by, _, found = fold_partners(sie, *(v[ok] for v in args), px[ok], py[ok], parity[ok],
                                          np.full(ok.sum(), 0.5))
         d = np.hypot(obs[ok, None, 0] - images[None, :, 0], obs[ok, None, 1] - images[None, :, 1])
         reached = np.argmin(np.hypot(px[ok, None] - images[None, :, 0], py[ok, None] - images[None, :, 1]), axis=1)
@@ -83,8 +83,8 @@ def test_merging_pair_matched_without_the_finder_as_with_it(sie, monkeypatch):
     assert fast.matched.all() and not fast.finder.any()
     np.testing.assert_allclose(np.column_stack([fast.x, fast.y])[:2], [a, b], atol=1e-7)
 
-    def no_partner(lens, scale, x, y, xs, ys, ax, ay, det_a, parity, step_cap, **_):
-        return ax, ay, det_a, np.zeros(x.size, dtype=bool)
+    def no_partner(lens, scale, x, y, xs, ys, ax, ay, parity, step_cap, **_):
+        return ax, ay, np.zeros(x.size), np.zeros(x.size, dtype=bool)
 
     monkeypatch.setattr(matching_module, "fold_partners", no_partner)
     windows = match_images(*args)

@@ -34,13 +34,13 @@ GRADIENT_STEP = 1e-4   # arcsec: central-difference step of grad(det A) at the k
 PARTNER_REACH = 1.0    # arcsec: farthest guess from the known image (the fold's quadratic form is local)
 
 
-def fold_partners(lens, scale, x, y, xs, ys, ax, ay, det_a, parity, step_cap, *, accept: float = 1e-9,
+def fold_partners(lens, scale, x, y, xs, ys, ax, ay, parity, step_cap, *, accept: float = 1e-9,
                   tolerance: float = 1e-12):
     """The fold partner of the model image (ax, ay) for the observed images (x, y) (module docstring).
 
     lens: a lens with ``hessian`` (or ``determinant``) and ``deflection``; scale: (n,) D_LS/D_S; x, y: (n,)
     observed images (arcsec); xs, ys: (n,) their sources (arcsec); ax, ay: (n,) the model image each
-    observed image reached (arcsec), det_a: det A there; parity: (n,) sign of det A at the observed images
+    observed image reached (arcsec); parity: (n,) sign of det A at the observed images
     (the certificate's probes start where det A has the other sign); step_cap: (n,) largest Newton step
     (arcsec).
     Returns (bx, by, det_b, found), (n,) each: the partner (arcsec), det A there and whether it is
@@ -55,6 +55,7 @@ def fold_partners(lens, scale, x, y, xs, ys, ax, ay, det_a, parity, step_cap, *,
     a = _lens_state(px, py, np.zeros(5 * n), np.zeros(5 * n), _contiguous(at[:6]), at[6])[2:].reshape(4, 5, n)
     a11, a12, a21, a22 = a[:, 0]
     det = a[0] * a[3] - a[1] * a[2]
+    det_a = det[0]
     gx, gy = (det[1] - det[2]) / (2 * h), (det[3] - det[4]) / (2 * h)
     ex, ey = _null_direction(a11, a12, a21, a22)
     with np.errstate(divide="ignore", invalid="ignore"):

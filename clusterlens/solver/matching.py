@@ -106,12 +106,11 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
     if system.size and not (np.issubdtype(system.dtype, np.integer) and system.min() >= 0
                             and system.max() < scale.size):
         raise ValueError(f"system must hold integer indices into the {scale.size} systems")
-    px, py, residual, det, status = polish_in_basin(lens, scale[system], x, y, source_x[system], source_y[system],
-                                                    np.full(x.shape, float(step_cap)), accept=ACCEPT_RESIDUAL,
-                                                    start=start, other_basins=finder)
+    scale_i, sx_i, sy_i = scale[system], source_x[system], source_y[system]  # per image
+    px, py, residual, det, status = polish_in_basin(lens, scale_i, x, y, sx_i, sy_i, np.full(x.shape, float(step_cap)),
+                                                    accept=ACCEPT_RESIDUAL, start=start, other_basins=finder)
     if finder:
-        px, py, det, status = _own_basins(lens, scale[system], source_x[system], source_y[system], x, y, px, py, det,
-                                          status, float(step_cap))
+        px, py, det, status = _own_basins(lens, scale_i, sx_i, sy_i, x, y, px, py, det, status, float(step_cap))
     with np.errstate(divide="ignore"):
         mu = 1.0 / det
     good = status == CONVERGED
@@ -127,8 +126,7 @@ def match_images(lens, scale: ArrayLike, source_x: ArrayLike, source_y: ArrayLik
         return ImageMatch(out_x, out_y, np.where(np.isfinite(distance), distance, np.inf), out_mu, matched,
                           searched, settled)
     out_x, out_y, out_mu, matched, open_systems = _with_fold_partners(
-        lens, scale[system], source_x[system], source_y[system], x, y, system, px, py, mu, det, good, keeps,
-        float(step_cap))
+        lens, scale_i, sx_i, sy_i, x, y, system, px, py, mu, det, good, keeps, float(step_cap))
     moved = np.hypot(px - x, py - y)
     # how far around each image the model images must be known: to its own certified solution; a window
     # reaching just beyond a true image its iteration found in another basin; else local_radius
@@ -174,7 +172,7 @@ def _own_basins(lens, scale, sx, sy, x, y, px, py, det, status, step_cap):
     crossed = np.sign(det[wrong]) == -parity
     wrong, parity = wrong[crossed], parity[crossed]
     bx, by, det_b, found = fold_partners(lens, scale[wrong], x[wrong], y[wrong], sx[wrong], sy[wrong], px[wrong],
-                                         py[wrong], det[wrong], parity, np.full(wrong.size, step_cap),
+                                         py[wrong], parity, np.full(wrong.size, step_cap),
                                          accept=ACCEPT_RESIDUAL)
     # certified: no image but W nearer than P; the nearer of the two is the observed image's nearest model image
     nearer = found & (np.hypot(bx - x[wrong], by - y[wrong]) < np.hypot(px[wrong] - x[wrong], py[wrong] - y[wrong]))
@@ -192,7 +190,7 @@ def _with_fold_partners(lens, scale, sx, sy, x, y, system, px, py, mu, det, good
     out_x, out_y, out_mu = px.copy(), py.copy(), mu.copy()
     losers = np.flatnonzero(good & ~keeps)
     bx, by, det_b, found = fold_partners(lens, scale[losers], x[losers], y[losers], sx[losers], sy[losers], px[losers],
-                                         py[losers], det[losers], np.sign(det[losers]), np.full(losers.size, step_cap),
+                                         py[losers], np.sign(det[losers]), np.full(losers.size, step_cap),
                                          accept=ACCEPT_RESIDUAL)
     partnered = losers[found]
     out_x[partnered], out_y[partnered], out_mu[partnered] = bx[found], by[found], 1.0 / det_b[found]
